@@ -1,0 +1,39 @@
+# Pictor: `make run` serves on http://127.0.0.1:8080, `make test` runs everything.
+.PHONY: run build test test-postgres bench e2e format clean setup
+
+run:
+	scripts/setup run
+	swift build -c release --product pictor
+	"$$(swift build -c release --show-bin-path)/pictor" serve
+
+build:
+	scripts/setup run
+	swift build -c release --product pictor
+
+test:
+	scripts/test
+
+# The suite on PostgreSQL only (a throwaway server is started and stopped).
+test-postgres:
+	scripts/setup test
+	swift build --build-tests
+	eval "$$(scripts/start-postgres)"; trap 'scripts/stop-postgres "$$PICTOR_PG_DIR"' EXIT; swift test --skip-build
+
+bench:
+	scripts/setup run
+	swift build -c release --product pictor-bench
+	"$$(swift build -c release --show-bin-path)/pictor-bench"
+
+e2e:
+	scripts/setup test
+	swift build --product pictor
+	scripts/e2e "$$(swift build --show-bin-path)/pictor"
+
+format:
+	swift format --in-place --recursive Package.swift Sources Tests Benchmarks
+
+setup:
+	scripts/setup e2e
+
+clean:
+	rm -rf .build .build-* data e2e/screenshots

@@ -1,0 +1,91 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Pictor",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "pictor", targets: ["pictor"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/vapor/vapor.git", from: "4.122.0"),
+        .package(url: "https://github.com/vapor/fluent.git", from: "4.13.0"),
+        .package(url: "https://github.com/vapor/fluent-sqlite-driver.git", from: "4.9.0"),
+        .package(url: "https://github.com/vapor/fluent-postgres-driver.git", from: "2.14.0"),
+        .package(url: "https://github.com/vapor/leaf.git", from: "4.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+    ],
+    targets: [
+        // Entrypoint only: read the environment, bootstrap logging, configure, run.
+        .executableTarget(
+            name: "pictor",
+            dependencies: ["App"]
+        ),
+        // Vapor glue: configuration, routes, middleware, features, commands.
+        .target(
+            name: "App",
+            dependencies: [
+                "Domain", "Persistence", "Imaging", "Storage",
+                .product(name: "Vapor", package: "vapor"),
+                .product(name: "Leaf", package: "leaf"),
+                .product(name: "Fluent", package: "fluent"),
+                .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
+                .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        // Fluent models, migrations (append-only, numbered), queries.
+        .target(
+            name: "Persistence",
+            dependencies: [
+                "Domain",
+                .product(name: "Fluent", package: "fluent"),
+                .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
+                .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
+            ]
+        ),
+        // Pure Swift: decisions, rules, the data inventory. No Vapor, no Fluent.
+        .target(name: "Domain"),
+        // libvips through a system library and a small C shim (libvips' API is variadic).
+        .systemLibrary(
+            name: "CVips",
+            path: "Sources/Imaging/CVips",
+            pkgConfig: "vips",
+            providers: [.apt(["libvips-dev"])]
+        ),
+        .target(
+            name: "CVipsShim",
+            dependencies: ["CVips"],
+            path: "Sources/Imaging/CVipsShim"
+        ),
+        .target(
+            name: "Imaging",
+            dependencies: ["Domain", "CVipsShim", "CVips"],
+            path: "Sources/Imaging/Imaging"
+        ),
+        // Blob storage: the BlobStore protocol and its local-directory implementation.
+        .target(
+            name: "Storage",
+            dependencies: ["Domain"]
+        ),
+        // Repeatable benchmarks: `make bench`.
+        .executableTarget(
+            name: "pictor-bench",
+            dependencies: ["Imaging", "CVipsShim"],
+            path: "Benchmarks/pictor-bench"
+        ),
+        .testTarget(name: "DomainTests", dependencies: ["Domain"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CVipsShim", "CVips"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
+        .testTarget(
+            name: "AppTests",
+            dependencies: [
+                "App", "Domain", "Persistence", "Imaging",
+                .product(name: "VaporTesting", package: "vapor"),
+                .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,95 @@
+import Foundation
+import Imaging
+
+/// Every setting Pictor reads, parsed once at boot from the environment
+/// (and an optional `.env` file). With nothing set, Pictor runs on the embedded
+/// defaults: SQLite under `./data`, blobs under `./data/blobs`.
+public struct AppConfig: Sendable, Equatable {
+    public enum LogFormat: String, Sendable, CaseIterable { case json, text }
+    public enum LogLevel: String, Sendable, CaseIterable { case trace, debug, info, notice, warning, error, critical }
+
+    public var host: String
+    public var port: Int
+    /// The address people use to reach Pictor. An `https` base URL turns on HSTS
+    /// and marks cookies Secure.
+    public var publicBaseURL: URL
+    public var dataDirectory: String
+    public var database: DatabaseSetting
+    public var autoMigrate: Bool
+    public var sqliteBusyTimeoutMilliseconds: Int
+    public var blobDirectory: String
+    public var imageLimits: ImageLimits
+    public var logLevel: LogLevel
+    public var logFormat: LogFormat
+    /// When set, `/metrics` requires `Authorization: Bearer <token>`.
+    public var metricsToken: String?
+
+    /// Whether responses should carry HSTS (Pictor is reached over TLS).
+    public var isBehindTLS: Bool { publicBaseURL.scheme == "https" }
+
+    /// Parses `environment`; `dotEnv` holds the contents of a `.env` file, whose
+    /// values apply only where the real environment has none.
+    public static func load(environment: [String: String], dotEnv: String? = nil) throws(ConfigError) -> AppConfig {
+        var merged: [String: String] = [:]
+        if let dotEnv { merged = try DotEnv.parse(dotEnv) }
+        merged.merge(environment) { _, real in real }
+        return try AppConfig(reader: ConfigReader(values: merged))
+    }
+
+    init(reader: ConfigReader) throws(ConfigError) {
+        host = reader.string("HOST", default: "127.0.0.1")
+        port = try reader.integer("PORT", default: 8080, range: 1...65535)
+        dataDirectory = reader.string("DATA_DIR", default: "./data")
+        database = try reader.database("DATABASE_URL", defaultSQLitePath: dataDirectory + "/pictor.sqlite")
+        autoMigrate = try reader.boolean("AUTO_MIGRATE", default: database.isSQLite)
+        sqliteBusyTimeoutMilliseconds = try reader.integer("SQLITE_BUSY_TIMEOUT_MS", default: 5000, range: 0...600_000)
+        blobDirectory = reader.string("BLOB_DIR", default: dataDirectory + "/blobs")
+        imageLimits = ImageLimits(
+            maxBytes: try reader.integer("UPLOAD_MAX_BYTES", default: 20 * 1_048_576, range: 1024...1_073_741_824),
+            maxPixels: try reader.integer("IMAGE_MAX_PIXELS", default: 40_000_000, range: 1...1_000_000_000)
+        )
+        logLevel = try reader.choice("LOG_LEVEL", default: .info)
+        logFormat = try reader.choice("LOG_FORMAT", default: .json)
+        metricsToken = reader.optionalString("METRICS_TOKEN")
+        publicBaseURL = try reader.url(
+            "PUBLIC_BASE_URL", default: "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)")
+    }
+
+    /// The settings as they may be logged: no password, token or key.
+    public var redactedSummary: [String: String] {
+        [
+            "host": host, "port": String(port), "public_base_url": publicBaseURL.absoluteString,
+            "database": database.redacted, "auto_migrate": String(autoMigrate),
+            "blob_dir": blobDirectory, "log_level": logLevel.rawValue, "log_format": logFormat.rawValue,
+            "metrics_token": metricsToken == nil ? "unset" : "set",
+        ]
+    }
+}
+
+/// Which database Pictor uses.
+public enum DatabaseSetting: Sendable, Equatable {
+    case sqlite(path: String)
+    case postgres(url: String)
+
+    public var isSQLite: Bool {
+        if case .sqlite = self { true } else { false }
+    }
+
+    /// The setting with any password replaced by `***`.
+    public var redacted: String {
+        switch self {
+        case .sqlite(let path):
+            return "sqlite:\(path)"
+        case .postgres(let url):
+            guard var parts = URLComponents(string: url) else { return "postgres://(unparseable)" }
+            if parts.password != nil { parts.password = "***" }
+            return parts.string ?? "postgres://(unparseable)"
+        }
+    }
+}
+
+import Logging
+
+extension AppConfig.LogLevel {
+    public var swiftLogLevel: Logger.Level { Logger.Level(rawValue: rawValue) ?? .info }
+}

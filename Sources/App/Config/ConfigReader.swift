@@ -1,0 +1,79 @@
+import Foundation
+
+/// Reads typed values out of a string dictionary; every failure names its variable.
+struct ConfigReader {
+    let values: [String: String]
+
+    /// A value with surrounding blanks removed; an empty value counts as unset.
+    func optionalString(_ name: String) -> String? {
+        guard let raw = values[name]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
+        return raw
+    }
+
+    func string(_ name: String, default fallback: String) -> String {
+        optionalString(name) ?? fallback
+    }
+
+    func integer(_ name: String, default fallback: Int, range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        guard let raw = optionalString(name) else { return fallback }
+        guard let value = Int(raw.replacingOccurrences(of: "_", with: "")), range.contains(value) else {
+            throw ConfigError(
+                variable: name,
+                problem: "'\(raw)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    func boolean(_ name: String, default fallback: Bool) throws(ConfigError) -> Bool {
+        guard let raw = optionalString(name) else { return fallback }
+        switch raw.lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw ConfigError(variable: name, problem: "'\(raw)' is not true or false")
+        }
+    }
+
+    func choice<T: RawRepresentable & CaseIterable>(
+        _ name: String, default fallback: T
+    ) throws(ConfigError) -> T where T.RawValue == String {
+        guard let raw = optionalString(name) else { return fallback }
+        guard let value = T(rawValue: raw.lowercased()) else {
+            let allowed = T.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ConfigError(variable: name, problem: "'\(raw)' is not one of: \(allowed)")
+        }
+        return value
+    }
+
+    func url(_ name: String, default fallback: String) throws(ConfigError) -> URL {
+        let raw = optionalString(name) ?? fallback
+        guard let url = URL(string: raw), let scheme = url.scheme, ["http", "https"].contains(scheme),
+            url.host?.isEmpty == false
+        else {
+            throw ConfigError(variable: name, problem: "'\(raw)' is not an http:// or https:// URL")
+        }
+        return url
+    }
+
+    func database(_ name: String, defaultSQLitePath: String) throws(ConfigError) -> DatabaseSetting {
+        guard let raw = optionalString(name) else { return .sqlite(path: defaultSQLitePath) }
+        if raw.hasPrefix("postgres://") || raw.hasPrefix("postgresql://") {
+            guard let parts = URLComponents(string: raw), parts.host?.isEmpty == false else {
+                throw ConfigError(variable: name, problem: "the PostgreSQL URL has no host (postgres://user:password@host:5432/database)")
+            }
+            guard parts.path.count > 1 else {
+                throw ConfigError(variable: name, problem: "the PostgreSQL URL names no database (…@host:5432/database)")
+            }
+            return .postgres(url: raw)
+        }
+        if raw.hasPrefix("sqlite://") {
+            let path = String(raw.dropFirst("sqlite://".count))
+            guard !path.isEmpty else {
+                throw ConfigError(variable: name, problem: "the SQLite URL has no file path (sqlite://./data/pictor.sqlite)")
+            }
+            return .sqlite(path: path)
+        }
+        throw ConfigError(
+            variable: name,
+            problem: "must start with postgres://, postgresql:// or sqlite:// (got a value starting '\(raw.prefix(10))')")
+    }
+}

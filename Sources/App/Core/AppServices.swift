@@ -1,0 +1,29 @@
+import Storage
+import Vapor
+
+/// The long-lived services `configure` builds, reachable from any request.
+struct AppServices: Sendable {
+    let config: AppConfig
+    let blobs: any BlobStore
+    let metrics: HTTPMetrics
+}
+
+private struct AppServicesKey: StorageKey {
+    typealias Value = AppServices
+}
+
+extension Application {
+    var services: AppServices {
+        get {
+            guard let services = storage[AppServicesKey.self] else {
+                fatalError("configure(_:config:) has not run: services are missing")
+            }
+            return services
+        }
+        set { storage[AppServicesKey.self] = newValue }
+    }
+}
+
+extension Request {
+    var services: AppServices { application.services }
+}

@@ -1,0 +1,43 @@
+import Vapor
+
+/// What the shared layout (`Resources/Views/layout.leaf`) needs on every page.
+struct LayoutContext: Encodable {
+    struct Link: Encodable {
+        let label: String
+        let href: String
+        let current: Bool
+    }
+
+    struct Flash: Encodable {
+        enum Level: String, Encodable { case info, success, warning, error }
+        let level: Level
+        let text: String
+    }
+
+    let title: String
+    let navigation: [Link]
+    let footer: [Link]
+    let flashes: [Flash]
+    let hasFlashes: Bool
+    let year: Int
+
+    static func make(for request: Request, title: String, flashes: [Flash] = []) -> LayoutContext {
+        let path = request.url.path
+        func link(_ label: String, _ url: SiteURL) -> Link {
+            Link(label: label, href: url.path, current: path == url.path)
+        }
+        return LayoutContext(
+            title: title,
+            navigation: [link("Home", .home)],
+            footer: [
+                link("Privacy policy", .privacy),
+                link("Terms", .terms),
+                link("Cookie settings", .cookies),
+                link("Do Not Sell or Share My Personal Information", .doNotSell),
+            ],
+            flashes: flashes,
+            hasFlashes: !flashes.isEmpty,
+            year: Calendar(identifier: .gregorian).component(.year, from: Date())
+        )
+    }
+}

@@ -1,0 +1,65 @@
+import Domain
+import Fluent
+import SQLKit
+import Vapor
+
+/// Liveness, readiness and metrics for operators and orchestrators.
+enum HealthController {
+    struct Status: Content {
+        let status: String
+        let checks: [String: String]
+    }
+
+    /// The process is up and answering.
+    @Sendable static func healthz(req: Request) async throws -> Status {
+        Status(status: "up", checks: [:])
+    }
+
+    /// The database answers and the blob store takes writes; 503 otherwise.
+    /// Failures are named, never explained, in the response; the log has the detail.
+    @Sendable static func readyz(req: Request) async throws -> Response {
+        var checks: [String: String] = [:]
+        do {
+            guard let sql = req.db as? any SQLDatabase else { throw Abort(.internalServerError) }
+            _ = try await sql.raw("SELECT 1 AS ok").first()
+            checks["database"] = "ok"
+        } catch {
+            req.logger.warning("readiness: database unreachable", metadata: ["error": .string("\(error)")])
+            checks["database"] = "failing"
+        }
+        do {
+            try await req.services.blobs.checkWritable()
+            checks["blobs"] = "ok"
+        } catch {
+            req.logger.warning("readiness: blob store not writable", metadata: ["error": .string("\(error)")])
+            checks["blobs"] = "failing"
+        }
+        let ready = checks.values.allSatisfy { $0 == "ok" }
+        let response = Response(status: ready ? .ok : .serviceUnavailable)
+        try response.content.encode(Status(status: ready ? "ready" : "not ready", checks: checks))
+        response.headers.cacheControl = .init(noStore: true)
+        return response
+    }
+
+    /// Prometheus text exposition. Guarded by `METRICS_TOKEN` when one is set.
+    @Sendable static func metrics(req: Request) async throws -> Response {
+        if let token = req.services.config.metricsToken {
+            let presented = req.headers.bearerAuthorization?.token ?? ""
+            guard constantTimeEquals(Array(presented.utf8), Array(token.utf8)) else {
+                throw Abort(.unauthorized, reason: "A valid metrics token is required.")
+            }
+        }
+        let response = Response(status: .ok, body: .init(string: req.services.metrics.exposition()))
+        response.headers.replaceOrAdd(name: .contentType, value: "text/plain; version=0.0.4; charset=utf-8")
+        response.headers.cacheControl = .init(noStore: true)
+        return response
+    }
+}
+
+/// Compares two byte strings in time that depends only on their lengths.
+func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    guard a.count == b.count else { return false }
+    var difference: UInt8 = 0
+    for index in a.indices { difference |= a[index] ^ b[index] }
+    return difference == 0
+}

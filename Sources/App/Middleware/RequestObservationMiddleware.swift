@@ -1,0 +1,40 @@
+import Vapor
+
+/// Times each request, records it in the metrics, and writes one access-log line.
+/// Routes are labelled by their pattern (`/generations/:id`), never the raw path,
+/// so the number of series stays bounded.
+struct RequestObservationMiddleware: AsyncMiddleware {
+    let metrics: HTTPMetrics
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        let start = ContinuousClock.now
+        let response: Response
+        do {
+            response = try await next.respond(to: request)
+        } catch {
+            // The error middleware sits inside this one, so this is rare: record it as a 500.
+            observe(request, status: 500, since: start)
+            throw error
+        }
+        observe(request, status: response.status.code, since: start)
+        return response
+    }
+
+    private func observe(_ request: Request, status: UInt, since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        let route = Self.routeLabel(request)
+        metrics.record(method: request.method.rawValue, route: route, status: status, duration: elapsed)
+        let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+        request.logger.info("request", metadata: [
+            "method": .string(request.method.rawValue),
+            "route": .string(route),
+            "status": .stringConvertible(status),
+            "duration_ms": .string(String(format: "%.2f", milliseconds)),
+        ])
+    }
+
+    static func routeLabel(_ request: Request) -> String {
+        guard let route = request.route else { return "unmatched" }
+        return "/" + route.path.map(\.description).joined(separator: "/")
+    }
+}

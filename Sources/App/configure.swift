@@ -1,0 +1,44 @@
+import Fluent
+import Leaf
+import Storage
+import Vapor
+
+/// All wiring: server, views, storage, database, middleware, routes.
+public func configure(_ app: Application, config: AppConfig) async throws {
+    app.http.server.configuration.hostname = config.host
+    app.http.server.configuration.port = config.port
+    // Pictor records its own request metrics (HTTPMetrics); Vapor's would duplicate them.
+    app.http.server.configuration.reportMetrics = false
+    app.routes.defaultMaxBodySize = "1mb"
+
+    app.views.use(.leaf)
+    app.leaf.cache.isEnabled = app.environment.isRelease
+
+    let blobs = try LocalBlobStore(root: URL(fileURLWithPath: config.blobDirectory))
+    app.services = AppServices(config: config, blobs: blobs, metrics: HTTPMetrics())
+
+    try DatabaseSetup.configure(app, config: config)
+
+    // Outermost first: every response, error pages included, gets an id, is
+    // measured, and carries the security headers.
+    app.middleware = Middlewares()
+    app.middleware.use(RequestIDMiddleware())
+    app.middleware.use(RequestObservationMiddleware(metrics: app.services.metrics))
+    app.middleware.use(SecurityHeadersMiddleware(behindTLS: config.isBehindTLS))
+    app.middleware.use(ErrorPageMiddleware())
+    app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))
+
+    try routes(app)
+
+    try await DatabaseSetup.tune(app, config: config)
+    if config.autoMigrate, isServeCommand(app.environment.arguments) {
+        try await app.autoMigrate()
+    }
+    app.logger.info("configured", metadata: config.redactedSummary.mapValues { .string($0) })
+}
+
+/// `pictor` with no command, or with flags only, runs `serve`.
+func isServeCommand(_ arguments: [String]) -> Bool {
+    guard let command = arguments.dropFirst().first else { return true }
+    return command == "serve" || command.hasPrefix("-")
+}

@@ -1,0 +1,49 @@
+/// Every table and column Pictor stores, with its data category, purpose,
+/// retention, export and erasure rule. Export, erasure, retention sweeps and
+/// the published privacy page all read this one list; a test compares it with
+/// the live schema of both database engines, so a new column cannot be forgotten.
+public struct DataInventory: Sendable {
+    public let tables: [TablePolicy]
+
+    public init(tables: [TablePolicy]) {
+        self.tables = tables
+    }
+
+    public func policy(table: String) -> TablePolicy? {
+        tables.first { $0.table == table }
+    }
+
+    /// Every difference between this inventory and a live schema, in a stable order.
+    public func findings(comparedWith schema: [TableSchema]) -> [InventoryFinding] {
+        var findings: [InventoryFinding] = []
+        let live = Dictionary(schema.map { ($0.table, Set($0.columns)) }, uniquingKeysWith: { $0.union($1) })
+        for table in schema.sorted(by: { $0.table < $1.table }) {
+            guard let policy = policy(table: table.table) else {
+                findings.append(.unclassifiedTable(table.table))
+                continue
+            }
+            for column in table.columns.sorted() where policy.columns[column] == nil {
+                findings.append(.unclassifiedColumn(table: table.table, column: column))
+            }
+        }
+        for policy in tables.sorted(by: { $0.table < $1.table }) {
+            guard let columns = live[policy.table] else {
+                findings.append(.classifiedTableMissing(policy.table))
+                continue
+            }
+            for column in policy.columns.keys.sorted() where !columns.contains(column) {
+                findings.append(.classifiedColumnMissing(table: policy.table, column: column))
+            }
+        }
+        return findings
+    }
+
+    /// The personal-data columns, for the privacy page and the access export.
+    public var personalColumns: [(table: String, column: String, policy: ColumnPolicy)] {
+        tables.flatMap { table in
+            table.columns.sorted { $0.key < $1.key }
+                .filter { $0.value.category.isPersonal }
+                .map { (table.table, $0.key, $0.value) }
+        }
+    }
+}

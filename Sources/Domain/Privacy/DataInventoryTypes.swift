@@ -1,0 +1,111 @@
+/// A fideslang data category, e.g. `user.contact.email` or `system.operations`.
+public struct DataCategory: RawRepresentable, Hashable, Sendable, Codable, ExpressibleByStringLiteral {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { self.rawValue = value }
+
+    /// True for data about a person (fideslang's `user.*` categories).
+    public var isPersonal: Bool { rawValue.hasPrefix("user.") }
+
+    public static let systemOperations: DataCategory = "system.operations"
+}
+
+/// A fideslang data use (the purpose), e.g. `essential.service`.
+public struct DataUse: RawRepresentable, Hashable, Sendable, Codable, ExpressibleByStringLiteral {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { self.rawValue = value }
+
+    public static let essentialService: DataUse = "essential.service"
+}
+
+/// How long a value is kept.
+public enum Retention: Sendable, Equatable {
+    /// Kept while the account exists, erased with it.
+    case lifeOfAccount
+    /// Deleted this many days after the row's reference time.
+    case days(Int)
+    /// Operational data about the service itself, not about a person.
+    case lifeOfService
+}
+
+/// What erasure of a person's data does to this value.
+public enum Erasure: Sendable, Equatable {
+    case deleteRow
+    case setNull
+    /// Replaced by a keyed hash, so that equality checks still work.
+    case keyedHash
+    /// Kept under a stated legal exemption (e.g. tax records).
+    case keep(exemption: String)
+    /// Not personal data: nothing to erase.
+    case notPersonal
+}
+
+/// The classification of one column.
+public struct ColumnPolicy: Sendable, Equatable {
+    public let category: DataCategory
+    public let use: DataUse
+    public let retention: Retention
+    /// Included in the person's access export.
+    public let exported: Bool
+    public let erasure: Erasure
+
+    public init(category: DataCategory, use: DataUse, retention: Retention, exported: Bool, erasure: Erasure) {
+        self.category = category
+        self.use = use
+        self.retention = retention
+        self.exported = exported
+        self.erasure = erasure
+    }
+
+    /// A column that holds nothing about a person: ids, timestamps of the service's own work.
+    public static let operational = ColumnPolicy(
+        category: .systemOperations, use: .essentialService,
+        retention: .lifeOfService, exported: false, erasure: .notPersonal
+    )
+}
+
+/// The classification of one table and each of its columns.
+public struct TablePolicy: Sendable, Equatable {
+    public let table: String
+    public let purpose: String
+    public let columns: [String: ColumnPolicy]
+
+    public init(table: String, purpose: String, columns: [String: ColumnPolicy]) {
+        self.table = table
+        self.purpose = purpose
+        self.columns = columns
+    }
+}
+
+/// A table as the live database describes it.
+public struct TableSchema: Sendable, Equatable {
+    public let table: String
+    public let columns: [String]
+
+    public init(table: String, columns: [String]) {
+        self.table = table
+        self.columns = columns
+    }
+}
+
+/// A difference between the inventory and the live schema.
+public enum InventoryFinding: Sendable, Equatable, CustomStringConvertible {
+    case unclassifiedTable(String)
+    case unclassifiedColumn(table: String, column: String)
+    case classifiedTableMissing(String)
+    case classifiedColumnMissing(table: String, column: String)
+
+    public var description: String {
+        switch self {
+        case .unclassifiedTable(let t):
+            "table \(t) is in the database but not in the data inventory"
+        case .unclassifiedColumn(let t, let c):
+            "column \(t).\(c) is in the database but not in the data inventory"
+        case .classifiedTableMissing(let t):
+            "table \(t) is in the data inventory but not in the database"
+        case .classifiedColumnMissing(let t, let c):
+            "column \(t).\(c) is in the data inventory but not in the database"
+        }
+    }
+}

@@ -1,0 +1,137 @@
+#include "CVipsShim.h"
+#include <stdlib.h>
+#include <string.h>
+
+int pictor_vips_start(const char *argv0, int concurrency) {
+    if (VIPS_INIT(argv0) != 0) {
+        return -1;
+    }
+    if (concurrency > 0) {
+        vips_concurrency_set(concurrency);
+    }
+    // Every image is processed once: the operation cache would only hold memory.
+    vips_cache_set_max(0);
+    return 0;
+}
+
+static void free_owned_bytes(VipsImage *image, void *bytes) {
+    (void) image;
+    g_free(bytes);
+}
+
+VipsImage *pictor_vips_load(const void *bytes, size_t length) {
+    void *owned = g_memdup2(bytes, length);
+    if (owned == NULL) {
+        return NULL;
+    }
+    VipsImage *image = vips_image_new_from_buffer(owned, length, "",
+        "fail_on", VIPS_FAIL_ON_ERROR,
+        NULL);
+    if (image == NULL) {
+        g_free(owned);
+        return NULL;
+    }
+    g_signal_connect(image, "postclose", G_CALLBACK(free_owned_bytes), owned);
+    return image;
+}
+
+const char *pictor_vips_loader_name(const void *bytes, size_t length) {
+    const char *name = vips_foreign_find_load_buffer(bytes, length);
+    if (name == NULL) {
+        vips_error_clear();
+    }
+    return name;
+}
+
+int pictor_vips_autorotate(VipsImage *in, VipsImage **out) {
+    return vips_autorot(in, out, NULL);
+}
+
+int pictor_vips_to_srgb(VipsImage *in, VipsImage **out) {
+    if (vips_image_get_typeof(in, VIPS_META_ICC_NAME) != 0) {
+        if (vips_icc_transform(in, out, "srgb", "embedded", TRUE, NULL) == 0) {
+            return 0;
+        }
+        // A broken embedded profile: fall back to a plain colourspace conversion.
+        vips_error_clear();
+    }
+    if (in->Bands <= 2 && (in->Type == VIPS_INTERPRETATION_B_W || in->Type == VIPS_INTERPRETATION_GREY16)) {
+        return vips_colourspace(in, out, VIPS_INTERPRETATION_B_W, NULL);
+    }
+    return vips_colourspace(in, out, VIPS_INTERPRETATION_sRGB, NULL);
+}
+
+int pictor_vips_cast_uchar(VipsImage *in, VipsImage **out) {
+    if (in->BandFmt == VIPS_FORMAT_UCHAR) {
+        return vips_copy(in, out, NULL);
+    }
+    return vips_cast(in, out, VIPS_FORMAT_UCHAR, "shift", in->BandFmt == VIPS_FORMAT_USHORT, NULL);
+}
+
+int pictor_vips_copy(VipsImage *in, VipsImage **out) {
+    return vips_copy(in, out, NULL);
+}
+
+VipsImage *pictor_vips_pixels_only(VipsImage *in) {
+    size_t size = 0;
+    void *pixels = vips_image_write_to_memory(in, &size);
+    if (pixels == NULL) {
+        return NULL;
+    }
+    VipsImage *copy = vips_image_new_from_memory_copy(pixels, size,
+        vips_image_get_width(in), vips_image_get_height(in),
+        vips_image_get_bands(in), VIPS_FORMAT_UCHAR);
+    g_free(pixels);
+    if (copy != NULL) {
+        copy->Type = vips_image_get_bands(in) <= 2 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB;
+    }
+    return copy;
+}
+
+int pictor_vips_thumbnail(VipsImage *in, VipsImage **out, int width, int height) {
+    return vips_thumbnail_image(in, out, width,
+        "height", height,
+        "size", VIPS_SIZE_DOWN,
+        NULL);
+}
+
+int pictor_vips_save_png(VipsImage *in, void **buffer, size_t *length, int compression, int strip) {
+    return vips_pngsave_buffer(in, buffer, length,
+        "compression", compression,
+        "filter", compression <= 1 ? VIPS_FOREIGN_PNG_FILTER_NONE : VIPS_FOREIGN_PNG_FILTER_ALL,
+        "strip", strip ? TRUE : FALSE,
+        NULL);
+}
+
+int pictor_vips_save_jpeg(VipsImage *in, void **buffer, size_t *length, int quality, int strip) {
+    return vips_jpegsave_buffer(in, buffer, length,
+        "Q", quality,
+        "optimize_coding", TRUE,
+        "strip", strip ? TRUE : FALSE,
+        NULL);
+}
+
+int pictor_vips_save_webp(VipsImage *in, void **buffer, size_t *length, int quality, int effort, int lossless, int strip) {
+    return vips_webpsave_buffer(in, buffer, length,
+        "Q", quality,
+        "effort", effort,
+        "lossless", lossless ? TRUE : FALSE,
+        "strip", strip ? TRUE : FALSE,
+        NULL);
+}
+
+char *pictor_vips_take_error(void) {
+    char *message = g_strdup(vips_error_buffer());
+    vips_error_clear();
+    return message;
+}
+
+void pictor_vips_unref(VipsImage *image) {
+    if (image != NULL) {
+        g_object_unref(image);
+    }
+}
+
+void pictor_vips_free(void *pointer) {
+    g_free(pointer);
+}

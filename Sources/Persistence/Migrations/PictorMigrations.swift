@@ -1,0 +1,12 @@
+import FluentKit
+
+/// Every migration, in order. Append only: a migration that has shipped is never
+/// edited or removed; a change to the schema is a new migration at the end.
+/// Each migration pins its `name`, so renaming a type cannot re-run it.
+public enum PictorMigrations {
+    public static var all: [any Migration] {
+        [
+            // Migration 001 and onwards arrive with the features that need them.
+        ]
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+import Domain
+
+/// Where image bytes live. Every implementation writes atomically: a reader sees
+/// either the whole blob or none of it, never a partial file.
+public protocol BlobStore: Sendable {
+    /// Stores `data` at `key`, replacing what was there.
+    func put(_ data: Data, at key: BlobKey) async throws
+    /// Stores the concatenation of `chunks` at `key`. If the sequence throws,
+    /// nothing is stored and what was at `key` before is untouched.
+    func put(chunks: some AsyncSequence<Data, any Error> & Sendable, at key: BlobKey) async throws
+    /// The bytes at `key`; throws `BlobStoreError.notFound` when there are none.
+    func get(_ key: BlobKey) async throws -> Data
+    func exists(_ key: BlobKey) async throws -> Bool
+    /// Removes the blob; removing a missing blob is not an error.
+    func delete(_ key: BlobKey) async throws
+    /// Every key that starts with `prefix`, sorted.
+    func list(prefix: String) async throws -> [BlobKey]
+    /// Throws unless a blob can be written, read back and deleted now (readiness).
+    func checkWritable() async throws
+}
+
+public enum BlobStoreError: UserFacingError, Equatable {
+    case invalidKey(String, reason: String)
+    case notFound(String)
+    case ioFailure(operation: String, detail: String)
+
+    public var kind: FailureKind {
+        switch self {
+        case .invalidKey: .invalidInput
+        case .notFound: .notFound
+        case .ioFailure: .unavailable
+        }
+    }
+
+    public var userMessage: String {
+        switch self {
+        case .invalidKey(_, let reason): "Invalid storage key: \(reason)."
+        case .notFound: "That file does not exist."
+        case .ioFailure: "Storage is unavailable right now. Please try again."
+        }
+    }
+}

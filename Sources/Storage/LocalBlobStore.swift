@@ -1,0 +1,144 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Blobs as files under a root directory. A write goes to a temporary file in
+/// `<root>/.partial/`, is flushed to disk, then renamed over the final path,
+/// so readers never see a half-written blob and a crash leaves at most a
+/// temporary file (which `list` ignores and `removeStalePartials` clears).
+public struct LocalBlobStore: BlobStore {
+    public let root: URL
+    private var partialDirectory: URL { root.appendingPathComponent(".partial", isDirectory: true) }
+
+    public init(root: URL) throws {
+        self.root = root.standardizedFileURL
+        do {
+            try FileManager.default.createDirectory(at: partialDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw BlobStoreError.ioFailure(operation: "create \(root.path)", detail: "\(error)")
+        }
+    }
+
+    public func put(_ data: Data, at key: BlobKey) async throws {
+        try await put(chunks: SingleChunk(data: data), at: key)
+    }
+
+    public func put(chunks: some AsyncSequence<Data, any Error> & Sendable, at key: BlobKey) async throws {
+        let temporary = partialDirectory.appendingPathComponent(UUID().uuidString)
+        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+        guard descriptor >= 0 else { throw posixFailure("create \(temporary.lastPathComponent)") }
+        var closed = false
+        do {
+            for try await chunk in chunks {
+                try writeAll(chunk, to: descriptor)
+            }
+            guard fsync(descriptor) == 0 else { throw posixFailure("flush") }
+            close(descriptor)
+            closed = true
+            let destination = url(for: key)
+            try FileManager.default.createDirectory(
+                at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+            guard rename(temporary.path, destination.path) == 0 else { throw posixFailure("rename") }
+        } catch {
+            if !closed { close(descriptor) }
+            unlink(temporary.path)
+            throw error
+        }
+    }
+
+    public func get(_ key: BlobKey) async throws -> Data {
+        let path = url(for: key).path
+        guard FileManager.default.fileExists(atPath: path) else { throw BlobStoreError.notFound(key.rawValue) }
+        do {
+            return try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw BlobStoreError.ioFailure(operation: "read", detail: "\(error)")
+        }
+    }
+
+    public func exists(_ key: BlobKey) async throws -> Bool {
+        FileManager.default.fileExists(atPath: url(for: key).path)
+    }
+
+    public func delete(_ key: BlobKey) async throws {
+        guard unlink(url(for: key).path) == 0 || errno == ENOENT else { throw posixFailure("delete") }
+    }
+
+    public func list(prefix: String) async throws -> [BlobKey] {
+        guard let walker = FileManager.default.enumerator(
+            at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
+        else { return [] }
+        let rootPath = root.path.hasSuffix("/") ? root.path : root.path + "/"
+        var keys: [BlobKey] = []
+        for case let file as URL in walker {
+            guard (try? file.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
+            let relative = String(file.standardizedFileURL.path.dropFirst(rootPath.count))
+            if relative.hasPrefix(prefix), let key = try? BlobKey(relative) {
+                keys.append(key)
+            }
+        }
+        return keys.sorted { $0.rawValue < $1.rawValue }
+    }
+
+    public func checkWritable() async throws {
+        let probe = try BlobKey("readiness-probe/\(UUID().uuidString)")
+        try await put(Data("ok".utf8), at: probe)
+        guard try await get(probe) == Data("ok".utf8) else {
+            throw BlobStoreError.ioFailure(operation: "readiness", detail: "probe read back different bytes")
+        }
+        try await delete(probe)
+    }
+
+    /// Deletes temporary files older than `age` left by a process that died mid-write.
+    public func removeStalePartials(olderThan age: TimeInterval, now: Date = Date()) throws -> Int {
+        let files = (try? FileManager.default.contentsOfDirectory(
+            at: partialDirectory, includingPropertiesForKeys: [.contentModificationDateKey])) ?? []
+        var removed = 0
+        for file in files {
+            let modified = (try? file.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? now
+            if now.timeIntervalSince(modified) > age, unlink(file.path) == 0 { removed += 1 }
+        }
+        return removed
+    }
+
+    /// The file for a key. `BlobKey` has already refused `..`, dot-segments and
+    /// absolute paths, so the result always lies under `root`.
+    func url(for key: BlobKey) -> URL {
+        root.appendingPathComponent(key.rawValue, isDirectory: false)
+    }
+
+    private func writeAll(_ data: Data, to descriptor: Int32) throws {
+        try data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw posixFailure("write")
+                }
+                offset += written
+            }
+        }
+    }
+
+    private func posixFailure(_ operation: String) -> BlobStoreError {
+        .ioFailure(operation: operation, detail: String(cString: strerror(errno)))
+    }
+}
+
+/// One chunk as an async sequence, so `put(_ data:)` shares the streaming path.
+struct SingleChunk: AsyncSequence, Sendable {
+    typealias Element = Data
+    let data: Data
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var data: Data?
+        mutating func next() async throws -> Data? {
+            defer { data = nil }
+            return data
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(data: data) }
+}

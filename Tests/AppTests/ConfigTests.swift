@@ -1,0 +1,92 @@
+@testable import App
+import Testing
+
+@Suite struct ConfigTests {
+    @Test func noConfigurationMeansEmbeddedDefaults() throws {
+        let config = try AppConfig.load(environment: [:])
+        #expect(config.host == "127.0.0.1")
+        #expect(config.port == 8080)
+        #expect(config.database == .sqlite(path: "./data/pictor.sqlite"))
+        #expect(config.autoMigrate)
+        #expect(config.blobDirectory == "./data/blobs")
+        #expect(config.publicBaseURL.absoluteString == "http://127.0.0.1:8080")
+        #expect(!config.isBehindTLS)
+        #expect(config.logFormat == .json && config.logLevel == .info)
+        #expect(config.metricsToken == nil)
+    }
+
+    @Test func postgresURLSwitchesEngineAndTurnsOffAutoMigrate() throws {
+        let config = try AppConfig.load(environment: ["DATABASE_URL": "postgres://pictor:s3cret@db.internal:5432/pictor"])
+        #expect(config.database == .postgres(url: "postgres://pictor:s3cret@db.internal:5432/pictor"))
+        #expect(config.autoMigrate == false)
+        #expect(config.database.redacted == "postgres://pictor:***@db.internal:5432/pictor")
+        #expect(!config.redactedSummary.values.contains { $0.contains("s3cret") })
+        let forced = try AppConfig.load(environment: ["DATABASE_URL": "postgresql://h/db", "AUTO_MIGRATE": "yes"])
+        #expect(forced.autoMigrate)
+    }
+
+    @Test func dataDirMovesEveryDefaultPath() throws {
+        let config = try AppConfig.load(environment: ["DATA_DIR": "/srv/pictor"])
+        #expect(config.database == .sqlite(path: "/srv/pictor/pictor.sqlite"))
+        #expect(config.blobDirectory == "/srv/pictor/blobs")
+    }
+
+    @Test func httpsBaseURLMeansTLS() throws {
+        let config = try AppConfig.load(environment: ["PUBLIC_BASE_URL": "https://pictor.example"])
+        #expect(config.isBehindTLS)
+    }
+
+    @Test(arguments: [
+        ("PORT", "eighty", "PORT: 'eighty' is not a whole number from 1 to 65535"),
+        ("PORT", "70000", "PORT: '70000' is not a whole number from 1 to 65535"),
+        ("DATABASE_URL", "mysql://x/y", "DATABASE_URL: must start with postgres://, postgresql:// or sqlite:// (got a value starting 'mysql://x/')"),
+        ("DATABASE_URL", "postgres:///nohost", "DATABASE_URL: the PostgreSQL URL has no host (postgres://user:password@host:5432/database)"),
+        ("DATABASE_URL", "postgres://host:5432", "DATABASE_URL: the PostgreSQL URL names no database (…@host:5432/database)"),
+        ("AUTO_MIGRATE", "maybe", "AUTO_MIGRATE: 'maybe' is not true or false"),
+        ("LOG_LEVEL", "loud", "LOG_LEVEL: 'loud' is not one of: trace, debug, info, notice, warning, error, critical"),
+        ("PUBLIC_BASE_URL", "ftp://x", "PUBLIC_BASE_URL: 'ftp://x' is not an http:// or https:// URL"),
+        ("UPLOAD_MAX_BYTES", "-1", "UPLOAD_MAX_BYTES: '-1' is not a whole number from 1024 to 1073741824"),
+    ])
+    func badValuesNameTheVariable(_ name: String, _ value: String, _ message: String) {
+        #expect(throws: ConfigError.self) { try AppConfig.load(environment: [name: value]) }
+        do {
+            _ = try AppConfig.load(environment: [name: value])
+        } catch {
+            #expect(error.description == message)
+        }
+    }
+
+    @Test func dotEnvFillsGapsAndTheRealEnvironmentWins() throws {
+        let dotEnv = """
+            # comment
+            export PORT=9090
+            HOST="0.0.0.0"
+            LOG_FORMAT=text # trailing comment
+            METRICS_TOKEN='a b#c'
+            """
+        let config = try AppConfig.load(environment: ["PORT": "7070"], dotEnv: dotEnv)
+        #expect(config.port == 7070)
+        #expect(config.host == "0.0.0.0")
+        #expect(config.logFormat == .text)
+        #expect(config.metricsToken == "a b#c")
+        #expect(config.publicBaseURL.absoluteString == "http://127.0.0.1:7070")
+    }
+
+    @Test func malformedDotEnvLineIsReported() {
+        #expect(throws: ConfigError(variable: ".env line 2", problem: "expected KEY=value")) {
+            try AppConfig.load(environment: [:], dotEnv: "PORT=1\nnonsense\n")
+        }
+    }
+
+    @Test func emptyValueCountsAsUnset() throws {
+        #expect(try AppConfig.load(environment: ["PORT": "  "]).port == 8080)
+    }
+
+    @Test func serveIsTheDefaultCommand() {
+        #expect(isServeCommand(["pictor"]))
+        #expect(isServeCommand(["pictor", "serve"]))
+        #expect(isServeCommand(["pictor", "--port", "1"]))
+        #expect(!isServeCommand(["pictor", "migrate"]))
+        #expect(!isServeCommand(["pictor", "routes"]))
+    }
+}

@@ -1,0 +1,52 @@
+@testable import App
+import Domain
+import Fluent
+import Persistence
+import SQLKit
+import Testing
+import Vapor
+
+/// The live schema of the engine under test, compared with the data inventory.
+@Suite struct InventoryMatchesSchemaTests {
+    /// `make test` sets PICTOR_TEST_POSTGRES_URL for its second run: make sure that run really is PostgreSQL.
+    @Test func theEngineUnderTestIsTheOneAskedFor() async throws {
+        try await withPictor { app in
+            let sql = try #require(app.db as? any SQLDatabase)
+            #expect(sql.dialect.name == (TestDatabase.engine == "postgres" ? "postgresql" : "sqlite"))
+        }
+    }
+
+    @Test func everyTableAndColumnIsClassified() async throws {
+        try await withPictor { app in
+            let schema = try await SchemaInspector.tables(on: app.db)
+            #expect(schema.contains { $0.table == "_fluent_migrations" }, "migrations ran on \(TestDatabase.engine)")
+            let findings = DataInventory.pictor.findings(comparedWith: schema)
+            #expect(findings.isEmpty, "\(findings.map(\.description).joined(separator: "\n"))")
+        }
+    }
+
+    /// Proves the check above can fail: a table nobody classified is reported.
+    @Test func anUnclassifiedTableIsReported() async throws {
+        try await withPictor { app in
+            let sql = try #require(app.db as? any SQLDatabase)
+            try await sql.raw("CREATE TABLE scratch_notes (id INTEGER PRIMARY KEY, note TEXT)").run()
+            let findings = DataInventory.pictor.findings(comparedWith: try await SchemaInspector.tables(on: app.db))
+            #expect(findings == [.unclassifiedTable("scratch_notes")])
+        }
+    }
+}
+
+@Suite struct SQLiteTuningTests {
+    @Test(.enabled(if: TestDatabase.engine == "sqlite"))
+    func everyConnectionHasWALBusyTimeoutAndForeignKeys() async throws {
+        try await withPictor({ $0.sqliteBusyTimeoutMilliseconds = 4321 }) { app in
+            #expect(try await SQLiteTuning.pragma("journal_mode", on: app.db) == "wal")
+            for eventLoop in app.eventLoopGroup.makeIterator() {
+                let db = try #require(app.databases.database(logger: app.logger, on: eventLoop))
+                #expect(try await SQLiteTuning.pragma("busy_timeout", on: db) == "4321")
+                #expect(try await SQLiteTuning.pragma("foreign_keys", on: db) == "1")
+                #expect(try await SQLiteTuning.pragma("synchronous", on: db) == "1", "NORMAL")
+            }
+        }
+    }
+}

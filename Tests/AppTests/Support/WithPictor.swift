@@ -1,0 +1,45 @@
+@testable import App
+import Foundation
+import Testing
+import Vapor
+import VaporTesting
+
+/// Runs `test` against a fully configured Pictor with its own data directory and
+/// database, then shuts it down and removes both.
+func withPictor<T>(
+    _ adjust: (inout AppConfig) -> Void = { _ in },
+    routes extraRoutes: (Application) throws -> Void = { _ in },
+    _ test: (Application) async throws -> T
+) async throws -> T {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pictor-test-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let database = try await TestDatabase.make(in: directory)
+
+    var config = try AppConfig.load(environment: [
+        "DATA_DIR": directory.path,
+        "LOG_LEVEL": "warning",
+    ])
+    config.database = database.setting
+    config.autoMigrate = true
+    adjust(&config)
+
+    let app = try await Application.make(.testing)
+    let result: T
+    do {
+        try await configure(app, config: config)
+        try extraRoutes(app)
+        result = try await test(app)
+    } catch {
+        try? await app.asyncShutdown()
+        try? await database.drop()
+        throw error
+    }
+    try await app.asyncShutdown()
+    try await database.drop()
+    return result
+}
+
+extension TestingHTTPResponse {
+    var text: String { body.string }
+}

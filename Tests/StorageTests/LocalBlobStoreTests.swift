@@ -1,0 +1,75 @@
+import Foundation
+import Storage
+import Testing
+
+@Suite struct LocalBlobStoreTests {
+    let root: URL
+    let store: LocalBlobStore
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("pictor-blobs-\(UUID().uuidString)")
+        store = try LocalBlobStore(root: root)
+    }
+
+    @Test func writeReadDelete() async throws {
+        let key = try BlobKey("users/42/images/a.png")
+        let bytes = Data((0..<10_000).map { UInt8($0 % 251) })
+        try await store.put(bytes, at: key)
+        #expect(try await store.get(key) == bytes)
+        #expect(try await store.exists(key))
+        try await store.delete(key)
+        #expect(try await store.exists(key) == false)
+        await #expect(throws: BlobStoreError.notFound("users/42/images/a.png")) { try await store.get(key) }
+        try await store.delete(key)  // deleting twice is fine
+    }
+
+    @Test func overwriteReplacesWholeBlob() async throws {
+        let key = try BlobKey("a/b")
+        try await store.put(Data(repeating: 1, count: 5000), at: key)
+        try await store.put(Data([9, 9]), at: key)
+        #expect(try await store.get(key) == Data([9, 9]))
+    }
+
+    @Test func failedStreamingWriteLeavesNothingBehind() async throws {
+        let key = try BlobKey("uploads/broken.bin")
+        try await store.put(Data("previous".utf8), at: key)
+        struct Interrupted: Error {}
+        let chunks = AsyncThrowingStream<Data, any Error> { continuation in
+            continuation.yield(Data(repeating: 7, count: 64 * 1024))
+            continuation.finish(throwing: Interrupted())
+        }
+        await #expect(throws: Interrupted.self) { try await store.put(chunks: chunks, at: key) }
+        #expect(try await store.get(key) == Data("previous".utf8), "the old blob is untouched")
+        let partials = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(".partial").path)
+        #expect(partials.isEmpty, "no temporary file is left: \(partials)")
+        #expect(try await store.list(prefix: "uploads/") == [key])
+    }
+
+    @Test(arguments: [
+        "../etc/passwd", "a/../../b", "/absolute", "a//b", "a/", "", ".hidden", "a/.partial/x",
+        "a\\b", "a b", "ü", String(repeating: "a", count: 513),
+    ])
+    func pathTraversalAndOddKeysAreRefused(_ raw: String) {
+        #expect(throws: BlobStoreError.self) { try BlobKey(raw) }
+    }
+
+    @Test func listReturnsKeysUnderPrefixOnly() async throws {
+        for name in ["g/1/a", "g/1/b", "g/2/a", "h/1"] {
+            try await store.put(Data(name.utf8), at: try BlobKey(name))
+        }
+        #expect(try await store.list(prefix: "g/1/").map(\.rawValue) == ["g/1/a", "g/1/b"])
+        #expect(try await store.list(prefix: "").count == 4)
+    }
+
+    @Test func readinessProbeLeavesNoBlob() async throws {
+        try await store.checkWritable()
+        #expect(try await store.list(prefix: "").isEmpty)
+    }
+
+    @Test func stalePartialsAreRemoved() throws {
+        let stale = root.appendingPathComponent(".partial/left-by-a-crash")
+        try Data("half".utf8).write(to: stale)
+        #expect(try store.removeStalePartials(olderThan: 60, now: Date().addingTimeInterval(3600)) == 1)
+        #expect(!FileManager.default.fileExists(atPath: stale.path))
+    }
+}
