@@ -12,18 +12,34 @@ struct Measurement {
     let p90: Double
 }
 
+func milliseconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = ContinuousClock.now
+    try body()
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+}
+
+func summary(_ samples: [Double]) -> Measurement {
+    let sorted = samples.sorted()
+    return Measurement(median: sorted[sorted.count / 2], p90: sorted[sorted.count * 9 / 10])
+}
+
 func measure(iterations: Int, _ body: () throws -> Void) rethrows -> Measurement {
     for _ in 0..<3 { try body() }  // warm-up
-    var samples: [Double] = []
-    samples.reserveCapacity(iterations)
+    return summary(try (0..<iterations).map { _ in try milliseconds(body) })
+}
+
+/// Baseline and candidate alternate run by run, so drift in the machine's speed hits both alike.
+func measurePair(
+    iterations: Int, baseline: () throws -> Void, candidate: () throws -> Void
+) rethrows -> (baseline: Measurement, candidate: Measurement) {
+    for _ in 0..<3 { try baseline(); try candidate() }
+    var a: [Double] = [], b: [Double] = []
     for _ in 0..<iterations {
-        let start = ContinuousClock.now
-        try body()
-        let elapsed = ContinuousClock.now - start
-        samples.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+        a.append(try milliseconds(baseline))
+        b.append(try milliseconds(candidate))
     }
-    samples.sort()
-    return Measurement(median: samples[samples.count / 2], p90: samples[samples.count * 9 / 10])
+    return (summary(a), summary(b))
 }
 
 /// A picture with gradients and shapes, like the ones Pictor stores.
@@ -69,8 +85,8 @@ for side in [512, 1024] {
     let encodings: [(String, Encoding)] = [("PNG c6", .png()), ("JPEG q90", .jpeg()), ("WebP q85", .webp())]
     for (name, encoding) in encodings {
         // Baseline: the same save with no marker (for WebP this includes dropping libvips' EXIF chunk).
-        let baseline = try measure(iterations: 40) { _ = try image.encode(encoding) }
-        let pictor = try measure(iterations: 40) { _ = try image.encode(encoding, xmp: marker) }
+        let (baseline, pictor) = try measurePair(
+            iterations: 60, baseline: { _ = try image.encode(encoding) }, candidate: { _ = try image.encode(encoding, xmp: marker) })
         print("| encode \(name) + XMP marker | \(side)² | \(ms(baseline)) | \(ms(pictor)) | \(ratio(pictor, baseline)) |")
     }
     let thumbnail = try measure(iterations: 40) { _ = try image.thumbnail(width: 256, height: 256).encode(.webp(quality: 80, effort: 0)) }
@@ -79,15 +95,37 @@ for side in [512, 1024] {
 for (name, encoding) in [("JPEG", Encoding.jpeg(quality: 92)), ("PNG", Encoding.png(compression: 1))] {
     let upload = try picture(side: 2048).encode(encoding)
     // Baseline: libvips decoding the same bytes to memory, with none of Pictor's checks.
-    let baseline = measure(iterations: 20) { rawVipsDecode(upload) }
-    let pictor = try measure(iterations: 20) { _ = try Image.decode(upload, limits: limits) }
+    let (baseline, pictor) = try measurePair(
+        iterations: 30, baseline: { rawVipsDecode(upload) }, candidate: { _ = try Image.decode(upload, limits: limits) })
     print("| decode upload (\(name)): limits, upright, sRGB, pixels only | 2048² | \(ms(baseline)) | \(ms(pictor)) | \(ratio(pictor, baseline)) |")
 }
-let bomb = measure(iterations: 200) { _ = try? Image.decode(Data(pngBombHeader()), limits: limits) }
+let bombBytes = Data(pngBombHeader())
+precondition(isRefusedForItsSize(bombBytes), "the bomb was not refused for its pixel count")
+let bomb = measure(iterations: 200) { _ = try? Image.decode(bombBytes, limits: limits) }
 print("| refuse a 100000² PNG bomb | header only | – | \(ms(bomb)) | – |")
 
-/// A PNG header declaring 100000×100000 pixels (CRCs are not checked before the size test).
+func isRefusedForItsSize(_ data: Data) -> Bool {
+    let result = Result { () throws(ImagingError) -> DecodedImage in try Image.decode(data, limits: limits) }
+    guard case .failure(let error) = result, case .tooManyPixels = error else { return false }
+    return true
+}
+
+/// A 60-byte PNG that declares 100000×100000 pixels: the shape of a decompression bomb.
 func pngBombHeader() -> [UInt8] {
-    let ihdr: [UInt8] = [0, 0, 0, 13] + Array("IHDR".utf8) + [0, 1, 0x86, 0xA0, 0, 1, 0x86, 0xA0, 8, 2, 0, 0, 0]
-    return [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + ihdr + [0, 0, 0, 0]
+    func crc32(_ bytes: [UInt8]) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = (crc >> 1) ^ (crc & 1 == 1 ? 0xEDB8_8320 : 0) }
+        }
+        return crc ^ 0xFFFF_FFFF
+    }
+    func bigEndian(_ v: UInt32) -> [UInt8] { [24, 16, 8, 0].map { UInt8((v >> $0) & 0xFF) } }
+    func chunk(_ type: String, _ body: [UInt8]) -> [UInt8] {
+        let typed = Array(type.utf8) + body
+        return bigEndian(UInt32(body.count)) + typed + bigEndian(crc32(typed))
+    }
+    let header = bigEndian(100_000) + bigEndian(100_000) + [8, 2, 0, 0, 0]
+    let idat: [UInt8] = [0x78, 0x9C, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01]
+    return [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", header) + chunk("IDAT", idat) + chunk("IEND", [])
 }

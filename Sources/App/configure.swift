@@ -1,4 +1,5 @@
 import Fluent
+import Imaging
 import Leaf
 import Storage
 import Vapor
@@ -14,6 +15,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.views.use(.leaf)
     app.leaf.cache.isEnabled = app.environment.isRelease
 
+    try Vips.start(threads: config.imageThreads)
     let blobs = try LocalBlobStore(root: URL(fileURLWithPath: config.blobDirectory))
     app.services = AppServices(config: config, blobs: blobs, metrics: HTTPMetrics())
 

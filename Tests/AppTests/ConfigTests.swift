@@ -1,4 +1,5 @@
 @testable import App
+import Imaging
 import Testing
 
 @Suite struct ConfigTests {
@@ -13,6 +14,8 @@ import Testing
         #expect(!config.isBehindTLS)
         #expect(config.logFormat == .json && config.logLevel == .info)
         #expect(config.metricsToken == nil)
+        #expect(config.imageThreads == 1)
+        #expect(config.imageLimits == ImageLimits(maxBytes: 20 * 1_048_576, maxPixels: 40_000_000))
     }
 
     @Test func postgresURLSwitchesEngineAndTurnsOffAutoMigrate() throws {
@@ -45,6 +48,7 @@ import Testing
         ("AUTO_MIGRATE", "maybe", "AUTO_MIGRATE: 'maybe' is not true or false"),
         ("LOG_LEVEL", "loud", "LOG_LEVEL: 'loud' is not one of: trace, debug, info, notice, warning, error, critical"),
         ("PUBLIC_BASE_URL", "ftp://x", "PUBLIC_BASE_URL: 'ftp://x' is not an http:// or https:// URL"),
+        ("IMAGE_THREADS", "0", "IMAGE_THREADS: '0' is not a whole number from 1 to 64"),
         ("UPLOAD_MAX_BYTES", "-1", "UPLOAD_MAX_BYTES: '-1' is not a whole number from 1024 to 1073741824"),
     ])
     func badValuesNameTheVariable(_ name: String, _ value: String, _ message: String) {

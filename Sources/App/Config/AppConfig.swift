@@ -19,6 +19,8 @@ public struct AppConfig: Sendable, Equatable {
     public var sqliteBusyTimeoutMilliseconds: Int
     public var blobDirectory: String
     public var imageLimits: ImageLimits
+    /// libvips threads per image operation; parallelism comes from running several jobs.
+    public var imageThreads: Int
     public var logLevel: LogLevel
     public var logFormat: LogFormat
     /// When set, `/metrics` requires `Authorization: Bearer <token>`.
@@ -48,6 +50,7 @@ public struct AppConfig: Sendable, Equatable {
             maxBytes: try reader.integer("UPLOAD_MAX_BYTES", default: 20 * 1_048_576, range: 1024...1_073_741_824),
             maxPixels: try reader.integer("IMAGE_MAX_PIXELS", default: 40_000_000, range: 1...1_000_000_000)
         )
+        imageThreads = try reader.integer("IMAGE_THREADS", default: 1, range: 1...64)
         logLevel = try reader.choice("LOG_LEVEL", default: .info)
         logFormat = try reader.choice("LOG_FORMAT", default: .json)
         metricsToken = reader.optionalString("METRICS_TOKEN")
