@@ -1,4 +1,5 @@
 @testable import App
+import Foundation
 import Testing
 import VaporTesting
 
@@ -43,5 +44,3 @@ import VaporTesting
         }
     }
 }
-
-import Foundation

@@ -67,9 +67,8 @@ extension Image {
         guard let handle else { throw .undecodable(Vips.takeError()) }
         let width = Int(vips_image_get_width(handle))
         let height = Int(vips_image_get_height(handle))
-        guard width.multipliedReportingOverflow(by: height).partialValue <= limits.maxPixels,
-            width > 0, height > 0, width <= Int(Int32.max) / max(height, 1)
-        else {
+        // libvips dimensions are 32-bit, so the product cannot overflow.
+        guard width * height <= limits.maxPixels else {
             pictor_vips_unref(handle)
             throw .tooManyPixels(width: width, height: height, limit: limits.maxPixels)
         }

@@ -2,6 +2,7 @@
 import FluentPostgresDriver
 import Foundation
 import Logging
+import Testing
 
 /// A fresh, empty database for one test, on the engine the run was started for.
 ///
@@ -44,5 +45,3 @@ struct TestDatabase {
         try await connection.close()
     }
 }
-
-import Testing
