@@ -1,3 +1,4 @@
+import Domain
 import Fluent
 import Imaging
 import Leaf
@@ -17,7 +18,10 @@ public func configure(_ app: Application, config: AppConfig) async throws {
 
     try Vips.start(threads: config.imageThreads)
     let blobs = try LocalBlobStore(root: URL(fileURLWithPath: config.blobDirectory))
-    app.services = AppServices(config: config, blobs: blobs, metrics: HTTPMetrics())
+    let jobs = JobRunner(settings: .init(
+        concurrency: config.jobWorkers, lease: TimeInterval(config.jobLeaseSeconds),
+        pollInterval: .milliseconds(500), shutdownGrace: .seconds(20), retry: RetryPolicy()))
+    app.services = AppServices(config: config, blobs: blobs, metrics: HTTPMetrics(), jobs: jobs)
 
     try DatabaseSetup.configure(app, config: config)
 
@@ -31,6 +35,11 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))
 
     try routes(app)
+
+    app.asyncCommands.use(WorkerCommand(), as: "worker")
+    if config.jobWorkers > 0, isServeCommand(app.environment.arguments) {
+        app.lifecycle.use(JobWorkersLifecycle(runner: jobs))
+    }
 
     try await DatabaseSetup.tune(app, config: config)
     if config.autoMigrate, isServeCommand(app.environment.arguments) {

@@ -1,15 +1,14 @@
 @testable import App
 import Foundation
 import Logging
-import Synchronization
 import Testing
 import VaporTesting
 
 /// Collects the lines a `PictorLogHandler` writes.
 final class CapturedLines: Sendable {
-    private let lines = Mutex<[String]>([])
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
-    var all: [String] { lines.withLock { $0 } }
+    private let lines = Locked<[String]>([])
+    func append(_ line: String) { lines.update { $0.append(line) } }
+    var all: [String] { lines.value }
 
     func jsonObjects() throws -> [[String: String]] {
         try all.map { try JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }

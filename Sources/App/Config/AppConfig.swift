@@ -23,6 +23,10 @@ public struct AppConfig: Sendable, Equatable {
     public var imageThreads: Int
     public var logLevel: LogLevel
     public var logFormat: LogFormat
+    /// Job worker loops inside `pictor serve` (0: run `pictor worker` separately).
+    public var jobWorkers: Int
+    /// Seconds a claimed job stays leased without a heartbeat.
+    public var jobLeaseSeconds: Int
     /// When set, `/metrics` requires `Authorization: Bearer <token>`.
     public var metricsToken: String?
 
@@ -54,6 +58,8 @@ public struct AppConfig: Sendable, Equatable {
         logLevel = try reader.choice("LOG_LEVEL", default: .info)
         logFormat = try reader.choice("LOG_FORMAT", default: .json)
         metricsToken = reader.optionalString("METRICS_TOKEN")
+        jobWorkers = try reader.integer("JOB_WORKERS", default: 2, range: 0...64)
+        jobLeaseSeconds = try reader.integer("JOB_LEASE_SECONDS", default: 60, range: 3...86_400)
         publicBaseURL = try reader.url(
             "PUBLIC_BASE_URL", default: "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)")
     }
@@ -65,6 +71,7 @@ public struct AppConfig: Sendable, Equatable {
             "database": database.redacted, "auto_migrate": String(autoMigrate),
             "blob_dir": blobDirectory, "log_level": logLevel.rawValue, "log_format": logFormat.rawValue,
             "metrics_token": metricsToken == nil ? "unset" : "set",
+            "job_workers": String(jobWorkers),
         ]
     }
 }

@@ -6,6 +6,7 @@ struct AppServices: Sendable {
     let config: AppConfig
     let blobs: any BlobStore
     let metrics: HTTPMetrics
+    let jobs: JobRunner
 }
 
 private struct AppServicesKey: StorageKey {

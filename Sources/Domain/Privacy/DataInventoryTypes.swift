@@ -63,6 +63,13 @@ public struct ColumnPolicy: Sendable, Equatable {
         category: .systemOperations, use: .essentialService,
         retention: .lifeOfService, exported: false, erasure: .notPersonal
     )
+
+    /// Operational data deleted a number of days after the work it records has finished.
+    public static func operationalLog(days: Int) -> ColumnPolicy {
+        ColumnPolicy(
+            category: .systemOperations, use: .essentialService,
+            retention: .days(days), exported: false, erasure: .notPersonal)
+    }
 }
 
 /// The classification of one table and each of its columns.

@@ -6,7 +6,7 @@ import FluentKit
 public enum PictorMigrations {
     public static var all: [any Migration] {
         [
-            // Migration 001 and onwards arrive with the features that need them.
+            M001CreateJobs(),
         ]
     }
 }

@@ -22,6 +22,7 @@ func withPictor<T>(
     ])
     config.database = database.setting
     config.autoMigrate = true
+    config.jobWorkers = 0  // tests that need workers start them themselves
     adjust(&config)
 
     let app = try await Application.make(.testing)

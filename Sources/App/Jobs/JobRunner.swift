@@ -1,0 +1,205 @@
+import Domain
+import Fluent
+import FluentPostgresDriver
+import Persistence
+import Synchronization
+import Vapor
+
+/// The workers: `concurrency` loops that claim jobs, run their handlers, and record
+/// the outcome. Runs inside `pictor serve` (JOB_WORKERS > 0) or as `pictor worker`.
+public final class JobRunner: Sendable {
+    public struct Settings: Sendable {
+        public var concurrency: Int
+        /// How long a claim lasts without a heartbeat; a dead worker's job is picked up after it.
+        public var lease: TimeInterval
+        /// Longest wait between looks at the queue when no wake-up arrives.
+        public var pollInterval: Duration
+        /// On shutdown, how long running jobs may take to finish before they are handed back.
+        public var shutdownGrace: Duration
+        public var retry: RetryPolicy
+
+        public init(concurrency: Int, lease: TimeInterval, pollInterval: Duration, shutdownGrace: Duration, retry: RetryPolicy) {
+            self.concurrency = concurrency
+            self.lease = lease
+            self.pollInterval = pollInterval
+            self.shutdownGrace = shutdownGrace
+            self.retry = retry
+        }
+    }
+
+    /// Unique per process and runner, so leases name their holder.
+    public let owner: String
+    let settings: Settings
+    let wake = WakeSignal()
+    private let handlers = Mutex<[String: any JobHandler]>([:])
+    private let stopping = Atomic<Bool>(false)
+    private let running = Mutex<Task<Void, Never>?>(nil)
+    private let lastAbandonedSweep = Mutex(Date.distantPast)
+
+    init(settings: Settings) {
+        self.settings = settings
+        self.owner = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))"
+    }
+
+    /// Adds the handler for its kind of job (one per kind).
+    public func register(_ handler: any JobHandler) {
+        handlers.withLock { $0[handler.kind] = handler }
+    }
+
+    /// Starts the worker loops in the background.
+    func start(app: Application) {
+        stopping.store(false, ordering: .relaxed)
+        let task = Task { await self.run(app: app) }
+        running.withLock { $0 = task }
+    }
+
+    /// Stops claiming, lets running jobs finish for up to the grace period, then hands
+    /// back (releases) whatever is still running, and returns when all loops have ended.
+    func stop() async {
+        stopping.store(true, ordering: .relaxed)
+        wake.wakeAll()
+        guard let task = running.withLock({ $0 }) else { return }
+        // After the grace period, cancel: handlers see cancellation and their jobs are released.
+        let deadline = Task {
+            try await Task.sleep(for: settings.shutdownGrace)
+            task.cancel()
+        }
+        await task.value
+        deadline.cancel()
+        running.withLock { $0 = nil }
+    }
+
+    private func run(app: Application) async {
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<max(settings.concurrency, 1) {
+                group.addTask { await self.loop(app: app, index: index) }
+            }
+            if case .postgres(let url) = app.services.config.database {
+                group.addTask { await self.listenForNotifications(url: url, app: app) }
+            }
+            // The listener runs until cancelled: once every loop has ended, cancel it.
+            for _ in 0..<max(settings.concurrency, 1) { await group.next() }
+            group.cancelAll()
+        }
+    }
+
+    private func loop(app: Application, index: Int) async {
+        var logger = app.logger
+        logger[metadataKey: "worker"] = .string("\(owner)#\(index)")
+        while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
+            do {
+                if abandonedSweepIsDue() {
+                    try await JobQueue.buryAbandoned(now: Date(), on: app.db)
+                }
+                if let job = try await JobQueue.claim(owner: owner, leaseFor: settings.lease, now: Date(), on: app.db) {
+                    await execute(job, app: app, logger: logger)
+                    continue
+                }
+            } catch {
+                logger.error("job queue unavailable", metadata: ["error": .string("\(error)")])
+            }
+            await wake.wait(upTo: settings.pollInterval)
+        }
+    }
+
+    /// Jobs whose workers died on every attempt are buried at most once a minute per runner.
+    private func abandonedSweepIsDue() -> Bool {
+        lastAbandonedSweep.withLock { last in
+            let now = Date()
+            guard now.timeIntervalSince(last) >= 60 else { return false }
+            last = now
+            return true
+        }
+    }
+
+    private func execute(_ job: ClaimedJob, app: Application, logger base: Logger) async {
+        var logger = base
+        logger[metadataKey: "job-id"] = .string(job.id.uuidString)
+        logger[metadataKey: "job-kind"] = .string(job.kind)
+        guard let handler = handlers.withLock({ $0[job.kind] }) else {
+            logger.error("no handler for this kind of job")
+            _ = try? await JobQueue.bury(job.id, owner: owner, error: "no handler for \(job.kind)", now: Date(), on: app.db)
+            return
+        }
+        let heartbeat = Task { await self.keepLease(job, app: app, logger: logger) }
+        defer { heartbeat.cancel() }
+        do {
+            try await handler.run(job, context: JobContext(application: app, logger: logger))
+            heartbeat.cancel()
+            if try await JobQueue.complete(job.id, owner: owner, now: Date(), on: app.db) == false {
+                logger.warning("job finished after its lease was lost; the new holder's outcome stands")
+            }
+        } catch {
+            heartbeat.cancel()
+            if Task.isCancelled && stopping.load(ordering: .relaxed) {
+                logger.notice("job handed back at shutdown")
+                _ = try? await JobQueue.release(job.id, owner: owner, now: Date(), on: app.db)
+            } else {
+                await recordFailure(error, of: job, app: app, logger: logger)
+            }
+        }
+    }
+
+    private func recordFailure(_ error: any Error, of job: ClaimedJob, app: Application, logger: Logger) async {
+        let failure = (error as? JobFailure) ?? .retryable(String(describing: error))
+        let now = Date()
+        let decision = settings.retry.decide(
+            attempt: job.attempt, maxAttempts: job.maxAttempts, failure: failure, now: now, unit: Double.random(in: 0..<1))
+        do {
+            switch decision {
+            case .retry(let at):
+                logger.warning("job failed; will retry", metadata: [
+                    "attempt": .stringConvertible(job.attempt), "error": .string(failure.message),
+                    "retry-in-s": .string(String(format: "%.1f", at.timeIntervalSince(now))),
+                ])
+                try await JobQueue.reschedule(job.id, owner: owner, error: failure.message, runAt: at, now: now, on: app.db)
+            case .bury:
+                logger.error("job failed for good", metadata: [
+                    "attempt": .stringConvertible(job.attempt), "error": .string(failure.message),
+                ])
+                try await JobQueue.bury(job.id, owner: owner, error: failure.message, now: now, on: app.db)
+            }
+        } catch {
+            logger.error("could not record job failure; its lease will expire", metadata: ["error": .string("\(error)")])
+        }
+    }
+
+    /// Extends the lease every third of its length while the handler runs.
+    private func keepLease(_ job: ClaimedJob, app: Application, logger: Logger) async {
+        let interval = Duration.milliseconds(Int64(settings.lease * 1000 / 3))
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            if Task.isCancelled { return }
+            let now = Date()
+            let kept = try? await JobQueue.extendLease(
+                job.id, owner: owner, until: now.addingTimeInterval(settings.lease), now: now, on: app.db)
+            if kept == false {
+                logger.warning("lost the lease on a running job")
+                return
+            }
+        }
+    }
+
+    /// On PostgreSQL, `LISTEN` for enqueues from any process; reconnects after failures.
+    private func listenForNotifications(url: String, app: Application) async {
+        var delay = Duration.milliseconds(250)
+        while !Task.isCancelled {
+            do {
+                let configuration = try SQLPostgresConfiguration(url: url).coreConfiguration
+                let connection = try await PostgresConnection.connect(
+                    configuration: configuration, id: 1, logger: app.logger)
+                delay = .milliseconds(250)
+                defer { Task { try? await connection.close() } }
+                try await connection.listen(on: JobQueue.channel) { notifications in
+                    self.wake.wakeAll()  // catch what was enqueued while connecting
+                    for try await _ in notifications { self.wake.wakeAll() }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                app.logger.warning("job notifications unavailable; polling", metadata: ["error": .string("\(error)")])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(30))
+            }
+        }
+    }
+}

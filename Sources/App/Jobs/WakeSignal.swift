@@ -1,0 +1,53 @@
+import Foundation
+import Synchronization
+
+/// Wakes idle workers when a job is enqueued (in this process, or on PostgreSQL by
+/// `NOTIFY` from any process). A worker waits for a wake-up or for its poll interval,
+/// whichever comes first, so a missed signal costs at most one interval.
+final class WakeSignal: Sendable {
+    private struct State {
+        var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
+        var cancelled: Set<UUID> = []
+    }
+
+    private let state = Mutex(State())
+
+    func wakeAll() {
+        let waiters = state.withLock { state in
+            defer { state.waiters.removeAll() }
+            return Array(state.waiters.values)
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    /// Returns on the next `wakeAll`, after `timeout`, or when the task is cancelled.
+    func wait(upTo timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(for: timeout) }
+            group.addTask { await self.nextWake() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func nextWake() async {
+        let id = UUID()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.cancelled.remove(id) != nil { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                if let waiting = state.waiters.removeValue(forKey: id) { return waiting }
+                state.cancelled.insert(id)
+                return nil
+            }
+            continuation?.resume()
+        }
+    }
+}

@@ -1,0 +1,203 @@
+import Domain
+import FluentKit
+import Foundation
+import SQLKit
+
+/// A job to put on the queue.
+public struct NewJob: Sendable {
+    public let kind: String
+    /// JSON the job's handler decodes.
+    public let payload: String
+    public let runAt: Date?
+    public let maxAttempts: Int
+
+    public init(kind: String, payload: String, runAt: Date? = nil, maxAttempts: Int = 5) {
+        self.kind = kind
+        self.payload = payload
+        self.runAt = runAt
+        self.maxAttempts = maxAttempts
+    }
+}
+
+/// A job a worker holds the lease on.
+public struct ClaimedJob: Sendable, Equatable {
+    public let id: UUID
+    public let kind: String
+    public let payload: String
+    /// 1 on the first run, 2 on the first retry, …
+    public let attempt: Int
+    public let maxAttempts: Int
+
+    public init(id: UUID, kind: String, payload: String, attempt: Int, maxAttempts: Int) {
+        self.id = id
+        self.kind = kind
+        self.payload = payload
+        self.attempt = attempt
+        self.maxAttempts = maxAttempts
+    }
+}
+
+/// A job as an admin or a test sees it.
+public struct JobSnapshot: Sendable, Equatable {
+    public let id: UUID
+    public let kind: String
+    public let state: JobState
+    public let attempts: Int
+    public let maxAttempts: Int
+    public let runAt: Date
+    public let leaseOwner: String?
+    public let lastError: String?
+    public let finishedAt: Date?
+}
+
+/// The durable job queue: one table in the application's database.
+///
+/// A worker *claims* a job by taking a lease (owner + expiry). A job whose worker died
+/// is claimed again once its lease has expired. Every later write is fenced by the
+/// lease owner, so a worker that lost its lease cannot overwrite the new owner's result.
+/// On PostgreSQL claims use `FOR UPDATE SKIP LOCKED` and `enqueue` sends a `NOTIFY`;
+/// on SQLite a claim is a single `UPDATE … RETURNING`, which SQLite runs under its write lock.
+public enum JobQueue {
+    /// The PostgreSQL notification channel workers `LISTEN` on.
+    public static let channel = "pictor_jobs"
+
+    @discardableResult
+    public static func enqueue(_ job: NewJob, now: Date, on db: any Database) async throws -> UUID {
+        let row = JobModel()
+        row.id = UUID()
+        row.kind = job.kind
+        row.payload = job.payload
+        row.state = JobState.queued.rawValue
+        row.runAt = job.runAt ?? now
+        row.attempts = 0
+        row.maxAttempts = max(job.maxAttempts, 1)
+        row.createdAt = now
+        row.updatedAt = now
+        try await row.create(on: db)
+        let sql = try sqlDatabase(db)
+        if sql.dialect.name == "postgresql" {
+            // Delivered when the surrounding transaction commits, never before.
+            try await sql.raw("NOTIFY \(unsafeRaw: channel)").run()
+        }
+        return row.id!
+    }
+
+    /// Takes the lease on the next due job (or one whose lease expired), or returns nil.
+    public static func claim(owner: String, leaseFor lease: TimeInterval, now: Date, on db: any Database) async throws -> ClaimedJob? {
+        let sql = try sqlDatabase(db)
+        let lock: SQLQueryString = sql.dialect.name == "postgresql" ? "FOR UPDATE SKIP LOCKED" : ""
+        let row = try await sql.raw("""
+            UPDATE jobs SET state = 'running', lease_owner = \(bind: owner),
+                lease_expires_at = \(bind: now.addingTimeInterval(lease)),
+                attempts = attempts + 1, updated_at = \(bind: now)
+            WHERE id = (
+                SELECT id FROM jobs
+                WHERE (state = 'queued' AND run_at <= \(bind: now))
+                   OR (state = 'running' AND lease_expires_at < \(bind: now) AND attempts < max_attempts)
+                ORDER BY run_at
+                LIMIT 1
+                \(lock)
+            )
+            RETURNING id, kind, payload, attempts, max_attempts
+            """).first()
+        guard let row else { return nil }
+        return ClaimedJob(
+            id: try row.decode(column: "id", as: UUID.self),
+            kind: try row.decode(column: "kind", as: String.self),
+            payload: try row.decode(column: "payload", as: String.self),
+            attempt: try row.decode(column: "attempts", as: Int.self),
+            maxAttempts: try row.decode(column: "max_attempts", as: Int.self))
+    }
+
+    /// Marks the job done. False when `owner` no longer holds the lease.
+    @discardableResult
+    public static func complete(_ id: UUID, owner: String, now: Date, on db: any Database) async throws -> Bool {
+        try await finish(id, owner: owner, on: db, set: """
+            state = 'succeeded', lease_owner = NULL, lease_expires_at = NULL,
+            finished_at = \(bind: now), updated_at = \(bind: now)
+            """)
+    }
+
+    /// Puts a failed job back on the queue to run again at `runAt`.
+    @discardableResult
+    public static func reschedule(
+        _ id: UUID, owner: String, error: String, runAt: Date, now: Date, on db: any Database
+    ) async throws -> Bool {
+        try await finish(id, owner: owner, on: db, set: """
+            state = 'queued', lease_owner = NULL, lease_expires_at = NULL,
+            run_at = \(bind: runAt), last_error = \(bind: String(error.prefix(2000))), updated_at = \(bind: now)
+            """)
+    }
+
+    /// Moves a job to the dead-letter state: no more attempts.
+    @discardableResult
+    public static func bury(_ id: UUID, owner: String, error: String, now: Date, on db: any Database) async throws -> Bool {
+        try await finish(id, owner: owner, on: db, set: """
+            state = 'dead', lease_owner = NULL, lease_expires_at = NULL,
+            last_error = \(bind: String(error.prefix(2000))), finished_at = \(bind: now), updated_at = \(bind: now)
+            """)
+    }
+
+    /// Gives a job back unfinished (a worker shutting down): it runs again at once,
+    /// and the interrupted run does not count as an attempt.
+    @discardableResult
+    public static func release(_ id: UUID, owner: String, now: Date, on db: any Database) async throws -> Bool {
+        try await finish(id, owner: owner, on: db, set: """
+            state = 'queued', lease_owner = NULL, lease_expires_at = NULL,
+            attempts = attempts - 1, run_at = \(bind: now), updated_at = \(bind: now)
+            """)
+    }
+
+    /// Keeps the lease of a job that is still running.
+    @discardableResult
+    public static func extendLease(_ id: UUID, owner: String, until: Date, now: Date, on db: any Database) async throws -> Bool {
+        try await finish(id, owner: owner, on: db, set: """
+            lease_expires_at = \(bind: until), updated_at = \(bind: now)
+            """)
+    }
+
+    /// Buries running jobs whose lease expired after their last allowed attempt
+    /// (their workers died every time). Returns how many.
+    @discardableResult
+    public static func buryAbandoned(now: Date, on db: any Database) async throws -> Int {
+        let sql = try sqlDatabase(db)
+        return try await sql.raw("""
+            UPDATE jobs SET state = 'dead', lease_owner = NULL, lease_expires_at = NULL,
+                last_error = 'the worker stopped responding on every attempt',
+                finished_at = \(bind: now), updated_at = \(bind: now)
+            WHERE state = 'running' AND lease_expires_at < \(bind: now) AND attempts >= max_attempts
+            RETURNING id
+            """).all().count
+    }
+
+    public static func snapshot(_ id: UUID, on db: any Database) async throws -> JobSnapshot? {
+        guard let row = try await JobModel.find(id, on: db) else { return nil }
+        return JobSnapshot(
+            id: id, kind: row.kind, state: JobState(rawValue: row.state) ?? .dead, attempts: row.attempts,
+            maxAttempts: row.maxAttempts, runAt: row.runAt, leaseOwner: row.leaseOwner,
+            lastError: row.lastError, finishedAt: row.finishedAt)
+    }
+
+    /// How many jobs are in each state.
+    public static func counts(on db: any Database) async throws -> [JobState: Int] {
+        let sql = try sqlDatabase(db)
+        var counts: [JobState: Int] = [:]
+        for row in try await sql.raw("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state").all() {
+            if let state = JobState(rawValue: try row.decode(column: "state", as: String.self)) {
+                counts[state] = try row.decode(column: "n", as: Int.self)
+            }
+        }
+        return counts
+    }
+
+    /// An update that applies only while `owner` holds the job's lease.
+    private static func finish(_ id: UUID, owner: String, on db: any Database, set assignments: SQLQueryString) async throws -> Bool {
+        let sql = try sqlDatabase(db)
+        let row = try await sql.raw("""
+            UPDATE jobs SET \(assignments)
+            WHERE id = \(bind: id) AND state = 'running' AND lease_owner = \(bind: owner)
+            RETURNING id
+            """).first()
+        return row != nil
+    }
+}

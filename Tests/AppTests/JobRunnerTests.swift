@@ -1,0 +1,184 @@
+@testable import App
+import Domain
+import Foundation
+import Persistence
+import Synchronization
+import Testing
+import Vapor
+
+/// A handler whose behaviour each test scripts.
+final class ScriptedHandler: JobHandler {
+    let kind: String
+    let runs = Locked<[String: Int]>([:])
+    let behaviour: @Sendable (ClaimedJob, Int) async throws -> Void
+
+    init(kind: String, behaviour: @escaping @Sendable (ClaimedJob, Int) async throws -> Void) {
+        self.kind = kind
+        self.behaviour = behaviour
+    }
+
+    func run(_ job: ClaimedJob, context: JobContext) async throws {
+        let count = runs.update { runs in
+            runs[job.payload, default: 0] += 1
+            return runs[job.payload]!
+        }
+        try await behaviour(job, count)
+    }
+
+    var totalRuns: Int { runs.value.values.reduce(0, +) }
+}
+
+/// Installs a runner with fast settings and starts it; stops it when `body` ends.
+func withRunner<T>(
+    _ app: Application, handlers: [any JobHandler], grace: Duration = .seconds(5), lease: TimeInterval = 30,
+    poll: Duration = .milliseconds(100), _ body: (JobRunner) async throws -> T
+) async throws -> T {
+    let runner = JobRunner(settings: .init(
+        concurrency: 3, lease: lease, pollInterval: poll, shutdownGrace: grace,
+        retry: RetryPolicy(baseDelay: 0.05, maxDelay: 0.2, jitter: 0)))
+    handlers.forEach(runner.register)
+    app.services = AppServices(config: app.services.config, blobs: app.services.blobs, metrics: app.services.metrics, jobs: runner)
+    runner.start(app: app)
+    do {
+        let result = try await body(runner)
+        await runner.stop()
+        return result
+    } catch {
+        await runner.stop()
+        throw error
+    }
+}
+
+/// Polls until `condition` holds or `seconds` pass.
+func eventually(within seconds: Double = 10, _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}
+
+@Suite struct JobRunnerTests {
+    @Test func enqueuedJobsRunOnceEach() async throws {
+        try await withPictor { app in
+            let handler = ScriptedHandler(kind: "test.ok") { _, _ in }
+            try await withRunner(app, handlers: [handler]) { _ in
+                for n in 0..<30 { try await app.enqueue(NewJob(kind: "test.ok", payload: "\(n)"), on: app.db) }
+                #expect(try await eventually { try await JobQueue.counts(on: app.db) == [.succeeded: 30] })
+            }
+            #expect(handler.totalRuns == 30)
+            #expect(handler.runs.value.values.allSatisfy { $0 == 1 })
+        }
+    }
+
+    @Test func retryableFailuresAreRetriedUntilTheySucceed() async throws {
+        try await withPictor { app in
+            let handler = ScriptedHandler(kind: "test.flaky") { _, run in
+                if run < 3 { throw JobFailure.retryable("provider answered 503") }
+            }
+            try await withRunner(app, handlers: [handler]) { _ in
+                let id = try await app.enqueue(NewJob(kind: "test.flaky", payload: "x"), on: app.db)
+                #expect(try await eventually { try await JobQueue.snapshot(id, on: app.db)?.state == .succeeded })
+                let job = try #require(try await JobQueue.snapshot(id, on: app.db))
+                #expect(job.attempts == 3)
+                #expect(job.lastError == "provider answered 503")
+            }
+        }
+    }
+
+    @Test func permanentFailureGoesStraightToDeadLetter() async throws {
+        try await withPictor { app in
+            let handler = ScriptedHandler(kind: "test.refused") { _, _ in throw JobFailure.permanent("payload names no user") }
+            try await withRunner(app, handlers: [handler]) { _ in
+                let id = try await app.enqueue(NewJob(kind: "test.refused", payload: "x"), on: app.db)
+                #expect(try await eventually { try await JobQueue.snapshot(id, on: app.db)?.state == .dead })
+                #expect(try await JobQueue.snapshot(id, on: app.db)?.lastError == "payload names no user")
+            }
+            #expect(handler.totalRuns == 1)
+        }
+    }
+
+    @Test func unknownErrorsAreRetriedUntilAttemptsRunOut() async throws {
+        struct Boom: Error {}
+        try await withPictor { app in
+            let handler = ScriptedHandler(kind: "test.boom") { _, _ in throw Boom() }
+            try await withRunner(app, handlers: [handler]) { _ in
+                let id = try await app.enqueue(NewJob(kind: "test.boom", payload: "x", maxAttempts: 3), on: app.db)
+                #expect(try await eventually { try await JobQueue.snapshot(id, on: app.db)?.state == .dead })
+            }
+            #expect(handler.totalRuns == 3)
+        }
+    }
+
+    @Test func jobWithoutAHandlerIsBuriedWithAReason() async throws {
+        try await withPictor { app in
+            try await withRunner(app, handlers: []) { _ in
+                let id = try await app.enqueue(NewJob(kind: "test.nobody", payload: "x"), on: app.db)
+                #expect(try await eventually { try await JobQueue.snapshot(id, on: app.db)?.state == .dead })
+                #expect(try await JobQueue.snapshot(id, on: app.db)?.lastError == "no handler for test.nobody")
+            }
+        }
+    }
+
+    /// SIGTERM-style stop: a job still running after the grace period is handed back, not lost.
+    @Test func shutdownHandsBackJobsThatDoNotFinishInTime() async throws {
+        try await withPictor { app in
+            let started = Locked(false)
+            let handler = ScriptedHandler(kind: "test.slow") { _, _ in
+                started.update { $0 = true }
+                try await Task.sleep(for: .seconds(60))
+            }
+            let id = try await withRunner(app, handlers: [handler], grace: .milliseconds(200)) { _ in
+                let id = try await app.enqueue(NewJob(kind: "test.slow", payload: "x"), on: app.db)
+                #expect(try await eventually { started.value })
+                return id
+            }
+            let job = try #require(try await JobQueue.snapshot(id, on: app.db))
+            #expect(job.state == .queued)
+            #expect(job.attempts == 0)
+            #expect(job.leaseOwner == nil)
+        }
+    }
+
+    @Test func shutdownWaitsForJobsThatFinishWithinGrace() async throws {
+        try await withPictor { app in
+            let started = Locked(false)
+            let handler = ScriptedHandler(kind: "test.short") { _, _ in
+                started.update { $0 = true }
+                try await Task.sleep(for: .milliseconds(300))
+            }
+            let id = try await withRunner(app, handlers: [handler], grace: .seconds(5)) { _ in
+                let id = try await app.enqueue(NewJob(kind: "test.short", payload: "x"), on: app.db)
+                #expect(try await eventually { started.value })
+                return id
+            }
+            #expect(try await JobQueue.snapshot(id, on: app.db)?.state == .succeeded)
+        }
+    }
+
+    @Test func longJobsKeepTheirLeaseByHeartbeat() async throws {
+        try await withPictor { app in
+            let handler = ScriptedHandler(kind: "test.long") { _, _ in try await Task.sleep(for: .milliseconds(1500)) }
+            try await withRunner(app, handlers: [handler], lease: 0.6) { _ in
+                let id = try await app.enqueue(NewJob(kind: "test.long", payload: "x"), on: app.db)
+                #expect(try await eventually { try await JobQueue.snapshot(id, on: app.db)?.state == .succeeded })
+                #expect(try await JobQueue.snapshot(id, on: app.db)?.attempts == 1)
+            }
+        }
+    }
+
+    /// On PostgreSQL a job enqueued by another process (no in-process wake-up) is picked up
+    /// through LISTEN/NOTIFY long before the 60-second poll would find it.
+    @Test(.enabled(if: TestDatabase.engine == "postgres"))
+    func notifyWakesWorkersInOtherProcesses() async throws {
+        try await withPictor { app in
+            let handler = ScriptedHandler(kind: "test.remote") { _, _ in }
+            try await withRunner(app, handlers: [handler], poll: .seconds(60)) { _ in
+                try await Task.sleep(for: .milliseconds(500))  // let the listener connect
+                let id = try await JobQueue.enqueue(NewJob(kind: "test.remote", payload: "x"), now: Date(), on: app.db)
+                #expect(try await eventually(within: 5) { try await JobQueue.snapshot(id, on: app.db)?.state == .succeeded })
+            }
+        }
+    }
+}
