@@ -15,6 +15,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/leaf.git", from: "4.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Entrypoint only: read the environment, bootstrap logging, configure, run.
@@ -26,7 +29,7 @@ let package = Package(
         .target(
             name: "App",
             dependencies: [
-                "Domain", "Persistence", "Imaging", "Storage",
+                "Domain", "Persistence", "Imaging", "Storage", "Mail",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Leaf", package: "leaf"),
                 .product(name: "Fluent", package: "fluent"),
@@ -69,6 +72,18 @@ let package = Package(
             name: "Storage",
             dependencies: ["Domain"]
         ),
+        // Mail: the Mailer protocol, the file outbox, SMTP (STARTTLS, AUTH PLAIN/LOGIN), an HTTP email API.
+        .target(
+            name: "Mail",
+            dependencies: [
+                "Domain",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         // Repeatable benchmarks: `make bench`.
         .executableTarget(
             name: "pictor-bench",
@@ -78,6 +93,7 @@ let package = Package(
         .testTarget(name: "DomainTests", dependencies: ["Domain"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CVipsShim", "CVips"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
+        .testTarget(name: "MailTests", dependencies: ["Mail", "Domain"]),
         .testTarget(
             name: "AppTests",
             dependencies: [

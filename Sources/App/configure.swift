@@ -21,7 +21,9 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     let jobs = JobRunner(settings: .init(
         concurrency: config.jobWorkers, lease: TimeInterval(config.jobLeaseSeconds),
         pollInterval: .milliseconds(500), shutdownGrace: .seconds(20), retry: RetryPolicy()))
-    app.services = AppServices(config: config, blobs: blobs, metrics: HTTPMetrics(), jobs: jobs)
+    jobs.register(SendMailHandler())
+    app.pictor = AppServices(
+        config: config, blobs: blobs, metrics: HTTPMetrics(), jobs: jobs, mailer: config.mail.makeMailer())
 
     try DatabaseSetup.configure(app, config: config)
 
@@ -29,7 +31,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     // measured, and carries the security headers.
     app.middleware = Middlewares()
     app.middleware.use(RequestIDMiddleware())
-    app.middleware.use(RequestObservationMiddleware(metrics: app.services.metrics))
+    app.middleware.use(RequestObservationMiddleware(metrics: app.pictor.metrics))
     app.middleware.use(SecurityHeadersMiddleware(behindTLS: config.isBehindTLS))
     app.middleware.use(ErrorPageMiddleware())
     app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))

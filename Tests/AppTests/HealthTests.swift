@@ -28,7 +28,7 @@ import VaporTesting
     @Test func readyzFailsWhenBlobStoreCannotBeWritten() async throws {
         try await withPictor { app in
             // Replace the blob directory with a plain file: every write now fails.
-            let blobs = app.services.config.blobDirectory
+            let blobs = app.pictor.config.blobDirectory
             try FileManager.default.removeItem(atPath: blobs)
             try Data("not a directory".utf8).write(to: URL(fileURLWithPath: blobs))
             try await app.testing().test(.GET, "/readyz") { res in

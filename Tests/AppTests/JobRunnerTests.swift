@@ -37,7 +37,9 @@ func withRunner<T>(
         concurrency: 3, lease: lease, pollInterval: poll, shutdownGrace: grace,
         retry: RetryPolicy(baseDelay: 0.05, maxDelay: 0.2, jitter: 0)))
     handlers.forEach(runner.register)
-    app.services = AppServices(config: app.services.config, blobs: app.services.blobs, metrics: app.services.metrics, jobs: runner)
+    app.pictor = AppServices(
+        config: app.pictor.config, blobs: app.pictor.blobs, metrics: app.pictor.metrics, jobs: runner,
+        mailer: app.pictor.mailer)
     runner.start(app: app)
     do {
         let result = try await body(runner)

@@ -1,4 +1,5 @@
 @testable import App
+import Domain
 import Testing
 import VaporTesting
 
@@ -53,9 +54,12 @@ import VaporTesting
     @Test func privacyPageIsGeneratedFromTheInventory() async throws {
         try await withPictor { app in
             try await app.testing().test(.GET, SiteURL.privacy.path) { res in
-                // The inventory holds no personal column yet; this flips when the first one lands.
-                #expect(res.text.contains("This installation does not store personal data yet."))
+                for entry in DataInventory.pictor.personalColumns {
+                    #expect(res.text.contains("<code>\(entry.table).\(entry.column)</code>"))
+                }
+                #expect(res.text.contains("<td>user.contact.email</td>"))
                 #expect(!res.text.contains("_fluent_migrations"), "operational tables are not personal data")
+                #expect(!res.text.contains("does not store personal data yet"))
             }
         }
     }

@@ -23,6 +23,7 @@ public struct AppConfig: Sendable, Equatable {
     public var imageThreads: Int
     public var logLevel: LogLevel
     public var logFormat: LogFormat
+    public var mail: MailSettings
     /// Job worker loops inside `pictor serve` (0: run `pictor worker` separately).
     public var jobWorkers: Int
     /// Seconds a claimed job stays leased without a heartbeat.
@@ -58,6 +59,7 @@ public struct AppConfig: Sendable, Equatable {
         logLevel = try reader.choice("LOG_LEVEL", default: .info)
         logFormat = try reader.choice("LOG_FORMAT", default: .json)
         metricsToken = reader.optionalString("METRICS_TOKEN")
+        mail = try reader.mail(dataDirectory: dataDirectory)
         jobWorkers = try reader.integer("JOB_WORKERS", default: 2, range: 0...64)
         jobLeaseSeconds = try reader.integer("JOB_LEASE_SECONDS", default: 60, range: 3...86_400)
         publicBaseURL = try reader.url(
@@ -72,6 +74,7 @@ public struct AppConfig: Sendable, Equatable {
             "blob_dir": blobDirectory, "log_level": logLevel.rawValue, "log_format": logFormat.rawValue,
             "metrics_token": metricsToken == nil ? "unset" : "set",
             "job_workers": String(jobWorkers),
+            "mail": mail.redacted,
         ]
     }
 }

@@ -1,3 +1,4 @@
+import Mail
 import Storage
 import Vapor
 
@@ -7,6 +8,7 @@ struct AppServices: Sendable {
     let blobs: any BlobStore
     let metrics: HTTPMetrics
     let jobs: JobRunner
+    let mailer: any Mailer
 }
 
 private struct AppServicesKey: StorageKey {
@@ -14,7 +16,7 @@ private struct AppServicesKey: StorageKey {
 }
 
 extension Application {
-    var services: AppServices {
+    var pictor: AppServices {
         get {
             guard let services = storage[AppServicesKey.self] else {
                 fatalError("configure(_:config:) has not run: services are missing")
@@ -26,5 +28,5 @@ extension Application {
 }
 
 extension Request {
-    var services: AppServices { application.services }
+    var pictor: AppServices { application.pictor }
 }

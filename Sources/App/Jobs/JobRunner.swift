@@ -74,7 +74,7 @@ public final class JobRunner: Sendable {
             for index in 0..<max(settings.concurrency, 1) {
                 group.addTask { await self.loop(app: app, index: index) }
             }
-            if case .postgres(let url) = app.services.config.database {
+            if case .postgres(let url) = app.pictor.config.database {
                 group.addTask { await self.listenForNotifications(url: url, app: app) }
             }
             // The listener runs until cancelled: once every loop has ended, cancel it.

@@ -4,7 +4,7 @@ import Vapor
 
 extension Application {
     /// The job queue's workers and handlers.
-    public var jobs: JobRunner { services.jobs }
+    public var jobs: JobRunner { pictor.jobs }
 
     /// Puts a job on the queue as part of whatever `db` is (a transaction composes),
     /// and wakes this process's idle workers.

@@ -7,6 +7,7 @@ public enum PictorMigrations {
     public static var all: [any Migration] {
         [
             M001CreateJobs(),
+            M002CreateMailOutbox(),
         ]
     }
 }

@@ -6,6 +6,7 @@ import VaporTesting
 
 /// Runs `test` against a fully configured Pictor with its own data directory and
 /// database, then shuts it down and removes both.
+@discardableResult
 func withPictor<T>(
     _ adjust: (inout AppConfig) -> Void = { _ in },
     routes extraRoutes: (Application) throws -> Void = { _ in },

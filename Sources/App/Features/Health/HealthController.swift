@@ -28,7 +28,7 @@ enum HealthController {
             checks["database"] = "failing"
         }
         do {
-            try await req.services.blobs.checkWritable()
+            try await req.pictor.blobs.checkWritable()
             checks["blobs"] = "ok"
         } catch {
             req.logger.warning("readiness: blob store not writable", metadata: ["error": .string("\(error)")])
@@ -43,13 +43,13 @@ enum HealthController {
 
     /// Prometheus text exposition. Guarded by `METRICS_TOKEN` when one is set.
     @Sendable static func metrics(req: Request) async throws -> Response {
-        if let token = req.services.config.metricsToken {
+        if let token = req.pictor.config.metricsToken {
             let presented = req.headers.bearerAuthorization?.token ?? ""
             guard constantTimeEquals(Array(presented.utf8), Array(token.utf8)) else {
                 throw Abort(.unauthorized, reason: "A valid metrics token is required.")
             }
         }
-        let response = Response(status: .ok, body: .init(string: req.services.metrics.exposition()))
+        let response = Response(status: .ok, body: .init(string: req.pictor.metrics.exposition()))
         response.headers.replaceOrAdd(name: .contentType, value: "text/plain; version=0.0.4; charset=utf-8")
         response.headers.cacheControl = .init(noStore: true)
         return response

@@ -1,0 +1,64 @@
+import Domain
+import Fluent
+import Mail
+import Persistence
+import Vapor
+
+/// Queues service mail. `queue` writes the message to the outbox and enqueues its
+/// `mail.send` job on the same database handle, so inside a transaction both commit
+/// or neither does; the worker delivers it later, with retries.
+enum Postman {
+    static let jobKind = "mail.send"
+
+    struct Payload: Codable {
+        let outboxID: UUID
+    }
+
+    @discardableResult
+    static func queue(_ message: MailMessage, userID: UUID? = nil, app: Application, on db: any Database) async throws -> UUID {
+        let row = MailOutboxModel()
+        row.id = UUID()
+        row.userID = userID
+        row.recipient = message.to
+        row.subject = message.subject
+        row.bodyText = message.text
+        row.bodyHTML = message.html
+        row.category = message.category.rawValue
+        row.createdAt = Date()
+        try await row.create(on: db)
+        let payload = String(decoding: try JSONEncoder().encode(Payload(outboxID: row.id!)), as: UTF8.self)
+        try await app.enqueue(NewJob(kind: jobKind, payload: payload, maxAttempts: 8), on: db)
+        return row.id!
+    }
+}
+
+/// Delivers one outbox message. A message already marked sent is not sent again.
+struct SendMailHandler: JobHandler {
+    let kind = Postman.jobKind
+
+    func run(_ job: ClaimedJob, context: JobContext) async throws {
+        let app = context.application
+        guard let payload = try? JSONDecoder().decode(Postman.Payload.self, from: Data(job.payload.utf8)) else {
+            throw JobFailure.permanent("unreadable mail.send payload")
+        }
+        guard let row = try await MailOutboxModel.find(payload.outboxID, on: app.db) else {
+            context.logger.notice("outbox message is gone (erased or swept); nothing to send")
+            return
+        }
+        guard row.sentAt == nil else { return }
+        let message = MailMessage(
+            to: row.recipient, subject: row.subject, text: row.bodyText, html: row.bodyHTML,
+            category: MailMessage.Category(rawValue: row.category) ?? .account)
+        do {
+            try await app.pictor.mailer.send(message, from: app.pictor.config.mail.from)
+        } catch let error as MailDeliveryError {
+            switch error {
+            case .retryable(let reason): throw JobFailure.retryable(reason)
+            case .permanent(let reason): throw JobFailure.permanent(reason)
+            }
+        }
+        row.sentAt = Date()
+        try await row.update(on: app.db)
+        context.logger.info("mail sent", metadata: ["category": .string(row.category)])
+    }
+}

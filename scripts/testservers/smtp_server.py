@@ -1,0 +1,80 @@
+"""A real SMTP server for Pictor's tests (aiosmtpd), with STARTTLS and AUTH.
+
+Usage: smtp_server.py DIR [--no-tls] [--exclude-auth PLAIN]
+Makes a self-signed certificate for 127.0.0.1 in DIR (DIR/cert.pem is the CA the client
+must trust), accepts user "pictor" with password "secret" after STARTTLS, stores every
+message as DIR/N.json ({"mail_from", "rcpt_tos", "data"}), and prints "PORT n" once ready.
+"""
+import argparse
+import asyncio
+import json
+import pathlib
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+class Store:
+    def __init__(self, directory):
+        self.directory = directory
+        self.count = 0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.count += 1
+            number = self.count
+        record = {"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
+                  "data": envelope.content.decode("utf-8", "replace")}
+        (self.directory / f"{number}.json").write_text(json.dumps(record))
+        return "250 OK stored"
+
+
+def authenticate(server, session, envelope, mechanism, auth_data):
+    ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"pictor" and auth_data.password == b"secret"
+    # handled=False: aiosmtpd answers 535 itself on failure.
+    return AuthResult(success=ok, handled=False)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("directory")
+    parser.add_argument("--no-tls", action="store_true")
+    parser.add_argument("--exclude-auth", action="append", default=[])
+    args = parser.parse_args()
+    directory = pathlib.Path(args.directory)
+    directory.mkdir(parents=True, exist_ok=True)
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    options = dict(hostname="127.0.0.1", port=port, authenticator=authenticate,
+                   auth_exclude_mechanism=args.exclude_auth)
+    if args.no_tls:
+        options.update(auth_require_tls=False)
+    else:
+        cert, key = directory / "cert.pem", directory / "key.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                        "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(str(cert), str(key))
+        options.update(tls_context=context, require_starttls=True, auth_require_tls=True)
+
+    controller = Controller(Store(directory), **options)
+    controller.start()
+    print(f"PORT {port}", flush=True)
+    try:
+        sys.stdin.read()  # runs until the test closes our stdin (or kills us)
+    finally:
+        controller.stop()
+
+
+if __name__ == "__main__":
+    main()
