@@ -22,8 +22,14 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         concurrency: config.jobWorkers, lease: TimeInterval(config.jobLeaseSeconds),
         pollInterval: .milliseconds(500), shutdownGrace: .seconds(20), retry: RetryPolicy()))
     jobs.register(SendMailHandler())
+    let cookies = CookiePolicy(publicBaseURL: config.publicBaseURL)
     app.pictor = AppServices(
-        config: config, blobs: blobs, metrics: HTTPMetrics(), jobs: jobs, mailer: config.mail.makeMailer())
+        config: config, blobs: blobs, metrics: HTTPMetrics(), jobs: jobs, mailer: config.mail.makeMailer(),
+        secrets: try Secrets.load(config: config), cookies: cookies, sessions: .standard, loginThrottle: .standard)
+    app.passwords.use(.bcrypt(cost: 12))
+    if !cookies.secure {
+        app.logger.warning("PUBLIC_BASE_URL is plain http on a non-loopback host: session cookies cannot be Secure. Serve Pictor over https.")
+    }
 
     try DatabaseSetup.configure(app, config: config)
 
@@ -35,6 +41,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.middleware.use(SecurityHeadersMiddleware(behindTLS: config.isBehindTLS))
     app.middleware.use(ErrorPageMiddleware())
     app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))
+    app.middleware.use(SessionMiddleware(cookies: cookies, policy: .standard))
+    app.middleware.use(CSRFMiddleware(publicBaseURL: config.publicBaseURL))
 
     try routes(app)
 

@@ -14,4 +14,25 @@ func routes(_ app: Application) throws {
         app.get(SiteURL.cookies.pathComponents, use: PagesController.cookies)
         app.get(SiteURL.doNotSell.pathComponents, use: PagesController.doNotSell)
     }
+    do { // Sign-up, sign-in, password reset
+        app.get(SiteURL.signUp.pathComponents, use: SignUpController.form)
+        app.post(SiteURL.signUp.pathComponents, use: SignUpController.submit)
+        app.get(SiteURL.verifyEmail.pathComponents, use: SignUpController.verifyForm)
+        app.post(SiteURL.verifyEmail.pathComponents, use: SignUpController.verify)
+        app.post(SiteURL.verifyEmailResend.pathComponents, use: SignUpController.resend)
+        app.get(SiteURL.signIn.pathComponents, use: SignInController.form)
+        app.post(SiteURL.signIn.pathComponents, use: SignInController.submit)
+        app.post(SiteURL.signOut.pathComponents, use: SignInController.logout)
+        app.get(SiteURL.forgotPassword.pathComponents, use: PasswordResetController.form)
+        app.post(SiteURL.forgotPassword.pathComponents, use: PasswordResetController.request)
+        app.get(SiteURL.resetPassword.pathComponents, use: PasswordResetController.resetForm)
+        app.post(SiteURL.resetPassword.pathComponents, use: PasswordResetController.reset)
+    }
+    do { // The signed-in person's account
+        let account = app.grouped(RequireSignIn())
+        account.get(SiteURL.account.pathComponents, use: AccountController.overview)
+        account.get(SiteURL.accountSessions.pathComponents, use: AccountController.sessions)
+        account.post(SiteURL.accountSessionRevoke.pathComponents, use: AccountController.revoke)
+        account.post(SiteURL.accountSessionsRevokeOthers.pathComponents, use: AccountController.revokeOthers)
+    }
 }

@@ -37,9 +37,7 @@ func withRunner<T>(
         concurrency: 3, lease: lease, pollInterval: poll, shutdownGrace: grace,
         retry: RetryPolicy(baseDelay: 0.05, maxDelay: 0.2, jitter: 0)))
     handlers.forEach(runner.register)
-    app.pictor = AppServices(
-        config: app.pictor.config, blobs: app.pictor.blobs, metrics: app.pictor.metrics, jobs: runner,
-        mailer: app.pictor.mailer)
+    app.pictor = app.pictor.with(jobs: runner)
     runner.start(app: app)
     do {
         let result = try await body(runner)

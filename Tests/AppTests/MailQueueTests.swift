@@ -23,8 +23,7 @@ final class ScriptedMailer: Mailer {
 }
 
 func useMailer(_ mailer: any Mailer, in app: Application) {
-    let s = app.pictor
-    app.pictor = AppServices(config: s.config, blobs: s.blobs, metrics: s.metrics, jobs: s.jobs, mailer: mailer)
+    app.pictor = app.pictor.with(mailer: mailer)
 }
 
 @Suite struct MailQueueTests {

@@ -24,6 +24,13 @@ public struct AppConfig: Sendable, Equatable {
     public var logLevel: LogLevel
     public var logFormat: LogFormat
     public var mail: MailSettings
+    /// 32+ bytes for HMACs (code hashes, throttle keys); from SECRET_KEY, else kept in DATA_DIR/secret.key.
+    public var secretKey: Data?
+    /// Use the first X-Forwarded-For address as the client's (only behind a proxy you run).
+    public var trustProxy: Bool
+    /// The versions of the Terms and the Privacy Policy people accept at sign-up.
+    public var termsVersion: String
+    public var privacyVersion: String
     /// Job worker loops inside `pictor serve` (0: run `pictor worker` separately).
     public var jobWorkers: Int
     /// Seconds a claimed job stays leased without a heartbeat.
@@ -60,6 +67,10 @@ public struct AppConfig: Sendable, Equatable {
         logFormat = try reader.choice("LOG_FORMAT", default: .json)
         metricsToken = reader.optionalString("METRICS_TOKEN")
         mail = try reader.mail(dataDirectory: dataDirectory)
+        secretKey = try reader.secretKey("SECRET_KEY")
+        trustProxy = try reader.boolean("TRUST_PROXY", default: false)
+        termsVersion = reader.string("TERMS_VERSION", default: "2026-11-25")
+        privacyVersion = reader.string("PRIVACY_VERSION", default: "2026-11-25")
         jobWorkers = try reader.integer("JOB_WORKERS", default: 2, range: 0...64)
         jobLeaseSeconds = try reader.integer("JOB_LEASE_SECONDS", default: 60, range: 3...86_400)
         publicBaseURL = try reader.url(
@@ -75,6 +86,7 @@ public struct AppConfig: Sendable, Equatable {
             "metrics_token": metricsToken == nil ? "unset" : "set",
             "job_workers": String(jobWorkers),
             "mail": mail.redacted,
+            "secret_key": secretKey == nil ? "from DATA_DIR/secret.key" : "set",
         ]
     }
 }

@@ -76,4 +76,27 @@ struct ConfigReader {
             variable: name,
             problem: "must start with postgres://, postgresql:// or sqlite:// (got a value starting '\(raw.prefix(10))')")
     }
+
+    /// A key of at least 32 bytes, given as base64 or hex.
+    func secretKey(_ name: String) throws(ConfigError) -> Data? {
+        guard let raw = optionalString(name) else { return nil }
+        let bytes = Data(base64Encoded: raw) ?? Self.hexBytes(raw)
+        guard let bytes, bytes.count >= 32 else {
+            throw ConfigError(variable: name, problem: "must be at least 32 random bytes, as base64 or hex (e.g. `openssl rand -base64 32`)")
+        }
+        return bytes
+    }
+
+    private static func hexBytes(_ text: String) -> Data? {
+        guard text.count % 2 == 0 else { return nil }
+        var bytes = Data()
+        var index = text.startIndex
+        while index < text.endIndex {
+            let next = text.index(index, offsetBy: 2)
+            guard let byte = UInt8(text[index..<next], radix: 16) else { return nil }
+            bytes.append(byte)
+            index = next
+        }
+        return bytes
+    }
 }

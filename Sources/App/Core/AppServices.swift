@@ -1,3 +1,4 @@
+import Domain
 import Mail
 import Storage
 import Vapor
@@ -9,6 +10,10 @@ struct AppServices: Sendable {
     let metrics: HTTPMetrics
     let jobs: JobRunner
     let mailer: any Mailer
+    let secrets: Secrets
+    let cookies: CookiePolicy
+    let sessions: SessionPolicy
+    let loginThrottle: LoginThrottlePolicy
 }
 
 private struct AppServicesKey: StorageKey {
@@ -29,4 +34,13 @@ extension Application {
 
 extension Request {
     var pictor: AppServices { application.pictor }
+}
+
+extension AppServices {
+    /// A copy with some services replaced (tests swap in their own).
+    func with(jobs: JobRunner? = nil, mailer: (any Mailer)? = nil) -> AppServices {
+        AppServices(
+            config: config, blobs: blobs, metrics: metrics, jobs: jobs ?? self.jobs, mailer: mailer ?? self.mailer,
+            secrets: secrets, cookies: cookies, sessions: sessions, loginThrottle: loginThrottle)
+    }
 }

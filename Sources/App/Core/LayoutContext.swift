@@ -16,6 +16,9 @@ struct LayoutContext: Encodable {
 
     let title: String
     let navigation: [Link]
+    /// Set when someone is signed in: the nav shows a sign-out button carrying this token.
+    let signOutCSRF: String?
+    let signedInEmail: String?
     let footer: [Link]
     let flashes: [Flash]
     let hasFlashes: Bool
@@ -26,9 +29,15 @@ struct LayoutContext: Encodable {
         func link(_ label: String, _ url: SiteURL) -> Link {
             Link(label: label, href: url.path, current: path == url.path)
         }
+        let user = request.currentUser
+        let navigation = user == nil
+            ? [link("Home", .home), link("Sign in", .signIn), link("Create account", .signUp)]
+            : [link("Home", .home), link("Account", .account)]
         return LayoutContext(
             title: title,
-            navigation: [link("Home", .home)],
+            navigation: navigation,
+            signOutCSRF: user?.csrfToken,
+            signedInEmail: user?.email,
             footer: [
                 link("Privacy policy", .privacy),
                 link("Terms", .terms),

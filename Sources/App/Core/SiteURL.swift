@@ -11,6 +11,17 @@ enum SiteURL: CaseIterable {
     case healthz
     case readyz
     case metrics
+    case signUp
+    case verifyEmail
+    case verifyEmailResend
+    case signIn
+    case signOut
+    case forgotPassword
+    case resetPassword
+    case account
+    case accountSessions
+    case accountSessionRevoke
+    case accountSessionsRevokeOthers
 
     var path: String {
         switch self {
@@ -22,10 +33,26 @@ enum SiteURL: CaseIterable {
         case .healthz: "/healthz"
         case .readyz: "/readyz"
         case .metrics: "/metrics"
+        case .signUp: "/signup"
+        case .verifyEmail: "/verify-email"
+        case .verifyEmailResend: "/verify-email/resend"
+        case .signIn: "/login"
+        case .signOut: "/logout"
+        case .forgotPassword: "/forgot-password"
+        case .resetPassword: "/reset-password"
+        case .account: "/account"
+        case .accountSessions: "/account/sessions"
+        case .accountSessionRevoke: "/account/sessions/:sessionID/revoke"
+        case .accountSessionsRevokeOthers: "/account/sessions/revoke-others"
         }
     }
 
     var pathComponents: [PathComponent] {
         path.split(separator: "/").map { PathComponent(stringLiteral: String($0)) }
+    }
+
+    /// The path with its `:name` parameters filled in.
+    func path(_ parameters: [String: String]) -> String {
+        parameters.reduce(path) { $0.replacingOccurrences(of: ":\($1.key)", with: $1.value) }
     }
 }

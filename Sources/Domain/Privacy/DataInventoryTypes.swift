@@ -17,6 +17,8 @@ public struct DataUse: RawRepresentable, Hashable, Sendable, Codable, Expressibl
     public init(stringLiteral value: String) { self.rawValue = value }
 
     public static let essentialService: DataUse = "essential.service"
+    public static let security: DataUse = "essential.service.security"
+    public static let legalObligation: DataUse = "essential.legal_obligation"
 }
 
 /// How long a value is kept.
@@ -63,6 +65,16 @@ public struct ColumnPolicy: Sendable, Equatable {
         category: .systemOperations, use: .essentialService,
         retention: .lifeOfService, exported: false, erasure: .notPersonal
     )
+
+    /// Data about the account holder, kept while the account exists and deleted with it.
+    public static func account(_ category: DataCategory, exported: Bool = true, use: DataUse = .essentialService) -> ColumnPolicy {
+        ColumnPolicy(category: category, use: use, retention: .lifeOfAccount, exported: exported, erasure: .deleteRow)
+    }
+
+    /// Personal data kept for a number of days, then deleted (also deleted with the account).
+    public static func shortLived(_ category: DataCategory, days: Int, exported: Bool, use: DataUse = .essentialService) -> ColumnPolicy {
+        ColumnPolicy(category: category, use: use, retention: .days(days), exported: exported, erasure: .deleteRow)
+    }
 
     /// Operational data deleted a number of days after the work it records has finished.
     public static func operationalLog(days: Int) -> ColumnPolicy {

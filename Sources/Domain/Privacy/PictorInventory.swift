@@ -3,6 +3,66 @@ extension DataInventory {
     /// or a column; `InventoryMatchesSchemaTests` fails until you do.
     public static let pictor = DataInventory(tables: [
         TablePolicy(
+            table: "users",
+            purpose: "Your account: how you sign in, your role, and which Terms and Privacy Policy you accepted.",
+            columns: [
+                "id": .account("user.unique_id"),
+                "email": .account("user.contact.email"),
+                "email_verified_at": .account("user.account"),
+                "password_hash": .account("user.authorization.credentials", exported: false, use: .security),
+                "role": .account("user.account"),
+                "status": .account("user.account"),
+                "terms_version": .account("user.account", use: .legalObligation),
+                "privacy_version": .account("user.account", use: .legalObligation),
+                "terms_accepted_at": .account("user.account", use: .legalObligation),
+                "created_at": .account("user.account"),
+                "updated_at": .account("user.account"),
+            ]
+        ),
+        TablePolicy(
+            table: "sessions",
+            purpose: "Your signed-in devices, so you can see and end them; deleted 30 days after they end.",
+            columns: [
+                "id": .shortLived("user.unique_id", days: 30, exported: true, use: .security),
+                "user_id": .shortLived("user.unique_id", days: 30, exported: true, use: .security),
+                "token_hash": .shortLived("user.authorization.credentials", days: 30, exported: false, use: .security),
+                "csrf_token": .shortLived("user.authorization.credentials", days: 30, exported: false, use: .security),
+                "created_at": .shortLived("user.behavior", days: 30, exported: true, use: .security),
+                "last_seen_at": .shortLived("user.behavior", days: 30, exported: true, use: .security),
+                "authenticated_at": .shortLived("user.behavior", days: 30, exported: true, use: .security),
+                "remember": .shortLived("user.account.settings", days: 30, exported: true, use: .security),
+                "device": .shortLived("user.device", days: 30, exported: true, use: .security),
+                "ip_prefix": .shortLived("user.device.ip_address", days: 30, exported: true, use: .security),
+                "revoked_at": .shortLived("user.behavior", days: 30, exported: true, use: .security),
+            ]
+        ),
+        TablePolicy(
+            table: "one_time_codes",
+            purpose: "Email confirmation and password reset codes (stored hashed), deleted a day after they expire.",
+            columns: Dictionary(uniqueKeysWithValues: [
+                "id", "user_id", "purpose", "code_hash", "expires_at", "used_at", "attempts", "created_at",
+            ].map { ($0, ColumnPolicy.shortLived("user.authorization.credentials", days: 1, exported: false, use: .security)) })
+        ),
+        TablePolicy(
+            table: "login_throttles",
+            purpose: "Counts of failed sign-ins per account (hashed email) and per network, to stop password guessing.",
+            columns: Dictionary(uniqueKeysWithValues: ["key", "failures", "locked_until", "updated_at"].map {
+                ($0, ColumnPolicy.shortLived("user.device.ip_address", days: 1, exported: false, use: .security))
+            })
+        ),
+        TablePolicy(
+            table: "audit_log",
+            purpose: "Security events and every admin action, kept one year to investigate abuse.",
+            columns: Dictionary(uniqueKeysWithValues: [
+                "id", "occurred_at", "actor_user_id", "action", "target_type", "target_id", "ip_prefix", "detail",
+            ].map {
+                ($0, ColumnPolicy(
+                    category: $0 == "ip_prefix" ? "user.device.ip_address" : "user.behavior", use: .security,
+                    retention: .days(365), exported: true,
+                    erasure: .keep(exemption: "security records are kept one year to investigate fraud and abuse")))
+            })
+        ),
+        TablePolicy(
             table: "jobs",
             purpose: "The durable job queue. Payloads carry ids of other rows, never personal data itself.",
             columns: Dictionary(uniqueKeysWithValues: [

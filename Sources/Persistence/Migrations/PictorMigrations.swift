@@ -8,6 +8,7 @@ public enum PictorMigrations {
         [
             M001CreateJobs(),
             M002CreateMailOutbox(),
+            M003CreateAccounts(),
         ]
     }
 }

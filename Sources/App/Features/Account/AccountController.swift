@@ -1,0 +1,70 @@
+import Domain
+import Fluent
+import Persistence
+import Vapor
+
+/// The signed-in person's account pages: overview and sessions.
+enum AccountController {
+    @Sendable static func overview(req: Request) async throws -> View {
+        let current = try req.requireUser()
+        guard let user = try await UserModel.find(current.id, on: req.db) else { throw AccessError.notFound }
+        return try await req.view.render("account/overview", AccountOverviewPage(
+            layout: .make(for: req, title: "Your account"), email: user.email, verified: user.emailVerifiedAt != nil,
+            role: user.role, memberSince: user.createdAt.pageText))
+    }
+
+    @Sendable static func sessions(req: Request) async throws -> View {
+        let current = try req.requireUser()
+        let now = Date()
+        let rows = try await SessionModel.query(on: req.db)
+            .filter(\.$userID == current.id).filter(\.$revokedAt == nil)
+            .sort(\.$lastSeenAt, .descending).all()
+            .filter { req.pictor.sessions.isLive(createdAt: $0.createdAt, lastSeenAt: $0.lastSeenAt, now: now) }
+            .map { session in
+                SessionsPage.Row(
+                    id: session.id!.uuidString, device: session.device, network: session.ipPrefix,
+                    lastSeen: session.lastSeenAt.pageText, started: session.createdAt.pageText,
+                    current: session.id == current.sessionID)
+            }
+        var page = SessionsPage(
+            layout: .make(for: req, title: "Signed-in devices"), csrf: req.csrfToken, sessions: rows,
+            hasOthers: rows.contains { !$0.current })
+        if (try? req.query.get(String.self, at: "ended")) == "1" { page.notice = "Signed out of that device." }
+        if (try? req.query.get(String.self, at: "ended")) == "others" { page.notice = "Signed out of every other device." }
+        return try await req.view.render("account/sessions", page)
+    }
+
+    /// Another person's session id is answered like a missing one: 404.
+    @Sendable static func revoke(req: Request) async throws -> Response {
+        let current = try req.requireUser()
+        guard let id = req.parameters.get("sessionID", as: UUID.self),
+            try await SessionStore.revoke(id, of: current.id, on: req.db)
+        else { throw AccessError.notFound }
+        try await Audit.record("session.revoked", actor: current.id, target: ("session", id.uuidString), request: req, on: req.db)
+        if id == current.sessionID {
+            let response = req.redirect(to: "/")
+            response.cookies[req.pictor.cookies.sessionName] = req.pictor.cookies.expired()
+            return response
+        }
+        return req.redirect(to: "/account/sessions?ended=1")
+    }
+
+    @Sendable static func revokeOthers(req: Request) async throws -> Response {
+        let current = try req.requireUser()
+        let ended = try await SessionStore.revokeAll(of: current.id, keeping: current.sessionID, on: req.db)
+        try await Audit.record("session.revoked_others", actor: current.id, detail: ["count": String(ended)], request: req, on: req.db)
+        return req.redirect(to: "/account/sessions?ended=others")
+    }
+}
+
+/// Pages behind it redirect visitors to sign-in (and back afterwards); JSON gets 401.
+struct RequireSignIn: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        guard request.currentUser != nil else {
+            if ErrorPageMiddleware.wantsJSON(request) { throw Abort(.unauthorized, reason: "Sign in first.") }
+            let back = SignInController.safeNext(request.url.path).map { "?next=" + SignUpController.escaped($0) } ?? ""
+            return request.redirect(to: "/login" + back)
+        }
+        return try await next.respond(to: request)
+    }
+}

@@ -1,0 +1,64 @@
+import Mail
+
+/// The account emails. Links point at pages that show a form; nothing is changed by
+/// opening a link, so mail scanners that follow links cannot use up a code.
+enum AccountMail {
+    static func verifyEmail(to email: String, code: String, base: String) -> MailMessage {
+        MailMessage(
+            to: email, subject: "Your Pictor confirmation code: \(code)",
+            text: """
+                Welcome to Pictor.
+
+                Your confirmation code is: \(code)
+
+                Enter it at \(base)/verify-email?email=\(escaped(email))
+                The code works once and expires in one hour.
+
+                If you did not sign up, ignore this message: no account is active until the code is entered.
+                """,
+            category: .account)
+    }
+
+    static func alreadyRegistered(to email: String, base: String) -> MailMessage {
+        MailMessage(
+            to: email, subject: "Someone tried to sign up to Pictor with your email",
+            text: """
+                Someone, maybe you, tried to create a Pictor account with this address, but it already has one.
+
+                If it was you, sign in at \(base)/login, or reset your password at \(base)/forgot-password.
+                If it was not you, you can ignore this message; nothing has changed.
+                """,
+            category: .security)
+    }
+
+    static func resetPassword(to email: String, code: String, base: String) -> MailMessage {
+        MailMessage(
+            to: email, subject: "Your Pictor password reset code: \(code)",
+            text: """
+                Your password reset code is: \(code)
+
+                Enter it with a new password at \(base)/reset-password?email=\(escaped(email))
+                The code works once and expires in one hour.
+
+                If you did not ask to reset your password, ignore this message; your password has not changed.
+                """,
+            category: .security)
+    }
+
+    static func passwordChanged(to email: String, base: String) -> MailMessage {
+        MailMessage(
+            to: email, subject: "Your Pictor password was changed",
+            text: """
+                The password of your Pictor account was just changed, and every device was signed out.
+
+                If you did not do this, reset your password now at \(base)/forgot-password and contact support.
+                """,
+            category: .security)
+    }
+
+    private static func escaped(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
+    }
+}
+
+import Foundation

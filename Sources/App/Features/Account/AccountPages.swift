@@ -1,0 +1,111 @@
+import Vapor
+
+/// The forms' fields as submitted.
+struct SignUpForm: Content {
+    var email: String?
+    var password: String?
+    var birthDate: String?
+    var acceptTerms: String?
+}
+
+struct SignInForm: Content {
+    var email: String?
+    var password: String?
+    var remember: String?
+    var next: String?
+}
+
+struct EmailCodeForm: Content {
+    var email: String?
+    var code: String?
+    var password: String?
+}
+
+/// One page context per template; each carries the layout and the CSRF token its forms need.
+struct SignUpPage: Encodable {
+    let layout: LayoutContext
+    let csrf: String
+    var email = ""
+    var emailError: String?
+    var passwordError: String?
+    var birthDateError: String?
+    var acceptTermsError: String?
+    var termsVersion: String
+    var privacyVersion: String
+}
+
+struct NoticePage: Encodable {
+    let layout: LayoutContext
+    let heading: String
+    let message: String
+}
+
+struct VerifyEmailPage: Encodable {
+    let layout: LayoutContext
+    let csrf: String
+    var email: String
+    var sent: Bool
+    var codeError: String?
+}
+
+struct SignInPage: Encodable {
+    let layout: LayoutContext
+    let csrf: String
+    var email = ""
+    var next = ""
+    var error: String?
+    var notice: String?
+    var unverified = false
+}
+
+struct ForgotPasswordPage: Encodable {
+    let layout: LayoutContext
+    let csrf: String
+    var email = ""
+    var sent = false
+    var emailError: String?
+}
+
+struct ResetPasswordPage: Encodable {
+    let layout: LayoutContext
+    let csrf: String
+    var email: String
+    var codeError: String?
+    var passwordError: String?
+}
+
+struct AccountOverviewPage: Encodable {
+    let layout: LayoutContext
+    let email: String
+    let verified: Bool
+    let role: String
+    let memberSince: String
+}
+
+struct SessionsPage: Encodable {
+    struct Row: Encodable {
+        let id: String
+        let device: String
+        let network: String
+        let lastSeen: String
+        let started: String
+        let current: Bool
+    }
+
+    let layout: LayoutContext
+    let csrf: String
+    let sessions: [Row]
+    let hasOthers: Bool
+    var notice: String?
+}
+
+extension Date {
+    /// "25 Nov 2026, 14:05 UTC": how pages show times.
+    var pageText: String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_GB")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "d MMM yyyy, HH:mm 'UTC'"
+        return formatter.string(from: self)
+    }
+}

@@ -1,0 +1,107 @@
+import Domain
+import Fluent
+import Persistence
+import Vapor
+
+/// Single-use six-digit codes for email confirmation and password reset: valid one hour,
+/// five guesses each, stored as an HMAC under the server key.
+enum OneTimeCodes {
+    enum Purpose: String {
+        case verifyEmail = "verify_email"
+        case resetPassword = "reset_password"
+    }
+
+    static let lifetime: TimeInterval = 3600
+    static let maxAttempts = 5
+
+    /// Makes a new code (earlier unused codes of the same purpose stop working) and returns it.
+    static func issue(_ purpose: Purpose, for userID: UUID, secrets: Secrets, on db: any Database) async throws -> String {
+        let now = Date()
+        try await OneTimeCodeModel.query(on: db)
+            .filter(\.$userID == userID).filter(\.$purpose == purpose.rawValue).filter(\.$usedAt == nil)
+            .set(\.$usedAt, to: now)
+            .update()
+        let code = Tokens.sixDigits()
+        let row = OneTimeCodeModel()
+        row.userID = userID
+        row.purpose = purpose.rawValue
+        row.codeHash = hash(code, purpose: purpose, userID: userID, secrets: secrets)
+        row.expiresAt = now.addingTimeInterval(lifetime)
+        row.attempts = 0
+        row.createdAt = now
+        try await row.create(on: db)
+        return code
+    }
+
+    /// Uses up the code if it is right, unexpired and unused. A wrong guess counts against
+    /// the live code; after five, it stops working.
+    static func redeem(_ purpose: Purpose, code: String, for userID: UUID, secrets: Secrets, on db: any Database) async throws -> Bool {
+        let now = Date()
+        guard let live = try await OneTimeCodeModel.query(on: db)
+            .filter(\.$userID == userID).filter(\.$purpose == purpose.rawValue).filter(\.$usedAt == nil)
+            .filter(\.$expiresAt > now)
+            .sort(\.$createdAt, .descending)
+            .first()
+        else { return false }
+        let presented = hash(code.trimmingCharacters(in: .whitespaces), purpose: purpose, userID: userID, secrets: secrets)
+        guard live.attempts < maxAttempts, constantTimeEquals(Array(presented.utf8), Array(live.codeHash.utf8)) else {
+            live.attempts += 1
+            try await live.update(on: db)
+            return false
+        }
+        live.usedAt = now
+        try await live.update(on: db)
+        return true
+    }
+
+    private static func hash(_ code: String, purpose: Purpose, userID: UUID, secrets: Secrets) -> String {
+        secrets.mac("one-time-code", purpose.rawValue, userID.uuidString, code)
+    }
+}
+
+/// Failed sign-ins per account (keyed by an HMAC of the email, whether or not it is
+/// registered, so a lock says nothing about existence) and per network.
+enum LoginThrottle {
+    static func keys(email: String, request: Request) -> [String] {
+        ["account:" + request.pictor.secrets.mac("login", email), "network:" + request.ipPrefix]
+    }
+
+    /// Seconds until sign-in may be tried again, or 0.
+    static func wait(keys: [String], now: Date, on db: any Database) async throws -> Int {
+        var longest: TimeInterval = 0
+        for key in keys {
+            if let row = try await LoginThrottleModel.find(key, on: db), let until = row.lockedUntil {
+                longest = max(longest, until.timeIntervalSince(now))
+            }
+        }
+        return Int(longest.rounded(.up))
+    }
+
+    /// Counts a failure; returns true when it started a lock.
+    static func fail(keys: [String], policy: LoginThrottlePolicy, now: Date, on db: any Database) async throws -> Bool {
+        var locked = false
+        for key in keys {
+            let row = try await LoginThrottleModel.find(key, on: db) ?? {
+                let fresh = LoginThrottleModel()
+                fresh.id = key
+                fresh.failures = 0
+                return fresh
+            }()
+            // The network count allows more failures: several people may share one.
+            let failures = row.failures + 1
+            let lock = key.hasPrefix("network:") ? policy.lock(afterFailures: failures / 4) : policy.lock(afterFailures: failures)
+            row.failures = failures
+            row.updatedAt = now
+            if lock > 0 {
+                row.lockedUntil = now.addingTimeInterval(lock)
+                locked = true
+            }
+            try await row.save(on: db)
+        }
+        return locked
+    }
+
+    static func succeed(keys: [String], on db: any Database) async throws {
+        try await LoginThrottleModel.query(on: db).filter(\.$id ~~ keys).delete()
+    }
+}

@@ -1,0 +1,76 @@
+import Domain
+import Fluent
+import Persistence
+import Vapor
+
+/// Forgotten passwords: a code by mail, then a new password; every session ends.
+enum PasswordResetController {
+    @Sendable static func form(req: Request) async throws -> View {
+        try await req.view.render("account/forgot-password", ForgotPasswordPage(
+            layout: .make(for: req, title: "Reset your password"), csrf: req.csrfToken))
+    }
+
+    /// The answer is the same whether or not the address has an account.
+    @Sendable static func request(req: Request) async throws -> Response {
+        let form = try req.content.decode(EmailCodeForm.self)
+        var page = ForgotPasswordPage(layout: .make(for: req, title: "Reset your password"), csrf: req.csrfToken, email: form.email ?? "")
+        guard let email = EmailAddress.normalize(form.email ?? "") else {
+            page.emailError = "Enter an email address like name@example.com."
+            return try await req.view.render("account/forgot-password", page).encodeResponse(status: .unprocessableEntity, for: req)
+        }
+        try await req.db.transaction { tx in
+            guard let user = try await UserModel.query(on: tx).filter(\.$email == email).first(), user.status == "active" else { return }
+            let recent = try await OneTimeCodeModel.query(on: tx)
+                .filter(\.$userID == user.id!).filter(\.$purpose == OneTimeCodes.Purpose.resetPassword.rawValue)
+                .filter(\.$createdAt > Date().addingTimeInterval(-60)).count()
+            guard recent == 0 else { return }
+            let code = try await OneTimeCodes.issue(.resetPassword, for: user.id!, secrets: req.pictor.secrets, on: tx)
+            let base = req.pictor.config.publicBaseURL.absoluteString
+            try await Postman.queue(AccountMail.resetPassword(to: email, code: code, base: base), userID: user.id, app: req.application, on: tx)
+            try await Audit.record("password.reset_requested", actor: user.id, target: ("user", user.id!.uuidString), request: req, on: tx)
+        }
+        page.sent = true
+        return try await req.view.render("account/forgot-password", page).encodeResponse(for: req)
+    }
+
+    @Sendable static func resetForm(req: Request) async throws -> View {
+        try await req.view.render("account/reset-password", ResetPasswordPage(
+            layout: .make(for: req, title: "Choose a new password"), csrf: req.csrfToken,
+            email: (try? req.query.get(String.self, at: "email")) ?? ""))
+    }
+
+    @Sendable static func reset(req: Request) async throws -> Response {
+        let form = try req.content.decode(EmailCodeForm.self)
+        let email = EmailAddress.normalize(form.email ?? "") ?? ""
+        var page = ResetPasswordPage(layout: .make(for: req, title: "Choose a new password"), csrf: req.csrfToken, email: form.email ?? "")
+        let password = form.password ?? ""
+        if let problem = PasswordPolicy.problem(with: password, email: email) {
+            page.passwordError = problem
+            return try await req.view.render("account/reset-password", page).encodeResponse(status: .unprocessableEntity, for: req)
+        }
+        let hash = try await req.password.async.hash(password)
+        let base = req.pictor.config.publicBaseURL.absoluteString
+        let changed = try await req.db.transaction { tx -> Bool in
+            guard let user = try await UserModel.query(on: tx).filter(\.$email == email).first(),
+                try await OneTimeCodes.redeem(.resetPassword, code: form.code ?? "", for: user.id!, secrets: req.pictor.secrets, on: tx)
+            else { return false }
+            user.passwordHash = hash
+            user.emailVerifiedAt = user.emailVerifiedAt ?? Date()  // the code proved the address
+            user.updatedAt = Date()
+            try await user.update(on: tx)
+            let ended = try await SessionStore.revokeAll(of: user.id!, on: tx)
+            try await Audit.record(
+                "password.reset", actor: user.id, target: ("user", user.id!.uuidString),
+                detail: ["sessions_ended": String(ended)], request: req, on: tx)
+            try await Postman.queue(AccountMail.passwordChanged(to: email, base: base), userID: user.id, app: req.application, on: tx)
+            return true
+        }
+        guard changed else {
+            page.codeError = AccountError.codeInvalidOrExpired.userMessage
+            return try await req.view.render("account/reset-password", page).encodeResponse(status: .unprocessableEntity, for: req)
+        }
+        let response = req.redirect(to: "/login?reset=1")
+        response.cookies[req.pictor.cookies.sessionName] = req.pictor.cookies.expired()
+        return response
+    }
+}

@@ -1,0 +1,138 @@
+import Domain
+import Fluent
+import Persistence
+import Vapor
+
+/// Sign-up with the neutral age screen, and email confirmation.
+enum SignUpController {
+    @Sendable static func form(req: Request) async throws -> Response {
+        if req.cookies[req.pictor.cookies.ageScreenName] != nil {
+            return try await ageScreenRefusal(req)
+        }
+        return try await render(SignUpPage(
+            layout: .make(for: req, title: "Create your account"), csrf: req.csrfToken,
+            termsVersion: req.pictor.config.termsVersion, privacyVersion: req.pictor.config.privacyVersion), req)
+    }
+
+    @Sendable static func submit(req: Request) async throws -> Response {
+        if req.cookies[req.pictor.cookies.ageScreenName] != nil {
+            return try await ageScreenRefusal(req)
+        }
+        let form = try req.content.decode(SignUpForm.self)
+        var page = SignUpPage(
+            layout: .make(for: req, title: "Create your account"), csrf: req.csrfToken, email: form.email ?? "",
+            termsVersion: req.pictor.config.termsVersion, privacyVersion: req.pictor.config.privacyVersion)
+        let email = EmailAddress.normalize(form.email ?? "")
+        if email == nil { page.emailError = "Enter an email address like name@example.com." }
+        let password = form.password ?? ""
+        if let email, let problem = PasswordPolicy.problem(with: password, email: email) { page.passwordError = problem }
+        if email == nil, password.count < PasswordPolicy.minimumLength { page.passwordError = "Use at least \(PasswordPolicy.minimumLength) characters." }
+        let birth = AgeScreen.Day(iso: form.birthDate ?? "")
+        let outcome = birth.map { AgeScreen.screen(birth: $0, today: today()) }
+        if outcome == nil || outcome == .implausible { page.birthDateError = "Enter your date of birth." }
+        if form.acceptTerms != "on" { page.acceptTermsError = "Accept the Terms and the Privacy Policy to create an account." }
+
+        if outcome == .tooYoung, page.emailError == nil, page.birthDateError == nil {
+            // Nothing is stored but a cookie that stops a retry; the message says nothing about age.
+            let response = try await ageScreenRefusal(req)
+            response.cookies[req.pictor.cookies.ageScreenName] = req.pictor.cookies.cookie("1", maxAge: 365 * 24 * 3600)
+            return response
+        }
+        guard let email, page.emailError == nil, page.passwordError == nil, page.birthDateError == nil,
+            page.acceptTermsError == nil
+        else { return try await render(page, req, status: .unprocessableEntity) }
+
+        let hash = try await req.password.async.hash(password)
+        let base = req.pictor.config.publicBaseURL.absoluteString
+        try await req.db.transaction { tx in
+            if let existing = try await UserModel.query(on: tx).filter(\.$email == email).first() {
+                // Same response as a new sign-up: the owner of the address hears about it by mail.
+                try await Postman.queue(AccountMail.alreadyRegistered(to: email, base: base), userID: existing.id, app: req.application, on: tx)
+                return
+            }
+            let now = Date()
+            let user = UserModel()
+            user.id = UUID()
+            user.email = email
+            user.passwordHash = hash
+            user.role = CurrentUser.Role.user.rawValue
+            user.status = "active"
+            user.termsVersion = req.pictor.config.termsVersion
+            user.privacyVersion = req.pictor.config.privacyVersion
+            user.termsAcceptedAt = now
+            user.createdAt = now
+            user.updatedAt = now
+            try await user.create(on: tx)
+            let code = try await OneTimeCodes.issue(.verifyEmail, for: user.id!, secrets: req.pictor.secrets, on: tx)
+            try await Postman.queue(AccountMail.verifyEmail(to: email, code: code, base: base), userID: user.id, app: req.application, on: tx)
+            try await Audit.record("account.created", actor: user.id, target: ("user", user.id!.uuidString), request: req, on: tx)
+        }
+        return req.redirect(to: "/verify-email?sent=1&email=\(escaped(email))")
+    }
+
+    @Sendable static func verifyForm(req: Request) async throws -> View {
+        try await req.view.render("account/verify-email", VerifyEmailPage(
+            layout: .make(for: req, title: "Confirm your email"), csrf: req.csrfToken,
+            email: (try? req.query.get(String.self, at: "email")) ?? "",
+            sent: (try? req.query.get(String.self, at: "sent")) == "1"))
+    }
+
+    @Sendable static func verify(req: Request) async throws -> Response {
+        let form = try req.content.decode(EmailCodeForm.self)
+        let email = EmailAddress.normalize(form.email ?? "") ?? ""
+        let confirmed = try await req.db.transaction { tx -> Bool in
+            guard let user = try await UserModel.query(on: tx).filter(\.$email == email).first() else { return false }
+            guard try await OneTimeCodes.redeem(.verifyEmail, code: form.code ?? "", for: user.id!, secrets: req.pictor.secrets, on: tx)
+            else { return false }
+            user.emailVerifiedAt = user.emailVerifiedAt ?? Date()
+            user.updatedAt = Date()
+            try await user.update(on: tx)
+            try await Audit.record("email.verified", actor: user.id, target: ("user", user.id!.uuidString), request: req, on: tx)
+            return true
+        }
+        guard confirmed else {
+            let page = VerifyEmailPage(
+                layout: .make(for: req, title: "Confirm your email"), csrf: req.csrfToken, email: form.email ?? "",
+                sent: false, codeError: AccountError.codeInvalidOrExpired.userMessage)
+            return try await req.view.render("account/verify-email", page).encodeResponse(status: .unprocessableEntity, for: req)
+        }
+        return req.redirect(to: "/login?confirmed=1")
+    }
+
+    /// Sends a new code to an unconfirmed account, at most once a minute; the answer is the same either way.
+    @Sendable static func resend(req: Request) async throws -> Response {
+        let form = try req.content.decode(EmailCodeForm.self)
+        let email = EmailAddress.normalize(form.email ?? "") ?? ""
+        try await req.db.transaction { tx in
+            guard let user = try await UserModel.query(on: tx).filter(\.$email == email).first(), user.emailVerifiedAt == nil
+            else { return }
+            let recent = try await OneTimeCodeModel.query(on: tx)
+                .filter(\.$userID == user.id!).filter(\.$purpose == OneTimeCodes.Purpose.verifyEmail.rawValue)
+                .filter(\.$createdAt > Date().addingTimeInterval(-60)).count()
+            guard recent == 0 else { return }
+            let code = try await OneTimeCodes.issue(.verifyEmail, for: user.id!, secrets: req.pictor.secrets, on: tx)
+            let base = req.pictor.config.publicBaseURL.absoluteString
+            try await Postman.queue(AccountMail.verifyEmail(to: email, code: code, base: base), userID: user.id, app: req.application, on: tx)
+        }
+        return req.redirect(to: "/verify-email?sent=1&email=\(escaped(email))")
+    }
+
+    private static func ageScreenRefusal(_ req: Request) async throws -> Response {
+        try await req.view.render("account/notice", NoticePage(
+            layout: .make(for: req, title: "Sign up"), heading: "We can't create an account",
+            message: "Sorry, we are not able to create a Pictor account for you.")).encodeResponse(for: req)
+    }
+
+    private static func render(_ page: SignUpPage, _ req: Request, status: HTTPStatus = .ok) async throws -> Response {
+        try await req.view.render("account/signup", page).encodeResponse(status: status, for: req)
+    }
+
+    static func today() -> AgeScreen.Day {
+        let parts = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date())
+        return AgeScreen.Day(year: parts.year!, month: parts.month!, day: parts.day!)
+    }
+
+    static func escaped(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""
+    }
+}

@@ -1,0 +1,68 @@
+import Vapor
+
+/// The signed-in person for this request, loaded from the session cookie.
+struct CurrentUser: Sendable {
+    enum Role: String, Sendable, Comparable, CaseIterable {
+        case user, support, moderator, admin
+
+        private var rank: Int { Self.allCases.firstIndex(of: self)! }
+        static func < (a: Role, b: Role) -> Bool { a.rank < b.rank }
+    }
+
+    let id: UUID
+    let email: String
+    let role: Role
+    let emailVerified: Bool
+    let sessionID: UUID
+    let csrfToken: String
+    let authenticatedAt: Date
+}
+
+private struct CurrentUserKey: StorageKey { typealias Value = CurrentUser }
+private struct AnonymousCSRFKey: StorageKey { typealias Value = String }
+
+extension Request {
+    var currentUser: CurrentUser? {
+        get { storage[CurrentUserKey.self] }
+        set { storage[CurrentUserKey.self] = newValue }
+    }
+
+    /// The signed-in user, or 401 (pages redirect to sign-in instead; see `RequireSignIn`).
+    func requireUser() throws -> CurrentUser {
+        guard let user = currentUser else { throw Abort(.unauthorized, reason: "Sign in first.") }
+        return user
+    }
+
+    /// The CSRF token forms on this page must carry: the session's, or for visitors the
+    /// value of their CSRF cookie (set on first need).
+    var csrfToken: String {
+        if let user = currentUser { return user.csrfToken }
+        if let token = storage[AnonymousCSRFKey.self] { return token }
+        let policy = CookiePolicy(publicBaseURL: pictor.config.publicBaseURL)
+        let token = cookies[policy.csrfName]?.string ?? Tokens.random()
+        storage[AnonymousCSRFKey.self] = token
+        return token
+    }
+
+    /// Whether `csrfToken` minted a new visitor token that the response must set as a cookie.
+    var mintedAnonymousCSRF: String? {
+        guard currentUser == nil, let token = storage[AnonymousCSRFKey.self] else { return nil }
+        let policy = CookiePolicy(publicBaseURL: pictor.config.publicBaseURL)
+        return cookies[policy.csrfName]?.string == token ? nil : token
+    }
+
+    /// The client's network as stored: IPv4 /24 or IPv6 /48.
+    var ipPrefix: String {
+        IPPrefix.truncate(clientAddress)
+    }
+
+    var clientAddress: String {
+        if pictor.config.trustProxy, let forwarded = headers.first(name: "X-Forwarded-For")?
+            .split(separator: ",").first?.trimmingCharacters(in: .whitespaces), !forwarded.isEmpty {
+            return forwarded
+        }
+        return peerAddress?.ipAddress ?? remoteAddress?.ipAddress ?? "unknown"
+    }
+}
+
+import Domain

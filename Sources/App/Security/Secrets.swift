@@ -1,0 +1,53 @@
+import Crypto
+import Foundation
+
+/// The server's secret key and what is derived from it.
+struct Secrets: Sendable {
+    let key: SymmetricKey
+
+    /// SECRET_KEY when set; otherwise `DATA_DIR/secret.key`, made on first start (mode 0600),
+    /// so a fresh install works with no configuration and keeps its key across restarts.
+    static func load(config: AppConfig) throws -> Secrets {
+        if let bytes = config.secretKey { return Secrets(key: SymmetricKey(data: bytes)) }
+        let file = URL(fileURLWithPath: config.dataDirectory).appendingPathComponent("secret.key")
+        if let stored = try? Data(contentsOf: file), stored.count >= 32 {
+            return Secrets(key: SymmetricKey(data: stored))
+        }
+        try FileManager.default.createDirectory(
+            at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let fresh = Data(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })
+        FileManager.default.createFile(atPath: file.path, contents: fresh, attributes: [.posixPermissions: 0o600])
+        return Secrets(key: SymmetricKey(data: fresh))
+    }
+
+    /// HMAC-SHA256 of `parts`, hex: for stored code hashes and throttle keys.
+    func mac(_ parts: String...) -> String {
+        let message = parts.joined(separator: "\u{1F}")
+        return Data(HMAC<SHA256>.authenticationCode(for: Data(message.utf8), using: key)).hexString
+    }
+}
+
+enum Tokens {
+    /// `bytes` random bytes, base64url without padding: session tokens, CSRF tokens.
+    static func random(bytes: Int = 32) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let data = Data((0..<bytes).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        return data.base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// A six-digit code for email confirmation and password reset.
+    static func sixDigits() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String(format: "%06d", Int.random(in: 0...999_999, using: &generator))
+    }
+
+    static func sha256(_ text: String) -> String {
+        Data(SHA256.hash(data: Data(text.utf8))).hexString
+    }
+}
+
+extension Data {
+    var hexString: String { map { String(format: "%02x", $0) }.joined() }
+}

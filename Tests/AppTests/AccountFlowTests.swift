@@ -1,0 +1,357 @@
+@testable import App
+import Domain
+import Fluent
+import Foundation
+import Persistence
+import SQLKit
+import Testing
+import Vapor
+import VaporTesting
+
+@Suite struct AccountFlowTests {
+    @Test func signUpConfirmSignInSeeSessionsSignOut() async throws {
+        try await withPictor { app in
+            let browser = try await Accounts.signedIn(app, email: "ada@example.com")
+            let account = try await browser.get("/account")
+            #expect(account.status == .ok)
+            #expect(account.text.contains("ada@example.com") && account.text.contains("confirmed"))
+            let sessions = try await browser.get("/account/sessions")
+            #expect(sessions.text.contains("Firefox on Linux") && sessions.text.contains("this device"))
+
+            let user = try #require(try await UserModel.query(on: app.db).filter(\.$email == "ada@example.com").first())
+            #expect(user.passwordHash.hasPrefix("$2b$12$"), "bcrypt cost 12")
+            #expect(user.termsVersion == app.pictor.config.termsVersion && user.privacyVersion == app.pictor.config.privacyVersion)
+
+            let out = try await browser.post("/logout")
+            #expect(out.location == "/")
+            let after = try await browser.get("/account")
+            #expect(after.status == .seeOther && after.location == "/login?next=%2Faccount")
+            let actions = try await AuditEventModel.query(on: app.db).all().map(\.action)
+            #expect(Set(actions).isSuperset(of: ["account.created", "email.verified", "login.succeeded", "logout"]))
+        }
+    }
+
+    @Test func signUpNeverRevealsWhetherAnEmailIsRegistered() async throws {
+        try await withPictor { app in
+            _ = try await Accounts.signedIn(app, email: "taken@example.com")
+            let first = try await Accounts.signUp(Browser(app), email: "new@example.com")
+            let second = try await Accounts.signUp(Browser(app), email: "taken@example.com")
+            #expect(first.status == second.status)
+            #expect(first.location == "/verify-email?sent=1&email=new%40example.com")
+            #expect(second.location == "/verify-email?sent=1&email=taken%40example.com")
+            #expect(try await UserModel.query(on: app.db).filter(\.$email == "taken@example.com").count() == 1)
+            let notice = try await MailOutboxModel.query(on: app.db).filter(\.$recipient == "taken@example.com")
+                .sort(\.$createdAt, .descending).first()
+            #expect(notice?.subject == "Someone tried to sign up to Pictor with your email")
+        }
+    }
+
+    @Test func signInAndResetAnswerAlikeForUnknownAndKnownEmails() async throws {
+        try await withPictor { app in
+            _ = try await Accounts.signedIn(app, email: "known@example.com")
+            func attempt(_ email: String) async throws -> (HTTPStatus, String) {
+                let browser = Browser(app)
+                try await browser.get("/login")
+                let response = try await browser.post("/login", ["email": email, "password": "not-the-password-1"])
+                return (response.status, Self.flash(response.text))
+            }
+            let known = try await attempt("known@example.com")
+            let unknown = try await attempt("nobody@example.com")
+            #expect(known == unknown)
+            #expect(known == (.unauthorized, "The email or password is not right."))
+
+            func forgot(_ email: String) async throws -> (HTTPStatus, String) {
+                let browser = Browser(app)
+                try await browser.get("/forgot-password")
+                let response = try await browser.post("/forgot-password", ["email": email])
+                return (response.status, Self.flash(response.text))
+            }
+            #expect(try await forgot("known@example.com") == forgot("nobody@example.com"))
+        }
+    }
+
+    @Test func sessionIdIsNewAtEverySignIn() async throws {
+        try await withPictor { app in
+            let browser = try await Accounts.signedIn(app, email: "fix@example.com")
+            let policy = app.pictor.cookies
+            let first = try #require(browser.cookies[policy.sessionName])
+            // An attacker plants a token before the victim signs in: it is never adopted.
+            let fixed = "planted-token-value"
+            try await browser.post("/logout")
+            let again = Browser(app)
+            try await again.get("/login")
+            again.setCookie(policy.sessionName, fixed)
+            try await again.post("/login", ["email": "fix@example.com", "password": Accounts.password])
+            let second = try #require(again.cookies[policy.sessionName])
+            #expect(second != fixed && second != first)
+            let stored = try await SessionModel.query(on: app.db).all().map(\.tokenHash)
+            #expect(!stored.contains(first) && !stored.contains(second), "only hashes are stored")
+            #expect(stored.contains(Tokens.sha256(second)))
+        }
+    }
+
+    @Test func confirmationCodesAreSingleUseExpireAndAllowFiveGuesses() async throws {
+        try await withPictor { app in
+            let browser = Browser(app)
+            try await Accounts.signUp(browser, email: "codes@example.com")
+            let code = try #require(try await Accounts.mailedCode(to: "codes@example.com", on: app.db))
+            try await browser.get("/verify-email")
+            let wrong = try await browser.post("/verify-email", ["email": "codes@example.com", "code": code == "000000" ? "111111" : "000000"])
+            #expect(wrong.status == .unprocessableEntity)
+            #expect(wrong.text.contains("That code is not valid. It may have expired or been used already."))
+            #expect(try await browser.post("/verify-email", ["email": "codes@example.com", "code": code]).location == "/login?confirmed=1")
+            try await browser.get("/verify-email")
+            #expect(try await browser.post("/verify-email", ["email": "codes@example.com", "code": code]).status == .unprocessableEntity,
+                    "a used code is refused")
+
+            // Expired: a fresh reset code, aged past its hour.
+            try await browser.get("/forgot-password")
+            try await browser.post("/forgot-password", ["email": "codes@example.com"])
+            let reset = try #require(try await Accounts.mailedCode(to: "codes@example.com", on: app.db))
+            try await OneTimeCodeModel.query(on: app.db).filter(\.$purpose == "reset_password")
+                .set(\.$expiresAt, to: Date().addingTimeInterval(-1)).update()
+            try await browser.get("/reset-password")
+            let expired = try await browser.post("/reset-password", ["email": "codes@example.com", "code": reset, "password": "a-brand-new-passphrase"])
+            #expect(expired.status == .unprocessableEntity)
+
+            // Five wrong guesses use a code up, even for the right one after.
+            try await OneTimeCodeModel.query(on: app.db).delete()
+            try await browser.get("/forgot-password")
+            try await browser.post("/forgot-password", ["email": "codes@example.com"])
+            let guessed = try #require(try await Accounts.mailedCode(to: "codes@example.com", on: app.db))
+            for _ in 0..<5 {
+                try await browser.get("/reset-password")
+                try await browser.post("/reset-password", ["email": "codes@example.com", "code": guessed == "123456" ? "654321" : "123456", "password": "a-brand-new-passphrase"])
+            }
+            try await browser.get("/reset-password")
+            #expect(try await browser.post("/reset-password", ["email": "codes@example.com", "code": guessed, "password": "a-brand-new-passphrase"]).status == .unprocessableEntity)
+        }
+    }
+
+    @Test func passwordResetEndsEverySessionAndTheOldPassword() async throws {
+        try await withPictor { app in
+            let laptop = try await Accounts.signedIn(app, email: "reset@example.com")
+            let phone = Browser(app)
+            try await phone.get("/forgot-password")
+            try await phone.post("/forgot-password", ["email": "reset@example.com"])
+            let code = try #require(try await Accounts.mailedCode(to: "reset@example.com", on: app.db))
+            try await phone.get("/reset-password")
+            let done = try await phone.post("/reset-password", ["email": "reset@example.com", "code": code, "password": "tangerine-orbit-quiet"])
+            #expect(done.location == "/login?reset=1")
+            #expect(try await laptop.get("/account").location?.hasPrefix("/login") == true, "the other device is signed out")
+            let notice = try await MailOutboxModel.query(on: app.db).filter(\.$recipient == "reset@example.com")
+                .filter(\.$subject == "Your Pictor password was changed").count()
+            #expect(notice == 1)
+            let old = Browser(app)
+            try await old.get("/login")
+            #expect(try await old.post("/login", ["email": "reset@example.com", "password": Accounts.password]).status == .unauthorized)
+            try await old.get("/login")
+            #expect(try await old.post("/login", ["email": "reset@example.com", "password": "tangerine-orbit-quiet"]).location == "/account")
+        }
+    }
+
+    @Test func underThirteenStoresNothingButARetryCookie() async throws {
+        try await withPictor { app in
+            let browser = Browser(app)
+            let tenYearsAgo = Calendar(identifier: .gregorian).date(byAdding: .year, value: -10, to: Date())!
+            let birth = ISO8601DateFormatter.string(from: tenYearsAgo, timeZone: .gmt, formatOptions: [.withFullDate])
+            let refused = try await Accounts.signUp(browser, email: "kid@example.com", birthDate: birth)
+            #expect(refused.status == .ok)
+            #expect(refused.text.contains("Sorry, we are not able to create a Pictor account for you."))
+            let words = Set(refused.text.lowercased().split { !$0.isLetter && !$0.isNumber })
+            #expect(words.isDisjoint(with: ["13", "age", "old", "older", "young", "years", "birthday"]), "the message hints at no cut-off")
+            #expect(browser.cookies[app.pictor.cookies.ageScreenName] == "1")
+            #expect(try await UserModel.query(on: app.db).count() == 0)
+            #expect(try await MailOutboxModel.query(on: app.db).count() == 0)
+            #expect(try await AuditEventModel.query(on: app.db).count() == 0)
+            // Changing the date does not help: the cookie stops a retry.
+            let retry = try await Accounts.signUp(browser, email: "kid@example.com", birthDate: "1980-01-01")
+            #expect(retry.text.contains("Sorry, we are not able to create a Pictor account for you."))
+            #expect(try await UserModel.query(on: app.db).count() == 0)
+        }
+    }
+
+    @Test func signUpFormShowsErrorsNextToFields() async throws {
+        try await withPictor { app in
+            let browser = Browser(app)
+            try await browser.get("/signup")
+            let response = try await browser.post("/signup", ["email": "not-an-email", "password": "password", "birthDate": "2999-01-01"])
+            #expect(response.status == .unprocessableEntity)
+            #expect(response.text.contains(#"<p class="field-error" id="email-error">Enter an email address like name@example.com.</p>"#))
+            #expect(response.text.contains(#"id="birthDate-error">Enter your date of birth.</p>"#))
+            #expect(response.text.contains(#"id="acceptTerms-error">"#))
+            #expect(response.text.contains(#"value="not-an-email""#), "what was typed is kept")
+            let common = try await browser.post("/signup", ["email": "x@example.com", "password": "password123", "birthDate": "1990-01-01", "acceptTerms": "on"])
+            #expect(common.text.contains("on lists of leaked passwords"))
+            #expect(try await UserModel.query(on: app.db).count() == 0)
+        }
+    }
+
+    @Test func repeatedFailuresLockSignInAndAreAudited() async throws {
+        try await withPictor { app in
+            _ = try await Accounts.signedIn(app, email: "locked@example.com")
+            let attacker = Browser(app)
+            for _ in 0..<5 {
+                try await attacker.get("/login")
+                #expect(try await attacker.post("/login", ["email": "locked@example.com", "password": "guess-guess-guess"]).status == .unauthorized)
+            }
+            try await attacker.get("/login")
+            let locked = try await attacker.post("/login", ["email": "locked@example.com", "password": Accounts.password])
+            #expect(locked.status == .tooManyRequests, "even the right password waits out the lock")
+            #expect(locked.headers.first(name: .retryAfter) != nil)
+            let actions = try await AuditEventModel.query(on: app.db).all().map(\.action)
+            #expect(actions.filter { $0 == "login.failed" }.count == 4)
+            #expect(actions.contains("login.locked") && actions.contains("login.throttled"))
+            let ips = try await AuditEventModel.query(on: app.db).all().map(\.ipPrefix)
+            #expect(ips.allSatisfy { !$0.isEmpty })
+        }
+    }
+
+    @Test func unconfirmedAccountsCannotSignIn() async throws {
+        try await withPictor { app in
+            let browser = Browser(app)
+            try await Accounts.signUp(browser, email: "later@example.com")
+            try await browser.get("/login")
+            let response = try await browser.post("/login", ["email": "later@example.com", "password": Accounts.password])
+            #expect(response.status == .forbidden)
+            #expect(response.text.contains("Confirm your email address first"))
+        }
+    }
+
+    @Test func nobodyEndsAnotherPersonsSession() async throws {
+        try await withPictor { app in
+            let ada = try await Accounts.signedIn(app, email: "ada2@example.com")
+            let bob = try await Accounts.signedIn(app, email: "bob@example.com")
+            let adaSession = try #require(try await SessionModel.query(on: app.db).all().first { session in
+                session.tokenHash == Tokens.sha256(ada.cookies[app.pictor.cookies.sessionName]!)
+            })
+            try await bob.get("/account/sessions")
+            let attempt = try await bob.post("/account/sessions/\(adaSession.id!.uuidString)/revoke")
+            #expect(attempt.status == .notFound)
+            #expect(try await ada.get("/account").status == .ok)
+        }
+    }
+
+    @Test func signingOutOtherDevicesKeepsThisOne() async throws {
+        try await withPictor { app in
+            let laptop = try await Accounts.signedIn(app, email: "multi@example.com")
+            let phone = Browser(app)
+            try await phone.get("/login")
+            try await phone.post("/login", ["email": "multi@example.com", "password": Accounts.password])
+            try await laptop.get("/account/sessions")
+            #expect(try await laptop.post("/account/sessions/revoke-others").location == "/account/sessions?ended=others")
+            #expect(try await laptop.get("/account").status == .ok)
+            #expect(try await phone.get("/account").status == .seeOther)
+        }
+    }
+
+    @Test func redirectAfterSignInStaysOnThisSite() {
+        #expect(SignInController.safeNext("/account/sessions") == "/account/sessions")
+        #expect(SignInController.safeNext("//evil.example/x") == nil)
+        #expect(SignInController.safeNext("https://evil.example") == nil)
+        #expect(SignInController.safeNext("/\\evil.example") == nil)
+    }
+
+    static func flash(_ html: String) -> String {
+        guard let start = html.range(of: #"role="alert" id="login-error">"#) ?? html.range(of: #"role="status">"#) else { return "" }
+        let rest = html[start.upperBound...]
+        return String(rest[..<(rest.range(of: "</p>")?.lowerBound ?? rest.endIndex)])
+    }
+}
+
+@Suite struct CSRFTests {
+    @Test func formsWithoutTheTokenAreRefused() async throws {
+        try await withPictor { app in
+            let browser = Browser(app)
+            try await browser.get("/login")
+            let missing = try await browser.post("/login", ["email": "a@example.com", "password": "x"], csrf: false)
+            #expect(missing.status == .forbidden)
+            #expect(missing.text.contains("This form has expired. Reload the page and try again."))
+            let forged = try await browser.post("/login", ["email": "a@example.com", "password": "x", "_csrf": "forged"], csrf: false)
+            #expect(forged.status == .forbidden)
+        }
+    }
+
+    @Test func crossSiteRequestsAreRefusedEvenWithAToken() async throws {
+        try await withPictor { app in
+            let browser = try await Accounts.signedIn(app, email: "csrf@example.com")
+            try await browser.get("/account/sessions")
+            browser.origin = "https://evil.example"
+            #expect(try await browser.post("/account/sessions/revoke-others").status == .forbidden)
+            browser.origin = nil
+            #expect(try await browser.post("/account/sessions/revoke-others", headers: ["Sec-Fetch-Site": "cross-site"]).status == .forbidden)
+            #expect(try await browser.post("/account/sessions/revoke-others", headers: ["Sec-Fetch-Site": "same-origin"]).status == .seeOther)
+        }
+    }
+
+    @Test func anotherVisitorsTokenDoesNotWork() async throws {
+        try await withPictor { app in
+            let mallory = Browser(app)
+            try await mallory.get("/login")
+            let stolen = try #require(mallory.csrf)
+            let victim = Browser(app)
+            try await victim.get("/")
+            let response = try await victim.post("/login", ["email": "a@example.com", "password": "x", "_csrf": stolen], csrf: false)
+            #expect(response.status == .forbidden)
+        }
+    }
+}
+
+@Suite struct AccountRulesTests {
+    @Test(arguments: [
+        ("2013-11-25", "2026-11-25", AgeScreen.Outcome.oldEnough),
+        ("2013-11-26", "2026-11-25", .tooYoung),
+        ("2012-02-29", "2025-02-28", .tooYoung),
+        ("2012-02-29", "2025-03-01", .oldEnough),
+        ("2030-01-01", "2026-11-25", .implausible),
+        ("1850-01-01", "2026-11-25", .implausible),
+    ])
+    func ageScreen(_ birth: String, _ today: String, _ outcome: AgeScreen.Outcome) throws {
+        #expect(AgeScreen.screen(birth: try #require(AgeScreen.Day(iso: birth)), today: try #require(AgeScreen.Day(iso: today))) == outcome)
+    }
+
+    @Test(arguments: ["2023-02-29", "2023-13-01", "23-01-01", "yesterday", ""])
+    func impossibleDatesAreNotDates(_ text: String) {
+        #expect(AgeScreen.Day(iso: text) == nil)
+    }
+
+    @Test func passwordPolicy() {
+        #expect(PasswordPolicy.problem(with: "short", email: "a@b.co") == "Use at least 8 characters.")
+        #expect(PasswordPolicy.problem(with: "Password1", email: "a@b.co")?.contains("leaked") == true)
+        #expect(PasswordPolicy.problem(with: "aaaaaaaaaa", email: "a@b.co") != nil)
+        #expect(PasswordPolicy.problem(with: "ada.lovelace-99", email: "ada.lovelace@example.com") != nil)
+        #expect(PasswordPolicy.problem(with: String(repeating: "é", count: 40), email: "a@b.co")?.contains("72 bytes") == true)
+        #expect(PasswordPolicy.problem(with: "violet-harbour-lantern", email: "a@b.co") == nil)
+    }
+
+    @Test func throttleBacksOffExponentiallyUpToAnHour() {
+        let policy = LoginThrottlePolicy.standard
+        #expect(policy.lock(afterFailures: 4) == 0)
+        #expect(policy.lock(afterFailures: 5) == 60)
+        #expect(policy.lock(afterFailures: 6) == 120)
+        #expect(policy.lock(afterFailures: 8) == 480)
+        #expect(policy.lock(afterFailures: 50) == 3600)
+    }
+
+    @Test func ipAddressesAreTruncated() {
+        #expect(IPPrefix.truncate("203.0.113.77") == "203.0.113.0/24")
+        #expect(IPPrefix.truncate("2001:db8:85a3:8d3:1319:8a2e:370:7348") == "2001:db8:85a3::/48")
+        #expect(IPPrefix.truncate("2001:db8::1") == "2001:db8:0::/48")
+        #expect(IPPrefix.truncate("nonsense") == "unknown")
+    }
+
+    @Test func sessionsEndWhenIdleOrOld() {
+        let policy = SessionPolicy.standard
+        let start = Date(timeIntervalSince1970: 0)
+        #expect(policy.isLive(createdAt: start, lastSeenAt: start, now: start.addingTimeInterval(23 * 3600)))
+        #expect(!policy.isLive(createdAt: start, lastSeenAt: start, now: start.addingTimeInterval(25 * 3600)))
+        let active = start.addingTimeInterval(31 * 24 * 3600)
+        #expect(!policy.isLive(createdAt: start, lastSeenAt: active.addingTimeInterval(-60), now: active), "30 days is the most")
+    }
+
+    @Test func devicesAreSummarised() {
+        #expect(DeviceSummary.describe(userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1") == "Safari on iOS")
+        #expect(DeviceSummary.describe(userAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36 Edg/126.0") == "Edge on Windows")
+        #expect(DeviceSummary.describe(userAgent: nil) == "Unknown device")
+    }
+}

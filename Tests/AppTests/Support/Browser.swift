@@ -1,0 +1,79 @@
+@testable import App
+import Foundation
+import Testing
+import Vapor
+import VaporTesting
+
+/// A browser for in-memory tests: keeps cookies, reads the CSRF token from each page,
+/// and sends forms the way a browser on Pictor's own pages would.
+final class Browser: @unchecked Sendable {
+    let app: Application
+    private(set) var cookies: [String: String] = [:]
+    private(set) var csrf: String?
+    var origin: String? = "http://127.0.0.1:8080"
+    var userAgent = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+    init(_ app: Application) {
+        self.app = app
+    }
+
+    @discardableResult
+    func get(_ path: String) async throws -> TestingHTTPResponse {
+        let response = try await send(.GET, path, body: nil)
+        if let token = Self.hiddenCSRF(in: response.body.string) { csrf = token }
+        return response
+    }
+
+    /// Posts a urlencoded form; the page's CSRF token is added unless `csrf: false`.
+    @discardableResult
+    func post(_ path: String, _ fields: [String: String] = [:], csrf includeToken: Bool = true, headers extra: HTTPHeaders = [:]) async throws -> TestingHTTPResponse {
+        var fields = fields
+        if includeToken, let csrf { fields["_csrf"] = csrf }
+        let body = fields.sorted { $0.key < $1.key }
+            .map { "\(Self.escape($0.key))=\(Self.escape($0.value))" }
+            .joined(separator: "&")
+        let response = try await send(.POST, path, body: body, extra: extra)
+        if let token = Self.hiddenCSRF(in: response.body.string) { csrf = token }
+        return response
+    }
+
+    private func send(_ method: HTTPMethod, _ path: String, body: String?, extra: HTTPHeaders = [:]) async throws -> TestingHTTPResponse {
+        var headers = HTTPHeaders()
+        headers.add(name: .accept, value: "text/html")
+        headers.add(name: .userAgent, value: userAgent)
+        if !cookies.isEmpty {
+            headers.add(name: .cookie, value: cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; "))
+        }
+        if method == .POST {
+            headers.contentType = .urlEncodedForm
+            if let origin { headers.add(name: .origin, value: origin) }
+        }
+        for (name, value) in extra { headers.replaceOrAdd(name: name, value: value) }
+        let response = try await app.testing().sendRequest(method, path, headers: headers, body: body.map { ByteBuffer(string: $0) })
+        for header in response.headers[.setCookie] {
+            let pair = header.split(separator: ";")[0].split(separator: "=", maxSplits: 1)
+            let name = String(pair[0]).trimmingCharacters(in: .whitespaces)
+            let value = pair.count > 1 ? String(pair[1]) : ""
+            if value.isEmpty || header.lowercased().contains("max-age=0") { cookies[name] = nil } else { cookies[name] = value }
+        }
+        return response
+    }
+
+    func setCookie(_ name: String, _ value: String) {
+        cookies[name] = value
+    }
+
+    static func hiddenCSRF(in html: String) -> String? {
+        guard let range = html.range(of: #"name="_csrf" value=""#) else { return nil }
+        let rest = html[range.upperBound...]
+        return rest.firstIndex(of: "\"").map { String(rest[..<$0]) }
+    }
+
+    static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
+    }
+}
+
+extension TestingHTTPResponse {
+    var location: String? { headers.first(name: .location) }
+}
