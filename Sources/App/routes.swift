@@ -27,6 +27,8 @@ func routes(_ app: Application) throws {
         app.post(SiteURL.forgotPassword.pathComponents, use: PasswordResetController.request)
         app.get(SiteURL.resetPassword.pathComponents, use: PasswordResetController.resetForm)
         app.post(SiteURL.resetPassword.pathComponents, use: PasswordResetController.reset)
+        app.get(SiteURL.signInTwoFactor.pathComponents, use: SignInController.twoFactorForm)
+        app.post(SiteURL.signInTwoFactor.pathComponents, use: SignInController.twoFactorSubmit)
     }
     do { // The signed-in person's account
         let account = app.grouped(RequireSignIn())
@@ -34,5 +36,14 @@ func routes(_ app: Application) throws {
         account.get(SiteURL.accountSessions.pathComponents, use: AccountController.sessions)
         account.post(SiteURL.accountSessionRevoke.pathComponents, use: AccountController.revoke)
         account.post(SiteURL.accountSessionsRevokeOthers.pathComponents, use: AccountController.revokeOthers)
+        account.get(SiteURL.accountSecurity.pathComponents, use: SecurityController.overview)
+        account.get(SiteURL.accountConfirmPassword.pathComponents, use: SecurityController.confirmForm)
+        account.post(SiteURL.accountConfirmPassword.pathComponents, use: SecurityController.confirm)
+        account.get(SiteURL.accountPassword.pathComponents, use: SecurityController.passwordForm)
+        account.post(SiteURL.accountPassword.pathComponents, use: SecurityController.changePassword)
+        account.post(SiteURL.accountTwoFactorSetup.pathComponents, use: SecurityController.beginTwoFactor)
+        account.post(SiteURL.accountTwoFactorConfirm.pathComponents, use: SecurityController.confirmTwoFactor)
+        account.post(SiteURL.accountTwoFactorDisable.pathComponents, use: SecurityController.disableTwoFactor)
+        account.post(SiteURL.accountRecoveryCodes.pathComponents, use: SecurityController.newRecoveryCodes)
     }
 }

@@ -22,6 +22,14 @@ enum SiteURL: CaseIterable {
     case accountSessions
     case accountSessionRevoke
     case accountSessionsRevokeOthers
+    case signInTwoFactor
+    case accountSecurity
+    case accountConfirmPassword
+    case accountPassword
+    case accountTwoFactorSetup
+    case accountTwoFactorConfirm
+    case accountTwoFactorDisable
+    case accountRecoveryCodes
 
     var path: String {
         switch self {
@@ -44,6 +52,14 @@ enum SiteURL: CaseIterable {
         case .accountSessions: "/account/sessions"
         case .accountSessionRevoke: "/account/sessions/:sessionID/revoke"
         case .accountSessionsRevokeOthers: "/account/sessions/revoke-others"
+        case .signInTwoFactor: "/login/two-factor"
+        case .accountSecurity: "/account/security"
+        case .accountConfirmPassword: "/account/confirm-password"
+        case .accountPassword: "/account/password"
+        case .accountTwoFactorSetup: "/account/two-factor/setup"
+        case .accountTwoFactorConfirm: "/account/two-factor/confirm"
+        case .accountTwoFactorDisable: "/account/two-factor/disable"
+        case .accountRecoveryCodes: "/account/two-factor/recovery-codes"
         }
     }
 

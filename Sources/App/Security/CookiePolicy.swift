@@ -18,6 +18,7 @@ struct CookiePolicy: Sendable {
     var sessionName: String { secure ? "__Host-pictor_session" : "pictor_session" }
     var csrfName: String { secure ? "__Host-pictor_csrf" : "pictor_csrf" }
     var ageScreenName: String { secure ? "__Host-pictor_age" : "pictor_age" }
+    var pendingSignInName: String { secure ? "__Host-pictor_mfa" : "pictor_mfa" }
 
     /// `maxAge` nil: the cookie ends with the browser session.
     func cookie(_ value: String, maxAge: Int? = nil, sameSite: HTTPCookies.SameSitePolicy = .lax) -> HTTPCookies.Value {

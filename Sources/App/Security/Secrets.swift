@@ -43,6 +43,13 @@ enum Tokens {
         return String(format: "%06d", Int.random(in: 0...999_999, using: &generator))
     }
 
+    /// Letters and digits that cannot be mistaken for each other (no 0/O, 1/I/L): recovery codes.
+    static func readable(length: Int) -> String {
+        let alphabet = Array("ABCDEFGHJKMNPQRSTUVWXYZ23456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<length).map { _ in alphabet.randomElement(using: &generator)! })
+    }
+
     static func sha256(_ text: String) -> String {
         Data(SHA256.hash(data: Data(text.utf8))).hexString
     }
@@ -50,4 +57,21 @@ enum Tokens {
 
 extension Data {
     var hexString: String { map { String(format: "%02x", $0) }.joined() }
+}
+
+extension Secrets {
+    /// A key for one purpose, derived from the server key (HKDF-SHA256).
+    func derivedKey(_ purpose: String) -> SymmetricKey {
+        HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data("pictor:\(purpose)".utf8), outputByteCount: 32)
+    }
+
+    /// AES-GCM under a purpose key, base64: for secrets kept in the database (TOTP seeds).
+    func seal(_ plaintext: Data, purpose: String) throws -> String {
+        try AES.GCM.seal(plaintext, using: derivedKey(purpose)).combined!.base64EncodedString()
+    }
+
+    func open(_ sealed: String, purpose: String) throws -> Data {
+        guard let combined = Data(base64Encoded: sealed) else { throw CryptoKitError.incorrectParameterSize }
+        return try AES.GCM.open(AES.GCM.SealedBox(combined: combined), using: derivedKey(purpose))
+    }
 }

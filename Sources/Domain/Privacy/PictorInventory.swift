@@ -17,7 +17,17 @@ extension DataInventory {
                 "terms_accepted_at": .account("user.account", use: .legalObligation),
                 "created_at": .account("user.account"),
                 "updated_at": .account("user.account"),
+                "totp_secret": .account("user.authorization.credentials", exported: false, use: .security),
+                "totp_enabled_at": .account("user.account.settings", use: .security),
+                "totp_last_step": .account("user.authorization.credentials", exported: false, use: .security),
             ]
+        ),
+        TablePolicy(
+            table: "recovery_codes",
+            purpose: "Single-use codes (stored hashed) that sign you in if you lose your authenticator.",
+            columns: Dictionary(uniqueKeysWithValues: ["id", "user_id", "code_hash", "used_at", "created_at"].map {
+                ($0, ColumnPolicy.account("user.authorization.credentials", exported: false, use: .security))
+            })
         ),
         TablePolicy(
             table: "sessions",

@@ -20,6 +20,24 @@ public final class UserModel: Model, @unchecked Sendable {
     @Field(key: "terms_accepted_at") public var termsAcceptedAt: Date
     @Field(key: "created_at") public var createdAt: Date
     @Field(key: "updated_at") public var updatedAt: Date
+    /// The TOTP seed, sealed with AES-GCM under a key derived from the server key.
+    /// Set during enrolment; two-factor is on once `totpEnabledAt` is set.
+    @OptionalField(key: "totp_secret") public var totpSecret: String?
+    @OptionalField(key: "totp_enabled_at") public var totpEnabledAt: Date?
+    /// The last TOTP time step accepted: a code cannot be used twice.
+    @OptionalField(key: "totp_last_step") public var totpLastStep: Int64?
+
+    public init() {}
+}
+
+public final class RecoveryCodeModel: Model, @unchecked Sendable {
+    public static let schema = "recovery_codes"
+
+    @ID(key: .id) public var id: UUID?
+    @Field(key: "user_id") public var userID: UUID
+    @Field(key: "code_hash") public var codeHash: String
+    @OptionalField(key: "used_at") public var usedAt: Date?
+    @Field(key: "created_at") public var createdAt: Date
 
     public init() {}
 }

@@ -9,6 +9,7 @@ public enum PictorMigrations {
             M001CreateJobs(),
             M002CreateMailOutbox(),
             M003CreateAccounts(),
+            M004AddTwoFactor(),
         ]
     }
 }

@@ -56,6 +56,17 @@ enum AccountMail {
             category: .security)
     }
 
+    static func securityChange(to email: String, change: String) -> MailMessage {
+        MailMessage(
+            to: email, subject: "A security setting of your Pictor account changed",
+            text: """
+                \(change)
+
+                If you did not do this, reset your password now and contact support.
+                """,
+            category: .security)
+    }
+
     private static func escaped(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
     }

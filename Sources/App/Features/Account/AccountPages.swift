@@ -109,3 +109,44 @@ extension Date {
         return formatter.string(from: self)
     }
 }
+
+struct TwoFactorPage: Encodable {
+    let layout: LayoutContext
+    let csrf: String
+    var error: String?
+}
+
+struct ConfirmPasswordPage: Encodable {
+    let layout: LayoutContext
+    let csrf: String
+    var next: String
+    var needsCode: Bool
+    var error: String?
+}
+
+struct SecurityPage: Encodable {
+    let layout: LayoutContext
+    let csrf: String
+    let twoFactorOn: Bool
+    let recoveryCodesLeft: Int
+    var notice: String?
+}
+
+struct TwoFactorSetupPage: Encodable {
+    let layout: LayoutContext
+    let csrf: String
+    let secret: String
+    let uri: String
+    var error: String?
+}
+
+struct RecoveryCodesPage: Encodable {
+    let layout: LayoutContext
+    let codes: [String]
+}
+
+struct ChangePasswordPage: Encodable {
+    let layout: LayoutContext
+    let csrf: String
+    var passwordError: String?
+}

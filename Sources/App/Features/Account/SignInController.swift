@@ -56,12 +56,57 @@ enum SignInController {
 
         try await LoginThrottle.succeed(keys: keys, on: req.db)
         let remember = form.remember == "on"
+        if user.totpEnabledAt != nil {
+            // The password was right; the session starts only after the second factor.
+            let response = req.redirect(to: SiteURL.signInTwoFactor.path)
+            response.cookies[req.pictor.cookies.pendingSignInName] = req.pictor.cookies.cookie(
+                PendingSignIn.cookieValue(userID: user.id!, remember: remember, next: page.next, secrets: req.pictor.secrets),
+                maxAge: Int(PendingSignIn.lifetime))
+            return response
+        }
+        return try await startSession(for: user, remember: remember, next: page.next, req: req)
+    }
+
+    /// Signs in: a new session, its cookie, the audit entry, and the redirect.
+    static func startSession(for user: UserModel, remember: Bool, next: String, req: Request) async throws -> Response {
         let (token, session) = try await SessionStore.start(userID: user.id!, remember: remember, request: req, on: req.db)
         try await Audit.record("login.succeeded", actor: user.id, target: ("session", session.id!.uuidString), request: req, on: req.db)
-        let response = req.redirect(to: page.next.isEmpty ? "/account" : page.next)
+        let response = req.redirect(to: next.isEmpty ? SiteURL.account.path : next)
         let cookies = req.pictor.cookies
         response.cookies[cookies.sessionName] = cookies.cookie(token, maxAge: remember ? Int(req.pictor.sessions.absolute) : nil)
+        response.cookies[cookies.pendingSignInName] = cookies.expired()
         return response
+    }
+
+    @Sendable static func twoFactorForm(req: Request) async throws -> Response {
+        guard PendingSignIn.read(req.cookies[req.pictor.cookies.pendingSignInName]?.string, secrets: req.pictor.secrets) != nil else {
+            return req.redirect(to: SiteURL.signIn.path)
+        }
+        return try await req.view.render("account/two-factor", TwoFactorPage(
+            layout: .make(for: req, title: "Two-factor sign-in"), csrf: req.csrfToken)).encodeResponse(for: req)
+    }
+
+    /// The second factor: an authenticator code (each usable once) or a recovery code.
+    @Sendable static func twoFactorSubmit(req: Request) async throws -> Response {
+        guard let pending = PendingSignIn.read(req.cookies[req.pictor.cookies.pendingSignInName]?.string, secrets: req.pictor.secrets),
+            let user = try await UserModel.find(pending.userID, on: req.db), user.status == "active"
+        else { return req.redirect(to: SiteURL.signIn.path) }
+        let code = (try? req.content.get(String.self, at: "code")) ?? ""
+        let keys = ["mfa:" + req.pictor.secrets.mac("mfa", user.id!.uuidString), "network:" + req.ipPrefix]
+        var page = TwoFactorPage(layout: .make(for: req, title: "Two-factor sign-in"), csrf: req.csrfToken)
+        let wait = try await LoginThrottle.wait(keys: keys, now: Date(), on: req.db)
+        if wait > 0 {
+            page.error = AccountError.throttled(retryAfterSeconds: wait).userMessage
+            return try await req.view.render("account/two-factor", page).encodeResponse(status: .tooManyRequests, for: req)
+        }
+        guard try await TwoFactor.verify(code, for: user, secrets: req.pictor.secrets, on: req.db) else {
+            let locked = try await LoginThrottle.fail(keys: keys, policy: req.pictor.loginThrottle, now: Date(), on: req.db)
+            try await Audit.record(locked ? "login.two_factor_locked" : "login.two_factor_failed", actor: user.id, request: req, on: req.db)
+            page.error = "That code is not right, or it was used already."
+            return try await req.view.render("account/two-factor", page).encodeResponse(status: .unauthorized, for: req)
+        }
+        try await LoginThrottle.succeed(keys: keys, on: req.db)
+        return try await startSession(for: user, remember: pending.remember, next: pending.next, req: req)
     }
 
     @Sendable static func logout(req: Request) async throws -> Response {

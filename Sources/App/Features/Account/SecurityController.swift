@@ -1,0 +1,168 @@
+import Domain
+import Fluent
+import Persistence
+import Vapor
+
+/// Password, two-factor and re-authentication. Every change here needs the password
+/// (and second factor) entered within the last 10 minutes in this session.
+enum SecurityController {
+    @Sendable static func overview(req: Request) async throws -> View {
+        let current = try req.requireUser()
+        let user = try await loadUser(current, req)
+        let left = try await RecoveryCodeModel.query(on: req.db).filter(\.$userID == current.id).filter(\.$usedAt == nil).count()
+        var page = SecurityPage(
+            layout: .make(for: req, title: "Security"), csrf: req.csrfToken,
+            twoFactorOn: user.totpEnabledAt != nil, recoveryCodesLeft: left)
+        switch try? req.query.get(String.self, at: "done") {
+        case "password": page.notice = "Your password was changed. Other devices were signed out."
+        case "two-factor-off": page.notice = "Two-factor sign-in is off."
+        default: break
+        }
+        return try await req.view.render("account/security", page)
+    }
+
+    // MARK: Re-authentication
+
+    @Sendable static func confirmForm(req: Request) async throws -> View {
+        let current = try req.requireUser()
+        let user = try await loadUser(current, req)
+        return try await req.view.render("account/confirm-password", ConfirmPasswordPage(
+            layout: .make(for: req, title: "Confirm it's you"), csrf: req.csrfToken,
+            next: SignInController.safeNext(try? req.query.get(String.self, at: "next")) ?? SiteURL.accountSecurity.path,
+            needsCode: user.totpEnabledAt != nil))
+    }
+
+    @Sendable static func confirm(req: Request) async throws -> Response {
+        let current = try req.requireUser()
+        let user = try await loadUser(current, req)
+        let password = (try? req.content.get(String.self, at: "password")) ?? ""
+        let code = (try? req.content.get(String.self, at: "code")) ?? ""
+        let next = SignInController.safeNext(try? req.content.get(String.self, at: "next")) ?? SiteURL.accountSecurity.path
+        var page = ConfirmPasswordPage(
+            layout: .make(for: req, title: "Confirm it's you"), csrf: req.csrfToken, next: next, needsCode: user.totpEnabledAt != nil)
+        let keys = LoginThrottle.keys(email: user.email, request: req)
+        let wait = try await LoginThrottle.wait(keys: keys, now: Date(), on: req.db)
+        if wait > 0 {
+            page.error = AccountError.throttled(retryAfterSeconds: wait).userMessage
+            return try await req.view.render("account/confirm-password", page).encodeResponse(status: .tooManyRequests, for: req)
+        }
+        var ok = try await req.password.async.verify(password, created: user.passwordHash)
+        if ok, user.totpEnabledAt != nil {
+            ok = try await TwoFactor.verify(code, for: user, secrets: req.pictor.secrets, on: req.db)
+        }
+        guard ok else {
+            _ = try await LoginThrottle.fail(keys: keys, policy: req.pictor.loginThrottle, now: Date(), on: req.db)
+            try await Audit.record("reauthentication.failed", actor: user.id, request: req, on: req.db)
+            page.error = user.totpEnabledAt == nil ? "That password is not right." : "That password or code is not right."
+            return try await req.view.render("account/confirm-password", page).encodeResponse(status: .unauthorized, for: req)
+        }
+        try await LoginThrottle.succeed(keys: keys, on: req.db)
+        guard let session = try await SessionModel.find(current.sessionID, on: req.db) else { throw AccessError.notFound }
+        session.authenticatedAt = Date()
+        try await session.update(on: req.db)
+        try await Audit.record("reauthenticated", actor: user.id, request: req, on: req.db)
+        return req.redirect(to: next)
+    }
+
+    /// nil when the password was entered recently enough; otherwise where to send the person first.
+    static func reauthentication(_ req: Request, returnTo: SiteURL) throws -> Response? {
+        let current = try req.requireUser()
+        guard !req.pictor.sessions.recentlyAuthenticated(at: current.authenticatedAt, now: Date()) else { return nil }
+        return req.redirect(to: SiteURL.accountConfirmPassword.path + "?next=" + SignUpController.escaped(returnTo.path))
+    }
+
+    // MARK: Password
+
+    @Sendable static func passwordForm(req: Request) async throws -> Response {
+        if let redirect = try reauthentication(req, returnTo: .accountPassword) { return redirect }
+        return try await req.view.render("account/change-password", ChangePasswordPage(
+            layout: .make(for: req, title: "Change password"), csrf: req.csrfToken)).encodeResponse(for: req)
+    }
+
+    @Sendable static func changePassword(req: Request) async throws -> Response {
+        if let redirect = try reauthentication(req, returnTo: .accountPassword) { return redirect }
+        let current = try req.requireUser()
+        let user = try await loadUser(current, req)
+        let password = (try? req.content.get(String.self, at: "password")) ?? ""
+        if let problem = PasswordPolicy.problem(with: password, email: user.email) {
+            let page = ChangePasswordPage(layout: .make(for: req, title: "Change password"), csrf: req.csrfToken, passwordError: problem)
+            return try await req.view.render("account/change-password", page).encodeResponse(status: .unprocessableEntity, for: req)
+        }
+        let hash = try await req.password.async.hash(password)
+        let base = req.pictor.config.publicBaseURL.absoluteString
+        try await req.db.transaction { tx in
+            user.passwordHash = hash
+            user.updatedAt = Date()
+            try await user.update(on: tx)
+            let ended = try await SessionStore.revokeAll(of: user.id!, keeping: current.sessionID, on: tx)
+            try await Audit.record("password.changed", actor: user.id, detail: ["sessions_ended": String(ended)], request: req, on: tx)
+            try await Postman.queue(AccountMail.passwordChanged(to: user.email, base: base), userID: user.id, app: req.application, on: tx)
+        }
+        return req.redirect(to: SiteURL.accountSecurity.path + "?done=password")
+    }
+
+    // MARK: Two-factor
+
+    @Sendable static func beginTwoFactor(req: Request) async throws -> Response {
+        if let redirect = try reauthentication(req, returnTo: .accountSecurity) { return redirect }
+        let current = try req.requireUser()
+        let user = try await loadUser(current, req)
+        guard user.totpEnabledAt == nil else { return req.redirect(to: SiteURL.accountSecurity.path) }
+        let totp = try await TwoFactor.beginEnrolment(user, secrets: req.pictor.secrets, on: req.db)
+        return try await setupPage(totp, email: user.email, error: nil, req: req)
+    }
+
+    @Sendable static func confirmTwoFactor(req: Request) async throws -> Response {
+        if let redirect = try reauthentication(req, returnTo: .accountSecurity) { return redirect }
+        let current = try req.requireUser()
+        let user = try await loadUser(current, req)
+        let code = (try? req.content.get(String.self, at: "code")) ?? ""
+        guard let totp = try TwoFactor.totp(for: user, secrets: req.pictor.secrets) else {
+            return req.redirect(to: SiteURL.accountSecurity.path)
+        }
+        guard let codes = try await TwoFactor.confirmEnrolment(user, code: code, secrets: req.pictor.secrets, on: req.db) else {
+            return try await setupPage(totp, email: user.email, error: "That code is not right. Check the time on your device and try the next code.", req: req, status: .unprocessableEntity)
+        }
+        try await Audit.record("two_factor.enabled", actor: user.id, request: req, on: req.db)
+        try await Postman.queue(AccountMail.securityChange(to: user.email, change: "Two-factor sign-in was turned on."), userID: user.id, app: req.application, on: req.db)
+        return try await req.view.render("account/recovery-codes", RecoveryCodesPage(
+            layout: .make(for: req, title: "Recovery codes"), codes: codes)).encodeResponse(for: req)
+    }
+
+    @Sendable static func disableTwoFactor(req: Request) async throws -> Response {
+        if let redirect = try reauthentication(req, returnTo: .accountSecurity) { return redirect }
+        let current = try req.requireUser()
+        let user = try await loadUser(current, req)
+        try await TwoFactor.disable(user, on: req.db)
+        try await Audit.record("two_factor.disabled", actor: user.id, request: req, on: req.db)
+        try await Postman.queue(AccountMail.securityChange(to: user.email, change: "Two-factor sign-in was turned off."), userID: user.id, app: req.application, on: req.db)
+        return req.redirect(to: SiteURL.accountSecurity.path + "?done=two-factor-off")
+    }
+
+    @Sendable static func newRecoveryCodes(req: Request) async throws -> Response {
+        if let redirect = try reauthentication(req, returnTo: .accountSecurity) { return redirect }
+        let current = try req.requireUser()
+        let user = try await loadUser(current, req)
+        guard user.totpEnabledAt != nil else { return req.redirect(to: SiteURL.accountSecurity.path) }
+        let codes = try await TwoFactor.replaceRecoveryCodes(for: user.id!, secrets: req.pictor.secrets, on: req.db)
+        try await Audit.record("two_factor.recovery_codes_replaced", actor: user.id, request: req, on: req.db)
+        return try await req.view.render("account/recovery-codes", RecoveryCodesPage(
+            layout: .make(for: req, title: "Recovery codes"), codes: codes)).encodeResponse(for: req)
+    }
+
+    private static func setupPage(_ totp: TOTP, email: String, error: String?, req: Request, status: HTTPStatus = .ok) async throws -> Response {
+        let secret = Base32.encode(totp.secret)
+        let grouped = stride(from: 0, to: secret.count, by: 4).map { start -> String in
+            let from = secret.index(secret.startIndex, offsetBy: start)
+            return String(secret[from..<(secret.index(from, offsetBy: 4, limitedBy: secret.endIndex) ?? secret.endIndex)])
+        }.joined(separator: " ")
+        return try await req.view.render("account/two-factor-setup", TwoFactorSetupPage(
+            layout: .make(for: req, title: "Set up two-factor sign-in"), csrf: req.csrfToken, secret: grouped,
+            uri: totp.provisioningURI(account: email), error: error)).encodeResponse(status: status, for: req)
+    }
+
+    private static func loadUser(_ current: CurrentUser, _ req: Request) async throws -> UserModel {
+        guard let user = try await UserModel.find(current.id, on: req.db) else { throw AccessError.notFound }
+        return user
+    }
+}

@@ -1,0 +1,119 @@
+import Domain
+import Fluent
+import Persistence
+import Vapor
+
+/// TOTP enrolment and checks, and recovery codes.
+enum TwoFactor {
+    static let purpose = "totp-secret"
+    static let recoveryCodeCount = 10
+
+    /// Starts (or restarts) enrolment: a new seed, stored sealed, not yet required at sign-in.
+    static func beginEnrolment(_ user: UserModel, secrets: Secrets, on db: any Database) async throws -> TOTP {
+        let totp = TOTP(secret: TOTP.generateSecret())
+        user.totpSecret = try secrets.seal(totp.secret, purpose: purpose)
+        user.totpEnabledAt = nil
+        user.totpLastStep = nil
+        user.updatedAt = Date()
+        try await user.update(on: db)
+        return totp
+    }
+
+    static func totp(for user: UserModel, secrets: Secrets) throws -> TOTP? {
+        guard let sealed = user.totpSecret else { return nil }
+        return TOTP(secret: try secrets.open(sealed, purpose: purpose))
+    }
+
+    /// Accepts a current authenticator code not used before, and remembers its step.
+    static func acceptCode(_ code: String, for user: UserModel, secrets: Secrets, on db: any Database) async throws -> Bool {
+        guard let totp = try totp(for: user, secrets: secrets),
+            let step = totp.matchingStep(for: code, at: Date(), lastUsedStep: user.totpLastStep)
+        else { return false }
+        user.totpLastStep = step
+        user.updatedAt = Date()
+        try await user.update(on: db)
+        return true
+    }
+
+    /// Turns two-factor on after a first good code; returns the recovery codes, shown once.
+    static func confirmEnrolment(_ user: UserModel, code: String, secrets: Secrets, on db: any Database) async throws -> [String]? {
+        guard user.totpEnabledAt == nil, try await acceptCode(code, for: user, secrets: secrets, on: db) else { return nil }
+        user.totpEnabledAt = Date()
+        try await user.update(on: db)
+        return try await replaceRecoveryCodes(for: user.id!, secrets: secrets, on: db)
+    }
+
+    static func disable(_ user: UserModel, on db: any Database) async throws {
+        user.totpSecret = nil
+        user.totpEnabledAt = nil
+        user.totpLastStep = nil
+        user.updatedAt = Date()
+        try await user.update(on: db)
+        try await RecoveryCodeModel.query(on: db).filter(\.$userID == user.id!).delete()
+    }
+
+    static func replaceRecoveryCodes(for userID: UUID, secrets: Secrets, on db: any Database) async throws -> [String] {
+        try await RecoveryCodeModel.query(on: db).filter(\.$userID == userID).delete()
+        var codes: [String] = []
+        for _ in 0..<recoveryCodeCount {
+            let code = Tokens.readable(length: 10)
+            let formatted = code.prefix(5) + "-" + code.dropFirst(5)
+            let row = RecoveryCodeModel()
+            row.userID = userID
+            row.codeHash = secrets.mac("recovery-code", userID.uuidString, normalise(String(formatted)))
+            row.createdAt = Date()
+            try await row.create(on: db)
+            codes.append(String(formatted))
+        }
+        return codes
+    }
+
+    /// Uses up a recovery code if it is one of the user's unused ones.
+    static func redeemRecoveryCode(_ code: String, for userID: UUID, secrets: Secrets, on db: any Database) async throws -> Bool {
+        let hash = secrets.mac("recovery-code", userID.uuidString, normalise(code))
+        guard let row = try await RecoveryCodeModel.query(on: db)
+            .filter(\.$userID == userID).filter(\.$codeHash == hash).filter(\.$usedAt == nil).first()
+        else { return false }
+        row.usedAt = Date()
+        try await row.update(on: db)
+        return true
+    }
+
+    /// Either a TOTP code or a recovery code.
+    static func verify(_ input: String, for user: UserModel, secrets: Secrets, on db: any Database) async throws -> Bool {
+        let trimmed = input.trimmingCharacters(in: .whitespaces)
+        if trimmed.filter(\.isNumber).count == 6, trimmed.count <= 7 {
+            return try await acceptCode(trimmed, for: user, secrets: secrets, on: db)
+        }
+        return try await redeemRecoveryCode(trimmed, for: user.id!, secrets: secrets, on: db)
+    }
+
+    private static func normalise(_ code: String) -> String {
+        code.uppercased().filter { $0.isLetter || $0.isNumber }
+    }
+}
+
+/// The short-lived proof, between password and second factor, that the password was right:
+/// `userID.expiry.remember.mac` in an HttpOnly cookie, valid five minutes.
+enum PendingSignIn {
+    static let lifetime: TimeInterval = 300
+
+    static func cookieValue(userID: UUID, remember: Bool, next: String, secrets: Secrets, now: Date = Date()) -> String {
+        let expiry = String(Int(now.addingTimeInterval(lifetime).timeIntervalSince1970))
+        let flag = remember ? "1" : "0"
+        let target = Data(next.utf8).base64EncodedString()
+        let mac = secrets.mac("pending-sign-in", userID.uuidString, expiry, flag, target)
+        return [userID.uuidString, expiry, flag, target, mac].joined(separator: ".")
+    }
+
+    static func read(_ value: String?, secrets: Secrets, now: Date = Date()) -> (userID: UUID, remember: Bool, next: String)? {
+        guard let parts = value?.split(separator: ".", omittingEmptySubsequences: false).map(String.init), parts.count == 5,
+            let userID = UUID(uuidString: parts[0]), let expiry = TimeInterval(parts[1]),
+            now.timeIntervalSince1970 < expiry,
+            constantTimeEquals(
+                Array(secrets.mac("pending-sign-in", parts[0], parts[1], parts[2], parts[3]).utf8), Array(parts[4].utf8)),
+            let target = Data(base64Encoded: parts[3]).map({ String(decoding: $0, as: UTF8.self) })
+        else { return nil }
+        return (userID, parts[2] == "1", target)
+    }
+}

@@ -1,0 +1,139 @@
+@testable import App
+import Domain
+import Fluent
+import Foundation
+import Persistence
+import Testing
+import Vapor
+
+@Suite struct TOTPTests {
+    /// RFC 6238 appendix B, SHA-1, eight digits.
+    @Test(arguments: [
+        (59.0, "94287082"), (1_111_111_109, "07081804"), (1_111_111_111, "14050471"),
+        (1_234_567_890, "89005924"), (2_000_000_000, "69279037"), (20_000_000_000, "65353130"),
+    ])
+    func rfc6238Vectors(_ time: Double, _ expected: String) {
+        let totp = TOTP(secret: Data("12345678901234567890".utf8), digits: 8)
+        #expect(totp.code(forStep: totp.step(at: Date(timeIntervalSince1970: time))) == expected)
+    }
+
+    @Test func codesAreAcceptedOneStepEitherSideAndNeverTwice() {
+        let totp = TOTP(secret: Data("12345678901234567890".utf8))
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let step = totp.step(at: now)
+        #expect(totp.matchingStep(for: totp.code(forStep: step), at: now, lastUsedStep: nil) == step)
+        #expect(totp.matchingStep(for: totp.code(forStep: step - 1), at: now, lastUsedStep: nil) == step - 1)
+        #expect(totp.matchingStep(for: totp.code(forStep: step - 2), at: now, lastUsedStep: nil) == nil)
+        #expect(totp.matchingStep(for: totp.code(forStep: step), at: now, lastUsedStep: step) == nil, "replay")
+        #expect(totp.matchingStep(for: "12345", at: now, lastUsedStep: nil) == nil)
+    }
+
+    @Test func base32AndProvisioningURI() {
+        #expect(Base32.encode(Data("foobar".utf8)) == "MZXW6YTBOI")
+        let uri = TOTP(secret: Data("foobar".utf8)).provisioningURI(account: "ada@example.com")
+        #expect(uri == "otpauth://totp/Pictor:ada@example.com?secret=MZXW6YTBOI&issuer=Pictor&algorithm=SHA1&digits=6&period=30")
+    }
+}
+
+@Suite struct TwoFactorFlowTests {
+    func currentCode(_ app: Application, email: String, offsetSteps: Int64 = 0) async throws -> String {
+        let user = try #require(try await UserModel.query(on: app.db).filter(\.$email == email).first())
+        let totp = try #require(try TwoFactor.totp(for: user, secrets: app.pictor.secrets))
+        return totp.code(forStep: totp.step(at: Date()) + offsetSteps)
+    }
+
+    /// Turns two-factor on through the pages; returns the recovery codes shown.
+    func enable(_ browser: Browser, _ app: Application, email: String) async throws -> [String] {
+        try await browser.get("/account/security")
+        let setup = try await browser.post("/account/two-factor/setup")
+        #expect(setup.status == .ok && setup.text.contains("otpauth://totp/Pictor:"))
+        let user = try #require(try await UserModel.query(on: app.db).filter(\.$email == email).first())
+        #expect(user.totpSecret != nil && user.totpEnabledAt == nil, "pending until confirmed")
+        #expect(!(user.totpSecret ?? "").contains(Base32.encode(try #require(try TwoFactor.totp(for: user, secrets: app.pictor.secrets)).secret)),
+                "the seed is stored sealed")
+        let wrong = try await browser.post("/account/two-factor/confirm", ["code": "000000"])
+        #expect(wrong.status == .unprocessableEntity)
+        let shown = try await browser.post("/account/two-factor/confirm", ["code": try await currentCode(app, email: email, offsetSteps: -1)])
+        let codes = shown.text.matches(of: /<li><code>([A-Z0-9]{5}-[A-Z0-9]{5})<\/code><\/li>/).map { String($0.1) }
+        #expect(codes.count == 10)
+        return codes
+    }
+
+    func signInWithPassword(_ app: Application, email: String) async throws -> Browser {
+        let browser = Browser(app)
+        try await browser.get("/login")
+        let response = try await browser.post("/login", ["email": email, "password": Accounts.password])
+        #expect(response.location == "/login/two-factor")
+        #expect(browser.cookies[app.pictor.cookies.sessionName] == nil, "no session before the second factor")
+        try await browser.get("/login/two-factor")
+        return browser
+    }
+
+    @Test func signInNeedsTheSecondFactorAndCodesWorkOnce() async throws {
+        try await withPictor { app in
+            let email = "mfa@example.com"
+            let setupBrowser = try await Accounts.signedIn(app, email: email)
+            let recovery = try await enable(setupBrowser, app, email: email)
+
+            let phone = try await signInWithPassword(app, email: email)
+            #expect(try await phone.get("/account").status == .seeOther, "not signed in yet")
+            let bad = try await phone.post("/login/two-factor", ["code": "123456"])
+            #expect(bad.status == .unauthorized, "\(bad.status) \(bad.location ?? "") \(bad.text.prefix(300))")
+            let code = try await currentCode(app, email: email)
+            #expect(try await phone.post("/login/two-factor", ["code": code]).location == "/account")
+            #expect(try await phone.get("/account").status == .ok)
+
+            let replay = try await signInWithPassword(app, email: email)
+            #expect(try await replay.post("/login/two-factor", ["code": code]).status == .unauthorized, "a code works once")
+            #expect(try await replay.post("/login/two-factor", ["code": recovery[0].lowercased()]).location == "/account")
+
+            let again = try await signInWithPassword(app, email: email)
+            #expect(try await again.post("/login/two-factor", ["code": recovery[0]]).status == .unauthorized, "recovery codes work once")
+            let actions = try await AuditEventModel.query(on: app.db).all().map(\.action)
+            #expect(actions.contains("two_factor.enabled") && actions.contains("login.two_factor_failed"))
+        }
+    }
+
+    @Test func aForgedOrExpiredPendingSignInIsRefused() async throws {
+        try await withPictor { app in
+            let email = "pending@example.com"
+            _ = try await enable(try await Accounts.signedIn(app, email: email), app, email: email)
+            let user = try #require(try await UserModel.query(on: app.db).filter(\.$email == email).first())
+            let mallory = Browser(app)
+            try await mallory.get("/login")
+            let other = PendingSignIn.cookieValue(userID: user.id!, remember: false, next: "", secrets: Secrets(key: .init(size: .bits256)))
+            mallory.setCookie(app.pictor.cookies.pendingSignInName, other)
+            #expect(try await mallory.get("/login/two-factor").location == "/login")
+            let old = PendingSignIn.cookieValue(userID: user.id!, remember: false, next: "", secrets: app.pictor.secrets, now: Date().addingTimeInterval(-301))
+            #expect(PendingSignIn.read(old, secrets: app.pictor.secrets) == nil)
+        }
+    }
+
+    @Test func securityChangesNeedARecentPassword() async throws {
+        try await withPictor { app in
+            let email = "reauth@example.com"
+            let laptop = try await Accounts.signedIn(app, email: email)
+            let phone = Browser(app)
+            try await phone.get("/login")
+            try await phone.post("/login", ["email": email, "password": Accounts.password])
+            // Eleven minutes later:
+            try await SessionModel.query(on: app.db).set(\.$authenticatedAt, to: Date().addingTimeInterval(-660)).update()
+            let gate = try await laptop.get("/account/password")
+            #expect(gate.location == "/account/confirm-password?next=%2Faccount%2Fpassword")
+            try await laptop.get("/account/security")
+            #expect(try await laptop.post("/account/two-factor/setup").location?.hasPrefix("/account/confirm-password") == true)
+
+            try await laptop.get("/account/confirm-password?next=/account/password")
+            #expect(try await laptop.post("/account/confirm-password", ["password": "wrong-wrong-wrong", "next": "/account/password"]).status == .unauthorized)
+            let confirmed = try await laptop.post("/account/confirm-password", ["password": Accounts.password, "next": "/account/password"])
+            #expect(confirmed.location == "/account/password")
+            try await laptop.get("/account/password")
+            let changed = try await laptop.post("/account/password", ["password": "quiet-meadow-compass"])
+            #expect(changed.location == "/account/security?done=password")
+            #expect(try await phone.get("/account").status == .seeOther, "other devices are signed out")
+            #expect(try await laptop.get("/account").status == .ok, "this one stays")
+            let mails = try await MailOutboxModel.query(on: app.db).filter(\.$subject == "Your Pictor password was changed").count()
+            #expect(mails == 1)
+        }
+    }
+}
