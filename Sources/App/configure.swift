@@ -42,11 +42,13 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.middleware.use(ErrorPageMiddleware())
     app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))
     app.middleware.use(SessionMiddleware(cookies: cookies, policy: .standard))
+    app.middleware.use(APIKeyMiddleware())
     app.middleware.use(CSRFMiddleware(publicBaseURL: config.publicBaseURL))
 
     try routes(app)
 
     app.asyncCommands.use(WorkerCommand(), as: "worker")
+    app.asyncCommands.use(AdminCommand(), as: "admin")
     if config.jobWorkers > 0, isServeCommand(app.environment.arguments) {
         app.lifecycle.use(JobWorkersLifecycle(runner: jobs))
     }

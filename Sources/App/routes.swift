@@ -45,5 +45,17 @@ func routes(_ app: Application) throws {
         account.post(SiteURL.accountTwoFactorConfirm.pathComponents, use: SecurityController.confirmTwoFactor)
         account.post(SiteURL.accountTwoFactorDisable.pathComponents, use: SecurityController.disableTwoFactor)
         account.post(SiteURL.accountRecoveryCodes.pathComponents, use: SecurityController.newRecoveryCodes)
+        account.get(SiteURL.accountAPIKeys.pathComponents, use: APIKeysController.list)
+        account.post(SiteURL.accountAPIKeys.pathComponents, use: APIKeysController.create)
+        account.post(SiteURL.accountAPIKeyRevoke.pathComponents, use: APIKeysController.revoke)
+    }
+    do { // JSON API: a session cookie or an API key
+        let api = app.grouped(RequireSignIn(allowAPIKeys: true))
+        api.get(SiteURL.apiMe.pathComponents, use: APIKeysController.me)
+    }
+    do { // Operator console: staff only; everyone else gets 404
+        let admin = app.grouped(RequireRole(minimum: .support))
+        admin.get(SiteURL.admin.pathComponents, use: AdminController.overview)
+        admin.grouped(RequireRole(minimum: .admin)).get(SiteURL.adminAudit.pathComponents, use: AdminController.audit)
     }
 }

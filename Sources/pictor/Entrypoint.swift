@@ -26,9 +26,11 @@ enum Entrypoint {
             try await configure(app, config: config)
             try await app.execute()
         } catch {
+            // Report and exit non-zero; rethrowing from main would crash the process.
+            FileHandle.standardError.write(Data("pictor: \(error)\n".utf8))
             app.logger.report(error: error)
             try? await app.asyncShutdown()
-            throw error
+            exit(1)
         }
         try await app.asyncShutdown()
     }

@@ -30,6 +30,11 @@ enum SiteURL: CaseIterable {
     case accountTwoFactorConfirm
     case accountTwoFactorDisable
     case accountRecoveryCodes
+    case accountAPIKeys
+    case accountAPIKeyRevoke
+    case apiMe
+    case admin
+    case adminAudit
 
     var path: String {
         switch self {
@@ -60,6 +65,11 @@ enum SiteURL: CaseIterable {
         case .accountTwoFactorConfirm: "/account/two-factor/confirm"
         case .accountTwoFactorDisable: "/account/two-factor/disable"
         case .accountRecoveryCodes: "/account/two-factor/recovery-codes"
+        case .accountAPIKeys: "/account/api-keys"
+        case .accountAPIKeyRevoke: "/account/api-keys/:keyID/revoke"
+        case .apiMe: "/api/v1/me"
+        case .admin: "/admin"
+        case .adminAudit: "/admin/audit"
         }
     }
 

@@ -16,6 +16,8 @@ struct CurrentUser: Sendable {
     let sessionID: UUID
     let csrfToken: String
     let authenticatedAt: Date
+    /// Set when the request was signed in with an API key: what that key may do.
+    var apiScopes: Set<APIScope>? = nil
 }
 
 private struct CurrentUserKey: StorageKey { typealias Value = CurrentUser }

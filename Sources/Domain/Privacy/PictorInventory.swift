@@ -23,6 +23,21 @@ extension DataInventory {
             ]
         ),
         TablePolicy(
+            table: "api_keys",
+            purpose: "Your API keys: name, scopes and when each was last used (the key itself is stored hashed).",
+            columns: [
+                "id": .account("user.unique_id"),
+                "user_id": .account("user.unique_id"),
+                "name": .account("user.account.settings"),
+                "prefix": .account("user.account.settings"),
+                "key_hash": .account("user.authorization.credentials", exported: false, use: .security),
+                "scopes": .account("user.account.settings"),
+                "created_at": .account("user.account.settings"),
+                "last_used_at": .account("user.behavior"),
+                "revoked_at": .account("user.account.settings"),
+            ]
+        ),
+        TablePolicy(
             table: "recovery_codes",
             purpose: "Single-use codes (stored hashed) that sign you in if you lose your authenticator.",
             columns: Dictionary(uniqueKeysWithValues: ["id", "user_id", "code_hash", "used_at", "created_at"].map {

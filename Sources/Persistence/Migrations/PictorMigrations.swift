@@ -10,6 +10,7 @@ public enum PictorMigrations {
             M002CreateMailOutbox(),
             M003CreateAccounts(),
             M004AddTwoFactor(),
+            M005CreateAPIKeys(),
         ]
     }
 }

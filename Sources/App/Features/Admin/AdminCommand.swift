@@ -1,0 +1,86 @@
+import Fluent
+import Persistence
+import Vapor
+
+/// `pictor admin create --email ops@example.com`: makes (or promotes) an administrator.
+/// The password is read from standard input when piped, otherwise generated and printed once.
+struct AdminCommand: AsyncCommand {
+    struct Signature: CommandSignature {
+        @Argument(name: "action", help: "create")
+        var action: String
+
+        @Option(name: "email", help: "The administrator's email address")
+        var email: String?
+    }
+
+    var help: String { "Creates an administrator account: pictor admin create --email you@example.com" }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        guard signature.action == "create" else { throw CommandError.unsupported(signature.action) }
+        guard let email = signature.email.flatMap(EmailAddress.normalize) else { throw CommandError.badEmail }
+        let app = context.application
+        let piped = isatty(STDIN_FILENO) == 0 ? readLine(strippingNewline: true) : nil
+        let password = piped.flatMap { $0.isEmpty ? nil : $0 } ?? Tokens.random(bytes: 18)
+        if let problem = PasswordPolicy.problem(with: password, email: email) { throw CommandError.weakPassword(problem) }
+        let hash = try await app.password.async.hash(password)
+        let now = Date()
+        let created = try await app.db.transaction { tx -> Bool in
+            if let user = try await UserModel.query(on: tx).filter(\.$email == email).first() {
+                user.role = CurrentUser.Role.admin.rawValue
+                user.updatedAt = now
+                try await user.update(on: tx)
+                try await Self.audit("admin.promoted", userID: user.id!, on: tx)
+                return false
+            }
+            let user = UserModel()
+            user.id = UUID()
+            user.email = email
+            user.emailVerifiedAt = now
+            user.passwordHash = hash
+            user.role = CurrentUser.Role.admin.rawValue
+            user.status = "active"
+            user.termsVersion = app.pictor.config.termsVersion
+            user.privacyVersion = app.pictor.config.privacyVersion
+            user.termsAcceptedAt = now
+            user.createdAt = now
+            user.updatedAt = now
+            try await user.create(on: tx)
+            try await Self.audit("admin.created", userID: user.id!, on: tx)
+            return true
+        }
+        if created {
+            context.console.print("Administrator \(email) created.")
+            if piped == nil { context.console.print("Password (shown once): \(password)") }
+        } else {
+            context.console.print("\(email) already had an account; it is now an administrator. Its password is unchanged.")
+        }
+    }
+
+    private static func audit(_ action: String, userID: UUID, on db: any Database) async throws {
+        let event = AuditEventModel()
+        event.occurredAt = Date()
+        event.actorUserID = nil
+        event.action = action
+        event.targetType = "user"
+        event.targetID = userID.uuidString
+        event.ipPrefix = "command line"
+        event.detail = "{}"
+        try await event.create(on: db)
+    }
+
+    enum CommandError: Error, CustomStringConvertible {
+        case unsupported(String)
+        case badEmail
+        case weakPassword(String)
+
+        var description: String {
+            switch self {
+            case .unsupported(let action): "unknown action '\(action)': use `pictor admin create --email you@example.com`"
+            case .badEmail: "give a valid --email, e.g. `pictor admin create --email you@example.com`"
+            case .weakPassword(let problem): "the password on standard input was refused: \(problem)"
+            }
+        }
+    }
+}
+
+import Domain

@@ -1,0 +1,94 @@
+import Domain
+import Fluent
+import Persistence
+import Vapor
+
+/// The operator console. Its pages record who looked at what in the audit log.
+enum AdminController {
+    @Sendable static func overview(req: Request) async throws -> View {
+        let staff = try req.requireUser()
+        let users = try await UserModel.query(on: req.db).count()
+        let jobs = try await JobQueue.counts(on: req.db)
+        return try await req.view.render("admin/overview", AdminOverviewPage(
+            layout: .make(for: req, title: "Operator console"), role: staff.role.rawValue, users: users,
+            queuedJobs: jobs[.queued] ?? 0, runningJobs: jobs[.running] ?? 0, deadJobs: jobs[.dead] ?? 0,
+            canSeeAudit: staff.role >= .admin))
+    }
+
+    /// Searches the audit log: by action (prefix), actor email, and date; newest first, 50 a page.
+    @Sendable static func audit(req: Request) async throws -> View {
+        let staff = try req.requireUser()
+        let action = ((try? req.query.get(String.self, at: "action")) ?? "").trimmingCharacters(in: .whitespaces)
+        let actorEmail = ((try? req.query.get(String.self, at: "actor")) ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+        let before = (try? req.query.get(String.self, at: "before")).flatMap { Double($0) }.map { Date(timeIntervalSince1970: $0) }
+
+        var query = AuditEventModel.query(on: req.db).sort(\.$occurredAt, .descending).limit(51)
+        if !action.isEmpty { query = query.filter(\.$action, .custom("LIKE"), action + "%") }
+        if let before { query = query.filter(\.$occurredAt < before) }
+        var actorFilterMatchedNobody = false
+        if !actorEmail.isEmpty {
+            if let actor = try await UserModel.query(on: req.db).filter(\.$email == actorEmail).first() {
+                query = query.filter(\.$actorUserID == actor.id)
+            } else {
+                actorFilterMatchedNobody = true
+            }
+        }
+        let events = actorFilterMatchedNobody ? [] : try await query.all()
+        let actorIDs = Set(events.compactMap(\.actorUserID))
+        let emails = Dictionary(uniqueKeysWithValues: try await UserModel.query(on: req.db)
+            .filter(\.$id ~~ Array(actorIDs)).all().map { ($0.id!, $0.email) })
+        let rows = events.prefix(50).map { event in
+            AuditPage.Row(
+                time: event.occurredAt.pageText, action: event.action,
+                actor: event.actorUserID.flatMap { emails[$0] } ?? "—",
+                target: [event.targetType, event.targetID].compactMap { $0 }.joined(separator: " "),
+                network: event.ipPrefix, detail: event.detail == "{}" ? "" : event.detail)
+        }
+        try await Audit.record("admin.audit.viewed", actor: staff.id,
+                               detail: ["action": action, "actor": actorEmail], request: req, on: req.db)
+        let next = events.count > 50 ? events[49].occurredAt.timeIntervalSince1970 : nil
+        return try await req.view.render("admin/audit", AuditPage(
+            layout: .make(for: req, title: "Audit log"), action: action, actor: actorEmail, rows: rows, hasRows: !rows.isEmpty,
+            nextPage: next.map { "?action=\(SignUpController.escaped(action))&actor=\(SignUpController.escaped(actorEmail))&before=\($0)" }))
+    }
+}
+
+/// Lets only staff of at least `minimum` rank through; to everyone else the page does not exist.
+struct RequireRole: AsyncMiddleware {
+    let minimum: CurrentUser.Role
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        guard let user = request.currentUser, user.apiScopes == nil, user.role >= minimum else {
+            throw AccessError.notFound
+        }
+        return try await next.respond(to: request)
+    }
+}
+
+struct AdminOverviewPage: Encodable {
+    let layout: LayoutContext
+    let role: String
+    let users: Int
+    let queuedJobs: Int
+    let runningJobs: Int
+    let deadJobs: Int
+    let canSeeAudit: Bool
+}
+
+struct AuditPage: Encodable {
+    struct Row: Encodable {
+        let time: String
+        let action: String
+        let actor: String
+        let target: String
+        let network: String
+        let detail: String
+    }
+
+    let layout: LayoutContext
+    let action: String
+    let actor: String
+    let rows: [Row]
+    let hasRows: Bool
+    let nextPage: String?
+}

@@ -1,0 +1,87 @@
+import Domain
+import Fluent
+import Persistence
+import Vapor
+
+/// What an API key may do.
+enum APIScope: String, CaseIterable, Sendable {
+    case accountRead = "account:read"
+    case generationsRead = "generations:read"
+    case generationsWrite = "generations:write"
+
+    var summary: String {
+        switch self {
+        case .accountRead: "Read your account details"
+        case .generationsRead: "Read your generations and images"
+        case .generationsWrite: "Create and cancel generations (spends credits)"
+        }
+    }
+}
+
+/// Personal API keys: `pictor_<8-char prefix>_<43-char secret>`, shown once.
+enum APIKeys {
+    struct Created {
+        let key: String
+        let row: APIKeyModel
+    }
+
+    static func create(name: String, scopes: [APIScope], for userID: UUID, on db: any Database) async throws -> Created {
+        let prefix = "pictor_" + Tokens.readable(length: 8).lowercased()
+        let key = prefix + "_" + Tokens.random()
+        let row = APIKeyModel()
+        row.userID = userID
+        row.name = name
+        row.prefix = prefix
+        row.keyHash = Tokens.sha256(key)
+        row.scopes = scopes.map(\.rawValue).joined(separator: " ")
+        row.createdAt = Date()
+        try await row.create(on: db)
+        return Created(key: key, row: row)
+    }
+
+    /// The live key and its user for a presented key, or nil.
+    static func authenticate(_ presented: String, on db: any Database) async throws -> (APIKeyModel, UserModel)? {
+        let parts = presented.split(separator: "_", maxSplits: 2)  // the secret itself may contain "_"
+        guard parts.count == 3, parts[0] == "pictor" else { return nil }
+        guard let row = try await APIKeyModel.query(on: db)
+            .filter(\.$prefix == "pictor_\(parts[1])").filter(\.$revokedAt == nil).first(),
+            constantTimeEquals(Array(Tokens.sha256(presented).utf8), Array(row.keyHash.utf8)),
+            let user = try await UserModel.find(row.userID, on: db), user.status == "active"
+        else { return nil }
+        if (row.lastUsedAt.map { Date().timeIntervalSince($0) > 60 }) ?? true {
+            row.lastUsedAt = Date()
+            try await row.update(on: db)
+        }
+        return (row, user)
+    }
+}
+
+/// Signs API requests in from `Authorization: Bearer pictor_…`. A bad key is a 401,
+/// never a fall-back to the session cookie. Other bearer tokens (the metrics token) pass by.
+struct APIKeyMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        if let presented = request.headers.bearerAuthorization?.token, presented.hasPrefix("pictor_") {
+            guard let (key, user) = try await APIKeys.authenticate(presented, on: request.db) else {
+                throw Abort(.unauthorized, reason: "The API key is not valid, or it was revoked.")
+            }
+            request.currentUser = CurrentUser(
+                id: user.id!, email: user.email, role: CurrentUser.Role(rawValue: user.role) ?? .user,
+                emailVerified: user.emailVerifiedAt != nil, sessionID: key.id!, csrfToken: "",
+                authenticatedAt: .distantPast,
+                apiScopes: Set(key.scopes.split(separator: " ").compactMap { APIScope(rawValue: String($0)) }))
+            request.logger[metadataKey: "user-id"] = .string(user.id!.uuidString)
+        }
+        return try await next.respond(to: request)
+    }
+}
+
+extension Request {
+    /// The signed-in user, who (when signed in with an API key) must hold `scope`.
+    func requireUser(scope: APIScope) throws -> CurrentUser {
+        let user = try requireUser()
+        if let scopes = user.apiScopes, !scopes.contains(scope) {
+            throw Abort(.forbidden, reason: "This API key does not have the \(scope.rawValue) scope.")
+        }
+        return user
+    }
+}
