@@ -159,8 +159,9 @@ func eventually(within seconds: Double = 10, _ condition: () async throws -> Boo
 
     @Test func longJobsKeepTheirLeaseByHeartbeat() async throws {
         try await withPictor { app in
-            let handler = ScriptedHandler(kind: "test.long") { _, _ in try await Task.sleep(for: .milliseconds(1500)) }
-            try await withRunner(app, handlers: [handler], lease: 0.6) { _ in
+            // The job outlives its lease (3 s) by a second; heartbeats every second keep it.
+            let handler = ScriptedHandler(kind: "test.long") { _, _ in try await Task.sleep(for: .seconds(4)) }
+            try await withRunner(app, handlers: [handler], lease: 3) { _ in
                 let id = try await app.enqueue(NewJob(kind: "test.long", payload: "x"), on: app.db)
                 #expect(try await eventually { try await JobQueue.snapshot(id, on: app.db)?.state == .succeeded })
                 #expect(try await JobQueue.snapshot(id, on: app.db)?.attempts == 1)

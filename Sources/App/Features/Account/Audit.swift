@@ -4,9 +4,19 @@ import Vapor
 
 /// Appends to the audit log: security events and every admin action.
 enum Audit {
+    /// Records an event caused by `request` (its network is stored truncated).
     static func record(
         _ action: String, actor: UUID?, target: (type: String, id: String)? = nil,
         detail: [String: String] = [:], request: Request, on db: any Database
+    ) async throws {
+        try await append(action, actor: actor, target: target, detail: detail, origin: request.ipPrefix, on: db)
+        request.logger.notice("audit", metadata: ["action": .string(action)])
+    }
+
+    /// Records an event; `origin` is the truncated network, or e.g. "command line".
+    static func append(
+        _ action: String, actor: UUID?, target: (type: String, id: String)? = nil,
+        detail: [String: String] = [:], origin: String, on db: any Database
     ) async throws {
         let event = AuditEventModel()
         event.occurredAt = Date()
@@ -14,10 +24,8 @@ enum Audit {
         event.action = action
         event.targetType = target?.type
         event.targetID = target?.id
-        event.ipPrefix = request.ipPrefix
-        let encoded = try JSONEncoder().encode(detail.isEmpty ? [:] : detail)
-        event.detail = String(decoding: encoded, as: UTF8.self)
+        event.ipPrefix = origin
+        event.detail = String(decoding: try JSONEncoder().encode(detail), as: UTF8.self)
         try await event.create(on: db)
-        request.logger.notice("audit", metadata: ["action": .string(action)])
     }
 }

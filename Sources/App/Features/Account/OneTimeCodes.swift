@@ -33,6 +33,13 @@ enum OneTimeCodes {
         return code
     }
 
+    /// Whether a code for this purpose was sent in the last minute (then another is not sent).
+    static func issuedRecently(_ purpose: Purpose, for userID: UUID, on db: any Database) async throws -> Bool {
+        try await OneTimeCodeModel.query(on: db)
+            .filter(\.$userID == userID).filter(\.$purpose == purpose.rawValue)
+            .filter(\.$createdAt > Date().addingTimeInterval(-60)).count() > 0
+    }
+
     /// Uses up the code if it is right, unexpired and unused. A wrong guess counts against
     /// the live code; after five, it stops working.
     static func redeem(_ purpose: Purpose, code: String, for userID: UUID, secrets: Secrets, on db: any Database) async throws -> Bool {
@@ -103,5 +110,24 @@ enum LoginThrottle {
 
     static func succeed(keys: [String], on db: any Database) async throws {
         try await LoginThrottleModel.query(on: db).filter(\.$id ~~ keys).delete()
+    }
+}
+
+extension UserModel {
+    /// A new active account that accepted the current Terms and Privacy Policy versions now.
+    static func new(email: String, passwordHash: String, role: CurrentUser.Role, config: AppConfig) -> UserModel {
+        let now = Date()
+        let user = UserModel()
+        user.id = UUID()
+        user.email = email
+        user.passwordHash = passwordHash
+        user.role = role.rawValue
+        user.status = "active"
+        user.termsVersion = config.termsVersion
+        user.privacyVersion = config.privacyVersion
+        user.termsAcceptedAt = now
+        user.createdAt = now
+        user.updatedAt = now
+        return user
     }
 }

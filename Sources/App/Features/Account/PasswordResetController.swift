@@ -20,10 +20,7 @@ enum PasswordResetController {
         }
         try await req.db.transaction { tx in
             guard let user = try await UserModel.query(on: tx).filter(\.$email == email).first(), user.status == "active" else { return }
-            let recent = try await OneTimeCodeModel.query(on: tx)
-                .filter(\.$userID == user.id!).filter(\.$purpose == OneTimeCodes.Purpose.resetPassword.rawValue)
-                .filter(\.$createdAt > Date().addingTimeInterval(-60)).count()
-            guard recent == 0 else { return }
+            guard try await !OneTimeCodes.issuedRecently(.resetPassword, for: user.id!, on: tx) else { return }
             let code = try await OneTimeCodes.issue(.resetPassword, for: user.id!, secrets: req.pictor.secrets, on: tx)
             let base = req.pictor.config.publicBaseURL.absoluteString
             try await Postman.queue(AccountMail.resetPassword(to: email, code: code, base: base), userID: user.id, app: req.application, on: tx)

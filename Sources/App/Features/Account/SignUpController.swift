@@ -50,18 +50,7 @@ enum SignUpController {
                 try await Postman.queue(AccountMail.alreadyRegistered(to: email, base: base), userID: existing.id, app: req.application, on: tx)
                 return
             }
-            let now = Date()
-            let user = UserModel()
-            user.id = UUID()
-            user.email = email
-            user.passwordHash = hash
-            user.role = CurrentUser.Role.user.rawValue
-            user.status = "active"
-            user.termsVersion = req.pictor.config.termsVersion
-            user.privacyVersion = req.pictor.config.privacyVersion
-            user.termsAcceptedAt = now
-            user.createdAt = now
-            user.updatedAt = now
+            let user = UserModel.new(email: email, passwordHash: hash, role: .user, config: req.pictor.config)
             try await user.create(on: tx)
             let code = try await OneTimeCodes.issue(.verifyEmail, for: user.id!, secrets: req.pictor.secrets, on: tx)
             try await Postman.queue(AccountMail.verifyEmail(to: email, code: code, base: base), userID: user.id, app: req.application, on: tx)
@@ -106,10 +95,7 @@ enum SignUpController {
         try await req.db.transaction { tx in
             guard let user = try await UserModel.query(on: tx).filter(\.$email == email).first(), user.emailVerifiedAt == nil
             else { return }
-            let recent = try await OneTimeCodeModel.query(on: tx)
-                .filter(\.$userID == user.id!).filter(\.$purpose == OneTimeCodes.Purpose.verifyEmail.rawValue)
-                .filter(\.$createdAt > Date().addingTimeInterval(-60)).count()
-            guard recent == 0 else { return }
+            guard try await !OneTimeCodes.issuedRecently(.verifyEmail, for: user.id!, on: tx) else { return }
             let code = try await OneTimeCodes.issue(.verifyEmail, for: user.id!, secrets: req.pictor.secrets, on: tx)
             let base = req.pictor.config.publicBaseURL.absoluteString
             try await Postman.queue(AccountMail.verifyEmail(to: email, code: code, base: base), userID: user.id, app: req.application, on: tx)

@@ -29,23 +29,13 @@ struct AdminCommand: AsyncCommand {
                 user.role = CurrentUser.Role.admin.rawValue
                 user.updatedAt = now
                 try await user.update(on: tx)
-                try await Self.audit("admin.promoted", userID: user.id!, on: tx)
+                try await Audit.append("admin.promoted", actor: nil, target: ("user", user.id!.uuidString), origin: "command line", on: tx)
                 return false
             }
-            let user = UserModel()
-            user.id = UUID()
-            user.email = email
+            let user = UserModel.new(email: email, passwordHash: hash, role: .admin, config: app.pictor.config)
             user.emailVerifiedAt = now
-            user.passwordHash = hash
-            user.role = CurrentUser.Role.admin.rawValue
-            user.status = "active"
-            user.termsVersion = app.pictor.config.termsVersion
-            user.privacyVersion = app.pictor.config.privacyVersion
-            user.termsAcceptedAt = now
-            user.createdAt = now
-            user.updatedAt = now
             try await user.create(on: tx)
-            try await Self.audit("admin.created", userID: user.id!, on: tx)
+            try await Audit.append("admin.created", actor: nil, target: ("user", user.id!.uuidString), origin: "command line", on: tx)
             return true
         }
         if created {
@@ -54,18 +44,6 @@ struct AdminCommand: AsyncCommand {
         } else {
             context.console.print("\(email) already had an account; it is now an administrator. Its password is unchanged.")
         }
-    }
-
-    private static func audit(_ action: String, userID: UUID, on db: any Database) async throws {
-        let event = AuditEventModel()
-        event.occurredAt = Date()
-        event.actorUserID = nil
-        event.action = action
-        event.targetType = "user"
-        event.targetID = userID.uuidString
-        event.ipPrefix = "command line"
-        event.detail = "{}"
-        try await event.create(on: db)
     }
 
     enum CommandError: Error, CustomStringConvertible {
