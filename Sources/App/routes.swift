@@ -48,10 +48,15 @@ func routes(_ app: Application) throws {
         account.get(SiteURL.accountAPIKeys.pathComponents, use: APIKeysController.list)
         account.post(SiteURL.accountAPIKeys.pathComponents, use: APIKeysController.create)
         account.post(SiteURL.accountAPIKeyRevoke.pathComponents, use: APIKeysController.revoke)
+        account.get(SiteURL.accountEmail.pathComponents, use: EmailChangeController.form)
+        account.post(SiteURL.accountEmail.pathComponents, use: EmailChangeController.request)
+        account.post(SiteURL.accountEmailConfirm.pathComponents, use: EmailChangeController.confirm)
     }
     do { // JSON API: a session cookie or an API key
         let api = app.grouped(RequireSignIn(allowAPIKeys: true))
         api.get(SiteURL.apiMe.pathComponents, use: APIKeysController.me)
+        api.get(SiteURL.apiSessions.pathComponents, use: SessionsAPI.list)
+        api.delete(SiteURL.apiSession.pathComponents, use: SessionsAPI.revoke)
     }
     do { // Operator console: staff only; everyone else gets 404
         let admin = app.grouped(RequireRole(minimum: .support))

@@ -156,3 +156,46 @@ import VaporTesting
         }
     }
 }
+
+@Suite struct SessionsAPITests {
+    @Test func listAndEndSessionsAsJSONWithTheCSRFHeader() async throws {
+        try await withPictor { app in
+            let laptop = try await Accounts.signedIn(app, email: "json@example.com", remember: true)
+            let cookie = try #require(laptop.cookies[app.pictor.cookies.sessionName])
+            let phone = Browser(app)
+            try await phone.get("/login")
+            try await phone.post("/login", ["email": "json@example.com", "password": Accounts.password])
+            let headers: HTTPHeaders = ["Cookie": "\(app.pictor.cookies.sessionName)=\(cookie)", "Accept": "application/json"]
+            let list = try await app.testing().sendRequest(.GET, "/api/v1/account/sessions", headers: headers)
+            let sessions = try list.content.decode([SessionsAPI.Session].self)
+            #expect(sessions.count == 2 && sessions.filter(\.current).count == 1)
+            let other = try #require(sessions.first { !$0.current })
+
+            let noToken = try await app.testing().sendRequest(.DELETE, "/api/v1/account/sessions/\(other.id)", headers: headers)
+            #expect(noToken.status == .forbidden, "cookie-authenticated writes need the CSRF header")
+            try await laptop.get("/account/sessions")  // a signed-in page carries the session's token
+            var withToken = headers
+            withToken.add(name: "X-CSRF-Token", value: try #require(laptop.csrf))
+            let ended = try await app.testing().sendRequest(.DELETE, "/api/v1/account/sessions/\(other.id)", headers: withToken)
+            #expect(ended.status == .noContent)
+            #expect(try await phone.get("/account").status == .seeOther)
+        }
+    }
+
+    @Test func rememberMeKeepsTheCookieForThirtyDaysOtherwiseForTheBrowserSession() async throws {
+        try await withPictor { app in
+            for remember in [true, false] {
+                let browser = try await Accounts.signedIn(app, email: "r\(remember)@example.com", remember: false)
+                try await browser.post("/logout")
+                try await browser.get("/login")
+                var fields = ["email": "r\(remember)@example.com", "password": Accounts.password]
+                if remember { fields["remember"] = "on" }
+                let response = try await browser.post("/login", fields)
+                let setCookie = try #require(response.headers[.setCookie].first { $0.hasPrefix(app.pictor.cookies.sessionName) })
+                #expect(setCookie.contains("Max-Age=2592000") == remember, "\(setCookie)")
+                #expect(setCookie.contains("HttpOnly") && setCookie.contains("Secure") && setCookie.contains("SameSite=Lax"))
+                #expect(setCookie.contains("Path=/"))
+            }
+        }
+    }
+}

@@ -53,7 +53,7 @@ import Vapor
                 "the seed is stored sealed")
         let wrong = try await browser.post("/account/two-factor/confirm", ["code": "000000"])
         #expect(wrong.status == .unprocessableEntity)
-        let shown = try await browser.post("/account/two-factor/confirm", ["code": try await currentCode(app, email: email, offsetSteps: -1)])
+        let shown = try await browser.post("/account/two-factor/confirm", ["code": try await currentCode(app, email: email)])
         let codes = shown.text.matches(of: /<li><code>([A-Z0-9]{5}-[A-Z0-9]{5})<\/code><\/li>/).map { String($0.1) }
         #expect(codes.count == 10)
         return codes
@@ -79,7 +79,8 @@ import Vapor
             #expect(try await phone.get("/account").status == .seeOther, "not signed in yet")
             let bad = try await phone.post("/login/two-factor", ["code": "123456"])
             #expect(bad.status == .unauthorized, "\(bad.status) \(bad.location ?? "") \(bad.text.prefix(300))")
-            let code = try await currentCode(app, email: email)
+            // The enrolment used this step's code; the next step's is new (and within the ±1 window).
+            let code = try await currentCode(app, email: email, offsetSteps: 1)
             #expect(try await phone.post("/login/two-factor", ["code": code]).location == "/account")
             #expect(try await phone.get("/account").status == .ok)
 
@@ -134,6 +135,46 @@ import Vapor
             #expect(try await laptop.get("/account").status == .ok, "this one stays")
             let mails = try await MailOutboxModel.query(on: app.db).filter(\.$subject == "Your Pictor password was changed").count()
             #expect(mails == 1)
+        }
+    }
+}
+
+@Suite struct EmailChangeTests {
+    @Test func newAddressIsConfirmedByCodeAndTheOldOneIsTold() async throws {
+        try await withPictor { app in
+            let browser = try await Accounts.signedIn(app, email: "old@example.com")
+            try await browser.get("/account/email")
+            let sent = try await browser.post("/account/email", ["email": "New@Example.com"])
+            #expect(sent.status == .ok && sent.text.contains("we have sent a six-digit code"))
+            let code = try #require(try await MailOutboxModel.query(on: app.db).filter(\.$recipient == "new@example.com").first()?
+                .bodyText.firstMatch(of: /code is: (\d{6})/)?.1)
+            #expect(try await browser.post("/account/email/confirm", ["code": "000000" == code ? "111111" : "000000"]).status == .unprocessableEntity)
+            #expect(try await browser.post("/account/email/confirm", ["code": String(code)]).location == "/account?done=email")
+            let user = try #require(try await UserModel.query(on: app.db).first())
+            #expect(user.email == "new@example.com")
+            let told = try await MailOutboxModel.query(on: app.db).filter(\.$recipient == "old@example.com")
+                .filter(\.$subject == "Your Pictor email address was changed").count()
+            #expect(told == 1)
+        }
+    }
+
+    @Test func aTakenAddressLooksTheSameAndChangesNothing() async throws {
+        try await withPictor { app in
+            _ = try await Accounts.signedIn(app, email: "taken2@example.com")
+            let browser = try await Accounts.signedIn(app, email: "mine@example.com")
+            try await browser.get("/account/email")
+            let response = try await browser.post("/account/email", ["email": "taken2@example.com"])
+            #expect(response.status == .ok && response.text.contains("we have sent a six-digit code"))
+            #expect(try await OneTimeCodeModel.query(on: app.db).filter(\.$purpose == "change_email").count() == 0)
+            #expect(try await UserModel.query(on: app.db).filter(\.$email == "mine@example.com").count() == 1)
+        }
+    }
+
+    @Test func changingEmailNeedsARecentPassword() async throws {
+        try await withPictor { app in
+            let browser = try await Accounts.signedIn(app, email: "stale@example.com")
+            try await SessionModel.query(on: app.db).set(\.$authenticatedAt, to: Date().addingTimeInterval(-601)).update()
+            #expect(try await browser.get("/account/email").location == "/account/confirm-password?next=%2Faccount%2Femail")
         }
     }
 }

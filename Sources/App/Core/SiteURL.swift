@@ -31,8 +31,12 @@ enum SiteURL: CaseIterable {
     case accountTwoFactorDisable
     case accountRecoveryCodes
     case accountAPIKeys
+    case accountEmail
+    case accountEmailConfirm
     case accountAPIKeyRevoke
     case apiMe
+    case apiSessions
+    case apiSession
     case admin
     case adminAudit
 
@@ -66,8 +70,12 @@ enum SiteURL: CaseIterable {
         case .accountTwoFactorDisable: "/account/two-factor/disable"
         case .accountRecoveryCodes: "/account/two-factor/recovery-codes"
         case .accountAPIKeys: "/account/api-keys"
+        case .accountEmail: "/account/email"
+        case .accountEmailConfirm: "/account/email/confirm"
         case .accountAPIKeyRevoke: "/account/api-keys/:keyID/revoke"
         case .apiMe: "/api/v1/me"
+        case .apiSessions: "/api/v1/account/sessions"
+        case .apiSession: "/api/v1/account/sessions/:sessionID"
         case .admin: "/admin"
         case .adminAudit: "/admin/audit"
         }

@@ -65,7 +65,7 @@ extension DataInventory {
             table: "one_time_codes",
             purpose: "Email confirmation and password reset codes (stored hashed), deleted a day after they expire.",
             columns: Dictionary(uniqueKeysWithValues: [
-                "id", "user_id", "purpose", "code_hash", "expires_at", "used_at", "attempts", "created_at",
+                "id", "user_id", "purpose", "code_hash", "expires_at", "used_at", "attempts", "created_at", "target",
             ].map { ($0, ColumnPolicy.shortLived("user.authorization.credentials", days: 1, exported: false, use: .security)) })
         ),
         TablePolicy(

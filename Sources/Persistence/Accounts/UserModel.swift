@@ -77,6 +77,8 @@ public final class OneTimeCodeModel: Model, @unchecked Sendable {
     @OptionalField(key: "used_at") public var usedAt: Date?
     @Field(key: "attempts") public var attempts: Int
     @Field(key: "created_at") public var createdAt: Date
+    /// What the code confirms, when that is more than the account (the new address of an email change).
+    @OptionalField(key: "target") public var target: String?
 
     public init() {}
 }

@@ -11,6 +11,7 @@ public enum PictorMigrations {
             M003CreateAccounts(),
             M004AddTwoFactor(),
             M005CreateAPIKeys(),
+            M006AddCodeTarget(),
         ]
     }
 }

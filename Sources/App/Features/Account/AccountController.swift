@@ -10,7 +10,8 @@ enum AccountController {
         guard let user = try await UserModel.find(current.id, on: req.db) else { throw AccessError.notFound }
         return try await req.view.render("account/overview", AccountOverviewPage(
             layout: .make(for: req, title: "Your account"), email: user.email, verified: user.emailVerifiedAt != nil,
-            role: user.role, memberSince: user.createdAt.pageText))
+            role: user.role, memberSince: user.createdAt.pageText,
+            notice: (try? req.query.get(String.self, at: "done")) == "email" ? "Your email address was changed." : nil))
     }
 
     @Sendable static func sessions(req: Request) async throws -> View {
@@ -54,6 +55,39 @@ enum AccountController {
         let ended = try await SessionStore.revokeAll(of: current.id, keeping: current.sessionID, on: req.db)
         try await Audit.record("session.revoked_others", actor: current.id, detail: ["count": String(ended)], request: req, on: req.db)
         return req.redirect(to: "/account/sessions?ended=others")
+    }
+}
+
+/// JSON for the sessions page: `GET /api/v1/account/sessions`, `DELETE /api/v1/account/sessions/{id}`.
+enum SessionsAPI {
+    struct Session: Content {
+        let id: UUID
+        let device: String
+        let network: String
+        let createdAt: Date
+        let lastSeenAt: Date
+        let current: Bool
+    }
+
+    @Sendable static func list(req: Request) async throws -> [Session] {
+        let user = try req.requireUser(scope: .accountRead)
+        let now = Date()
+        return try await SessionModel.query(on: req.db)
+            .filter(\.$userID == user.id).filter(\.$revokedAt == nil).sort(\.$lastSeenAt, .descending).all()
+            .filter { req.pictor.sessions.isLive(createdAt: $0.createdAt, lastSeenAt: $0.lastSeenAt, now: now) }
+            .map { Session(id: $0.id!, device: $0.device, network: $0.ipPrefix, createdAt: $0.createdAt,
+                           lastSeenAt: $0.lastSeenAt, current: user.apiScopes == nil && $0.id == user.sessionID) }
+    }
+
+    /// Ending a session is for the signed-in browser only, not for API keys.
+    @Sendable static func revoke(req: Request) async throws -> HTTPStatus {
+        let user = try req.requireUser()
+        guard user.apiScopes == nil else { throw Abort(.forbidden, reason: "API keys cannot end sessions.") }
+        guard let id = req.parameters.get("sessionID", as: UUID.self),
+            try await SessionStore.revoke(id, of: user.id, on: req.db)
+        else { throw AccessError.notFound }
+        try await Audit.record("session.revoked", actor: user.id, target: ("session", id.uuidString), request: req, on: req.db)
+        return .noContent
     }
 }
 

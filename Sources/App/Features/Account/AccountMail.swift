@@ -56,6 +56,31 @@ enum AccountMail {
             category: .security)
     }
 
+    static func confirmNewEmail(to email: String, code: String, base: String) -> MailMessage {
+        MailMessage(
+            to: email, subject: "Confirm your new Pictor email: \(code)",
+            text: """
+                Someone asked to use this address for their Pictor account.
+
+                If it was you, your confirmation code is: \(code)
+                Enter it at \(base)/account/email while signed in. It works once and expires in one hour.
+
+                If it was not you, ignore this message.
+                """,
+            category: .account)
+    }
+
+    static func emailChanged(to oldEmail: String, newEmail: String, base: String) -> MailMessage {
+        MailMessage(
+            to: oldEmail, subject: "Your Pictor email address was changed",
+            text: """
+                The email address of your Pictor account was changed to \(newEmail).
+
+                If you did not do this, reset your password at \(base)/forgot-password and contact support.
+                """,
+            category: .security)
+    }
+
     static func securityChange(to email: String, change: String) -> MailMessage {
         MailMessage(
             to: email, subject: "A security setting of your Pictor account changed",

@@ -80,6 +80,7 @@ struct AccountOverviewPage: Encodable {
     let verified: Bool
     let role: String
     let memberSince: String
+    var notice: String?
 }
 
 struct SessionsPage: Encodable {

@@ -9,13 +9,14 @@ enum OneTimeCodes {
     enum Purpose: String {
         case verifyEmail = "verify_email"
         case resetPassword = "reset_password"
+        case changeEmail = "change_email"
     }
 
     static let lifetime: TimeInterval = 3600
     static let maxAttempts = 5
 
     /// Makes a new code (earlier unused codes of the same purpose stop working) and returns it.
-    static func issue(_ purpose: Purpose, for userID: UUID, secrets: Secrets, on db: any Database) async throws -> String {
+    static func issue(_ purpose: Purpose, for userID: UUID, target: String? = nil, secrets: Secrets, on db: any Database) async throws -> String {
         let now = Date()
         try await OneTimeCodeModel.query(on: db)
             .filter(\.$userID == userID).filter(\.$purpose == purpose.rawValue).filter(\.$usedAt == nil)
@@ -29,6 +30,7 @@ enum OneTimeCodes {
         row.expiresAt = now.addingTimeInterval(lifetime)
         row.attempts = 0
         row.createdAt = now
+        row.target = target
         try await row.create(on: db)
         return code
     }
@@ -43,22 +45,27 @@ enum OneTimeCodes {
     /// Uses up the code if it is right, unexpired and unused. A wrong guess counts against
     /// the live code; after five, it stops working.
     static func redeem(_ purpose: Purpose, code: String, for userID: UUID, secrets: Secrets, on db: any Database) async throws -> Bool {
+        try await redeemTarget(purpose, code: code, for: userID, secrets: secrets, on: db) != nil
+    }
+
+    /// Like `redeem`, returning the code's target ("" when it has none), or nil when the code is refused.
+    static func redeemTarget(_ purpose: Purpose, code: String, for userID: UUID, secrets: Secrets, on db: any Database) async throws -> String? {
         let now = Date()
         guard let live = try await OneTimeCodeModel.query(on: db)
             .filter(\.$userID == userID).filter(\.$purpose == purpose.rawValue).filter(\.$usedAt == nil)
             .filter(\.$expiresAt > now)
             .sort(\.$createdAt, .descending)
             .first()
-        else { return false }
+        else { return nil }
         let presented = hash(code.trimmingCharacters(in: .whitespaces), purpose: purpose, userID: userID, secrets: secrets)
         guard live.attempts < maxAttempts, constantTimeEquals(Array(presented.utf8), Array(live.codeHash.utf8)) else {
             live.attempts += 1
             try await live.update(on: db)
-            return false
+            return nil
         }
         live.usedAt = now
         try await live.update(on: db)
-        return true
+        return live.target ?? ""
     }
 
     private static func hash(_ code: String, purpose: Purpose, userID: UUID, secrets: Secrets) -> String {
