@@ -29,7 +29,7 @@ let package = Package(
         .target(
             name: "App",
             dependencies: [
-                "Domain", "Persistence", "Imaging", "Storage", "Mail",
+                "Domain", "Persistence", "Imaging", "Storage", "Mail", "Providers",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Leaf", package: "leaf"),
                 .product(name: "Fluent", package: "fluent"),
@@ -84,16 +84,22 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        // Image providers: one folder per adapter; the built-in engine needs no network.
+        .target(
+            name: "Providers",
+            dependencies: ["Domain"]
+        ),
         // Repeatable benchmarks: `make bench`.
         .executableTarget(
             name: "pictor-bench",
-            dependencies: ["Imaging", "CVipsShim"],
+            dependencies: ["Imaging", "CVipsShim", "Providers", "Domain"],
             path: "Benchmarks/pictor-bench"
         ),
         .testTarget(name: "DomainTests", dependencies: ["Domain"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CVipsShim", "CVips"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "MailTests", dependencies: ["Mail", "Domain"]),
+        .testTarget(name: "ProvidersTests", dependencies: ["Providers", "Domain", "Imaging"]),
         .testTarget(
             name: "AppTests",
             dependencies: [

@@ -6,7 +6,7 @@ import time
 import uuid
 
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import VIEWPORTS
@@ -43,7 +43,17 @@ def submit(browser, selector):
     """Clicks a submit button and waits until the next page has replaced this one."""
     button = browser.find_element(By.CSS_SELECTOR, selector)
     button.click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(button))
+
+    def replaced(_):
+        # Chromium reports a detached node either as stale or as an "inspector error".
+        try:
+            button.is_enabled()
+            return False
+        except WebDriverException:
+            return True
+
+    WebDriverWait(browser, 10).until(replaced)
+    WebDriverWait(browser, 10).until(lambda b: b.execute_script("return document.readyState") == "complete")
 
 
 def test_sign_up_confirm_sign_in_and_out(browser, base_url, screenshot):

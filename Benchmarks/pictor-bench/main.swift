@@ -1,7 +1,9 @@
 import CVips
 import CVipsShim
 import Foundation
+import Domain
 import Imaging
+import Providers
 
 // Repeatable image-work benchmarks: `make bench`.
 // Each figure is the median of many runs on one thread (IMAGE_THREADS=1), next to
@@ -73,6 +75,23 @@ func ratio(_ a: Measurement, _ b: Measurement) -> String { String(format: "%.2f�
 func ms(_ m: Measurement) -> String { String(format: "%.2f / %.2f", m.median, m.p90) }
 
 try Vips.start()
+
+// `pictor-bench --samples DIR` writes the built-in engine's pictures for the bench prompts and stops.
+if let flag = CommandLine.arguments.firstIndex(of: "--samples"), flag + 1 < CommandLine.arguments.count {
+    let directory = URL(fileURLWithPath: CommandLine.arguments[flag + 1])
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let samples = [
+        "a lighthouse on a cliff at sunset, stormy sea", "red roses in a glass vase on a wooden table",
+        "mountains under stars, neon", "a calm blue lake with a small boat, pastel", "a fox in a snowy forest, watercolor",
+        "city at night with a full moon",
+    ]
+    for (index, prompt) in samples.enumerated() {
+        let pixels = BuiltInEngine.render(GenerationRequest(prompt: prompt, size: ImageSize(width: 512, height: 512), seed: 7))
+        let image = try pixels.withUnsafeBytes { try Image(pixels: $0, width: 512, height: 512, bands: 3) }
+        try image.encode(.png()).write(to: directory.appendingPathComponent("sample-\(index).png"))
+    }
+    exit(0)
+}
 let marker = XMPPacket.digitalSource(.trainedAlgorithmicMedia)
 let limits = ImageLimits(maxBytes: 64 << 20, maxPixels: 100_000_000)
 var rows: [String] = []
@@ -128,4 +147,49 @@ func pngBombHeader() -> [UInt8] {
     let header = bigEndian(100_000) + bigEndian(100_000) + [8, 2, 0, 0, 0]
     let idat: [UInt8] = [0x78, 0x9C, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01]
     return [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", header) + chunk("IDAT", idat) + chunk("IEND", [])
+}
+
+// MARK: Built-in engine
+
+/// Keeps the optimiser from deleting work whose result is otherwise unused.
+nonisolated(unsafe) var sink = 0
+@inline(never) func consume(_ pixels: [UInt8]) { sink &+= Int(pixels[pixels.count / 2]) &+ pixels.count }
+
+/// The least work a 1024² picture can cost: write a vertical gradient into a fresh RGB buffer.
+func gradientFill(side: Int) -> [UInt8] {
+    var pixels = [UInt8](repeating: 0, count: side * side * 3)
+    pixels.withUnsafeMutableBufferPointer { p in
+        for y in 0..<side {
+            let value = UInt8(y * 255 / side)
+            for i in (y * side * 3)..<((y + 1) * side * 3) { p[i] = value }
+        }
+    }
+    return pixels
+}
+
+print("\n## Built-in engine (median / p90 ms, one core)\n")
+print("| work | size | baseline | Pictor | ratio |")
+print("| --- | --- | --- | --- | --- |")
+let prompts = [
+    "a lighthouse on a cliff at sunset, stormy sea",
+    "red roses in a glass vase on a wooden table",
+    "mountains under stars, neon",
+]
+for side in [512, 1024] {
+    let requests = prompts.enumerated().map { index, prompt in
+        GenerationRequest(prompt: prompt, size: ImageSize(width: side, height: side), seed: UInt64(index))
+    }
+    var turn = 0
+    let (fill, render) = measurePair(
+        iterations: 30, baseline: { consume(gradientFill(side: side)) },
+        candidate: { turn += 1; consume(BuiltInEngine.render(requests[turn % requests.count])) })
+    print("| render from prompt (baseline: write a gradient into a new buffer) | \(side)² | \(ms(fill)) | \(ms(render)) | \(ratio(render, fill)) |")
+    let endToEnd = try measure(iterations: 20) {
+        turn += 1
+        let pixels = BuiltInEngine.render(requests[turn % requests.count])
+        let image = try pixels.withUnsafeBytes { try Image(pixels: $0, width: side, height: side, bands: 3) }
+        _ = try image.encode(.png(compression: 1), xmp: marker)
+        _ = try image.thumbnail(width: 256, height: 256).encode(.webp(quality: 80, effort: 0))
+    }
+    print("| render + PNG (c1) with marker + 256 WebP thumbnail | \(side)² | – | \(ms(endToEnd)) | – |")
 }

@@ -1,0 +1,91 @@
+import Foundation
+
+/// What a model can do; the studio offers only what its model has.
+public struct ProviderCapabilities: Sendable, Equatable {
+    public var textToImage: Bool
+    public var referenceImages: Bool
+    /// Exact sizes the model accepts (width × height).
+    public var sizes: [ImageSize]
+    public var maxCount: Int
+    public var negativePrompt: Bool
+    public var seed: Bool
+    public var progress: Bool
+    public var cancel: Bool
+    public var maxPromptLength: Int
+
+    public init(
+        textToImage: Bool = true, referenceImages: Bool, sizes: [ImageSize], maxCount: Int,
+        negativePrompt: Bool, seed: Bool, progress: Bool, cancel: Bool, maxPromptLength: Int
+    ) {
+        self.textToImage = textToImage
+        self.referenceImages = referenceImages
+        self.sizes = sizes
+        self.maxCount = maxCount
+        self.negativePrompt = negativePrompt
+        self.seed = seed
+        self.progress = progress
+        self.cancel = cancel
+        self.maxPromptLength = maxPromptLength
+    }
+}
+
+public struct ImageSize: Sendable, Equatable, Hashable, Codable, CustomStringConvertible {
+    public let width: Int
+    public let height: Int
+
+    public init(width: Int, height: Int) {
+        self.width = width
+        self.height = height
+    }
+
+    public var description: String { "\(width)x\(height)" }
+}
+
+/// One request to a provider, already validated against its capabilities.
+public struct GenerationRequest: Sendable, Equatable {
+    public var prompt: String
+    public var negativePrompt: String
+    public var size: ImageSize
+    public var count: Int
+    public var seed: UInt64
+    /// A style preset name ("" for none).
+    public var style: String
+
+    public init(prompt: String, negativePrompt: String = "", size: ImageSize, count: Int = 1, seed: UInt64, style: String = "") {
+        self.prompt = prompt
+        self.negativePrompt = negativePrompt
+        self.size = size
+        self.count = count
+        self.seed = seed
+        self.style = style
+    }
+}
+
+/// An image as a provider hands it over: encoded bytes (remote models) or raw
+/// 8-bit RGB pixels (the built-in engine, which need not encode twice).
+public enum ProviderImage: Sendable, Equatable {
+    case encoded(Data)
+    case rgb(pixels: [UInt8], width: Int, height: Int)
+}
+
+/// How a provider's attempt failed, so the caller can retry, fail or block.
+public enum ProviderError: Error, Sendable, Equatable {
+    /// Worth trying again (timeout, 429, 5xx).
+    case retryable(String)
+    /// Will fail again (bad request, unsupported option, bad credentials).
+    case permanent(String)
+    /// The provider refused the content (safety filter).
+    case blocked(String)
+    case cancelled
+}
+
+/// An image model. Remote adapters and the built-in engine implement it.
+public protocol ImageProvider: Sendable {
+    /// Stable id used in configuration and records, e.g. `builtin`.
+    var id: String { get }
+    /// What people see in the model picker.
+    var displayName: String { get }
+    var capabilities: ProviderCapabilities { get }
+    /// Makes `request.count` images. `progress` receives 0…1 where the provider reports it.
+    func generate(_ request: GenerationRequest, progress: @Sendable (Double) -> Void) async throws -> [ProviderImage]
+}

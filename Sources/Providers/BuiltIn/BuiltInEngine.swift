@@ -1,0 +1,39 @@
+import Domain
+
+/// The built-in preview engine: no AI model, no network. It paints a picture from the
+/// prompt's words (palette, horizon, shapes, style) in Swift, deterministically for
+/// (prompt, negative prompt, seed, size, style). Image `i` of a request uses seed + i.
+public struct BuiltInEngine: ImageProvider {
+    public static let styles = Scene.Style.allCases.map(\.rawValue)
+
+    public let id = "builtin"
+    public let displayName = "Built-in preview engine (no AI model)"
+    public let capabilities = ProviderCapabilities(
+        referenceImages: false,
+        sizes: [
+            ImageSize(width: 512, height: 512), ImageSize(width: 768, height: 768), ImageSize(width: 1024, height: 1024),
+            ImageSize(width: 1024, height: 768), ImageSize(width: 768, height: 1024),
+            ImageSize(width: 1216, height: 832), ImageSize(width: 832, height: 1216),
+        ],
+        maxCount: 4, negativePrompt: true, seed: true, progress: true, cancel: true, maxPromptLength: 1000)
+
+    public init() {}
+
+    public func generate(_ request: GenerationRequest, progress: @Sendable (Double) -> Void) async throws -> [ProviderImage] {
+        var images: [ProviderImage] = []
+        for index in 0..<request.count {
+            try Task.checkCancellation()
+            var single = request
+            single.seed = request.seed &+ UInt64(index)
+            images.append(.rgb(pixels: Self.render(single), width: request.size.width, height: request.size.height))
+            progress(Double(index + 1) / Double(request.count))
+        }
+        return images
+    }
+
+    /// One picture's pixels (8-bit RGB, row by row).
+    public static func render(_ request: GenerationRequest) -> [UInt8] {
+        let scene = SceneReading.scene(for: request)
+        return Painter.paint(scene, width: request.size.width, height: request.size.height, grainSeed: request.seed ^ 0x5EED)
+    }
+}

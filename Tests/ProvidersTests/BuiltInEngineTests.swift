@@ -1,0 +1,99 @@
+import Domain
+import Foundation
+import Imaging
+@testable import Providers
+import Testing
+
+@Suite struct BuiltInEngineTests {
+    let engine = BuiltInEngine()
+
+    func request(_ prompt: String, negative: String = "", seed: UInt64 = 42, size: Int = 256, style: String = "") -> GenerationRequest {
+        GenerationRequest(prompt: prompt, negativePrompt: negative, size: ImageSize(width: size, height: size), count: 1, seed: seed, style: style)
+    }
+
+    /// Mean of each channel.
+    func means(_ pixels: [UInt8]) -> (r: Double, g: Double, b: Double) {
+        var sums = (0.0, 0.0, 0.0)
+        for i in stride(from: 0, to: pixels.count, by: 3) {
+            sums.0 += Double(pixels[i]); sums.1 += Double(pixels[i + 1]); sums.2 += Double(pixels[i + 2])
+        }
+        let n = Double(pixels.count / 3)
+        return (sums.0 / n, sums.1 / n, sums.2 / n)
+    }
+
+    @Test func sameInputsSamePictureOtherSeedOrPromptAnother() {
+        let a = BuiltInEngine.render(request("a lighthouse on a cliff at sunset"))
+        #expect(a == BuiltInEngine.render(request("a lighthouse on a cliff at sunset")))
+        #expect(a != BuiltInEngine.render(request("a lighthouse on a cliff at sunset", seed: 43)))
+        #expect(a != BuiltInEngine.render(request("a cabin in a snowy forest")))
+        #expect(a.count == 256 * 256 * 3)
+    }
+
+    @Test func colourWordsSetThePalette() {
+        let red = means(BuiltInEngine.render(request("red roses")))
+        #expect(red.r > red.b + 30)
+        let blue = means(BuiltInEngine.render(request("blue ocean waves")))
+        #expect(blue.b > blue.r + 30)
+        let notRed = means(BuiltInEngine.render(request("red roses", negative: "red")))
+        #expect(notRed.r < red.r - 20, "the negative prompt moves the palette away from red")
+    }
+
+    @Test func darkAndBrightWordsSetTheLight() {
+        let night = means(BuiltInEngine.render(request("city at night")))
+        let day = means(BuiltInEngine.render(request("city on a bright sunny day")))
+        let nightLight: Double = night.r + night.g + night.b
+        let dayLight: Double = day.r + day.g + day.b
+        #expect(nightLight < dayLight - 150)
+    }
+
+    @Test func monoStyleIsGray() {
+        let pixels = BuiltInEngine.render(request("a fox in a meadow", style: "mono"))
+        var colourful = 0
+        for i in stride(from: 0, to: pixels.count, by: 3) where pixels[i] != pixels[i + 1] || pixels[i + 1] != pixels[i + 2] {
+            colourful += 1
+        }
+        #expect(colourful == 0)
+    }
+
+    @Test func generatesCountImagesOfTheRequestedSizeWithProgress() async throws {
+        var wide = request("mountains under stars")
+        wide.size = ImageSize(width: 320, height: 200)
+        wide.count = 3
+        let reports = Reports()
+        let images = try await engine.generate(wide) { reports.add($0) }
+        #expect(images.count == 3)
+        for case .rgb(let pixels, let width, let height) in images {
+            #expect(width == 320 && height == 200 && pixels.count == 320 * 200 * 3)
+        }
+        #expect(images[0] != images[1], "image i uses seed + i")
+        #expect(reports.values == [1.0 / 3, 2.0 / 3, 1.0])
+    }
+
+    @Test func cancellationStopsBetweenImages() async throws {
+        var many = request("waves")
+        many.count = 4
+        let task = Task { try await engine.generate(many) { _ in } }
+        task.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await task.value }
+    }
+
+    @Test func itsPicturesEncodeWithTheMarker() throws {
+        let pixels = BuiltInEngine.render(request("a tiny robot", size: 128))
+        let image = try pixels.withUnsafeBytes { try Image(pixels: $0, width: 128, height: 128, bands: 3) }
+        let png = try image.encode(.png(), xmp: .digitalSource(.trainedAlgorithmicMedia))
+        let header = try Image.header(of: png, limits: ImageLimits(maxBytes: 1 << 20, maxPixels: 1 << 20))
+        #expect(header.width == 128 && header.xmp != nil)
+    }
+
+    @Test func itIsLabelledAsNoAIModel() {
+        #expect(engine.displayName == "Built-in preview engine (no AI model)")
+        #expect(engine.capabilities.sizes.contains(ImageSize(width: 1024, height: 1024)))
+    }
+}
+
+final class Reports: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [Double] = []
+    func add(_ value: Double) { lock.lock(); stored.append(value); lock.unlock() }
+    var values: [Double] { lock.lock(); defer { lock.unlock() }; return stored }
+}
