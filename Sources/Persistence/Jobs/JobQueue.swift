@@ -85,6 +85,14 @@ public enum JobQueue {
     /// Takes the lease on the next due job (or one whose lease expired), or returns nil.
     public static func claim(owner: String, leaseFor lease: TimeInterval, now: Date, on db: any Database) async throws -> ClaimedJob? {
         let sql = try sqlDatabase(db)
+        // An idle queue is answered by a read: no write (and on SQLite no write lock) per poll.
+        let due = try await sql.raw("""
+            SELECT 1 AS due FROM jobs
+            WHERE (state = 'queued' AND run_at <= \(bind: now))
+               OR (state = 'running' AND lease_expires_at < \(bind: now) AND attempts < max_attempts)
+            LIMIT 1
+            """).first()
+        guard due != nil else { return nil }
         let lock: SQLQueryString = sql.dialect.name == "postgresql" ? "FOR UPDATE SKIP LOCKED" : ""
         let row = try await sql.raw("""
             UPDATE jobs SET state = 'running', lease_owner = \(bind: owner),
