@@ -7,6 +7,7 @@ import Vapor
 
 /// All wiring: server, views, storage, database, middleware, routes.
 public func configure(_ app: Application, config: AppConfig) async throws {
+    app.logger.logLevel = config.logLevel.swiftLogLevel
     app.http.server.configuration.hostname = config.host
     app.http.server.configuration.port = config.port
     // Pictor records its own request metrics (HTTPMetrics); Vapor's would duplicate them.

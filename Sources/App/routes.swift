@@ -61,6 +61,8 @@ func routes(_ app: Application) throws {
     do { // Operator console: staff only; everyone else gets 404
         let admin = app.grouped(RequireRole(minimum: .support))
         admin.get(SiteURL.admin.pathComponents, use: AdminController.overview)
-        admin.grouped(RequireRole(minimum: .admin)).get(SiteURL.adminAudit.pathComponents, use: AdminController.audit)
+        let admins = admin.grouped(RequireRole(minimum: .admin))
+        admins.get(SiteURL.adminAudit.pathComponents, use: AdminController.audit)
+        admins.get(SiteURL.adminJobs.pathComponents, use: AdminController.jobs)
     }
 }

@@ -199,3 +199,20 @@ import VaporTesting
         }
     }
 }
+
+@Suite struct DeadLetterPageTests {
+    @Test func adminsSeeJobsThatFailedForGood() async throws {
+        try await withPictor { app in
+            let id = try await JobQueue.enqueue(NewJob(kind: "mail.send", payload: "{}"), now: Date(), on: app.db)
+            _ = try await JobQueue.claim(owner: "w", leaseFor: 60, now: Date(), on: app.db)
+            try await JobQueue.bury(id, owner: "w", error: "550 mailbox <unavailable>", now: Date(), on: app.db)
+            let admin = try await AdminTests.makeAdmin(app, email: "jobs-admin@example.com")
+            let page = try await admin.get("/admin/jobs")
+            #expect(page.status == .ok)
+            #expect(page.text.contains("mail.send") && page.text.contains("550 mailbox &lt;unavailable&gt;"))
+            #expect(page.text.contains(id.uuidString))
+            let user = try await Accounts.signedIn(app, email: "not-admin@example.com")
+            #expect(try await user.get("/admin/jobs").status == .notFound)
+        }
+    }
+}

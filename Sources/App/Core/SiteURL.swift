@@ -39,6 +39,7 @@ enum SiteURL: CaseIterable {
     case apiSession
     case admin
     case adminAudit
+    case adminJobs
 
     var path: String {
         switch self {
@@ -78,6 +79,7 @@ enum SiteURL: CaseIterable {
         case .apiSession: "/api/v1/account/sessions/:sessionID"
         case .admin: "/admin"
         case .adminAudit: "/admin/audit"
+        case .adminJobs: "/admin/jobs"
         }
     }
 

@@ -186,6 +186,17 @@ public enum JobQueue {
             lastError: row.lastError, finishedAt: row.finishedAt)
     }
 
+    /// Jobs that failed for good, newest first: what an admin looks at.
+    public static func deadLetters(limit: Int, on db: any Database) async throws -> [JobSnapshot] {
+        try await JobModel.query(on: db).filter(\.$state == JobState.dead.rawValue)
+            .sort(\.$finishedAt, .descending).limit(limit).all()
+            .map { row in
+                JobSnapshot(
+                    id: row.id!, kind: row.kind, state: .dead, attempts: row.attempts, maxAttempts: row.maxAttempts,
+                    runAt: row.runAt, leaseOwner: nil, lastError: row.lastError, finishedAt: row.finishedAt)
+            }
+    }
+
     /// How many jobs are in each state.
     public static func counts(on db: any Database) async throws -> [JobState: Int] {
         let sql = try sqlDatabase(db)

@@ -15,6 +15,21 @@ enum AdminController {
             canSeeAudit: staff.role >= .admin))
     }
 
+    /// Jobs that failed for good (dead letters), with their last error.
+    @Sendable static func jobs(req: Request) async throws -> View {
+        let staff = try req.requireUser()
+        let dead = try await JobQueue.deadLetters(limit: 100, on: req.db)
+        try await Audit.record("admin.jobs.viewed", actor: staff.id, request: req, on: req.db)
+        return try await req.view.render("admin/jobs", DeadJobsPage(
+            layout: .make(for: req, title: "Failed jobs"),
+            rows: dead.map { job in
+                DeadJobsPage.Row(
+                    id: job.id.uuidString, kind: job.kind, attempts: "\(job.attempts) of \(job.maxAttempts)",
+                    error: job.lastError ?? "", finished: job.finishedAt?.pageText ?? "")
+            },
+            hasRows: !dead.isEmpty))
+    }
+
     /// Searches the audit log: by action (prefix), actor email, and date; newest first, 50 a page.
     @Sendable static func audit(req: Request) async throws -> View {
         let staff = try req.requireUser()
@@ -73,6 +88,20 @@ struct AdminOverviewPage: Encodable {
     let runningJobs: Int
     let deadJobs: Int
     let canSeeAudit: Bool
+}
+
+struct DeadJobsPage: Encodable {
+    struct Row: Encodable {
+        let id: String
+        let kind: String
+        let attempts: String
+        let error: String
+        let finished: String
+    }
+
+    let layout: LayoutContext
+    let rows: [Row]
+    let hasRows: Bool
 }
 
 struct AuditPage: Encodable {
