@@ -48,6 +48,18 @@ public struct JobSnapshot: Sendable, Equatable {
     public let leaseOwner: String?
     public let lastError: String?
     public let finishedAt: Date?
+
+    init(row: JobModel) {
+        id = row.id!
+        kind = row.kind
+        state = JobState(rawValue: row.state) ?? .dead
+        attempts = row.attempts
+        maxAttempts = row.maxAttempts
+        runAt = row.runAt
+        leaseOwner = row.leaseOwner
+        lastError = row.lastError
+        finishedAt = row.finishedAt
+    }
 }
 
 /// The durable job queue: one table in the application's database.
@@ -179,22 +191,14 @@ public enum JobQueue {
     }
 
     public static func snapshot(_ id: UUID, on db: any Database) async throws -> JobSnapshot? {
-        guard let row = try await JobModel.find(id, on: db) else { return nil }
-        return JobSnapshot(
-            id: id, kind: row.kind, state: JobState(rawValue: row.state) ?? .dead, attempts: row.attempts,
-            maxAttempts: row.maxAttempts, runAt: row.runAt, leaseOwner: row.leaseOwner,
-            lastError: row.lastError, finishedAt: row.finishedAt)
+        try await JobModel.find(id, on: db).map(JobSnapshot.init(row:))
     }
 
     /// Jobs that failed for good, newest first: what an admin looks at.
     public static func deadLetters(limit: Int, on db: any Database) async throws -> [JobSnapshot] {
         try await JobModel.query(on: db).filter(\.$state == JobState.dead.rawValue)
             .sort(\.$finishedAt, .descending).limit(limit).all()
-            .map { row in
-                JobSnapshot(
-                    id: row.id!, kind: row.kind, state: .dead, attempts: row.attempts, maxAttempts: row.maxAttempts,
-                    runAt: row.runAt, leaseOwner: nil, lastError: row.lastError, finishedAt: row.finishedAt)
-            }
+            .map(JobSnapshot.init(row:))
     }
 
     /// How many jobs are in each state.
