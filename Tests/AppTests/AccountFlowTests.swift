@@ -355,3 +355,19 @@ import VaporTesting
         #expect(DeviceSummary.describe(userAgent: nil) == "Unknown device")
     }
 }
+
+@Suite struct LoginThrottleTests {
+    @Test func failuresAgeOutAndSuccessDoesNotClearTheNetwork() async throws {
+        try await withPictor { app in
+            let keys = ["account:a", "network:203.0.113.0/24"]
+            let t0 = Date()
+            for _ in 0..<4 { _ = try await LoginThrottle.fail(keys: keys, policy: .standard, now: t0, on: app.db) }
+            #expect(try await LoginThrottleModel.find("account:a", on: app.db)?.failures == 4)
+            _ = try await LoginThrottle.fail(keys: keys, policy: .standard, now: t0.addingTimeInterval(3601), on: app.db)
+            #expect(try await LoginThrottleModel.find("account:a", on: app.db)?.failures == 1, "an hour of quiet starts afresh")
+            try await LoginThrottle.succeed(keys: keys, on: app.db)
+            #expect(try await LoginThrottleModel.find("account:a", on: app.db) == nil)
+            #expect(try await LoginThrottleModel.find("network:203.0.113.0/24", on: app.db)?.failures == 1)
+        }
+    }
+}

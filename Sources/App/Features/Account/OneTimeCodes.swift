@@ -95,14 +95,13 @@ enum LoginThrottle {
     static func fail(keys: [String], policy: LoginThrottlePolicy, now: Date, on db: any Database) async throws -> Bool {
         var locked = false
         for key in keys {
-            let row = try await LoginThrottleModel.find(key, on: db) ?? {
-                let fresh = LoginThrottleModel()
-                fresh.id = key
-                fresh.failures = 0
-                return fresh
-            }()
+            let existing = try await LoginThrottleModel.find(key, on: db)
+            let row = existing ?? LoginThrottleModel()
+            row.id = key
+            // Failures count while they keep coming: an hour without one starts the count afresh.
+            let earlier = existing.map { now.timeIntervalSince($0.updatedAt) > 3600 ? 0 : $0.failures } ?? 0
             // The network count allows more failures: several people may share one.
-            let failures = row.failures + 1
+            let failures = earlier + 1
             let lock = key.hasPrefix("network:") ? policy.lock(afterFailures: failures / 4) : policy.lock(afterFailures: failures)
             row.failures = failures
             row.updatedAt = now
@@ -115,8 +114,11 @@ enum LoginThrottle {
         return locked
     }
 
+    /// A success clears the account's count, not the network's: signing in to one's own
+    /// account must not reset the count of guesses made at others from the same network.
     static func succeed(keys: [String], on db: any Database) async throws {
-        try await LoginThrottleModel.query(on: db).filter(\.$id ~~ keys).delete()
+        let cleared = keys.filter { !$0.hasPrefix("network:") }
+        try await LoginThrottleModel.query(on: db).filter(\.$id ~~ cleared).delete()
     }
 }
 
