@@ -371,3 +371,59 @@ import VaporTesting
         }
     }
 }
+
+@Suite struct ReviewFindingsTests {
+    @Test func controlCharactersCannotSmuggleAnOffSiteRedirect() {
+        #expect(SignInController.safeNext("/\t/evil.example") == nil)
+        #expect(SignInController.safeNext("/\n/evil.example") == nil)
+        #expect(SignInController.safeNext("/ok path") == nil)
+    }
+
+    @Test func absurdAuditPagingParametersAreIgnored() async throws {
+        try await withPictor { app in
+            let admin = try await AdminTests.makeAdmin(app, email: "nan@example.com")
+            for value in ["nan", "inf", "1e300", "-1e300"] {
+                #expect(try await admin.get("/admin/audit?before=\(value)").status == .ok)
+            }
+        }
+    }
+
+    @Test func codeGuessesAreCountedPerAccountAcrossNewCodes() async throws {
+        try await withPictor { app in
+            let browser = Browser(app)
+            try await Accounts.signUp(browser, email: "guess@example.com")
+            let user = try #require(try await UserModel.query(on: app.db).first())
+            // Five wrong guesses lock code checks for the account, even with a fresh code.
+            for _ in 0..<5 {
+                _ = try await OneTimeCodes.redeem(.verifyEmail, code: "999999", for: user.id!, secrets: app.pictor.secrets, on: app.db)
+            }
+            let fresh = try await OneTimeCodes.issue(.verifyEmail, for: user.id!, secrets: app.pictor.secrets, on: app.db)
+            #expect(try await OneTimeCodes.redeem(.verifyEmail, code: fresh, for: user.id!, secrets: app.pictor.secrets, on: app.db) == false)
+            #expect(try await LoginThrottleModel.find("codes:\(user.id!.uuidString)", on: app.db)?.lockedUntil != nil)
+        }
+    }
+
+    @Test func repeatedSignUpsForATakenAddressSendOneNoticeAnHour() async throws {
+        try await withPictor { app in
+            _ = try await Accounts.signedIn(app, email: "flood@example.com")
+            for _ in 0..<3 { try await Accounts.signUp(Browser(app), email: "flood@example.com") }
+            let notices = try await MailOutboxModel.query(on: app.db)
+                .filter(\.$subject == "Someone tried to sign up to Pictor with your email").count()
+            #expect(notices == 1)
+        }
+    }
+
+    @Test func aPasswordResetRevokesAPIKeys() async throws {
+        try await withPictor { app in
+            let browser = try await Accounts.signedIn(app, email: "keyreset@example.com")
+            try await browser.get("/account/api-keys")
+            _ = try await browser.post("/account/api-keys", ["name": "k", "scope_account:read": "on"])
+            try await browser.get("/forgot-password")
+            try await browser.post("/forgot-password", ["email": "keyreset@example.com"])
+            let code = try #require(try await Accounts.mailedCode(to: "keyreset@example.com", on: app.db))
+            try await browser.get("/reset-password")
+            try await browser.post("/reset-password", ["email": "keyreset@example.com", "code": code, "password": "new-harbour-compass"])
+            #expect(try await APIKeyModel.query(on: app.db).filter(\.$revokedAt == nil).count() == 0)
+        }
+    }
+}

@@ -11,10 +11,10 @@ enum DatabaseSetup {
         case .sqlite(let path):
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            app.databases.use(.sqlite(.file(path), sqlLogLevel: .debug), as: .sqlite)
+            app.databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqlite)
         case .postgres(let url):
             let configuration = try SQLPostgresConfiguration(url: url)
-            app.databases.use(.postgres(configuration: configuration, sqlLogLevel: .debug), as: .psql)
+            app.databases.use(.postgres(configuration: configuration, sqlLogLevel: .trace), as: .psql)
         }
         app.migrations.add(PictorMigrations.all)
     }

@@ -14,6 +14,14 @@ enum Postman {
         let outboxID: UUID
     }
 
+    /// Whether a message with this subject went to this address within `seconds`
+    /// (notices that anyone can trigger are sent at most that often).
+    static func recentlyQueued(to recipient: String, subject: String, within seconds: TimeInterval, on db: any Database) async throws -> Bool {
+        try await MailOutboxModel.query(on: db)
+            .filter(\.$recipient == recipient).filter(\.$subject == subject)
+            .filter(\.$createdAt > Date().addingTimeInterval(-seconds)).count() > 0
+    }
+
     @discardableResult
     static func queue(_ message: MailMessage, userID: UUID? = nil, app: Application, on db: any Database) async throws -> UUID {
         let row = MailOutboxModel()

@@ -59,8 +59,9 @@ extension Request {
     }
 
     var clientAddress: String {
-        if pictor.config.trustProxy, let forwarded = headers.first(name: "X-Forwarded-For")?
-            .split(separator: ",").first?.trimmingCharacters(in: .whitespaces), !forwarded.isEmpty {
+        // The rightmost entry is the one the trusted proxy appended; the others come from the client.
+        if pictor.config.trustProxy, let forwarded = headers[("X-Forwarded-For")].last?
+            .split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !forwarded.isEmpty {
             return forwarded
         }
         return peerAddress?.ipAddress ?? remoteAddress?.ipAddress ?? "unknown"

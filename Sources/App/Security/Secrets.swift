@@ -1,5 +1,8 @@
 import Crypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The server's secret key and what is derived from it.
 struct Secrets: Sendable {
@@ -13,10 +16,25 @@ struct Secrets: Sendable {
         if let stored = try? Data(contentsOf: file), stored.count >= 32 {
             return Secrets(key: SymmetricKey(data: stored))
         }
+        if FileManager.default.fileExists(atPath: file.path) {
+            throw SecretKeyError("\(file.path) holds fewer than 32 bytes; restore it, or set SECRET_KEY")
+        }
         try FileManager.default.createDirectory(
             at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
         let fresh = Data(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })
-        FileManager.default.createFile(atPath: file.path, contents: fresh, attributes: [.posixPermissions: 0o600])
+        // Exclusive create: if another process made the file first, use its key.
+        let descriptor = Glibc.open(file.path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else {
+            if errno == EEXIST, let stored = try? Data(contentsOf: file), stored.count >= 32 {
+                return Secrets(key: SymmetricKey(data: stored))
+            }
+            throw SecretKeyError("cannot create \(file.path): \(String(cString: strerror(errno))); set SECRET_KEY or make DATA_DIR writable")
+        }
+        defer { close(descriptor) }
+        let written = fresh.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        guard written == fresh.count, fsync(descriptor) == 0 else {
+            throw SecretKeyError("cannot write \(file.path); set SECRET_KEY or make DATA_DIR writable")
+        }
         return Secrets(key: SymmetricKey(data: fresh))
     }
 
@@ -25,6 +43,11 @@ struct Secrets: Sendable {
         let message = parts.joined(separator: "\u{1F}")
         return Data(HMAC<SHA256>.authenticationCode(for: Data(message.utf8), using: key)).hexString
     }
+}
+
+struct SecretKeyError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 enum Tokens {

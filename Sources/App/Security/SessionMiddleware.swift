@@ -60,7 +60,7 @@ struct CSRFMiddleware: AsyncMiddleware {
             throw SecurityError.crossSiteRequest
         }
         let presented = try await Self.presentedToken(request)
-        guard let presented, constantTimeEquals(Array(presented.utf8), Array(request.csrfToken.utf8)),
+        guard let presented, presented.count >= 32, constantTimeEquals(Array(presented.utf8), Array(request.csrfToken.utf8)),
             request.currentUser != nil || request.mintedAnonymousCSRF == nil
         else { throw SecurityError.csrfTokenMissing }
         return try await next.respond(to: request)

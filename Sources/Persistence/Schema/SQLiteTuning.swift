@@ -29,7 +29,8 @@ public enum SQLiteTuning {
     }
 }
 
-func sqlDatabase(_ db: any Database) throws -> any SQLDatabase {
+/// The SQL side of a Fluent database (both of Pictor's engines have one).
+public func sqlDatabase(_ db: any Database) throws -> any SQLDatabase {
     guard let sql = db as? any SQLDatabase else { throw PersistenceError.notSQL }
     return sql
 }

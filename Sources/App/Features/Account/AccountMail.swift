@@ -49,7 +49,8 @@ enum AccountMail {
         MailMessage(
             to: email, subject: "Your Pictor password was changed",
             text: """
-                The password of your Pictor account was just changed, and every device was signed out.
+                The password of your Pictor account was just changed. Other devices were signed out
+                (after a reset: every device, and your API keys were revoked).
 
                 If you did not do this, reset your password now at \(base)/forgot-password and contact support.
                 """,

@@ -26,8 +26,13 @@ enum EmailChangeController {
         }
         let base = req.pictor.config.publicBaseURL.absoluteString
         try await req.db.transaction { tx in
+            // One code a minute per account, whatever the address: the form cannot flood anyone.
+            guard try await !OneTimeCodes.issuedRecently(.changeEmail, for: current.id, on: tx) else { return }
             if try await UserModel.query(on: tx).filter(\.$email == newEmail).first() != nil {
-                try await Postman.queue(AccountMail.alreadyRegistered(to: newEmail, base: base), app: req.application, on: tx)
+                let notice = AccountMail.alreadyRegistered(to: newEmail, base: base)
+                if try await !Postman.recentlyQueued(to: newEmail, subject: notice.subject, within: 3600, on: tx) {
+                    try await Postman.queue(notice, app: req.application, on: tx)
+                }
                 return
             }
             let code = try await OneTimeCodes.issue(.changeEmail, for: current.id, target: newEmail, secrets: req.pictor.secrets, on: tx)

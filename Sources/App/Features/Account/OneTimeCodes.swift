@@ -1,5 +1,6 @@
 import Domain
 import Fluent
+import SQLKit
 import Persistence
 import Vapor
 
@@ -57,14 +58,28 @@ enum OneTimeCodes {
             .sort(\.$createdAt, .descending)
             .first()
         else { return nil }
+        // Guesses are counted per account across codes (asking for a new code gives no new
+        // guesses), and each guess is counted atomically before it is compared, so parallel
+        // guesses cannot share one count.
+        let throttle = ["codes:" + userID.uuidString]
+        guard try await LoginThrottle.wait(keys: throttle, now: now, on: db) == 0 else { return nil }
+        let sql = try sqlDatabase(db)
+        guard try await sql.raw("""
+            UPDATE one_time_codes SET attempts = attempts + 1
+            WHERE id = \(bind: live.id!) AND attempts < \(bind: maxAttempts) AND used_at IS NULL
+            RETURNING id
+            """).first() != nil
+        else { return nil }
         let presented = hash(code.trimmingCharacters(in: .whitespaces), purpose: purpose, userID: userID, secrets: secrets)
-        guard live.attempts < maxAttempts, constantTimeEquals(Array(presented.utf8), Array(live.codeHash.utf8)) else {
-            live.attempts += 1
-            try await live.update(on: db)
+        guard constantTimeEquals(Array(presented.utf8), Array(live.codeHash.utf8)) else {
+            _ = try await LoginThrottle.fail(keys: throttle, policy: .standard, now: now, on: db)
             return nil
         }
-        live.usedAt = now
-        try await live.update(on: db)
+        guard try await sql.raw("""
+            UPDATE one_time_codes SET used_at = \(bind: now) WHERE id = \(bind: live.id!) AND used_at IS NULL RETURNING id
+            """).first() != nil
+        else { return nil }
+        try await LoginThrottle.succeed(keys: throttle, on: db)
         return live.target ?? ""
     }
 

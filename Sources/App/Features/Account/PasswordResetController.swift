@@ -56,6 +56,9 @@ enum PasswordResetController {
             user.updatedAt = Date()
             try await user.update(on: tx)
             let ended = try await SessionStore.revokeAll(of: user.id!, on: tx)
+            // Whoever had the account may have made API keys: a recovery ends those too.
+            try await APIKeyModel.query(on: tx).filter(\.$userID == user.id!).filter(\.$revokedAt == nil)
+                .set(\.$revokedAt, to: Date()).update()
             try await Audit.record(
                 "password.reset", actor: user.id, target: ("user", user.id!.uuidString),
                 detail: ["sessions_ended": String(ended)], request: req, on: tx)

@@ -121,7 +121,10 @@ enum SignInController {
 
     /// Only same-site paths: `/gallery`, never `//evil.example` or `https://…`.
     static func safeNext(_ next: String?) -> String? {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), next.count < 512 else { return nil }
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), next.count < 512,
+            // Browsers drop tabs and newlines from Location, so "/\t/evil" would become "//evil".
+            next.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F })
+        else { return nil }
         return next
     }
 }

@@ -46,8 +46,12 @@ enum SignUpController {
         let base = req.pictor.config.publicBaseURL.absoluteString
         try await req.db.transaction { tx in
             if let existing = try await UserModel.query(on: tx).filter(\.$email == email).first() {
-                // Same response as a new sign-up: the owner of the address hears about it by mail.
-                try await Postman.queue(AccountMail.alreadyRegistered(to: email, base: base), userID: existing.id, app: req.application, on: tx)
+                // Same response as a new sign-up: the owner of the address hears about it by mail,
+                // at most once an hour, so the form cannot be used to flood them.
+                let notice = AccountMail.alreadyRegistered(to: email, base: base)
+                if try await !Postman.recentlyQueued(to: email, subject: notice.subject, within: 3600, on: tx) {
+                    try await Postman.queue(notice, userID: existing.id, app: req.application, on: tx)
+                }
                 return
             }
             let user = UserModel.new(email: email, passwordHash: hash, role: .user, config: req.pictor.config)

@@ -1,5 +1,6 @@
 import Domain
 import Fluent
+import SQLKit
 import Persistence
 import Vapor
 
@@ -29,9 +30,14 @@ enum TwoFactor {
         guard let totp = try totp(for: user, secrets: secrets),
             let step = totp.matchingStep(for: code, at: Date(), lastUsedStep: user.totpLastStep)
         else { return false }
+        // Conditional, so two requests racing with the same code cannot both use it.
+        let claimed = try await sqlDatabase(db).raw("""
+            UPDATE users SET totp_last_step = \(bind: step), updated_at = \(bind: Date())
+            WHERE id = \(bind: user.id!) AND (totp_last_step IS NULL OR totp_last_step < \(bind: step))
+            RETURNING id
+            """).first()
+        guard claimed != nil else { return false }
         user.totpLastStep = step
-        user.updatedAt = Date()
-        try await user.update(on: db)
         return true
     }
 

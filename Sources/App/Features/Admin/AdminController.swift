@@ -35,7 +35,8 @@ enum AdminController {
         let staff = try req.requireUser()
         let action = ((try? req.query.get(String.self, at: "action")) ?? "").trimmingCharacters(in: .whitespaces)
         let actorEmail = ((try? req.query.get(String.self, at: "actor")) ?? "").trimmingCharacters(in: .whitespaces).lowercased()
-        let before = (try? req.query.get(String.self, at: "before")).flatMap { Double($0) }.map { Date(timeIntervalSince1970: $0) }
+        let before = (try? req.query.get(String.self, at: "before")).flatMap { Double($0) }
+            .flatMap { $0.isFinite && abs($0) < 1e11 ? Date(timeIntervalSince1970: $0) : nil }
 
         var query = AuditEventModel.query(on: req.db).sort(\.$occurredAt, .descending).limit(51)
         if !action.isEmpty { query = query.filter(\.$action, .custom("LIKE"), action + "%") }
