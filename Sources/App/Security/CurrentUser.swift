@@ -69,3 +69,13 @@ extension Request {
 }
 
 import Domain
+
+extension Request {
+    /// The signed-in person's account row; 404 if it has gone.
+    func userRecord(_ current: CurrentUser) async throws -> UserModel {
+        guard let user = try await UserModel.find(current.id, on: db) else { throw AccessError.notFound }
+        return user
+    }
+}
+
+import Persistence

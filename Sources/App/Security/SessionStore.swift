@@ -38,6 +38,15 @@ enum SessionStore {
         return (session, user)
     }
 
+    /// The user's sessions that are still live, most recently seen first.
+    static func live(of userID: UUID, policy: SessionPolicy, on db: any Database) async throws -> [SessionModel] {
+        let now = Date()
+        return try await SessionModel.query(on: db)
+            .filter(\.$userID == userID).filter(\.$revokedAt == nil)
+            .sort(\.$lastSeenAt, .descending).all()
+            .filter { policy.isLive(createdAt: $0.createdAt, lastSeenAt: $0.lastSeenAt, now: now) }
+    }
+
     static func revoke(_ sessionID: UUID, of userID: UUID, on db: any Database) async throws -> Bool {
         guard let session = try await SessionModel.query(on: db)
             .filter(\.$id == sessionID).filter(\.$userID == userID).filter(\.$revokedAt == nil).first()

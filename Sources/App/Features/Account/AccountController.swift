@@ -7,7 +7,7 @@ import Vapor
 enum AccountController {
     @Sendable static func overview(req: Request) async throws -> View {
         let current = try req.requireUser()
-        guard let user = try await UserModel.find(current.id, on: req.db) else { throw AccessError.notFound }
+        let user = try await req.userRecord(current)
         return try await req.view.render("account/overview", AccountOverviewPage(
             layout: .make(for: req, title: "Your account"), email: user.email, verified: user.emailVerifiedAt != nil,
             role: user.role, memberSince: user.createdAt.pageText,
@@ -16,11 +16,7 @@ enum AccountController {
 
     @Sendable static func sessions(req: Request) async throws -> View {
         let current = try req.requireUser()
-        let now = Date()
-        let rows = try await SessionModel.query(on: req.db)
-            .filter(\.$userID == current.id).filter(\.$revokedAt == nil)
-            .sort(\.$lastSeenAt, .descending).all()
-            .filter { req.pictor.sessions.isLive(createdAt: $0.createdAt, lastSeenAt: $0.lastSeenAt, now: now) }
+        let rows = try await SessionStore.live(of: current.id, policy: req.pictor.sessions, on: req.db)
             .map { session in
                 SessionsPage.Row(
                     id: session.id!.uuidString, device: session.device, network: session.ipPrefix,
@@ -71,10 +67,7 @@ enum SessionsAPI {
 
     @Sendable static func list(req: Request) async throws -> [Session] {
         let user = try req.requireUser(scope: .accountRead)
-        let now = Date()
-        return try await SessionModel.query(on: req.db)
-            .filter(\.$userID == user.id).filter(\.$revokedAt == nil).sort(\.$lastSeenAt, .descending).all()
-            .filter { req.pictor.sessions.isLive(createdAt: $0.createdAt, lastSeenAt: $0.lastSeenAt, now: now) }
+        return try await SessionStore.live(of: user.id, policy: req.pictor.sessions, on: req.db)
             .map { Session(id: $0.id!, device: $0.device, network: $0.ipPrefix, createdAt: $0.createdAt,
                            lastSeenAt: $0.lastSeenAt, current: user.apiScopes == nil && $0.id == user.sessionID) }
     }
@@ -102,7 +95,7 @@ struct RequireSignIn: AsyncMiddleware {
         }
         guard request.currentUser != nil else {
             if ErrorPageMiddleware.wantsJSON(request) { throw Abort(.unauthorized, reason: "Sign in first.") }
-            let back = SignInController.safeNext(request.url.path).map { "?next=" + SignUpController.escaped($0) } ?? ""
+            let back = SignInController.safeNext(request.url.path).map { "?next=" + $0.queryEscaped } ?? ""
             return request.redirect(to: "/login" + back)
         }
         return try await next.respond(to: request)

@@ -11,7 +11,7 @@ enum AccountMail {
 
                 Your confirmation code is: \(code)
 
-                Enter it at \(base)/verify-email?email=\(escaped(email))
+                Enter it at \(base)/verify-email?email=\(email.queryEscaped)
                 The code works once and expires in one hour.
 
                 If you did not sign up, ignore this message: no account is active until the code is entered.
@@ -37,7 +37,7 @@ enum AccountMail {
             text: """
                 Your password reset code is: \(code)
 
-                Enter it with a new password at \(base)/reset-password?email=\(escaped(email))
+                Enter it with a new password at \(base)/reset-password?email=\(email.queryEscaped)
                 The code works once and expires in one hour.
 
                 If you did not ask to reset your password, ignore this message; your password has not changed.
@@ -91,10 +91,6 @@ enum AccountMail {
                 If you did not do this, reset your password now and contact support.
                 """,
             category: .security)
-    }
-
-    private static func escaped(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
     }
 }
 

@@ -8,7 +8,7 @@ import Vapor
 enum SecurityController {
     @Sendable static func overview(req: Request) async throws -> View {
         let current = try req.requireUser()
-        let user = try await loadUser(current, req)
+        let user = try await req.userRecord(current)
         let left = try await RecoveryCodeModel.query(on: req.db).filter(\.$userID == current.id).filter(\.$usedAt == nil).count()
         var page = SecurityPage(
             layout: .make(for: req, title: "Security"), csrf: req.csrfToken,
@@ -25,7 +25,7 @@ enum SecurityController {
 
     @Sendable static func confirmForm(req: Request) async throws -> View {
         let current = try req.requireUser()
-        let user = try await loadUser(current, req)
+        let user = try await req.userRecord(current)
         return try await req.view.render("account/confirm-password", ConfirmPasswordPage(
             layout: .make(for: req, title: "Confirm it's you"), csrf: req.csrfToken,
             next: SignInController.safeNext(try? req.query.get(String.self, at: "next")) ?? SiteURL.accountSecurity.path,
@@ -34,7 +34,7 @@ enum SecurityController {
 
     @Sendable static func confirm(req: Request) async throws -> Response {
         let current = try req.requireUser()
-        let user = try await loadUser(current, req)
+        let user = try await req.userRecord(current)
         let password = (try? req.content.get(String.self, at: "password")) ?? ""
         let code = (try? req.content.get(String.self, at: "code")) ?? ""
         let next = SignInController.safeNext(try? req.content.get(String.self, at: "next")) ?? SiteURL.accountSecurity.path
@@ -68,7 +68,7 @@ enum SecurityController {
     static func reauthentication(_ req: Request, returnTo: SiteURL) throws -> Response? {
         let current = try req.requireUser()
         guard !req.pictor.sessions.recentlyAuthenticated(at: current.authenticatedAt, now: Date()) else { return nil }
-        return req.redirect(to: SiteURL.accountConfirmPassword.path + "?next=" + SignUpController.escaped(returnTo.path))
+        return req.redirect(to: SiteURL.accountConfirmPassword.path + "?next=" + returnTo.path.queryEscaped)
     }
 
     // MARK: Password
@@ -82,7 +82,7 @@ enum SecurityController {
     @Sendable static func changePassword(req: Request) async throws -> Response {
         if let redirect = try reauthentication(req, returnTo: .accountPassword) { return redirect }
         let current = try req.requireUser()
-        let user = try await loadUser(current, req)
+        let user = try await req.userRecord(current)
         let password = (try? req.content.get(String.self, at: "password")) ?? ""
         if let problem = PasswordPolicy.problem(with: password, email: user.email) {
             let page = ChangePasswordPage(layout: .make(for: req, title: "Change password"), csrf: req.csrfToken, passwordError: problem)
@@ -106,7 +106,7 @@ enum SecurityController {
     @Sendable static func beginTwoFactor(req: Request) async throws -> Response {
         if let redirect = try reauthentication(req, returnTo: .accountSecurity) { return redirect }
         let current = try req.requireUser()
-        let user = try await loadUser(current, req)
+        let user = try await req.userRecord(current)
         guard user.totpEnabledAt == nil else { return req.redirect(to: SiteURL.accountSecurity.path) }
         let totp = try await TwoFactor.beginEnrolment(user, secrets: req.pictor.secrets, on: req.db)
         return try await setupPage(totp, email: user.email, error: nil, req: req)
@@ -115,7 +115,7 @@ enum SecurityController {
     @Sendable static func confirmTwoFactor(req: Request) async throws -> Response {
         if let redirect = try reauthentication(req, returnTo: .accountSecurity) { return redirect }
         let current = try req.requireUser()
-        let user = try await loadUser(current, req)
+        let user = try await req.userRecord(current)
         let code = (try? req.content.get(String.self, at: "code")) ?? ""
         guard let totp = try TwoFactor.totp(for: user, secrets: req.pictor.secrets) else {
             return req.redirect(to: SiteURL.accountSecurity.path)
@@ -132,7 +132,7 @@ enum SecurityController {
     @Sendable static func disableTwoFactor(req: Request) async throws -> Response {
         if let redirect = try reauthentication(req, returnTo: .accountSecurity) { return redirect }
         let current = try req.requireUser()
-        let user = try await loadUser(current, req)
+        let user = try await req.userRecord(current)
         try await TwoFactor.disable(user, on: req.db)
         try await Audit.record("two_factor.disabled", actor: user.id, request: req, on: req.db)
         try await Postman.queue(AccountMail.securityChange(to: user.email, change: "Two-factor sign-in was turned off."), userID: user.id, app: req.application, on: req.db)
@@ -142,7 +142,7 @@ enum SecurityController {
     @Sendable static func newRecoveryCodes(req: Request) async throws -> Response {
         if let redirect = try reauthentication(req, returnTo: .accountSecurity) { return redirect }
         let current = try req.requireUser()
-        let user = try await loadUser(current, req)
+        let user = try await req.userRecord(current)
         guard user.totpEnabledAt != nil else { return req.redirect(to: SiteURL.accountSecurity.path) }
         let codes = try await TwoFactor.replaceRecoveryCodes(for: user.id!, secrets: req.pictor.secrets, on: req.db)
         try await Audit.record("two_factor.recovery_codes_replaced", actor: user.id, request: req, on: req.db)
@@ -159,10 +159,5 @@ enum SecurityController {
         return try await req.view.render("account/two-factor-setup", TwoFactorSetupPage(
             layout: .make(for: req, title: "Set up two-factor sign-in"), csrf: req.csrfToken, secret: grouped,
             uri: totp.provisioningURI(account: email), error: error)).encodeResponse(status: status, for: req)
-    }
-
-    private static func loadUser(_ current: CurrentUser, _ req: Request) async throws -> UserModel {
-        guard let user = try await UserModel.find(current.id, on: req.db) else { throw AccessError.notFound }
-        return user
     }
 }

@@ -60,7 +60,7 @@ enum SignUpController {
             try await Postman.queue(AccountMail.verifyEmail(to: email, code: code, base: base), userID: user.id, app: req.application, on: tx)
             try await Audit.record("account.created", actor: user.id, target: ("user", user.id!.uuidString), request: req, on: tx)
         }
-        return req.redirect(to: "/verify-email?sent=1&email=\(escaped(email))")
+        return req.redirect(to: "/verify-email?sent=1&email=\(email.queryEscaped)")
     }
 
     @Sendable static func verifyForm(req: Request) async throws -> View {
@@ -104,7 +104,7 @@ enum SignUpController {
             let base = req.pictor.config.publicBaseURL.absoluteString
             try await Postman.queue(AccountMail.verifyEmail(to: email, code: code, base: base), userID: user.id, app: req.application, on: tx)
         }
-        return req.redirect(to: "/verify-email?sent=1&email=\(escaped(email))")
+        return req.redirect(to: "/verify-email?sent=1&email=\(email.queryEscaped)")
     }
 
     private static func ageScreenRefusal(_ req: Request) async throws -> Response {
@@ -120,9 +120,5 @@ enum SignUpController {
     static func today() -> AgeScreen.Day {
         let parts = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date())
         return AgeScreen.Day(year: parts.year!, month: parts.month!, day: parts.day!)
-    }
-
-    static func escaped(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""
     }
 }

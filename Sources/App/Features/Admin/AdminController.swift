@@ -65,7 +65,7 @@ enum AdminController {
         let next = events.count > 50 ? events[49].occurredAt.timeIntervalSince1970 : nil
         return try await req.view.render("admin/audit", AuditPage(
             layout: .make(for: req, title: "Audit log"), action: action, actor: actorEmail, rows: rows, hasRows: !rows.isEmpty,
-            nextPage: next.map { "?action=\(SignUpController.escaped(action))&actor=\(SignUpController.escaped(actorEmail))&before=\($0)" }))
+            nextPage: next.map { "?action=\(action.queryEscaped)&actor=\(actorEmail.queryEscaped)&before=\($0)" }))
     }
 }
 
