@@ -23,10 +23,14 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         concurrency: config.jobWorkers, lease: TimeInterval(config.jobLeaseSeconds),
         pollInterval: .milliseconds(500), shutdownGrace: .seconds(20), retry: RetryPolicy()))
     jobs.register(SendMailHandler())
+    jobs.register(GenerationJobHandler())
     let cookies = CookiePolicy(publicBaseURL: config.publicBaseURL)
+    let secrets = try Secrets.load(config: config)
     app.pictor = AppServices(
         config: config, blobs: blobs, metrics: HTTPMetrics(), jobs: jobs, mailer: config.mail.makeMailer(),
-        secrets: try Secrets.load(config: config), cookies: cookies, sessions: .standard, loginThrottle: .standard)
+        secrets: secrets, cookies: cookies, sessions: .standard, loginThrottle: .standard,
+        models: .standard, credits: UnlimitedCredits(), contentKeys: ContentKeys(secrets: secrets),
+        generationEvents: GenerationEvents())
     app.passwords.use(.bcrypt(cost: 12))
     if !cookies.secure {
         app.logger.warning("PUBLIC_BASE_URL is plain http on a non-loopback host: session cookies cannot be Secure. Serve Pictor over https.")
@@ -50,6 +54,9 @@ public func configure(_ app: Application, config: AppConfig) async throws {
 
     app.asyncCommands.use(WorkerCommand(), as: "worker")
     app.asyncCommands.use(AdminCommand(), as: "admin")
+    if isServeCommand(app.environment.arguments) {
+        app.lifecycle.use(GenerationNotifications.Listener())
+    }
     if config.jobWorkers > 0, isServeCommand(app.environment.arguments) {
         app.lifecycle.use(JobWorkersLifecycle(runner: jobs))
     }

@@ -57,6 +57,13 @@ func routes(_ app: Application) throws {
         api.get(SiteURL.apiMe.pathComponents, use: APIKeysController.me)
         api.get(SiteURL.apiSessions.pathComponents, use: SessionsAPI.list)
         api.delete(SiteURL.apiSession.pathComponents, use: SessionsAPI.revoke)
+        api.on(.POST, SiteURL.apiGenerations.pathComponents, body: .collect(maxSize: "64kb"), use: GenerationsAPI.create)
+        api.get(SiteURL.apiGenerations.pathComponents, use: GenerationsAPI.list)
+        api.get(SiteURL.apiGeneration.pathComponents, use: GenerationsAPI.get)
+        api.post(SiteURL.apiGenerationCancel.pathComponents, use: GenerationsAPI.cancel)
+        api.get(SiteURL.generationEvents.pathComponents, use: GenerationEventStream.stream)
+        api.get(SiteURL.image.pathComponents, use: ImagesController.image)
+        api.get(SiteURL.imageThumbnail.pathComponents, use: ImagesController.thumbnail)
     }
     do { // Operator console: staff only; everyone else gets 404
         let admin = app.grouped(RequireRole(minimum: .support))

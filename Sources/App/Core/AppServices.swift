@@ -14,6 +14,10 @@ struct AppServices: Sendable {
     let cookies: CookiePolicy
     let sessions: SessionPolicy
     let loginThrottle: LoginThrottlePolicy
+    let models: ModelCatalog
+    let credits: any Credits
+    let contentKeys: ContentKeys
+    let generationEvents: GenerationEvents
 }
 
 private struct AppServicesKey: StorageKey {
@@ -38,9 +42,14 @@ extension Request {
 
 extension AppServices {
     /// A copy with some services replaced (tests swap in their own).
-    func with(jobs: JobRunner? = nil, mailer: (any Mailer)? = nil) -> AppServices {
+    func with(
+        jobs: JobRunner? = nil, mailer: (any Mailer)? = nil, blobs: (any BlobStore)? = nil, models: ModelCatalog? = nil,
+        credits: (any Credits)? = nil
+    ) -> AppServices {
         AppServices(
-            config: config, blobs: blobs, metrics: metrics, jobs: jobs ?? self.jobs, mailer: mailer ?? self.mailer,
-            secrets: secrets, cookies: cookies, sessions: sessions, loginThrottle: loginThrottle)
+            config: config, blobs: blobs ?? self.blobs, metrics: metrics, jobs: jobs ?? self.jobs, mailer: mailer ?? self.mailer,
+            secrets: secrets, cookies: cookies, sessions: sessions, loginThrottle: loginThrottle,
+            models: models ?? self.models, credits: credits ?? self.credits, contentKeys: contentKeys,
+            generationEvents: generationEvents)
     }
 }

@@ -37,6 +37,12 @@ enum SiteURL: CaseIterable {
     case apiMe
     case apiSessions
     case apiSession
+    case apiGenerations
+    case apiGeneration
+    case apiGenerationCancel
+    case generationEvents
+    case image
+    case imageThumbnail
     case admin
     case adminAudit
     case adminJobs
@@ -77,6 +83,12 @@ enum SiteURL: CaseIterable {
         case .apiMe: "/api/v1/me"
         case .apiSessions: "/api/v1/account/sessions"
         case .apiSession: "/api/v1/account/sessions/:sessionID"
+        case .apiGenerations: "/api/v1/generations"
+        case .apiGeneration: "/api/v1/generations/:generationID"
+        case .apiGenerationCancel: "/api/v1/generations/:generationID/cancel"
+        case .generationEvents: "/generations/:generationID/events"
+        case .image: "/images/:imageID"
+        case .imageThumbnail: "/images/:imageID/thumbnail"
         case .admin: "/admin"
         case .adminAudit: "/admin/audit"
         case .adminJobs: "/admin/jobs"

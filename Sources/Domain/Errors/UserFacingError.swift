@@ -6,6 +6,10 @@ public enum FailureKind: Sendable, Equatable {
     case forbidden
     case notFound
     case conflict
+    /// Understood but cannot be applied as sent (e.g. an idempotency key reused for another request).
+    case unprocessable
+    /// Not enough credits.
+    case paymentRequired
     case payloadTooLarge
     case unsupportedMediaType
     case rateLimited

@@ -86,6 +86,10 @@ public enum GenerationRules {
 
 public struct GenerationInputError: UserFacingError, Equatable {
     public let fieldErrors: [FieldError]
+
+    public init(fieldErrors: [FieldError]) {
+        self.fieldErrors = fieldErrors
+    }
     public var kind: FailureKind { .invalidInput }
     public var userMessage: String { "The request has problems; see each field." }
 }

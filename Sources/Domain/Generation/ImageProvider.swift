@@ -50,14 +50,20 @@ public struct GenerationRequest: Sendable, Equatable {
     public var seed: UInt64
     /// A style preset name ("" for none).
     public var style: String
+    /// Reference images (PNG, metadata already stripped) for models that take them.
+    public var referenceImages: [Data]
 
-    public init(prompt: String, negativePrompt: String = "", size: ImageSize, count: Int = 1, seed: UInt64, style: String = "") {
+    public init(
+        prompt: String, negativePrompt: String = "", size: ImageSize, count: Int = 1, seed: UInt64, style: String = "",
+        referenceImages: [Data] = []
+    ) {
         self.prompt = prompt
         self.negativePrompt = negativePrompt
         self.size = size
         self.count = count
         self.seed = seed
         self.style = style
+        self.referenceImages = referenceImages
     }
 }
 

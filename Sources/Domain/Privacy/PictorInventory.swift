@@ -121,6 +121,60 @@ extension DataInventory {
             ]
         ),
         TablePolicy(
+            table: "content_keys",
+            purpose: "Your own encryption key (itself encrypted): your prompts and images are encrypted with it, and erasing it makes every copy unreadable.",
+            columns: [
+                "id": .account("user.unique_id", exported: false, use: .security),
+                "sealed_key": .account("user.authorization.credentials", exported: false, use: .security),
+                "created_at": .account("user.account", exported: false, use: .security),
+            ]
+        ),
+        TablePolicy(
+            table: "generations",
+            purpose: "Your image requests (prompt encrypted with your key), their settings, status and the credits they cost.",
+            columns: [
+                "id": .account("user.unique_id"),
+                "user_id": .account("user.unique_id"),
+                "model": .account("user.content.private"),
+                "prompt_sealed": .account("user.content.private"),
+                "negative_prompt_sealed": .account("user.content.private"),
+                "width": .account("user.content.private"),
+                "height": .account("user.content.private"),
+                "count": .account("user.content.private"),
+                "seed": .account("user.content.private"),
+                "style": .account("user.content.private"),
+                "reference_ids": .account("user.content.private"),
+                "state": .account("user.behavior"),
+                "reason": .account("user.behavior"),
+                "progress": .account("user.behavior", exported: false),
+                "price_per_image": .account("user.financial"),
+                "credits_held": .account("user.financial"),
+                "credits_charged": .account("user.financial"),
+                "idempotency_key": .account("user.behavior", exported: false),
+                "request_hash": .account("user.behavior", exported: false),
+                "job_id": .account("user.unique_id", exported: false),
+                "created_at": .account("user.behavior"),
+                "started_at": .account("user.behavior"),
+                "finished_at": .account("user.behavior"),
+                "updated_at": .account("user.behavior", exported: false),
+            ]
+        ),
+        TablePolicy(
+            table: "generation_images",
+            purpose: "The images made for you (stored encrypted with your key) and their sizes and checksums.",
+            columns: Dictionary(uniqueKeysWithValues: [
+                "id", "generation_id", "user_id", "position", "blob_key", "thumbnail_key", "format", "width", "height",
+                "bytes", "thumbnail_bytes", "sha256", "digital_source_type", "created_at",
+            ].map { ($0, ColumnPolicy.account("user.content.private")) })
+        ),
+        TablePolicy(
+            table: "reference_images",
+            purpose: "Reference images you uploaded (metadata removed, stored encrypted with your key) until you delete them.",
+            columns: Dictionary(uniqueKeysWithValues: [
+                "id", "user_id", "blob_key", "format", "width", "height", "bytes", "sha256", "created_at",
+            ].map { ($0, ColumnPolicy.account("user.content.private")) })
+        ),
+        TablePolicy(
             table: "_fluent_migrations",
             purpose: "Which schema migrations have run (Fluent's own bookkeeping).",
             columns: [

@@ -12,6 +12,7 @@ public enum PictorMigrations {
             M004AddTwoFactor(),
             M005CreateAPIKeys(),
             M006AddCodeTarget(),
+            M007CreateGenerations(),
         ]
     }
 }

@@ -13,6 +13,8 @@ public struct ScriptedProvider: ImageProvider {
         case hang
         /// Delivers `request.count` images of `side`×`side` pixels, each a flat colour from the seed.
         case deliver(side: Int)
+        /// Delivers these bytes as the one encoded image (e.g. something that is not an image).
+        case deliverBytes(Data)
     }
 
     public let id: String
@@ -47,6 +49,8 @@ public struct ScriptedProvider: ImageProvider {
                 throw error
             case .hang:
                 while true { try await Task.sleep(for: .seconds(3600)) }
+            case .deliverBytes(let bytes):
+                return [.encoded(bytes)]
             case .deliver(let side):
                 return (0..<request.count).map { index in
                     let shade = UInt8(truncatingIfNeeded: request.seed &+ UInt64(index) &* 37)

@@ -37,6 +37,17 @@ final class Browser: @unchecked Sendable {
         return response
     }
 
+    /// A JSON API call as the site's own scripts make it: cookies, Accept JSON, and the
+    /// session's CSRF token in `X-CSRF-Token` (call `get` on a page first to learn it).
+    @discardableResult
+    func api(_ method: HTTPMethod, _ path: String, json: String? = nil, headers extra: HTTPHeaders = [:]) async throws -> TestingHTTPResponse {
+        var headers = extra
+        headers.replaceOrAdd(name: .accept, value: "application/json")
+        if json != nil { headers.contentType = .json }
+        if method != .GET, let csrf, headers.first(name: "X-CSRF-Token") == nil { headers.add(name: "X-CSRF-Token", value: csrf) }
+        return try await send(method, path, body: json, extra: headers)
+    }
+
     private func send(_ method: HTTPMethod, _ path: String, body: String?, extra: HTTPHeaders = [:]) async throws -> TestingHTTPResponse {
         var headers = HTTPHeaders()
         headers.add(name: .accept, value: "text/html")
@@ -44,7 +55,7 @@ final class Browser: @unchecked Sendable {
         if !cookies.isEmpty {
             headers.add(name: .cookie, value: cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; "))
         }
-        if method == .POST {
+        if method != .GET {
             headers.contentType = .urlEncodedForm
             if let origin { headers.add(name: .origin, value: origin) }
         }

@@ -1,0 +1,32 @@
+import Domain
+import Fluent
+import Foundation
+
+/// Credit holds for generations. Both calls run inside the caller's transaction (`db`), so
+/// a hold commits with its generation and a settlement with the generation's final state.
+/// Billing implements this with balances; until then `UnlimitedCredits` is wired.
+protocol Credits: Sendable {
+    /// Reserves `amount` for the generation. Throws `CreditsError.insufficient` when the
+    /// user's balance cannot cover it (nothing is written then).
+    func hold(_ amount: Int, user: UUID, generation: UUID, on db: any Database) async throws
+    /// Captures `captured` of the generation's hold of `held` and releases the rest.
+    /// The generation pipeline calls it exactly once per generation.
+    func settle(generation: UUID, user: UUID, held: Int, captured: Int, on db: any Database) async throws
+}
+
+/// Everyone has enough: the default until billing lands. It records nothing; the
+/// generation row keeps what was held and what was charged.
+struct UnlimitedCredits: Credits {
+    func hold(_ amount: Int, user: UUID, generation: UUID, on db: any Database) async throws {}
+    func settle(generation: UUID, user: UUID, held: Int, captured: Int, on db: any Database) async throws {}
+}
+
+struct CreditsError: UserFacingError, Equatable {
+    let needed: Int
+    let available: Int
+
+    var kind: FailureKind { .paymentRequired }
+    var userMessage: String {
+        "This needs \(needed) credits and you have \(available). Buy credits, or ask for fewer images. You were not charged."
+    }
+}

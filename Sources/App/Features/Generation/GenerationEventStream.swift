@@ -1,0 +1,62 @@
+import Domain
+import Foundation
+import Persistence
+import Vapor
+
+/// `GET /generations/{id}/events`: Server-Sent Events for one generation. Each change sends
+/// an event named after the state (`queued`, `running`, `succeeded`, `failed`, `blocked`,
+/// `cancelled`) whose data is the generation as `GET /api/v1/generations/{id}` shows it
+/// (queue position, progress, images, reason). The stream ends after a final state.
+/// Polling clients use that GET instead.
+enum GenerationEventStream {
+    /// Longest wait between re-reads when no change is announced (changes from processes
+    /// that cannot notify this one are still seen).
+    static let recheckInterval: Duration = .seconds(2)
+    /// A comment line keeps proxies from closing a quiet stream.
+    static let keepAliveInterval: TimeInterval = 15
+    /// A stream ends after this long; EventSource reconnects by itself.
+    static let maxDuration: TimeInterval = 600
+
+    @Sendable static func stream(req: Request) async throws -> Response {
+        let user = try req.requireUser(scope: .generationsRead)
+        let first = try await GenerationsAPI.owned(req, user: user)
+        let id = first.id!
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = .withoutEscapingSlashes
+        let response = Response(status: .ok)
+        response.headers.contentType = HTTPMediaType(type: "text", subType: "event-stream", parameters: ["charset": "utf-8"])
+        response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+        response.headers.replaceOrAdd(name: "X-Accel-Buffering", value: "no")
+        response.body = .init(asyncStream: { writer in
+            await req.pictor.generationEvents.follow(id) { signal in
+                let started = Date()
+                var lastSent: Data?
+                var lastWrite = Date()
+                do {
+                    while Date().timeIntervalSince(started) < maxDuration {
+                        guard let row = try await GenerationStore.find(id, of: user.id, on: req.db) else { break }
+                        let dto = try await GenerationsAPI.dto(row, req: req)
+                        let data = try encoder.encode(dto)
+                        if data != lastSent {
+                            var event = "event: \(dto.status)\ndata: "
+                            event += String(decoding: data, as: UTF8.self) + "\n\n"
+                            try await writer.write(.buffer(ByteBuffer(string: event)))
+                            lastSent = data
+                            lastWrite = Date()
+                        } else if Date().timeIntervalSince(lastWrite) >= keepAliveInterval {
+                            try await writer.write(.buffer(ByteBuffer(string: ": keep-alive\n\n")))
+                            lastWrite = Date()
+                        }
+                        if GenerationState(rawValue: row.state)?.isFinal == true { break }
+                        await signal.wait(upTo: recheckInterval)
+                    }
+                } catch {
+                    req.logger.debug("event stream ended", metadata: ["error": .string("\(error)")])
+                }
+            }
+            try? await writer.write(.end)
+        })
+        return response
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+import Synchronization
+
+/// Wakes whoever follows a generation (its event stream) when it changes in this process.
+/// Changes made by other processes are seen by the followers' periodic re-read (and, on
+/// PostgreSQL, by the `LISTEN` that calls `changed` here; see `GenerationNotifications`).
+final class GenerationEvents: Sendable {
+    private struct Watch {
+        let signal = WakeSignal()
+        var followers = 0
+    }
+
+    private let watches = Mutex<[UUID: Watch]>([:])
+
+    /// Wakes every follower of `id`.
+    func changed(_ id: UUID) {
+        watches.withLock { $0[id]?.signal }?.wakeAll()
+    }
+
+    /// Runs `body` with a signal that wakes when `id` changes.
+    func follow<T>(_ id: UUID, _ body: (WakeSignal) async throws -> T) async rethrows -> T {
+        let signal = watches.withLock { watches -> WakeSignal in
+            var watch = watches[id] ?? Watch()
+            watch.followers += 1
+            watches[id] = watch
+            return watch.signal
+        }
+        defer {
+            watches.withLock { watches in
+                guard var watch = watches[id] else { return }
+                watch.followers -= 1
+                watches[id] = watch.followers > 0 ? watch : nil
+            }
+        }
+        return try await body(signal)
+    }
+}

@@ -1,0 +1,216 @@
+import Domain
+import Fluent
+import Foundation
+import Imaging
+import Persistence
+import Storage
+import Synchronization
+import Vapor
+
+/// Runs one generation: calls its model with a timeout, stores every output (sealed) in the
+/// blob store, then in one transaction records the images, captures the credits for what was
+/// delivered and marks it succeeded. Every unhappy end goes through `GenerationService.end`,
+/// which charges nothing.
+struct GenerationJobHandler: JobHandler {
+    let kind = GenerationService.jobKind
+
+    /// How often a running generation's progress is written and its cancellation checked.
+    static let watchInterval: Duration = .milliseconds(250)
+
+    func run(_ job: ClaimedJob, context: JobContext) async throws {
+        let app = context.application
+        guard let payload = try? JSONDecoder().decode(GenerationService.JobPayload.self, from: Data(job.payload.utf8)) else {
+            throw JobFailure.permanent("unreadable generation.run payload")
+        }
+        guard let generation = try await GenerationModel.find(payload.generationID, on: app.db) else {
+            context.logger.notice("generation is gone (erased); nothing to run")
+            return
+        }
+        guard GenerationState(rawValue: generation.state)?.isFinal == false else { return }
+        do {
+            try await attempt(generation, job: job, app: app, logger: context.logger)
+        } catch let failure as JobFailure {
+            throw failure
+        } catch {
+            // Shutting down: the runner hands the job back. Storage or database trouble:
+            // retry while attempts remain, then end it failed.
+            guard !Task.isCancelled, job.attempt >= job.maxAttempts else { throw error }
+            context.logger.error("generation failed for good", metadata: ["error": .string("\(error)")])
+            try await GenerationService.end(
+                generation, as: .failed, reason: "Something went wrong on our side. You were not charged; please try again.",
+                app: app, on: app.db)
+        }
+    }
+
+    private func attempt(_ generation: GenerationModel, job: ClaimedJob, app: Application, logger: Logger) async throws {
+        let id = generation.id!
+        // A generation still `running` here was being made by a worker that died: run it again.
+        guard try await GenerationStore.move(id, from: [.queued, .running], to: .running, now: Date(), on: app.db) else { return }
+        try await announce(id, app: app)
+
+        guard let entry = app.pictor.models.entry(generation.model) else {
+            try await GenerationService.end(generation, as: .failed, reason: "The model \(generation.model) is no longer offered. You were not charged.", app: app, on: app.db)
+            return
+        }
+        let request = try await providerRequest(for: generation, app: app)
+        let delivered: [ProviderImage]
+        do {
+            delivered = try await call(entry, with: request, generationID: id, app: app)
+        } catch let error as ProviderError {
+            try await handle(error, generation: generation, job: job, app: app, logger: logger)
+            return
+        } catch is OwnerCancelled {
+            logger.info("generation cancelled by its owner while running")
+            return
+        }
+        guard !delivered.isEmpty else {
+            try await handle(.permanent("it returned no images"), generation: generation, job: job, app: app, logger: logger)
+            return
+        }
+        try await deliver(delivered, for: generation, app: app, logger: logger)
+    }
+
+    /// Decides what a provider failure means for the generation and the job.
+    private func handle(_ error: ProviderError, generation: GenerationModel, job: ClaimedJob, app: Application, logger: Logger) async throws {
+        switch GenerationFailurePolicy.decide(error, attempt: job.attempt, maxAttempts: job.maxAttempts) {
+        case .retry(let reason):
+            logger.notice("provider failed; retrying", metadata: ["reason": .string(reason)])
+            if try await GenerationStore.move(generation.id!, from: [.running], to: .queued, now: Date(), on: app.db) {
+                try await announce(generation.id!, app: app)
+            }
+            throw JobFailure.retryable(reason)
+        case .fail(let reason):
+            try await GenerationService.end(generation, as: .failed, reason: reason + " You were not charged.", app: app, on: app.db)
+        case .block(let reason):
+            try await GenerationService.end(generation, as: .blocked, reason: reason + " You were not charged.", app: app, on: app.db)
+        case .cancelled:
+            try await GenerationService.end(generation, as: .cancelled, reason: "Cancelled. You were not charged.", app: app, on: app.db)
+        }
+    }
+
+    /// Calls the provider while a watcher records progress and notices cancellation by the
+    /// owner; whichever of the provider, the timeout and the watcher ends first wins.
+    private func call(_ entry: ModelCatalog.Entry, with request: GenerationRequest, generationID: UUID, app: Application) async throws -> [ProviderImage] {
+        let progress = LatestProgress()
+        return try await withThrowingTaskGroup(of: [ProviderImage]?.self) { group in
+            group.addTask {
+                try await entry.provider.generate(request) { fraction in progress.value.withLock { $0 = fraction } }
+            }
+            group.addTask {
+                try await Task.sleep(for: entry.timeout)
+                throw ProviderError.retryable(GenerationFailurePolicy.timeoutReason(seconds: Int(entry.timeout.components.seconds)))
+            }
+            group.addTask {
+                var written: Double?
+                while true {
+                    try await Task.sleep(for: Self.watchInterval)
+                    let current = progress.value.withLock { $0 }
+                    if let current, current != written {
+                        try await GenerationStore.setProgress(generationID, current, now: Date(), on: app.db)
+                        try await announce(generationID, app: app)
+                        written = current
+                    }
+                    let state = try await GenerationModel.find(generationID, on: app.db).flatMap { GenerationState(rawValue: $0.state) }
+                    if state != .running { throw OwnerCancelled() }
+                }
+            }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let images = result { return images }
+            }
+            throw ProviderError.retryable("the model stopped without an answer")
+        }
+    }
+
+    /// Stores every output, then records them and captures the credits in one transaction.
+    /// If the generation was cancelled meanwhile, the stored bytes are removed again.
+    private func deliver(_ delivered: [ProviderImage], for generation: GenerationModel, app: Application, logger: Logger) async throws {
+        let id = generation.id!
+        let references = try JSONDecoder().decode([UUID].self, from: Data(generation.referenceIDs.utf8))
+        let source: DigitalSourceType = references.isEmpty ? .trainedAlgorithmicMedia : .compositeWithTrainedAlgorithmicMedia
+        let pipeline = OutputPipeline(limits: app.pictor.config.imageLimits)
+        let outputs: [OutputPipeline.Output]
+        do {
+            outputs = try delivered.prefix(generation.count).map { try pipeline.process($0, source: source) }
+        } catch let error as ImagingError {
+            logger.warning("provider output unreadable", metadata: ["error": .string("\(error)")])
+            try await GenerationService.end(generation, as: .failed, reason: "The image model returned an image that could not be read. You were not charged.", app: app, on: app.db)
+            return
+        }
+        guard let contentKey = try await app.pictor.contentKeys.existingKey(for: generation.userID, on: app.db) else { return }
+        let now = Date.nowToTheMillisecond()
+        let attemptToken = Tokens.random(bytes: 6)
+        var rows: [GenerationImageModel] = []
+        for (position, output) in outputs.enumerated() {
+            let base = "users/\(generation.userID.uuidString.lowercased())/generations/\(id.uuidString.lowercased())/\(position)-\(attemptToken)"
+            let row = GenerationImageModel()
+            row.id = UUID()
+            row.generationID = id
+            row.userID = generation.userID
+            row.position = position
+            row.blobKey = base + "." + output.format.fileExtension
+            row.thumbnailKey = base + ".thumb.webp"
+            row.format = output.format.rawValue
+            row.width = output.width
+            row.height = output.height
+            row.bytes = output.image.count
+            row.thumbnailBytes = output.thumbnail.count
+            row.sha256 = output.sha256
+            row.digitalSourceType = source.rawValue
+            row.createdAt = now
+            rows.append(row)
+            try await app.pictor.blobs.put(try contentKey.seal(output.image), at: BlobKey(row.blobKey))
+            try await app.pictor.blobs.put(try contentKey.seal(output.thumbnail), at: BlobKey(row.thumbnailKey))
+        }
+        let credits = app.pictor.credits
+        let charged = GenerationPricing.charge(pricePerImage: generation.pricePerImage, delivered: rows.count, asked: generation.count)
+        let stored = rows
+        let recorded = try await writeTransaction(on: app.db) { tx -> Bool in
+            guard try await GenerationStore.move(
+                id, from: [.running], to: .succeeded, .init(creditsCharged: charged, progress: 1), now: now, on: tx)
+            else { return false }
+            for row in stored { try await row.create(on: tx) }
+            try await credits.settle(generation: id, user: generation.userID, held: generation.creditsHeld, captured: charged, on: tx)
+            try await GenerationNotifications.send(id, on: tx)
+            return true
+        }
+        if recorded {
+            app.pictor.generationEvents.changed(id)
+            logger.info("generation succeeded", metadata: ["images": .stringConvertible(rows.count)])
+        } else {
+            for row in rows {
+                try? await app.pictor.blobs.delete(BlobKey(row.blobKey))
+                try? await app.pictor.blobs.delete(BlobKey(row.thumbnailKey))
+            }
+        }
+    }
+
+    private func providerRequest(for generation: GenerationModel, app: Application) async throws -> GenerationRequest {
+        guard let contentKey = try await app.pictor.contentKeys.existingKey(for: generation.userID, on: app.db) else {
+            throw JobFailure.permanent("the owner's content key is gone")
+        }
+        let referenceIDs = try JSONDecoder().decode([UUID].self, from: Data(generation.referenceIDs.utf8))
+        var references: [Data] = []
+        if !referenceIDs.isEmpty {
+            let rows = try await ReferenceImageModel.query(on: app.db).filter(\.$id ~~ referenceIDs).filter(\.$userID == generation.userID).all()
+            for row in rows { references.append(try contentKey.open(try await app.pictor.blobs.get(BlobKey(row.blobKey)))) }
+        }
+        return GenerationRequest(
+            prompt: try contentKey.open(text: generation.promptSealed),
+            negativePrompt: try contentKey.open(text: generation.negativePromptSealed),
+            size: ImageSize(width: generation.width, height: generation.height), count: generation.count,
+            seed: UInt64(generation.seed), style: generation.style, referenceImages: references)
+    }
+
+    private func announce(_ id: UUID, app: Application) async throws {
+        try await GenerationNotifications.send(id, on: app.db)
+        app.pictor.generationEvents.changed(id)
+    }
+
+    private struct OwnerCancelled: Error {}
+
+    /// The newest progress a provider reported, written to the database by the watcher.
+    private final class LatestProgress: Sendable {
+        let value = Mutex<Double?>(nil)
+    }
+}

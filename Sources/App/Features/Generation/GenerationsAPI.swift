@@ -1,0 +1,70 @@
+import Domain
+import Fluent
+import Foundation
+import Persistence
+import Vapor
+
+/// `/api/v1/generations`: create (with `Idempotency-Key`), get, list (cursor), cancel.
+/// Everything is the signed-in user's own: another user's id answers 404.
+enum GenerationsAPI {
+    @Sendable static func create(req: Request) async throws -> Response {
+        let user = try req.requireUser(scope: .generationsWrite)
+        let body = try req.content.decode(GenerationCreateBody.self)
+        let submission = body.submission(models: req.pictor.models, idempotencyKey: req.headers.first(name: "Idempotency-Key"))
+        let submitted = try await GenerationService.submit(submission, user: user.id, app: req.application, on: req.db)
+        let dto = try await dto(submitted.generation, req: req)
+        let response = try await dto.encodeResponse(status: submitted.replayed ? .ok : .created, for: req)
+        response.headers.replaceOrAdd(name: .location, value: SiteURL.apiGeneration.path(["generationID": dto.id.uuidString.lowercased()]))
+        if submitted.replayed { response.headers.replaceOrAdd(name: "Idempotent-Replayed", value: "true") }
+        return response
+    }
+
+    @Sendable static func get(req: Request) async throws -> GenerationDTO {
+        let user = try req.requireUser(scope: .generationsRead)
+        return try await dto(try await owned(req, user: user), req: req)
+    }
+
+    @Sendable static func list(req: Request) async throws -> GenerationPageDTO {
+        let user = try req.requireUser(scope: .generationsRead)
+        let limit = min(max((try? req.query.get(Int.self, at: "limit")) ?? 20, 1), 100)
+        var cursor: PageCursor?
+        if let token = try? req.query.get(String.self, at: "cursor") {
+            guard let parsed = PageCursor(token: token) else {
+                throw GenerationInputError(fieldErrors: [FieldError(field: "cursor", message: "This cursor is not one Pictor gave out; start from the first page.")])
+            }
+            cursor = parsed
+        }
+        let rows = try await GenerationStore.page(of: user.id, after: cursor, limit: limit + 1, on: req.db)
+        let shown = Array(rows.prefix(limit))
+        let images = try await GenerationStore.images(of: shown.map { $0.id! }, on: req.db)
+        let key = try await req.pictor.contentKeys.existingKey(for: user.id, on: req.db)
+        let data = shown.map {
+            GenerationDTO($0, images: images[$0.id!] ?? [], key: key, queuePosition: nil, models: req.pictor.models)
+        }
+        let next = rows.count > limit ? shown.last.map { PageCursor(createdAt: $0.createdAt, id: $0.id!).token } : nil
+        return GenerationPageDTO(data: data, nextCursor: next)
+    }
+
+    @Sendable static func cancel(req: Request) async throws -> GenerationDTO {
+        let user = try req.requireUser(scope: .generationsWrite)
+        guard let id = req.parameters.get("generationID", as: UUID.self) else { throw AccessError.notFound }
+        let generation = try await GenerationService.cancel(id, user: user.id, app: req.application, on: req.db)
+        return try await dto(generation, req: req)
+    }
+
+    /// The signed-in user's generation named in the path, or 404.
+    static func owned(_ req: Request, user: CurrentUser) async throws -> GenerationModel {
+        guard let id = req.parameters.get("generationID", as: UUID.self),
+            let generation = try await GenerationStore.find(id, of: user.id, on: req.db)
+        else { throw AccessError.notFound }
+        return generation
+    }
+
+    static func dto(_ generation: GenerationModel, req: Request) async throws -> GenerationDTO {
+        let images = try await GenerationStore.images(of: generation.id!, on: req.db)
+        let key = try await req.pictor.contentKeys.existingKey(for: generation.userID, on: req.db)
+        let position = generation.state == GenerationState.queued.rawValue
+            ? try await GenerationStore.queuePosition(of: generation, on: req.db) : nil
+        return GenerationDTO(generation, images: images, key: key, queuePosition: position, models: req.pictor.models)
+    }
+}

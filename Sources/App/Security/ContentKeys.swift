@@ -1,0 +1,63 @@
+import Crypto
+import Fluent
+import Foundation
+import Persistence
+
+/// Per-user content keys. Each user's prompts, reference images and outputs are sealed
+/// with AES-GCM under that user's own random key; the key itself is stored sealed under a
+/// key derived from the server key. Deleting a user's `content_keys` row makes all of
+/// their content unreadable wherever a copy of it lies.
+struct ContentKeys: Sendable {
+    let secrets: Secrets
+
+    /// The user's key, made on first use. Safe to call concurrently: if two requests
+    /// make a key at once, the one stored first wins and both use it.
+    func key(for userID: UUID, on db: any Database) async throws -> ContentKey {
+        if let row = try await ContentKeyModel.find(userID, on: db) { return try unseal(row, userID: userID) }
+        let row = ContentKeyModel()
+        row.id = userID
+        row.sealedKey = try secrets.seal(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }, purpose: purpose(userID))
+        row.createdAt = Date()
+        do {
+            try await row.create(on: db)
+            return try unseal(row, userID: userID)
+        } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
+            guard let stored = try await ContentKeyModel.find(userID, on: db) else { throw error }
+            return try unseal(stored, userID: userID)
+        }
+    }
+
+    /// The user's key if one exists (nil after erasure: their content is gone).
+    func existingKey(for userID: UUID, on db: any Database) async throws -> ContentKey? {
+        try await ContentKeyModel.find(userID, on: db).map { try unseal($0, userID: userID) }
+    }
+
+    private func unseal(_ row: ContentKeyModel, userID: UUID) throws -> ContentKey {
+        ContentKey(key: SymmetricKey(data: try secrets.open(row.sealedKey, purpose: purpose(userID))))
+    }
+
+    private func purpose(_ userID: UUID) -> String { "content-key:\(userID.uuidString.lowercased())" }
+}
+
+/// One user's content key: seals and opens their prompts (as base64 text) and blobs.
+struct ContentKey: Sendable {
+    let key: SymmetricKey
+
+    func seal(_ data: Data) throws -> Data {
+        guard let combined = try AES.GCM.seal(data, using: key).combined else { throw CryptoKitError.incorrectParameterSize }
+        return combined
+    }
+
+    func open(_ sealed: Data) throws -> Data {
+        try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: key)
+    }
+
+    func seal(text: String) throws -> String {
+        try seal(Data(text.utf8)).base64EncodedString()
+    }
+
+    func open(text sealed: String) throws -> String {
+        guard let data = Data(base64Encoded: sealed) else { throw CryptoKitError.incorrectParameterSize }
+        return String(decoding: try open(data), as: UTF8.self)
+    }
+}

@@ -1,0 +1,137 @@
+@testable import App
+import Domain
+import Fluent
+import Foundation
+import Persistence
+import Providers
+import SQLKit
+import Testing
+import Vapor
+import VaporTesting
+
+/// Credits that record every hold and settlement, with an optional balance.
+final class RecordingCredits: Credits {
+    struct Settlement: Equatable, Sendable {
+        let generation: UUID
+        let held: Int
+        let captured: Int
+    }
+
+    let holds = Locked<[UUID: Int]>([:])
+    let settlements = Locked<[Settlement]>([])
+    let balance: Int?
+
+    init(balance: Int? = nil) {
+        self.balance = balance
+    }
+
+    func hold(_ amount: Int, user: UUID, generation: UUID, on db: any Database) async throws {
+        if let balance, amount > balance { throw CreditsError(needed: amount, available: balance) }
+        holds.update { $0[generation] = amount }
+    }
+
+    func settle(generation: UUID, user: UUID, held: Int, captured: Int, on db: any Database) async throws {
+        settlements.update { $0.append(Settlement(generation: generation, held: held, captured: captured)) }
+    }
+
+    func settlements(of generation: UUID) -> [Settlement] {
+        settlements.value.filter { $0.generation == generation }
+    }
+}
+
+/// The handlers a generation test's runner needs (its sign-up mail is delivered too).
+let workHandlers: [any JobHandler] = [GenerationJobHandler(), SendMailHandler()]
+
+/// How many jobs of `kind` exist, in any state.
+func jobCount(kind: String, on db: any Database) async throws -> Int {
+    let row = try await sqlDatabase(db).raw("SELECT COUNT(*) AS n FROM jobs WHERE kind = \(bind: kind)").first()
+    return try row?.decode(column: "n", as: Int.self) ?? 0
+}
+
+/// A catalog offering one scripted model.
+func scriptedCatalog(_ provider: ScriptedProvider, price: Int = 2, timeout: Duration = .seconds(5), maxAttempts: Int = 3) -> ModelCatalog {
+    ModelCatalog(entries: [
+        .init(id: "scripted", provider: provider, pricePerImage: price, timeout: timeout, maxAttempts: maxAttempts, styles: ["vivid"]),
+        ModelCatalog.standard.entries[0],
+    ])
+}
+
+/// A generation as the API shows it (the fields tests look at).
+struct GenerationView: Decodable {
+    struct Image: Decodable {
+        let id: UUID
+        let url: String
+        let thumbnailUrl: String
+        let width: Int
+        let height: Int
+        let sha256: String
+        let bytes: Int
+        let digitalSourceType: String
+    }
+
+    let id: UUID
+    let status: String
+    let prompt: String
+    let seed: Int64
+    let progress: Double
+    let queuePosition: Int?
+    let reason: String?
+    let creditsHeld: Int
+    let creditsCharged: Int
+    let images: [Image]
+}
+
+struct GenerationPageView: Decodable {
+    let data: [GenerationView]
+    let nextCursor: String?
+}
+
+struct ProblemView: Decodable {
+    struct Field: Decodable {
+        let field: String
+        let message: String
+    }
+
+    let status: Int
+    let detail: String?
+    let errors: [Field]?
+}
+
+extension TestingHTTPResponse {
+    func decoded<T: Decodable>(_ type: T.Type = T.self) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(T.self, from: Data(body.string.utf8))
+    }
+}
+
+extension Browser {
+    /// Submits a generation through the API.
+    func generate(_ json: String, idempotencyKey: String? = nil) async throws -> TestingHTTPResponse {
+        var headers = HTTPHeaders()
+        if let idempotencyKey { headers.add(name: "Idempotency-Key", value: idempotencyKey) }
+        return try await api(.POST, "/api/v1/generations", json: json, headers: headers)
+    }
+
+    func generation(_ id: UUID) async throws -> GenerationView {
+        try await api(.GET, "/api/v1/generations/\(id)").decoded()
+    }
+
+    /// Polls until the generation has ended, and returns it.
+    func finished(_ id: UUID, within seconds: Double = 20) async throws -> GenerationView {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let view = try await generation(id)
+            if !["queued", "running"].contains(view.status) { return view }
+            try await Task.sleep(for: .milliseconds(30))
+        }
+        return try await generation(id)
+    }
+}
+
+/// Signs in a fresh user and loads a page, so the browser holds the session's CSRF token.
+func signedInForAPI(_ app: Application, email: String) async throws -> Browser {
+    let browser = try await Accounts.signedIn(app, email: email)
+    try await browser.get("/account")
+    return browser
+}
