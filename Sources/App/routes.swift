@@ -64,6 +64,11 @@ func routes(_ app: Application) throws {
         api.get(SiteURL.generationEvents.pathComponents, use: GenerationEventStream.stream)
         api.get(SiteURL.image.pathComponents, use: ImagesController.image)
         api.get(SiteURL.imageThumbnail.pathComponents, use: ImagesController.thumbnail)
+        api.on(.POST, SiteURL.apiReferenceImages.pathComponents,
+               body: .collect(maxSize: ReferenceImagesAPI.maxBody(app.pictor.config)), use: ReferenceImagesAPI.upload)
+        api.get(SiteURL.apiReferenceImages.pathComponents, use: ReferenceImagesAPI.list)
+        api.get(SiteURL.apiReferenceImageFile.pathComponents, use: ReferenceImagesAPI.file)
+        api.delete(SiteURL.apiReferenceImage.pathComponents, use: ReferenceImagesAPI.delete)
     }
     do { // Operator console: staff only; everyone else gets 404
         let admin = app.grouped(RequireRole(minimum: .support))

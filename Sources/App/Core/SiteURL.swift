@@ -43,6 +43,9 @@ enum SiteURL: CaseIterable {
     case generationEvents
     case image
     case imageThumbnail
+    case apiReferenceImages
+    case apiReferenceImage
+    case apiReferenceImageFile
     case admin
     case adminAudit
     case adminJobs
@@ -89,6 +92,9 @@ enum SiteURL: CaseIterable {
         case .generationEvents: "/generations/:generationID/events"
         case .image: "/images/:imageID"
         case .imageThumbnail: "/images/:imageID/thumbnail"
+        case .apiReferenceImages: "/api/v1/reference-images"
+        case .apiReferenceImage: "/api/v1/reference-images/:referenceID"
+        case .apiReferenceImageFile: "/api/v1/reference-images/:referenceID/file"
         case .admin: "/admin"
         case .adminAudit: "/admin/audit"
         case .adminJobs: "/admin/jobs"

@@ -48,7 +48,26 @@ final class Browser: @unchecked Sendable {
         return try await send(method, path, body: json, extra: headers)
     }
 
+    /// Uploads `data` as the `image` field of a multipart form, with the session's CSRF token.
+    @discardableResult
+    func apiBytes(_ method: HTTPMethod, _ path: String, multipart data: Data, field: String = "image") async throws -> TestingHTTPResponse {
+        let boundary = "pictor-test-boundary"
+        var body = ByteBuffer(string: "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(field)\"; filename=\"upload.bin\"\r\n")
+        body.writeString("Content-Type: application/octet-stream\r\n\r\n")
+        body.writeBytes(data)
+        body.writeString("\r\n--\(boundary)--\r\n")
+        var headers = HTTPHeaders()
+        headers.add(name: .accept, value: "application/json")
+        headers.replaceOrAdd(name: .contentType, value: "multipart/form-data; boundary=\(boundary)")
+        if let csrf { headers.add(name: "X-CSRF-Token", value: csrf) }
+        return try await send(method, path, buffer: body, extra: headers)
+    }
+
     private func send(_ method: HTTPMethod, _ path: String, body: String?, extra: HTTPHeaders = [:]) async throws -> TestingHTTPResponse {
+        try await send(method, path, buffer: body.map { ByteBuffer(string: $0) }, extra: extra)
+    }
+
+    private func send(_ method: HTTPMethod, _ path: String, buffer: ByteBuffer?, extra: HTTPHeaders = [:]) async throws -> TestingHTTPResponse {
         var headers = HTTPHeaders()
         headers.add(name: .accept, value: "text/html")
         headers.add(name: .userAgent, value: userAgent)
@@ -60,7 +79,7 @@ final class Browser: @unchecked Sendable {
             if let origin { headers.add(name: .origin, value: origin) }
         }
         for (name, value) in extra { headers.replaceOrAdd(name: name, value: value) }
-        let response = try await app.testing().sendRequest(method, path, headers: headers, body: body.map { ByteBuffer(string: $0) })
+        let response = try await app.testing().sendRequest(method, path, headers: headers, body: buffer)
         for header in response.headers[.setCookie] {
             let pair = header.split(separator: ";")[0].split(separator: "=", maxSplits: 1)
             let name = String(pair[0]).trimmingCharacters(in: .whitespaces)

@@ -1,0 +1,136 @@
+import Crypto
+import Domain
+import Fluent
+import Foundation
+import Imaging
+import Persistence
+import Storage
+import Vapor
+
+/// Reference images: uploaded as multipart (`image` field), checked from their bytes (PNG,
+/// JPEG or WebP; size and pixel limits; decompression bombs refused from the header),
+/// re-encoded as PNG so that no EXIF, GPS or text survives, sealed with the owner's key and
+/// stored. Owners list, view and delete their own; everyone else gets 404.
+enum ReferenceImagesAPI {
+    struct ReferenceImageDTO: Content {
+        let id: UUID
+        let width: Int
+        let height: Int
+        let format: String
+        let bytes: Int
+        let createdAt: Date
+        let url: String
+
+        init(_ row: ReferenceImageModel) {
+            id = row.id!
+            width = row.width
+            height = row.height
+            format = row.format
+            bytes = row.bytes
+            createdAt = row.createdAt
+            url = SiteURL.apiReferenceImageFile.path(["referenceID": row.id!.uuidString.lowercased()])
+        }
+    }
+
+    struct Upload: Content {
+        var image: File?
+    }
+
+    /// Largest request body an upload may have: the image limit plus room for the multipart framing.
+    static func maxBody(_ config: AppConfig) -> ByteCount {
+        ByteCount(value: config.imageLimits.maxBytes + 64 * 1024)
+    }
+
+    @Sendable static func upload(req: Request) async throws -> Response {
+        let user = try req.requireUser(scope: .generationsWrite)
+        guard req.headers.contentType?.type == "multipart" else {
+            throw UploadError.notMultipart
+        }
+        let upload = try req.content.decode(Upload.self)
+        guard let file = upload.image, file.data.readableBytes > 0 else { throw UploadError.missingFile }
+        let reencoded = try clean(Data(file.data.readableBytesView), limits: req.pictor.config.imageLimits)
+        let key = try await req.pictor.contentKeys.key(for: user.id, on: req.db)
+        let row = ReferenceImageModel()
+        row.id = UUID()
+        row.userID = user.id
+        row.blobKey = "users/\(user.id.uuidString.lowercased())/references/\(row.id!.uuidString.lowercased()).png"
+        row.format = ImageFormat.png.rawValue
+        row.width = reencoded.width
+        row.height = reencoded.height
+        row.bytes = reencoded.data.count
+        row.sha256 = Data(SHA256.hash(data: reencoded.data)).hexString
+        row.createdAt = Date.nowToTheMillisecond()
+        // Bytes first: a row never exists without its blob.
+        try await req.pictor.blobs.put(try key.seal(reencoded.data), at: BlobKey(row.blobKey))
+        do {
+            try await row.create(on: req.db)
+        } catch {
+            try? await req.pictor.blobs.delete(BlobKey(row.blobKey))
+            throw error
+        }
+        let response = try await ReferenceImageDTO(row).encodeResponse(status: .created, for: req)
+        response.headers.replaceOrAdd(name: .location, value: ReferenceImageDTO(row).url)
+        return response
+    }
+
+    /// Decodes untrusted bytes with every check and writes a fresh PNG of the pixels only.
+    static func clean(_ data: Data, limits: ImageLimits) throws -> (data: Data, width: Int, height: Int) {
+        let decoded = try Image.decode(data, limits: limits)
+        return (try decoded.image.encode(.png(compression: 2)), decoded.image.width, decoded.image.height)
+    }
+
+    @Sendable static func list(req: Request) async throws -> [ReferenceImageDTO] {
+        let user = try req.requireUser(scope: .generationsRead)
+        return try await ReferenceImageModel.query(on: req.db).filter(\.$userID == user.id)
+            .sort(\.$createdAt, .descending).limit(200).all().map(ReferenceImageDTO.init)
+    }
+
+    @Sendable static func file(req: Request) async throws -> Response {
+        let user = try req.requireUser(scope: .generationsRead)
+        let row = try await owned(req, user: user)
+        guard let key = try await req.pictor.contentKeys.existingKey(for: user.id, on: req.db) else { throw AccessError.notFound }
+        let bytes = try key.open(try await req.pictor.blobs.get(BlobKey(row.blobKey)))
+        var headers = HTTPHeaders()
+        headers.contentType = .png
+        headers.replaceOrAdd(name: .cacheControl, value: "private, max-age=3600")
+        headers.replaceOrAdd(name: .eTag, value: "\"\(row.sha256)\"")
+        return Response(status: .ok, headers: headers, body: .init(data: bytes))
+    }
+
+    @Sendable static func delete(req: Request) async throws -> HTTPStatus {
+        let user = try req.requireUser(scope: .generationsWrite)
+        let row = try await owned(req, user: user)
+        try await row.delete(on: req.db)
+        try await req.pictor.blobs.delete(BlobKey(row.blobKey))
+        return .noContent
+    }
+
+    private static func owned(_ req: Request, user: CurrentUser) async throws -> ReferenceImageModel {
+        guard let id = req.parameters.get("referenceID", as: UUID.self),
+            let row = try await ReferenceImageModel.query(on: req.db).filter(\.$id == id).filter(\.$userID == user.id).first()
+        else { throw AccessError.notFound }
+        return row
+    }
+
+    enum UploadError: UserFacingError {
+        case notMultipart, missingFile
+
+        var kind: FailureKind {
+            switch self {
+            case .notMultipart: .unsupportedMediaType
+            case .missingFile: .invalidInput
+            }
+        }
+
+        var userMessage: String {
+            switch self {
+            case .notMultipart: "Send the image as multipart/form-data in a field named image."
+            case .missingFile: "Choose an image to upload (PNG, JPEG or WebP)."
+            }
+        }
+
+        var fieldErrors: [FieldError] {
+            self == .missingFile ? [FieldError(field: "image", message: userMessage)] : []
+        }
+    }
+}

@@ -1,0 +1,124 @@
+@testable import App
+import Domain
+import Fluent
+import Foundation
+import Imaging
+import Persistence
+import Providers
+import Storage
+import Testing
+import Vapor
+import VaporTesting
+
+@Suite struct ReferenceImageTests {
+    /// A JPEG carrying a comment segment with a location and a name, as cameras and editors leave.
+    static func photoWithComment(_ comment: String) throws -> Data {
+        var pixels = [UInt8](repeating: 0, count: 96 * 64 * 3)
+        for i in stride(from: 0, to: pixels.count, by: 3) { pixels[i] = UInt8(i % 251); pixels[i + 1] = 90; pixels[i + 2] = 200 }
+        let jpeg = try pixels.withUnsafeBytes { try Image(pixels: $0, width: 96, height: 64, bands: 3) }.encode(.jpeg(quality: 90))
+        let text = Array(comment.utf8)
+        let length = text.count + 2
+        let segment: [UInt8] = [0xFF, 0xFE, UInt8(length >> 8), UInt8(length & 0xFF)] + text
+        return Data([0xFF, 0xD8] + segment + jpeg.dropFirst(2))
+    }
+
+    /// A PNG whose header claims 100000 × 100000 pixels in a few dozen bytes.
+    static let bomb: Data = {
+        func be(_ v: UInt32) -> [UInt8] { [24, 16, 8, 0].map { UInt8((v >> $0) & 0xFF) } }
+        func crc(_ bytes: [UInt8]) -> UInt32 {
+            var c: UInt32 = 0xFFFF_FFFF
+            for b in bytes { c ^= UInt32(b); for _ in 0..<8 { c = (c >> 1) ^ (c & 1 == 1 ? 0xEDB8_8320 : 0) } }
+            return c ^ 0xFFFF_FFFF
+        }
+        func chunk(_ type: String, _ body: [UInt8]) -> [UInt8] { let t = Array(type.utf8) + body; return be(UInt32(body.count)) + t + be(crc(t)) }
+        let png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", be(100_000) + be(100_000) + [8, 2, 0, 0, 0])
+            + chunk("IDAT", [0x78, 0x9C, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01]) + chunk("IEND", [])
+        return Data(png)
+    }()
+
+    struct Reference: Decodable {
+        let id: UUID
+        let width: Int
+        let height: Int
+        let url: String
+    }
+
+    func upload(_ browser: Browser, _ data: Data) async throws -> TestingHTTPResponse {
+        try await browser.apiBytes(.POST, "/api/v1/reference-images", multipart: data)
+    }
+
+    @Test func uploadsLoseTheirMetadataAndFeedGenerations() async throws {
+        let provider = ScriptedProvider()
+        try await withPictor { app in
+            app.pictor = app.pictor.with(models: scriptedCatalog(provider))
+            let browser = try await signedInForAPI(app, email: "refs@example.com")
+            let uploaded = try await upload(browser, try Self.photoWithComment("GPS 52.5200N 13.4050E taken by Alice Example"))
+            #expect(uploaded.status == .created)
+            let reference: Reference = try uploaded.decoded()
+            #expect(reference.width == 96 && reference.height == 64)
+
+            let served = try await browser.api(.GET, reference.url)
+            #expect(served.status == .ok && served.headers.contentType == .png)
+            let bytes = Data(served.body.readableBytesView)
+            #expect(bytes.range(of: Data("Alice".utf8)) == nil && bytes.range(of: Data("52.5200".utf8)) == nil)
+            #expect(try Image.header(of: bytes, limits: app.pictor.config.imageLimits).metadataFields.filter { $0.contains("comment") || $0.hasPrefix("exif") }.isEmpty)
+            let row = try #require(try await ReferenceImageModel.find(reference.id, on: app.db))
+            #expect(try await app.pictor.blobs.get(BlobKey(row.blobKey)).range(of: Data("IHDR".utf8)) == nil)  // sealed at rest
+
+            try await withRunner(app, handlers: workHandlers) { _ in
+                let created: GenerationView = try await browser.generate(
+                    #"{"model":"scripted","prompt":"like this","size":"64x64","referenceImageIds":["\#(reference.id)"]}"#).decoded()
+                let done = try await browser.finished(created.id)
+                #expect(done.status == "succeeded")
+                #expect(done.images.first?.digitalSourceType == "compositeWithTrainedAlgorithmicMedia")
+                let image = try await browser.api(.GET, try #require(done.images.first).url)
+                #expect(try Image.header(of: Data(image.body.readableBytesView), limits: app.pictor.config.imageLimits)
+                    .xmp?.text.contains("compositeWithTrainedAlgorithmicMedia") == true)
+            }
+            let sent = try #require(await provider.received().first)
+            #expect(sent.referenceImages == [bytes])
+
+            // The built-in engine takes no references: the request says so next to the field.
+            let refused = try await browser.generate(#"{"model":"builtin","prompt":"x","size":"512x512","referenceImageIds":["\#(reference.id)"]}"#)
+            #expect(refused.status == .badRequest)
+            #expect(try refused.decoded(ProblemView.self).errors?.first?.field == "referenceImageIds")
+
+            #expect(try await browser.api(.DELETE, "/api/v1/reference-images/\(reference.id)").status == .noContent)
+            #expect(try await browser.api(.GET, reference.url).status == .notFound)
+            #expect(try await app.pictor.blobs.exists(BlobKey(row.blobKey)) == false)
+        }
+    }
+
+    @Test func bombsNonImagesAndOversizedFilesAreRefusedClearly() async throws {
+        try await withPictor({ $0.imageLimits.maxBytes = 200_000 }) { app in
+            let browser = try await signedInForAPI(app, email: "attacker@example.com")
+            let bomb = try await upload(browser, Self.bomb)
+            #expect(bomb.status == .payloadTooLarge)
+            #expect(try bomb.decoded(ProblemView.self).detail == "The image is 100000×100000 pixels; images may have at most 40 megapixels.")
+            let text = try await upload(browser, Data("just some text, not a picture".utf8))
+            #expect(text.status == .unsupportedMediaType)
+            #expect(try text.decoded(ProblemView.self).detail?.contains("not a PNG, JPEG or WebP") == true)
+            let huge = try await upload(browser, Data(repeating: 0xFF, count: 400_000))
+            #expect(huge.status == .payloadTooLarge)
+            let json = try await browser.api(.POST, "/api/v1/reference-images", json: "{}")
+            #expect(json.status == .unsupportedMediaType)
+            #expect(try await ReferenceImageModel.query(on: app.db).count() == 0)
+            #expect(try await app.pictor.blobs.list(prefix: "users/").isEmpty)
+        }
+    }
+
+    @Test func referencesArePrivate() async throws {
+        try await withPictor { app in
+            let owner = try await signedInForAPI(app, email: "ref-owner@example.com")
+            let other = try await signedInForAPI(app, email: "ref-other@example.com")
+            let reference: Reference = try await upload(owner, try Self.photoWithComment("mine")).decoded()
+            #expect(try await other.api(.GET, reference.url).status == .notFound)
+            #expect(try await other.api(.DELETE, "/api/v1/reference-images/\(reference.id)").status == .notFound)
+            let list: [Reference] = try await other.api(.GET, "/api/v1/reference-images").decoded()
+            #expect(list.isEmpty)
+            let used = try await other.generate(#"{"prompt":"x","size":"512x512","referenceImageIds":["\#(reference.id)"]}"#)
+            #expect(used.status == .badRequest)
+            #expect(try await owner.api(.GET, reference.url).status == .ok)
+        }
+    }
+}
