@@ -113,6 +113,38 @@ import VaporTesting
         }
     }
 
+    @Test func theTimeoutHoldsEvenWhenTheProviderIgnoresCancellation() async throws {
+        let provider = ScriptedProvider(otherwise: [.deafWait(.seconds(30)), .deliver(side: 64)])
+        try await withPictor { app in
+            app.pictor = app.pictor.with(models: scriptedCatalog(provider, timeout: .seconds(1), maxAttempts: 1))
+            let browser = try await signedInForAPI(app, email: "deaf@example.com")
+            try await withRunner(app, handlers: workHandlers) { _ in
+                let created: GenerationView = try await browser.generate(#"{"model":"scripted","prompt":"a cat","size":"64x64"}"#).decoded()
+                // Ended by the timeout, long before the provider's 30 seconds are up.
+                let done = try await browser.finished(created.id, within: 15)
+                #expect(done.status == "failed" && done.reason?.contains("did not answer within 1 seconds") == true, "\(done.status)")
+            }
+        }
+    }
+
+    @Test func aReferenceDeletedBeforeTheRunFailsTheGenerationFree() async throws {
+        try await withPictor { app in
+            let credits = RecordingCredits()
+            app.pictor = app.pictor.with(models: scriptedCatalog(ScriptedProvider()), credits: credits)
+            let browser = try await signedInForAPI(app, email: "fickle@example.com")
+            let reference: ReferenceImageTests.Reference = try await browser.apiBytes(
+                .POST, "/api/v1/reference-images", multipart: try ReferenceImageTests.photoWithComment("x")).decoded()
+            let created: GenerationView = try await browser.generate(
+                #"{"model":"scripted","prompt":"like this","size":"64x64","referenceImageIds":["\#(reference.id)"]}"#).decoded()
+            #expect(try await browser.api(.DELETE, "/api/v1/reference-images/\(reference.id)").status == .noContent)
+            try await withRunner(app, handlers: workHandlers) { _ in
+                let done = try await browser.finished(created.id)
+                #expect(done.status == "failed" && done.reason?.contains("reference image was deleted") == true)
+                #expect(credits.settlements(of: done.id).map(\.captured) == [0])
+            }
+        }
+    }
+
     @Test func aRetryableErrorIsRetriedAndThenCharged() async throws {
         let provider = ScriptedProvider(calls: [[.fail(.retryable("HTTP 429"))]], otherwise: [.progress(0.5), .deliver(side: 64)])
         try await withPictor { app in

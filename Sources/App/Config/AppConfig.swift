@@ -35,6 +35,9 @@ public struct AppConfig: Sendable, Equatable {
     public var jobWorkers: Int
     /// Seconds a claimed job stays leased without a heartbeat.
     public var jobLeaseSeconds: Int
+    /// A pause before each built-in engine picture (0 normally): for demos of live progress
+    /// and for the test that kills a worker in the middle of a job.
+    public var builtInDelayMilliseconds: Int
     /// When set, `/metrics` requires `Authorization: Bearer <token>`.
     public var metricsToken: String?
 
@@ -73,6 +76,7 @@ public struct AppConfig: Sendable, Equatable {
         privacyVersion = reader.string("PRIVACY_VERSION", default: "2026-11-25")
         jobWorkers = try reader.integer("JOB_WORKERS", default: 2, range: 0...64)
         jobLeaseSeconds = try reader.integer("JOB_LEASE_SECONDS", default: 60, range: 3...86_400)
+        builtInDelayMilliseconds = try reader.integer("BUILTIN_ENGINE_DELAY_MS", default: 0, range: 0...600_000)
         publicBaseURL = try reader.url(
             "PUBLIC_BASE_URL", default: "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)")
     }

@@ -52,6 +52,11 @@ struct ContentKey: Sendable {
         try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: key)
     }
 
+    /// HMAC-SHA256 (hex) of the parts under this key.
+    func mac(_ parts: [String]) -> String {
+        Data(HMAC<SHA256>.authenticationCode(for: Data(parts.joined(separator: "\u{1F}").utf8), using: key)).hexString
+    }
+
     func seal(text: String) throws -> String {
         try seal(Data(text.utf8)).base64EncodedString()
     }

@@ -74,11 +74,14 @@ public enum ProviderImage: Sendable, Equatable {
     case rgb(pixels: [UInt8], width: Int, height: Int)
 }
 
-/// How a provider's attempt failed, so the caller can retry, fail or block.
+/// How a provider's attempt failed, so the caller can retry, fail or block. The text is shown
+/// to the person who asked (as the generation's reason): adapters write a plain sentence
+/// fragment ("the model does not support this size") and log technical detail themselves,
+/// never credentials or the operator's configuration.
 public enum ProviderError: Error, Sendable, Equatable {
     /// Worth trying again (timeout, 429, 5xx).
     case retryable(String)
-    /// Will fail again (bad request, unsupported option, bad credentials).
+    /// Will fail again (bad request, unsupported option; the operator's credentials rejected).
     case permanent(String)
     /// The provider refused the content (safety filter).
     case blocked(String)

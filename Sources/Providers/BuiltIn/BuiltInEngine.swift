@@ -17,11 +17,17 @@ public struct BuiltInEngine: ImageProvider {
         ],
         maxCount: 4, negativePrompt: true, seed: true, progress: true, cancel: true, maxPromptLength: 1000)
 
-    public init() {}
+    /// A pause before each picture (zero normally; demos and crash tests slow it down).
+    public let delayPerImage: Duration
+
+    public init(delayPerImage: Duration = .zero) {
+        self.delayPerImage = delayPerImage
+    }
 
     public func generate(_ request: GenerationRequest, progress: @Sendable (Double) -> Void) async throws -> [ProviderImage] {
         var images: [ProviderImage] = []
         for index in 0..<request.count {
+            if delayPerImage > .zero { try await Task.sleep(for: delayPerImage) }
             try Task.checkCancellation()
             var single = request
             single.seed = request.seed &+ UInt64(index)

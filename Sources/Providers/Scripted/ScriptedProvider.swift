@@ -1,4 +1,5 @@
 import Domain
+import Dispatch
 import Foundation
 
 /// A provider that does what a test tells it, call by call: wait, report progress, fail
@@ -11,6 +12,8 @@ public struct ScriptedProvider: ImageProvider {
         case fail(ProviderError)
         /// Sleeps until the task is cancelled (a provider that never answers).
         case hang
+        /// Waits this long even when cancelled (a client library that ignores cancellation).
+        case deafWait(Duration)
         /// Delivers `request.count` images of `side`×`side` pixels, each a flat colour from the seed.
         case deliver(side: Int)
         /// Delivers these bytes as the one encoded image (e.g. something that is not an image).
@@ -47,6 +50,11 @@ public struct ScriptedProvider: ImageProvider {
                 progress(fraction)
             case .fail(let error):
                 throw error
+            case .deafWait(let duration):
+                let nanoseconds = UInt64(duration.components.seconds) * 1_000_000_000 + UInt64(duration.components.attoseconds / 1_000_000_000)
+                await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                    DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds))) { continuation.resume() }
+                }
             case .hang:
                 while true { try await Task.sleep(for: .seconds(3600)) }
             case .deliverBytes(let bytes):

@@ -29,16 +29,16 @@ struct GenerationJobHandler: JobHandler {
         guard GenerationState(rawValue: generation.state)?.isFinal == false else { return }
         do {
             try await attempt(generation, job: job, app: app, logger: context.logger)
-        } catch let failure as JobFailure {
-            throw failure
+        } catch JobFailure.retryable(let reason) where job.attempt < job.maxAttempts {
+            throw JobFailure.retryable(reason)
         } catch {
             // Shutting down: the runner hands the job back. Storage or database trouble:
-            // retry while attempts remain, then end it failed.
-            guard !Task.isCancelled, job.attempt >= job.maxAttempts else { throw error }
+            // retry while attempts remain. Otherwise the generation ends failed, so that no
+            // generation is left running with its credits held when its job ends.
+            if Task.isCancelled { throw error }
+            if case JobFailure.permanent = error {} else if job.attempt < job.maxAttempts { throw error }
             context.logger.error("generation failed for good", metadata: ["error": .string("\(error)")])
-            try await GenerationService.end(
-                generation, as: .failed, reason: "Something went wrong on our side. You were not charged; please try again.",
-                app: app, on: app.db)
+            try await GenerationService.end(generation, as: .failed, reason: GenerationService.ourFault, app: app, on: app.db)
         }
     }
 
@@ -52,11 +52,16 @@ struct GenerationJobHandler: JobHandler {
             try await GenerationService.end(generation, as: .failed, reason: "The model \(generation.model) is no longer offered. You were not charged.", app: app, on: app.db)
             return
         }
-        let request = try await providerRequest(for: generation, app: app)
+        guard let request = try await providerRequest(for: generation, app: app) else {
+            try await GenerationService.end(generation, as: .failed, reason: "A reference image was deleted before the generation started. You were not charged.", app: app, on: app.db)
+            return
+        }
         let delivered: [ProviderImage]
         do {
             delivered = try await call(entry, with: request, generationID: id, app: app)
         } catch let error as ProviderError {
+            // A worker shutting down hands the job back, whatever the provider made of it.
+            if Task.isCancelled { throw CancellationError() }
             try await handle(error, generation: generation, job: job, app: app, logger: logger)
             return
         } catch is OwnerCancelled {
@@ -89,36 +94,47 @@ struct GenerationJobHandler: JobHandler {
     }
 
     /// Calls the provider while a watcher records progress and notices cancellation by the
-    /// owner; whichever of the provider, the timeout and the watcher ends first wins.
+    /// owner. The first of the provider's answer, the timeout and the owner's cancellation
+    /// wins, and the others are cancelled without waiting for them: a provider that ignores
+    /// cancellation cannot hold the worker past its timeout.
     private func call(_ entry: ModelCatalog.Entry, with request: GenerationRequest, generationID: UUID, app: Application) async throws -> [ProviderImage] {
         let progress = LatestProgress()
-        return try await withThrowingTaskGroup(of: [ProviderImage]?.self) { group in
-            group.addTask {
-                try await entry.provider.generate(request) { fraction in progress.value.withLock { $0 = fraction } }
-            }
-            group.addTask {
-                try await Task.sleep(for: entry.timeout)
-                throw ProviderError.retryable(GenerationFailurePolicy.timeoutReason(seconds: Int(entry.timeout.components.seconds)))
-            }
-            group.addTask {
+        let first = FirstResult<[ProviderImage]>()
+        let tasks = [
+            Task {
+                do {
+                    let images = try await entry.provider.generate(request) { fraction in progress.value.withLock { $0 = fraction } }
+                    await first.settle(with: .success(images))
+                } catch {
+                    await first.settle(with: .failure(error))
+                }
+            },
+            Task {
+                guard (try? await Task.sleep(for: entry.timeout)) != nil else { return }
+                let seconds = Int(entry.timeout.components.seconds)
+                await first.settle(with: .failure(ProviderError.retryable(GenerationFailurePolicy.timeoutReason(seconds: seconds))))
+            },
+            Task {
                 var written: Double?
-                while true {
-                    try await Task.sleep(for: Self.watchInterval)
-                    let current = progress.value.withLock { $0 }
-                    if let current, current != written {
-                        try await GenerationStore.setProgress(generationID, current, now: Date(), on: app.db)
-                        try await announce(generationID, app: app)
+                while (try? await Task.sleep(for: Self.watchInterval)) != nil {
+                    // Database trouble here must not abort a provider call that is going well.
+                    if let current = progress.value.withLock({ $0 }), current != written,
+                        (try? await GenerationStore.setProgress(generationID, current, now: Date(), on: app.db)) != nil {
+                        try? await announce(generationID, app: app)
                         written = current
                     }
-                    let state = try await GenerationModel.find(generationID, on: app.db).flatMap { GenerationState(rawValue: $0.state) }
-                    if state != .running { throw OwnerCancelled() }
+                    if let row = try? await GenerationModel.find(generationID, on: app.db), row.state != GenerationState.running.rawValue {
+                        await first.settle(with: .failure(OwnerCancelled()))
+                        return
+                    }
                 }
-            }
-            defer { group.cancelAll() }
-            while let result = try await group.next() {
-                if let images = result { return images }
-            }
-            throw ProviderError.retryable("the model stopped without an answer")
+            },
+        ]
+        defer { tasks.forEach { $0.cancel() } }
+        return try await withTaskCancellationHandler {
+            try await first.value()
+        } onCancel: {
+            Task { await first.settle(with: .failure(CancellationError())) }
         }
     }
 
@@ -137,11 +153,12 @@ struct GenerationJobHandler: JobHandler {
             try await GenerationService.end(generation, as: .failed, reason: "The image model returned an image that could not be read. You were not charged.", app: app, on: app.db)
             return
         }
-        guard let contentKey = try await app.pictor.contentKeys.existingKey(for: generation.userID, on: app.db) else { return }
+        guard let contentKey = try await app.pictor.contentKeys.existingKey(for: generation.userID, on: app.db) else {
+            throw JobFailure.permanent("the owner's content key is gone")
+        }
         let now = Date.nowToTheMillisecond()
         let attemptToken = Tokens.random(bytes: 6)
-        var rows: [GenerationImageModel] = []
-        for (position, output) in outputs.enumerated() {
+        let rows = outputs.enumerated().map { position, output in
             let base = "users/\(generation.userID.uuidString.lowercased())/generations/\(id.uuidString.lowercased())/\(position)-\(attemptToken)"
             let row = GenerationImageModel()
             row.id = UUID()
@@ -158,34 +175,47 @@ struct GenerationJobHandler: JobHandler {
             row.sha256 = output.sha256
             row.digitalSourceType = source.rawValue
             row.createdAt = now
-            rows.append(row)
-            try await app.pictor.blobs.put(try contentKey.seal(output.image), at: BlobKey(row.blobKey))
-            try await app.pictor.blobs.put(try contentKey.seal(output.thumbnail), at: BlobKey(row.thumbnailKey))
+            return row
         }
         let credits = app.pictor.credits
         let charged = GenerationPricing.charge(pricePerImage: generation.pricePerImage, delivered: rows.count, asked: generation.count)
-        let stored = rows
-        let recorded = try await writeTransaction(on: app.db) { tx -> Bool in
-            guard try await GenerationStore.move(
-                id, from: [.running], to: .succeeded, .init(creditsCharged: charged, progress: 1), now: now, on: tx)
-            else { return false }
-            for row in stored { try await row.create(on: tx) }
-            try await credits.settle(generation: id, user: generation.userID, held: generation.creditsHeld, captured: charged, on: tx)
-            try await GenerationNotifications.send(id, on: tx)
-            return true
+        let recorded: Bool
+        do {
+            for (row, output) in zip(rows, outputs) {
+                try await app.pictor.blobs.put(try contentKey.seal(output.image), at: BlobKey(row.blobKey))
+                try await app.pictor.blobs.put(try contentKey.seal(output.thumbnail), at: BlobKey(row.thumbnailKey))
+            }
+            recorded = try await writeTransaction(on: app.db) { tx -> Bool in
+                guard try await GenerationStore.move(
+                    id, from: [.running], to: .succeeded, .init(creditsCharged: charged, progress: 1), now: now, on: tx)
+                else { return false }
+                for row in rows { try await row.create(on: tx) }
+                try await credits.settle(generation: id, user: generation.userID, held: generation.creditsHeld, captured: charged, on: tx)
+                try await GenerationNotifications.send(id, on: tx)
+                return true
+            }
+        } catch {
+            await removeBlobs(of: rows, app: app)
+            throw error
         }
         if recorded {
             app.pictor.generationEvents.changed(id)
             logger.info("generation succeeded", metadata: ["images": .stringConvertible(rows.count)])
         } else {
-            for row in rows {
-                try? await app.pictor.blobs.delete(BlobKey(row.blobKey))
-                try? await app.pictor.blobs.delete(BlobKey(row.thumbnailKey))
-            }
+            await removeBlobs(of: rows, app: app)
         }
     }
 
-    private func providerRequest(for generation: GenerationModel, app: Application) async throws -> GenerationRequest {
+    /// Removes what an attempt stored but did not record (what this misses, the sweeper finds).
+    private func removeBlobs(of rows: [GenerationImageModel], app: Application) async {
+        for row in rows {
+            try? await app.pictor.blobs.delete(BlobKey(row.blobKey))
+            try? await app.pictor.blobs.delete(BlobKey(row.thumbnailKey))
+        }
+    }
+
+    /// What to send the provider; nil when a reference image has been deleted meanwhile.
+    private func providerRequest(for generation: GenerationModel, app: Application) async throws -> GenerationRequest? {
         guard let contentKey = try await app.pictor.contentKeys.existingKey(for: generation.userID, on: app.db) else {
             throw JobFailure.permanent("the owner's content key is gone")
         }
@@ -193,6 +223,7 @@ struct GenerationJobHandler: JobHandler {
         var references: [Data] = []
         if !referenceIDs.isEmpty {
             let rows = try await ReferenceImageModel.query(on: app.db).filter(\.$id ~~ referenceIDs).filter(\.$userID == generation.userID).all()
+            guard rows.count == referenceIDs.count else { return nil }
             for row in rows { references.append(try contentKey.open(try await app.pictor.blobs.get(BlobKey(row.blobKey)))) }
         }
         return GenerationRequest(
@@ -208,6 +239,24 @@ struct GenerationJobHandler: JobHandler {
     }
 
     private struct OwnerCancelled: Error {}
+
+    /// The first result delivered to it; later ones are ignored.
+    private actor FirstResult<Value: Sendable> {
+        private var result: Result<Value, any Error>?
+        private var waiter: CheckedContinuation<Value, any Error>?
+
+        func settle(with outcome: Result<Value, any Error>) {
+            guard result == nil else { return }
+            result = outcome
+            waiter?.resume(with: outcome)
+            waiter = nil
+        }
+
+        func value() async throws -> Value {
+            if let result { return try result.get() }
+            return try await withCheckedThrowingContinuation { waiter = $0 }
+        }
+    }
 
     /// The newest progress a provider reported, written to the database by the watcher.
     private final class LatestProgress: Sendable {

@@ -19,6 +19,7 @@ struct GenerationSubmission: Sendable {
 /// (The worker's side is `GenerationJobHandler`.)
 enum GenerationService {
     static let jobKind = "generation.run"
+    static let ourFault = "Something went wrong on our side. You were not charged; please try again."
     static let maxReferenceImages = 4
 
     struct JobPayload: Codable {
@@ -35,14 +36,13 @@ enum GenerationService {
     /// (`queued`) and its job. With an Idempotency-Key, a repeat returns the first generation
     /// and creates nothing; a different request under a used key is refused.
     static func submit(_ submission: GenerationSubmission, user: UUID, app: Application, on db: any Database) async throws -> Submitted {
-        if let key = submission.idempotencyKey {
-            try IdempotencyKey.validate(key)
-            if let existing = try await GenerationStore.find(idempotencyKey: key, of: user, on: db) {
-                return try replay(existing, for: submission)
-            }
+        if let key = submission.idempotencyKey { try IdempotencyKey.validate(key) }
+        let contentKey = try await app.pictor.contentKeys.key(for: user, on: db)
+        let hash = requestHash(submission, key: contentKey)
+        if let key = submission.idempotencyKey, let existing = try await GenerationStore.find(idempotencyKey: key, of: user, on: db) {
+            return try replay(existing, hash: hash)
         }
         let (entry, request) = try await check(submission, user: user, app: app, on: db)
-        let contentKey = try await app.pictor.contentKeys.key(for: user, on: db)
         let now = Date.nowToTheMillisecond()
         let generation = GenerationModel()
         generation.id = UUID()
@@ -62,7 +62,7 @@ enum GenerationService {
         generation.creditsHeld = GenerationPricing.hold(pricePerImage: entry.pricePerImage, count: request.count)
         generation.creditsCharged = 0
         generation.idempotencyKey = submission.idempotencyKey
-        generation.requestHash = requestHash(submission)
+        generation.requestHash = hash
         generation.createdAt = now
         generation.updatedAt = now
         let payload = String(decoding: try JSONEncoder().encode(JobPayload(generationID: generation.id!)), as: UTF8.self)
@@ -78,7 +78,7 @@ enum GenerationService {
             // Another request with the same key committed first: answer with its generation.
             guard let existing = try await GenerationStore.find(idempotencyKey: submission.idempotencyKey!, of: user, on: db)
             else { throw error }
-            return try replay(existing, for: submission)
+            return try replay(existing, hash: hash)
         }
         app.jobs.wake.wakeAll()
         return Submitted(generation: generation, replayed: false)
@@ -156,19 +156,20 @@ enum GenerationService {
         return []
     }
 
-    private static func replay(_ existing: GenerationModel, for submission: GenerationSubmission) throws -> Submitted {
-        guard existing.requestHash == requestHash(submission) else { throw IdempotencyKey.Reused() }
+    private static func replay(_ existing: GenerationModel, hash: String) throws -> Submitted {
+        guard existing.requestHash == hash else { throw IdempotencyKey.Reused() }
         return Submitted(generation: existing, replayed: true)
     }
 
-    /// The request as submitted, so a retry with the same key can be told from a different request.
-    static func requestHash(_ submission: GenerationSubmission) -> String {
+    /// The request as submitted, so a retry with the same key can be told from a different
+    /// request. Keyed with the user's content key: after erasure it confirms no guessed prompt.
+    static func requestHash(_ submission: GenerationSubmission, key: ContentKey) -> String {
         let draft = submission.draft
-        return Tokens.sha256([
+        return key.mac([
             submission.model ?? "", draft.prompt, draft.negativePrompt, "\(draft.width)x\(draft.height)", "\(draft.count)",
             draft.seed.map(String.init) ?? (submission.seedIsInvalid ? "invalid" : ""), draft.style,
             submission.referenceIDs.map(\.uuidString).joined(separator: ","),
-        ].joined(separator: "\u{1F}"))
+        ])
     }
 }
 

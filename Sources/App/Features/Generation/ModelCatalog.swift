@@ -27,8 +27,12 @@ struct ModelCatalog: Sendable {
 
     func entry(_ id: String) -> Entry? { entries.first { $0.id == id } }
 
-    static let standard = ModelCatalog(entries: [
-        Entry(id: "builtin", provider: BuiltInEngine(), pricePerImage: 1, timeout: .seconds(60), maxAttempts: 3,
-              styles: BuiltInEngine.styles),
-    ])
+    static let standard = standard(builtInDelay: .zero)
+
+    static func standard(builtInDelay: Duration) -> ModelCatalog {
+        ModelCatalog(entries: [
+            Entry(id: "builtin", provider: BuiltInEngine(delayPerImage: builtInDelay), pricePerImage: 1,
+                  timeout: .seconds(60) + builtInDelay * 4, maxAttempts: 3, styles: BuiltInEngine.styles),
+        ])
+    }
 }
