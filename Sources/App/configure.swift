@@ -24,6 +24,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         pollInterval: .milliseconds(500), shutdownGrace: .seconds(20), retry: RetryPolicy()))
     jobs.register(SendMailHandler())
     jobs.register(GenerationJobHandler())
+    jobs.register(MaintenanceHandler())
     let cookies = CookiePolicy(publicBaseURL: config.publicBaseURL)
     let secrets = try Secrets.load(config: config)
     app.pictor = AppServices(

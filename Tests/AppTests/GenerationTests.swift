@@ -304,7 +304,7 @@ import VaporTesting
             let created: GenerationView = try await browser.generate(#"{"model":"scripted","prompt":"a kite","size":"64x64"}"#).decoded()
             // The stream opens while the generation waits; the workers start after.
             let streaming = Task { try await browser.api(.GET, "/generations/\(created.id)/events", headers: ["Accept": "text/event-stream"]) }
-            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await eventually { app.pictor.generationEvents.followers(of: created.id) == 1 })
             try await withRunner(app, handlers: workHandlers) { _ in
                 let stream = try await streaming.value
                 #expect(stream.status == .ok)

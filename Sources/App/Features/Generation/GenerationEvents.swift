@@ -17,6 +17,11 @@ final class GenerationEvents: Sendable {
         watches.withLock { $0[id]?.signal }?.wakeAll()
     }
 
+    /// How many streams follow `id` now.
+    func followers(of id: UUID) -> Int {
+        watches.withLock { $0[id]?.followers ?? 0 }
+    }
+
     /// Runs `body` with a signal that wakes when `id` changes.
     func follow<T>(_ id: UUID, _ body: (WakeSignal) async throws -> T) async rethrows -> T {
         let signal = watches.withLock { watches -> WakeSignal in

@@ -1,0 +1,66 @@
+@testable import App
+import Fluent
+import Foundation
+import Persistence
+import Storage
+import Testing
+import Vapor
+
+@Suite struct GenerationSweepTests {
+    @Test func aGenerationWhoseJobDiedIsEndedFree() async throws {
+        try await withPictor { app in
+            let credits = RecordingCredits()
+            app.pictor = app.pictor.with(credits: credits)
+            let browser = try await signedInForAPI(app, email: "orphan@example.com")
+            let created: GenerationView = try await browser.generate(#"{"prompt":"a lost kite","size":"512x512"}"#).decoded()
+            let waiting: GenerationView = try await browser.generate(#"{"prompt":"a patient kite","size":"512x512"}"#).decoded()
+            let jobID = try #require(try await GenerationModel.find(created.id, on: app.db)?.jobID)
+            // The job died on every attempt (what JobQueue.buryAbandoned leaves).
+            try await sqlDatabase(app.db).raw("UPDATE jobs SET state = 'dead' WHERE id = \(bind: jobID)").run()
+
+            #expect(try await GenerationSweeps.endOrphaned(app: app) == 1)
+            let ended = try await browser.generation(created.id)
+            #expect(ended.status == "failed" && ended.reason?.contains("not charged") == true)
+            #expect(credits.settlements(of: created.id).map(\.captured) == [0])
+            #expect(try await browser.generation(waiting.id).status == "queued")
+            #expect(try await GenerationSweeps.endOrphaned(app: app) == 0)
+        }
+    }
+
+    @Test func bytesWithoutARowAreRemovedOnceTheirGenerationEnded() async throws {
+        try await withPictor { app in
+            let browser = try await signedInForAPI(app, email: "tidy@example.com")
+            let done = try await withRunner(app, handlers: workHandlers) { _ in
+                let created: GenerationView = try await browser.generate(#"{"prompt":"a tidy room","size":"512x512"}"#).decoded()
+                return try await browser.finished(created.id)
+            }
+            let queued: GenerationView = try await browser.generate(#"{"prompt":"in flight","size":"512x512"}"#).decoded()
+            let user = try #require(try await UserModel.query(on: app.db).first()?.id).uuidString.lowercased()
+            let stray = try BlobKey("users/\(user)/generations/\(done.id.uuidString.lowercased())/0-killed.png")
+            let gone = try BlobKey("users/\(user)/generations/\(UUID().uuidString.lowercased())/0-x.png")
+            let inFlight = try BlobKey("users/\(user)/generations/\(queued.id.uuidString.lowercased())/0-y.png")
+            for key in [stray, gone, inFlight] { try await app.pictor.blobs.put(Data("sealed".utf8), at: key) }
+
+            #expect(try await GenerationSweeps.removeUnrecordedBlobs(app: app) == 2)
+            let left = try await app.pictor.blobs.list(prefix: "users/").map(\.rawValue)
+            #expect(!left.contains(stray.rawValue) && !left.contains(gone.rawValue) && left.contains(inFlight.rawValue))
+            #expect(left.count == 3)  // the recorded image, its thumbnail, and the in-flight blob
+            #expect(try await browser.api(.GET, try #require(done.images.first).url).status == .ok)
+        }
+    }
+
+    @Test func workersScheduleOneRecurringSweep() async throws {
+        try await withPictor { app in
+            try await Maintenance.ensureScheduled(app: app)
+            try await Maintenance.ensureScheduled(app: app)
+            #expect(try await jobCount(kind: Maintenance.jobKind, on: app.db) == 1)
+            try await withRunner(app, handlers: [MaintenanceHandler()]) { _ in
+                let rescheduled = try await eventually { try await jobCount(kind: Maintenance.jobKind, on: app.db) == 2 }
+                #expect(rescheduled)
+            }
+            let next = try await sqlDatabase(app.db).raw("SELECT run_at FROM jobs WHERE kind = \(bind: Maintenance.jobKind) AND state = 'queued'").first()
+            let runAt = try #require(try next?.decode(column: "run_at", as: Date.self))
+            #expect(runAt.timeIntervalSinceNow > Maintenance.interval - 60)
+        }
+    }
+}
