@@ -20,9 +20,9 @@ test-postgres:
 	eval "$$(scripts/start-postgres)"; trap 'scripts/stop-postgres "$$PICTOR_PG_DIR"' EXIT; swift test --skip-build
 
 bench:
-	scripts/setup run
+	scripts/setup test
 	swift build -c release --product pictor-bench
-	"$$(swift build -c release --show-bin-path)/pictor-bench"
+	scripts/bench "$$(swift build -c release --show-bin-path)/pictor-bench"
 
 e2e:
 	scripts/setup test

@@ -92,7 +92,12 @@ let package = Package(
         // Repeatable benchmarks: `make bench`.
         .executableTarget(
             name: "pictor-bench",
-            dependencies: ["Imaging", "CVipsShim", "Providers", "Domain"],
+            dependencies: [
+                "Imaging", "CVipsShim", "Providers", "Domain", "App", "Persistence",
+                .product(name: "Vapor", package: "vapor"),
+                .product(name: "Fluent", package: "fluent"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             path: "Benchmarks/pictor-bench"
         ),
         .testTarget(name: "DomainTests", dependencies: ["Domain"]),

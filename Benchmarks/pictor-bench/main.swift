@@ -92,6 +92,11 @@ if let flag = CommandLine.arguments.firstIndex(of: "--samples"), flag + 1 < Comm
     }
     exit(0)
 }
+// `pictor-bench --service` runs only the generation service figures.
+if CommandLine.arguments.contains("--service") {
+    try await serviceBenchmarks()
+    exit(0)
+}
 let marker = XMPPacket.digitalSource(.trainedAlgorithmicMedia)
 let limits = ImageLimits(maxBytes: 64 << 20, maxPixels: 100_000_000)
 var rows: [String] = []
@@ -193,3 +198,7 @@ for side in [512, 1024] {
     }
     print("| render + PNG (c1) with marker + 256 WebP thumbnail | \(side)² | – | \(ms(endToEnd)) | – |")
 }
+
+// MARK: Generation service
+
+try await serviceBenchmarks()

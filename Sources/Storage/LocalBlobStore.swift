@@ -37,9 +37,13 @@ public struct LocalBlobStore: BlobStore {
             close(descriptor)
             closed = true
             let destination = url(for: key)
-            try FileManager.default.createDirectory(
-                at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
-            guard rename(temporary.path, destination.path) == 0 else { throw posixFailure("rename") }
+            // Most writes go to a folder that exists; make it only when the rename says it is missing.
+            if rename(temporary.path, destination.path) != 0 {
+                guard errno == ENOENT else { throw posixFailure("rename") }
+                try FileManager.default.createDirectory(
+                    at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+                guard rename(temporary.path, destination.path) == 0 else { throw posixFailure("rename") }
+            }
         } catch {
             if !closed { close(descriptor) }
             unlink(temporary.path)

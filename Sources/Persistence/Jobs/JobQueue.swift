@@ -95,29 +95,31 @@ public enum JobQueue {
     }
 
     /// Takes the lease on the next due job (or one whose lease expired), or returns nil.
+    /// Waiting jobs come first; each half is one index range (`jobs_claim`, `jobs_lease`)
+    /// read in order, so a claim costs the same with ten jobs waiting or ten thousand.
     public static func claim(owner: String, leaseFor lease: TimeInterval, now: Date, on db: any Database) async throws -> ClaimedJob? {
+        let waiting: SQLQueryString = "state = 'queued' AND run_at <= \(bind: now) ORDER BY run_at"
+        let abandoned: SQLQueryString = """
+            state = 'running' AND lease_expires_at < \(bind: now) AND attempts < max_attempts ORDER BY lease_expires_at
+            """
+        for candidates in [waiting, abandoned] {
+            if let job = try await claim(candidates, owner: owner, leaseFor: lease, now: now, on: db) { return job }
+        }
+        return nil
+    }
+
+    private static func claim(
+        _ candidates: SQLQueryString, owner: String, leaseFor lease: TimeInterval, now: Date, on db: any Database
+    ) async throws -> ClaimedJob? {
         let sql = try sqlDatabase(db)
         // An idle queue is answered by a read: no write (and on SQLite no write lock) per poll.
-        let due = try await sql.raw("""
-            SELECT 1 AS due FROM jobs
-            WHERE (state = 'queued' AND run_at <= \(bind: now))
-               OR (state = 'running' AND lease_expires_at < \(bind: now) AND attempts < max_attempts)
-            LIMIT 1
-            """).first()
-        guard due != nil else { return nil }
+        guard try await sql.raw("SELECT id FROM jobs WHERE \(candidates) LIMIT 1").first() != nil else { return nil }
         let lock: SQLQueryString = sql.dialect.name == "postgresql" ? "FOR UPDATE SKIP LOCKED" : ""
         let row = try await sql.raw("""
             UPDATE jobs SET state = 'running', lease_owner = \(bind: owner),
                 lease_expires_at = \(bind: now.addingTimeInterval(lease)),
                 attempts = attempts + 1, updated_at = \(bind: now)
-            WHERE id = (
-                SELECT id FROM jobs
-                WHERE (state = 'queued' AND run_at <= \(bind: now))
-                   OR (state = 'running' AND lease_expires_at < \(bind: now) AND attempts < max_attempts)
-                ORDER BY run_at
-                LIMIT 1
-                \(lock)
-            )
+            WHERE id = (SELECT id FROM jobs WHERE \(candidates) LIMIT 1 \(lock))
             RETURNING id, kind, payload, attempts, max_attempts
             """).first()
         guard let row else { return nil }

@@ -4,45 +4,38 @@ import Vapor
 
 /// `pictor admin create --email ops@example.com`: makes (or promotes) an administrator.
 /// The password is read from standard input when piped, otherwise generated and printed once.
+/// `pictor admin api-key --email …`: a new API key with every scope, printed once (automation).
 struct AdminCommand: AsyncCommand {
     struct Signature: CommandSignature {
-        @Argument(name: "action", help: "create")
+        @Argument(name: "action", help: "create (an administrator) or api-key (a new key with every scope)")
         var action: String
 
         @Option(name: "email", help: "The administrator's email address")
         var email: String?
     }
 
-    var help: String { "Creates an administrator account: pictor admin create --email you@example.com" }
+    var help: String {
+        "Creates an administrator (pictor admin create --email you@example.com) or an API key (pictor admin api-key --email you@example.com)"
+    }
 
     func run(using context: CommandContext, signature: Signature) async throws {
-        guard signature.action == "create" else { throw CommandError.unsupported(signature.action) }
-        guard let email = signature.email.flatMap(EmailAddress.normalize) else { throw CommandError.badEmail }
         let app = context.application
-        let piped = isatty(STDIN_FILENO) == 0 ? readLine(strippingNewline: true) : nil
-        let password = piped.flatMap { $0.isEmpty ? nil : $0 } ?? Tokens.random(bytes: 18)
-        if let problem = PasswordPolicy.problem(with: password, email: email) { throw CommandError.weakPassword(problem) }
-        let hash = try await app.password.async.hash(password)
-        let now = Date()
-        let created = try await app.db.transaction { tx -> Bool in
-            if let user = try await UserModel.query(on: tx).filter(\.$email == email).first() {
-                user.role = CurrentUser.Role.admin.rawValue
-                user.updatedAt = now
-                try await user.update(on: tx)
-                try await Audit.append("admin.promoted", actor: nil, target: ("user", user.id!.uuidString), origin: "command line", on: tx)
-                return false
+        guard let email = signature.email.flatMap(EmailAddress.normalize) else { throw CommandError.badEmail }
+        switch signature.action {
+        case "create":
+            let piped = isatty(STDIN_FILENO) == 0 ? readLine(strippingNewline: true) : nil
+            let password = piped.flatMap { $0.isEmpty ? nil : $0 } ?? Tokens.random(bytes: 18)
+            if try await OperatorTools.createAccount(email: email, password: password, administrator: true, app: app) {
+                context.console.print("Administrator \(email) created.")
+                if piped == nil { context.console.print("Password (shown once): \(password)") }
+            } else {
+                context.console.print("\(email) already had an account; it is now an administrator. Its password is unchanged.")
             }
-            let user = UserModel.new(email: email, passwordHash: hash, role: .admin, config: app.pictor.config)
-            user.emailVerifiedAt = now
-            try await user.create(on: tx)
-            try await Audit.append("admin.created", actor: nil, target: ("user", user.id!.uuidString), origin: "command line", on: tx)
-            return true
-        }
-        if created {
-            context.console.print("Administrator \(email) created.")
-            if piped == nil { context.console.print("Password (shown once): \(password)") }
-        } else {
-            context.console.print("\(email) already had an account; it is now an administrator. Its password is unchanged.")
+        case "api-key":
+            let key = try await OperatorTools.createAPIKey(email: email, name: "made by pictor admin api-key", app: app)
+            context.console.print("API key for \(email) with every scope (shown once): \(key)")
+        default:
+            throw CommandError.unsupported(signature.action)
         }
     }
 
@@ -50,12 +43,14 @@ struct AdminCommand: AsyncCommand {
         case unsupported(String)
         case badEmail
         case weakPassword(String)
+        case noSuchAccount
 
         var description: String {
             switch self {
             case .unsupported(let action): "unknown action '\(action)': use `pictor admin create --email you@example.com`"
             case .badEmail: "give a valid --email, e.g. `pictor admin create --email you@example.com`"
             case .weakPassword(let problem): "the password on standard input was refused: \(problem)"
+            case .noSuchAccount: "no account has that email address; create it first"
             }
         }
     }

@@ -52,7 +52,10 @@ struct GenerationJobHandler: JobHandler {
             try await GenerationService.end(generation, as: .failed, reason: "The model \(generation.model) is no longer offered. You were not charged.", app: app, on: app.db)
             return
         }
-        guard let request = try await providerRequest(for: generation, app: app) else {
+        guard let contentKey = try await app.pictor.contentKeys.existingKey(for: generation.userID, on: app.db) else {
+            throw JobFailure.permanent("the owner's content key is gone")
+        }
+        guard let request = try await providerRequest(for: generation, key: contentKey, app: app) else {
             try await GenerationService.end(generation, as: .failed, reason: "A reference image was deleted before the generation started. You were not charged.", app: app, on: app.db)
             return
         }
@@ -72,7 +75,7 @@ struct GenerationJobHandler: JobHandler {
             try await handle(.permanent("it returned no images"), generation: generation, job: job, app: app, logger: logger)
             return
         }
-        try await deliver(delivered, for: generation, app: app, logger: logger)
+        try await deliver(delivered, for: generation, key: contentKey, app: app, logger: logger)
     }
 
     /// Decides what a provider failure means for the generation and the job.
@@ -140,7 +143,7 @@ struct GenerationJobHandler: JobHandler {
 
     /// Stores every output, then records them and captures the credits in one transaction.
     /// If the generation was cancelled meanwhile, the stored bytes are removed again.
-    private func deliver(_ delivered: [ProviderImage], for generation: GenerationModel, app: Application, logger: Logger) async throws {
+    private func deliver(_ delivered: [ProviderImage], for generation: GenerationModel, key contentKey: ContentKey, app: Application, logger: Logger) async throws {
         let id = generation.id!
         let references = try JSONDecoder().decode([UUID].self, from: Data(generation.referenceIDs.utf8))
         let source: DigitalSourceType = references.isEmpty ? .trainedAlgorithmicMedia : .compositeWithTrainedAlgorithmicMedia
@@ -152,9 +155,6 @@ struct GenerationJobHandler: JobHandler {
             logger.warning("provider output unreadable", metadata: ["error": .string("\(error)")])
             try await GenerationService.end(generation, as: .failed, reason: "The image model returned an image that could not be read. You were not charged.", app: app, on: app.db)
             return
-        }
-        guard let contentKey = try await app.pictor.contentKeys.existingKey(for: generation.userID, on: app.db) else {
-            throw JobFailure.permanent("the owner's content key is gone")
         }
         let now = Date.nowToTheMillisecond()
         let attemptToken = Tokens.random(bytes: 6)
@@ -215,10 +215,7 @@ struct GenerationJobHandler: JobHandler {
     }
 
     /// What to send the provider; nil when a reference image has been deleted meanwhile.
-    private func providerRequest(for generation: GenerationModel, app: Application) async throws -> GenerationRequest? {
-        guard let contentKey = try await app.pictor.contentKeys.existingKey(for: generation.userID, on: app.db) else {
-            throw JobFailure.permanent("the owner's content key is gone")
-        }
+    private func providerRequest(for generation: GenerationModel, key contentKey: ContentKey, app: Application) async throws -> GenerationRequest? {
         let referenceIDs = try JSONDecoder().decode([UUID].self, from: Data(generation.referenceIDs.utf8))
         var references: [Data] = []
         if !referenceIDs.isEmpty {

@@ -1,38 +1,60 @@
 import Domain
 import Foundation
 import Providers
+import Vapor
 
 /// The models the studio offers, each with its provider, price and limits.
 /// Today: the built-in engine. (The providers work reads a models file into this.)
-struct ModelCatalog: Sendable {
-    struct Entry: Sendable {
+public struct ModelCatalog: Sendable {
+    public struct Entry: Sendable {
         /// The id people and API clients choose, e.g. `builtin`.
-        let id: String
-        let provider: any ImageProvider
-        let pricePerImage: Int
+        public let id: String
+        public let provider: any ImageProvider
+        public let pricePerImage: Int
         /// How long one call to the provider may take before it counts as failed.
-        let timeout: Duration
+        public let timeout: Duration
         /// Attempts per generation, counting retries after retryable errors.
-        let maxAttempts: Int
-        let styles: [String]
+        public let maxAttempts: Int
+        public let styles: [String]
+
+        public init(id: String, provider: any ImageProvider, pricePerImage: Int, timeout: Duration, maxAttempts: Int, styles: [String]) {
+            self.id = id
+            self.provider = provider
+            self.pricePerImage = pricePerImage
+            self.timeout = timeout
+            self.maxAttempts = maxAttempts
+            self.styles = styles
+        }
 
         var displayName: String { provider.displayName }
         var capabilities: ProviderCapabilities { provider.capabilities }
     }
 
-    let entries: [Entry]
+    public let entries: [Entry]
+
+    public init(entries: [Entry]) {
+        precondition(!entries.isEmpty, "a catalog offers at least one model")
+        self.entries = entries
+    }
 
     /// The model chosen when a request names none: the first.
     var defaultEntry: Entry { entries[0] }
 
     func entry(_ id: String) -> Entry? { entries.first { $0.id == id } }
 
-    static let standard = standard(builtInDelay: .zero)
+    public static let standard = standard(builtInDelay: .zero)
 
-    static func standard(builtInDelay: Duration) -> ModelCatalog {
+    public static func standard(builtInDelay: Duration) -> ModelCatalog {
         ModelCatalog(entries: [
             Entry(id: "builtin", provider: BuiltInEngine(delayPerImage: builtInDelay), pricePerImage: 1,
                   timeout: .seconds(60) + builtInDelay * 4, maxAttempts: 3, styles: BuiltInEngine.styles),
         ])
+    }
+}
+
+extension Application {
+    /// Offers these models instead of the configured ones (benchmarks and embedding).
+    public func offer(_ models: ModelCatalog) {
+        pictor = pictor.with(models: models)
     }
 }

@@ -6,20 +6,24 @@ import Imaging
 /// Turns what a provider delivered into what Pictor stores: decoded (remote bytes are
 /// untrusted), re-encoded as PNG with no metadata but the AI-origin XMP marker, a WebP
 /// thumbnail (marked too), and the SHA-256 of the stored image.
-struct OutputPipeline: Sendable {
-    struct Output: Sendable {
-        let image: Data
-        let format: ImageFormat
-        let width: Int
-        let height: Int
-        let thumbnail: Data
-        let sha256: String
+public struct OutputPipeline: Sendable {
+    public struct Output: Sendable {
+        public let image: Data
+        public let format: ImageFormat
+        public let width: Int
+        public let height: Int
+        public let thumbnail: Data
+        public let sha256: String
     }
 
     static let thumbnailSide = 256
     let limits: ImageLimits
 
-    func process(_ delivered: ProviderImage, source: DigitalSourceType) throws -> Output {
+    public init(limits: ImageLimits) {
+        self.limits = limits
+    }
+
+    public func process(_ delivered: ProviderImage, source: DigitalSourceType) throws -> Output {
         let image: Image
         switch delivered {
         case .encoded(let bytes):

@@ -1,0 +1,191 @@
+import App
+import AsyncHTTPClient
+import Domain
+import Fluent
+import Foundation
+import Imaging
+import NIOCore
+import Persistence
+import Providers
+import Vapor
+
+// The generation service measured through its real front door: HTTP on a loopback port, the
+// job queue, the database (SQLite file, or PostgreSQL when PICTOR_BENCH_POSTGRES_URL is set),
+// the local blob store (fsync per blob) and the output pipeline.
+
+/// One running Pictor: its own data directory, database and port.
+struct BenchService {
+    let app: Application
+    let base: String
+    let key: String
+    let directory: URL
+
+    static func start(database: String?, workers: Int, models: ModelCatalog? = nil) async throws -> BenchService {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pictor-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var environment = [
+            "DATA_DIR": directory.path, "LOG_LEVEL": "error", "JOB_WORKERS": "\(workers)",
+            "AUTO_MIGRATE": "true",
+        ]
+        if let database { environment["DATABASE_URL"] = database }
+        let config = try AppConfig.load(environment: environment)
+        let app = try await Application.make(Environment(name: "production", arguments: ["pictor", "serve"]))
+        try await configure(app, config: config)
+        if let models { app.offer(models) }
+        try await app.autoRevert()
+        try await app.autoMigrate()
+        try await app.asyncBoot()
+        try await app.server.start(address: .hostname("127.0.0.1", port: 0))
+        guard let port = (app.server as? HTTPServer)?.localAddress?.port else { throw BenchError("the server has no port") }
+        let email = "bench-\(UUID().uuidString.prefix(8))@example.com"
+        try await OperatorTools.createAccount(email: email, password: "bench-violet-harbour-lantern", administrator: false, app: app)
+        let key = try await OperatorTools.createAPIKey(email: email, name: "bench", app: app)
+        return BenchService(app: app, base: "http://127.0.0.1:\(port)", key: key, directory: directory)
+    }
+
+    func stop() async throws {
+        await app.server.shutdown()
+        try await app.asyncShutdown()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Submits one generation and returns its id.
+    func submit(_ body: String, client: HTTPClient) async throws -> String {
+        var request = HTTPClientRequest(url: base + "/api/v1/generations")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(key)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await client.execute(request, timeout: .seconds(60))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        guard response.status == .created else { throw BenchError("submit answered \(response.status): \(String(buffer: bytes))") }
+        let json = try JSONSerialization.jsonObject(with: Data(buffer: bytes)) as? [String: Any]
+        return json?["id"] as? String ?? ""
+    }
+
+    /// Follows the generation's event stream until it ends; returns its final event's name.
+    func follow(_ id: String, client: HTTPClient) async throws -> String {
+        var request = HTTPClientRequest(url: base + "/generations/\(id)/events")
+        request.headers.add(name: "Authorization", value: "Bearer \(key)")
+        request.headers.add(name: "Accept", value: "text/event-stream")
+        let response = try await client.execute(request, timeout: .seconds(120))
+        let text = String(buffer: try await response.body.collect(upTo: 16 << 20))
+        return text.components(separatedBy: "\n\n").last { $0.hasPrefix("event: ") }?
+            .split(separator: "\n").first.map { String($0.dropFirst("event: ".count)) } ?? "none"
+    }
+
+    func succeeded() async throws -> Int {
+        try await GenerationModel.query(on: app.db).filter(\.$state == "succeeded").count()
+    }
+
+    func unfinished() async throws -> Int {
+        try await GenerationModel.query(on: app.db).filter(\.$state ~~ ["queued", "running"]).count()
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+func seconds(since start: ContinuousClock.Instant) -> Double {
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+}
+
+func percentile(_ samples: [Double], _ p: Double) -> Double {
+    let sorted = samples.sorted()
+    return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.down)))]
+}
+
+/// Submits `count` generations from `concurrency` clients and waits until every one has ended.
+/// Returns (seconds from the first submit to the last end, seconds the submits alone took).
+func runBatch(_ service: BenchService, count: Int, concurrency: Int, body: @escaping @Sendable (Int) -> String, client: HTTPClient) async throws -> (total: Double, submits: Double) {
+    let before = try await service.succeeded()
+    let start = ContinuousClock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for lane in 0..<concurrency {
+            group.addTask {
+                for index in stride(from: lane, to: count, by: concurrency) { _ = try await service.submit(body(index), client: client) }
+            }
+        }
+        try await group.waitForAll()
+    }
+    let submits = seconds(since: start)
+    while try await service.unfinished() > 0 { try await Task.sleep(for: .milliseconds(5)) }
+    let total = seconds(since: start)
+    let done = try await service.succeeded() - before
+    guard done == count else { throw BenchError("\(count - done) of \(count) generations did not succeed") }
+    return (total, submits)
+}
+
+/// The image work of one 512² generation with no service around it: the built-in engine's
+/// render, then exactly what the worker does to an output (PNG with marker, WebP thumbnail, hash).
+func imageWorkOnly(count: Int, parallel: Int) async throws -> Double {
+    let pipeline = OutputPipeline(limits: ImageLimits(maxBytes: 64 << 20, maxPixels: 100_000_000))
+    let start = ContinuousClock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for lane in 0..<parallel {
+            group.addTask {
+                for index in stride(from: lane, to: count, by: parallel) {
+                    let request = GenerationRequest(prompt: "bench picture \(index % 7), a lighthouse at dusk", size: ImageSize(width: 512, height: 512), seed: UInt64(index))
+                    let pixels = BuiltInEngine.render(request)
+                    _ = try pipeline.process(.rgb(pixels: pixels, width: 512, height: 512), source: .trainedAlgorithmicMedia)
+                }
+            }
+        }
+        try await group.waitForAll()
+    }
+    return seconds(since: start)
+}
+
+func serviceBenchmarks() async throws {
+    let engines: [(String, String?)] = [("SQLite", nil)]
+        + (ProcessInfo.processInfo.environment["PICTOR_BENCH_POSTGRES_URL"].map { [("PostgreSQL", $0)] } ?? [])
+    let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+
+    print("\n## Generation service (HTTP + queue + database + blob store, \(cores) cores)\n")
+    print("| measure | engine | result |")
+    print("| --- | --- | --- |")
+    // PICTOR_BENCH_ONLY=instant runs only the third measure (for profiling it alone).
+    let onlyInstant = ProcessInfo.processInfo.environment["PICTOR_BENCH_ONLY"] == "instant"
+    for (engine, url) in engines where !onlyInstant {
+        // 1. One user, one generation at a time: submit, follow the event stream to its end.
+        let service = try await BenchService.start(database: url, workers: cores)
+        var latencies: [Double] = []
+        for index in 0..<(5 + 40) {
+            let start = ContinuousClock.now
+            let id = try await service.submit(#"{"prompt":"a lighthouse at dusk \#(index)","size":"1024x1024"}"#, client: client)
+            let end = try await service.follow(id, client: client)
+            guard end == "succeeded" else { throw BenchError("generation ended \(end)") }
+            if index >= 5 { latencies.append(seconds(since: start) * 1000) }
+        }
+        print(String(format: "| submit → done, built-in 1024², one user (p50 / p99 ms, %d runs) | %@ | %.1f / %.1f |",
+                     latencies.count, engine, percentile(latencies, 0.5), percentile(latencies, 0.99)))
+
+        // 2. Throughput at 512² beside the image work alone, same count, same parallelism.
+        let count = 200
+        let batch = try await runBatch(service, count: count, concurrency: 16, body: { #"{"prompt":"bench picture \#($0 % 7), a lighthouse at dusk","size":"512x512","seed":\#($0)}"# }, client: client)
+        try await service.stop()
+        let alone = try await imageWorkOnly(count: count, parallel: cores)
+        print(String(format: "| end-to-end 512² (%d generations): service / image work alone | %@ | %.1f / %.1f gen/s → service adds %.0f%% (ratio %.2f×) |",
+                     count, engine, Double(count) / batch.total, Double(count) / alone, (batch.total / alone - 1) * 100, batch.total / alone))
+    }
+    for (engine, url) in engines {
+
+        // 3. The service alone: a provider that hands back a ready 64×64 image at once.
+        let instant = ModelCatalog(entries: [
+            .init(id: "instant", provider: ScriptedProvider(id: "instant", otherwise: [.deliver(side: 64)]), pricePerImage: 1,
+                  timeout: .seconds(30), maxAttempts: 3, styles: []),
+        ])
+        let bare = try await BenchService.start(database: url, workers: 8, models: instant)
+        let many = 2000
+        _ = try await runBatch(bare, count: 100, concurrency: 32, body: { _ in #"{"model":"instant","prompt":"warm-up","size":"64x64"}"# }, client: client)
+        let run = try await runBatch(bare, count: many, concurrency: 32, body: { #"{"model":"instant","prompt":"tiny \#($0)","size":"64x64"}"# }, client: client)
+        try await bare.stop()
+        print(String(format: "| service alone, instant 64×64 provider (%d generations, 32 clients, 8 workers) | %@ | %.0f gen/s (submits alone %.0f/s) |",
+                     many, engine, Double(many) / run.total, Double(many) / run.submits))
+    }
+    try await client.shutdown()
+}

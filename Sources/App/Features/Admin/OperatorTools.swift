@@ -1,0 +1,44 @@
+import Domain
+import Fluent
+import Persistence
+import Vapor
+
+/// What `pictor admin` does, callable from code too (the benchmarks make their account with it).
+public enum OperatorTools {
+    /// Makes a verified account with `role` (or changes an existing account's role).
+    /// Returns true when it was created.
+    @discardableResult
+    public static func createAccount(email rawEmail: String, password: String, administrator: Bool, app: Application) async throws -> Bool {
+        guard let email = EmailAddress.normalize(rawEmail) else { throw AdminCommand.CommandError.badEmail }
+        if let problem = PasswordPolicy.problem(with: password, email: email) { throw AdminCommand.CommandError.weakPassword(problem) }
+        let role: CurrentUser.Role = administrator ? .admin : .user
+        let hash = try await app.password.async.hash(password)
+        let now = Date()
+        return try await app.db.transaction { tx -> Bool in
+            if let user = try await UserModel.query(on: tx).filter(\.$email == email).first() {
+                guard administrator else { return false }
+                user.role = role.rawValue
+                user.updatedAt = now
+                try await user.update(on: tx)
+                try await Audit.append("admin.promoted", actor: nil, target: ("user", user.id!.uuidString), origin: "command line", on: tx)
+                return false
+            }
+            let user = UserModel.new(email: email, passwordHash: hash, role: role, config: app.pictor.config)
+            user.emailVerifiedAt = now
+            try await user.create(on: tx)
+            try await Audit.append(administrator ? "admin.created" : "account.created", actor: nil,
+                                   target: ("user", user.id!.uuidString), origin: "command line", on: tx)
+            return true
+        }
+    }
+
+    /// A new API key with every scope for the account with `email`, returned once.
+    public static func createAPIKey(email rawEmail: String, name: String, app: Application) async throws -> String {
+        guard let email = EmailAddress.normalize(rawEmail),
+            let user = try await UserModel.query(on: app.db).filter(\.$email == email).first()
+        else { throw AdminCommand.CommandError.noSuchAccount }
+        let created = try await APIKeys.create(name: name, scopes: APIScope.allCases, for: user.id!, on: app.db)
+        try await Audit.append("api_key.created", actor: nil, target: ("api_key", created.row.id!.uuidString), origin: "command line", on: app.db)
+        return created.key
+    }
+}
