@@ -20,6 +20,31 @@ public enum GenerationStore {
         }
     }
 
+    /// Inserts a new generation (plain SQL: every submission goes through here).
+    public static func insert(_ g: GenerationModel, on db: any Database) async throws {
+        try await sqlDatabase(db).raw("""
+            INSERT INTO generations (id, user_id, model, prompt_sealed, negative_prompt_sealed, width, height, count, seed,
+                style, reference_ids, state, reason, progress, price_per_image, credits_held, credits_charged,
+                idempotency_key, request_hash, job_id, created_at, started_at, finished_at, updated_at)
+            VALUES (\(bind: g.id!), \(bind: g.userID), \(bind: g.model), \(bind: g.promptSealed), \(bind: g.negativePromptSealed),
+                \(bind: g.width), \(bind: g.height), \(bind: g.count), \(bind: g.seed), \(bind: g.style), \(bind: g.referenceIDs),
+                \(bind: g.state), \(bind: g.reason), \(bind: g.progress), \(bind: g.pricePerImage), \(bind: g.creditsHeld),
+                \(bind: g.creditsCharged), \(bind: g.idempotencyKey), \(bind: g.requestHash), \(bind: g.jobID),
+                \(bind: g.createdAt), \(bind: g.startedAt), \(bind: g.finishedAt), \(bind: g.updatedAt))
+            """).run()
+    }
+
+    /// Records one delivered image (plain SQL, like `insert`).
+    public static func insert(_ i: GenerationImageModel, on db: any Database) async throws {
+        try await sqlDatabase(db).raw("""
+            INSERT INTO generation_images (id, generation_id, user_id, position, blob_key, thumbnail_key, format, width, height,
+                bytes, thumbnail_bytes, sha256, digital_source_type, created_at)
+            VALUES (\(bind: i.id!), \(bind: i.generationID), \(bind: i.userID), \(bind: i.position), \(bind: i.blobKey),
+                \(bind: i.thumbnailKey), \(bind: i.format), \(bind: i.width), \(bind: i.height), \(bind: i.bytes),
+                \(bind: i.thumbnailBytes), \(bind: i.sha256), \(bind: i.digitalSourceType), \(bind: i.createdAt))
+            """).run()
+    }
+
     /// Moves the generation to `to` if it is now in one of `from`. True when it moved.
     public static func move(
         _ id: UUID, from: [GenerationState], to: GenerationState, _ move: Move = Move(), now: Date, on db: any Database
@@ -37,6 +62,48 @@ public enum GenerationStore {
         if let charged = move.creditsCharged { update = update.set("credits_charged", to: charged) }
         if let progress = move.progress { update = update.set("progress", to: progress) }
         return try await update.returning("id").all().isEmpty == false
+    }
+
+    /// Moves a queued generation (or one whose worker died while it was running) to `running`
+    /// and returns it as it now is; nil when it has ended or does not exist.
+    public static func start(_ id: UUID, now: Date, on db: any Database) async throws -> GenerationModel? {
+        let row = try await sqlDatabase(db).raw("""
+            UPDATE generations SET state = 'running', started_at = \(bind: now), updated_at = \(bind: now)
+            WHERE id = \(bind: id) AND state IN ('queued', 'running')
+            RETURNING *
+            """).first()
+        return try row.map(generation(from:))
+    }
+
+    /// A generation from a row of `SELECT *` (plain decoding, no reflection).
+    static func generation(from row: any SQLRow) throws -> GenerationModel {
+        let g = GenerationModel()
+        g.id = try row.decode(column: "id", as: UUID.self)
+        g.userID = try row.decode(column: "user_id", as: UUID.self)
+        g.model = try row.decode(column: "model", as: String.self)
+        g.promptSealed = try row.decode(column: "prompt_sealed", as: String.self)
+        g.negativePromptSealed = try row.decode(column: "negative_prompt_sealed", as: String.self)
+        g.width = try row.decode(column: "width", as: Int.self)
+        g.height = try row.decode(column: "height", as: Int.self)
+        g.count = try row.decode(column: "count", as: Int.self)
+        g.seed = try row.decode(column: "seed", as: Int64.self)
+        g.style = try row.decode(column: "style", as: String.self)
+        g.referenceIDs = try row.decode(column: "reference_ids", as: String.self)
+        g.state = try row.decode(column: "state", as: String.self)
+        g.reason = try row.decode(column: "reason", as: String?.self)
+        g.progress = try row.decode(column: "progress", as: Double.self)
+        g.pricePerImage = try row.decode(column: "price_per_image", as: Int.self)
+        g.creditsHeld = try row.decode(column: "credits_held", as: Int.self)
+        g.creditsCharged = try row.decode(column: "credits_charged", as: Int.self)
+        g.idempotencyKey = try row.decode(column: "idempotency_key", as: String?.self)
+        g.requestHash = try row.decode(column: "request_hash", as: String.self)
+        g.jobID = try row.decode(column: "job_id", as: UUID?.self)
+        g.createdAt = try row.decode(column: "created_at", as: Date.self)
+        g.startedAt = try row.decode(column: "started_at", as: Date?.self)
+        g.finishedAt = try row.decode(column: "finished_at", as: Date?.self)
+        g.updatedAt = try row.decode(column: "updated_at", as: Date.self)
+        g.$id.exists = true
+        return g
     }
 
     /// Records progress of a running generation (ignored once it has moved on).

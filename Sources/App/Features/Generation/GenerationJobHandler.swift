@@ -22,13 +22,8 @@ struct GenerationJobHandler: JobHandler {
         guard let payload = try? JSONDecoder().decode(GenerationService.JobPayload.self, from: Data(job.payload.utf8)) else {
             throw JobFailure.permanent("unreadable generation.run payload")
         }
-        guard let generation = try await GenerationModel.find(payload.generationID, on: app.db) else {
-            context.logger.notice("generation is gone (erased); nothing to run")
-            return
-        }
-        guard GenerationState(rawValue: generation.state)?.isFinal == false else { return }
         do {
-            try await attempt(generation, job: job, app: app, logger: context.logger)
+            try await attempt(payload.generationID, job: job, app: app, logger: context.logger)
         } catch JobFailure.retryable(let reason) where job.attempt < job.maxAttempts {
             throw JobFailure.retryable(reason)
         } catch {
@@ -38,14 +33,14 @@ struct GenerationJobHandler: JobHandler {
             if Task.isCancelled { throw error }
             if case JobFailure.permanent = error {} else if job.attempt < job.maxAttempts { throw error }
             context.logger.error("generation failed for good", metadata: ["error": .string("\(error)")])
+            guard let generation = try await GenerationModel.find(payload.generationID, on: app.db) else { return }
             try await GenerationService.end(generation, as: .failed, reason: GenerationService.ourFault, app: app, on: app.db)
         }
     }
 
-    private func attempt(_ generation: GenerationModel, job: ClaimedJob, app: Application, logger: Logger) async throws {
-        let id = generation.id!
+    private func attempt(_ id: UUID, job: ClaimedJob, app: Application, logger: Logger) async throws {
         // A generation still `running` here was being made by a worker that died: run it again.
-        guard try await GenerationStore.move(id, from: [.queued, .running], to: .running, now: Date(), on: app.db) else { return }
+        guard let generation = try await GenerationStore.start(id, now: Date(), on: app.db) else { return }
         try await announce(id, app: app)
 
         guard let entry = app.pictor.models.entry(generation.model) else {
@@ -189,7 +184,7 @@ struct GenerationJobHandler: JobHandler {
                 guard try await GenerationStore.move(
                     id, from: [.running], to: .succeeded, .init(creditsCharged: charged, progress: 1), now: now, on: tx)
                 else { return false }
-                for row in rows { try await row.create(on: tx) }
+                for row in rows { try await GenerationStore.insert(row, on: tx) }
                 try await credits.settle(generation: id, user: generation.userID, held: generation.creditsHeld, captured: charged, on: tx)
                 try await GenerationNotifications.send(id, on: tx)
                 return true

@@ -28,6 +28,8 @@ enum GenerationService {
 
     struct Submitted {
         let generation: GenerationModel
+        /// The owner's content key (to show the prompt without reading it again).
+        let key: ContentKey
         /// True when an earlier request with the same Idempotency-Key made it.
         let replayed: Bool
     }
@@ -40,7 +42,7 @@ enum GenerationService {
         let contentKey = try await app.pictor.contentKeys.key(for: user, on: db)
         let hash = requestHash(submission, key: contentKey)
         if let key = submission.idempotencyKey, let existing = try await GenerationStore.find(idempotencyKey: key, of: user, on: db) {
-            return try replay(existing, hash: hash)
+            return try replay(existing, hash: hash, key: contentKey)
         }
         let (entry, request) = try await check(submission, user: user, app: app, on: db)
         let now = Date.nowToTheMillisecond()
@@ -72,16 +74,16 @@ enum GenerationService {
                 try await credits.hold(generation.creditsHeld, user: user, generation: generation.id!, on: tx)
                 generation.jobID = try await JobQueue.enqueue(
                     NewJob(kind: jobKind, payload: payload, maxAttempts: entry.maxAttempts), now: now, on: tx)
-                try await generation.create(on: tx)
+                try await GenerationStore.insert(generation, on: tx)
             }
         } catch where (error as? any DatabaseError)?.isConstraintFailure == true && submission.idempotencyKey != nil {
             // Another request with the same key committed first: answer with its generation.
             guard let existing = try await GenerationStore.find(idempotencyKey: submission.idempotencyKey!, of: user, on: db)
             else { throw error }
-            return try replay(existing, hash: hash)
+            return try replay(existing, hash: hash, key: contentKey)
         }
         app.jobs.wake.wakeAll()
-        return Submitted(generation: generation, replayed: false)
+        return Submitted(generation: generation, key: contentKey, replayed: false)
     }
 
     /// The owner cancels a queued or running generation: it ends `cancelled` and its hold is
@@ -156,9 +158,9 @@ enum GenerationService {
         return []
     }
 
-    private static func replay(_ existing: GenerationModel, hash: String) throws -> Submitted {
+    private static func replay(_ existing: GenerationModel, hash: String, key: ContentKey) throws -> Submitted {
         guard existing.requestHash == hash else { throw IdempotencyKey.Reused() }
-        return Submitted(generation: existing, replayed: true)
+        return Submitted(generation: existing, key: key, replayed: true)
     }
 
     /// The request as submitted, so a retry with the same key can be told from a different

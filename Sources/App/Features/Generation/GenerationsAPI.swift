@@ -12,8 +12,11 @@ enum GenerationsAPI {
         let body = try req.content.decode(GenerationCreateBody.self)
         let submission = body.submission(models: req.pictor.models, idempotencyKey: req.headers.first(name: "Idempotency-Key"))
         let submitted = try await GenerationService.submit(submission, user: user.id, app: req.application, on: req.db)
-        // A new generation's queue position comes with its events; the answer stays cheap.
-        let dto = try await dto(submitted.generation, req: req, withQueuePosition: false)
+        // A new generation has no images, and its queue position comes with its events:
+        // the answer needs no further reads.
+        let dto = submitted.replayed
+            ? try await dto(submitted.generation, req: req)
+            : GenerationDTO(submitted.generation, images: [], key: submitted.key, queuePosition: nil, models: req.pictor.models)
         let response = try await dto.encodeResponse(status: submitted.replayed ? .ok : .created, for: req)
         response.headers.replaceOrAdd(name: .location, value: SiteURL.apiGeneration.path(["generationID": dto.id.uuidString.lowercased()]))
         if submitted.replayed { response.headers.replaceOrAdd(name: "Idempotent-Replayed", value: "true") }
@@ -61,10 +64,10 @@ enum GenerationsAPI {
         return generation
     }
 
-    static func dto(_ generation: GenerationModel, req: Request, withQueuePosition: Bool = true) async throws -> GenerationDTO {
+    static func dto(_ generation: GenerationModel, req: Request) async throws -> GenerationDTO {
         let images = try await GenerationStore.images(of: generation.id!, on: req.db)
         let key = try await req.pictor.contentKeys.existingKey(for: generation.userID, on: req.db)
-        let position = withQueuePosition && generation.state == GenerationState.queued.rawValue
+        let position = generation.state == GenerationState.queued.rawValue
             ? try await GenerationStore.queuePosition(of: generation, on: req.db) : nil
         return GenerationDTO(generation, images: images, key: key, queuePosition: position, models: req.pictor.models)
     }
