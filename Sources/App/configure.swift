@@ -37,6 +37,10 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         app.logger.warning("PUBLIC_BASE_URL is plain http on a non-loopback host: session cookies cannot be Secure. Serve Pictor over https.")
     }
 
+    // SQLite runs each statement on this pool, and a statement waiting for SQLite's write lock
+    // occupies its thread. With a pool of its own, larger than the connections that can wait,
+    // the lock holder always has a thread to finish on (NIO's shared pool has one per core).
+    app.threadPool = NIOThreadPool(numberOfThreads: max(8, 4 * System.coreCount))
     try DatabaseSetup.configure(app, config: config)
 
     // Outermost first: every response, error pages included, gets an id, is

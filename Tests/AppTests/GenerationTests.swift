@@ -186,7 +186,7 @@ import VaporTesting
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
-            #expect(responses.allSatisfy { $0.0 == .created || $0.0 == .ok }, "\(responses.map(\.0))")
+            #expect(responses.allSatisfy { $0.0 == .created || $0.0 == .ok }, "\(responses.map(\.0.code))")
             #expect(responses.filter { $0.0 == .created }.count == 1)
             #expect(Set(responses.compactMap(\.1)).count == 1)
             #expect(try await GenerationModel.query(on: app.db).count() == 1)
@@ -312,7 +312,7 @@ import VaporTesting
                 let events = stream.body.string.components(separatedBy: "\n\n").filter { $0.hasPrefix("event: ") }
                 let names = events.map { $0.prefix { $0 != "\n" }.dropFirst("event: ".count) }
                 #expect(names.first == "queued", "\(names)")
-                #expect(events.first?.contains(#""queuePosition":0"#) == true)
+                #expect(events.first?.contains(#""queuePosition":0"#) == true, "\(events.first ?? "")")
                 #expect(names.last == "succeeded", "\(names)")
                 #expect(events.contains { $0.hasPrefix("event: running") && $0.contains(#""progress":0.5"#) }, "\(events)")
                 #expect(events.last?.contains(#""thumbnailUrl":"/images/"#) == true)
@@ -347,7 +347,10 @@ import VaporTesting
                 let created: GenerationView = try await browser.generate(#"{"prompt":"my secret place","size":"512x512"}"#).decoded()
                 let done = try await browser.finished(created.id)
                 #expect(done.prompt == "my secret place")
+                // What erasure does: delete the key row, and drop this process's cached copy.
                 try await ContentKeyModel.query(on: app.db).delete()
+                let user = try #require(try await UserModel.query(on: app.db).first()?.id)
+                app.pictor.contentKeys.forget(user)
                 let after = try await browser.generation(created.id)
                 #expect(after.prompt == "")
                 #expect(try await browser.api(.GET, done.images[0].url).status == .notFound)

@@ -38,6 +38,8 @@ public struct AppConfig: Sendable, Equatable {
     /// A pause before each built-in engine picture (0 normally): for demos of live progress
     /// and for the test that kills a worker in the middle of a job.
     public var builtInDelayMilliseconds: Int
+    /// PostgreSQL connections per event loop (each process has one event loop per core).
+    public var postgresConnectionsPerLoop: Int
     /// When set, `/metrics` requires `Authorization: Bearer <token>`.
     public var metricsToken: String?
 
@@ -77,6 +79,7 @@ public struct AppConfig: Sendable, Equatable {
         jobWorkers = try reader.integer("JOB_WORKERS", default: 2, range: 0...64)
         jobLeaseSeconds = try reader.integer("JOB_LEASE_SECONDS", default: 60, range: 3...86_400)
         builtInDelayMilliseconds = try reader.integer("BUILTIN_ENGINE_DELAY_MS", default: 0, range: 0...600_000)
+        postgresConnectionsPerLoop = try reader.integer("DATABASE_CONNECTIONS_PER_CORE", default: 4, range: 1...64)
         publicBaseURL = try reader.url(
             "PUBLIC_BASE_URL", default: "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)")
     }

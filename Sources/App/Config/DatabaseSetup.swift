@@ -14,7 +14,9 @@ enum DatabaseSetup {
             app.databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqlite)
         case .postgres(let url):
             let configuration = try SQLPostgresConfiguration(url: url)
-            app.databases.use(.postgres(configuration: configuration, sqlLogLevel: .trace), as: .psql)
+            app.databases.use(
+                .postgres(configuration: configuration, maxConnectionsPerEventLoop: config.postgresConnectionsPerLoop, sqlLogLevel: .trace),
+                as: .psql)
         }
         app.migrations.add(PictorMigrations.all)
     }

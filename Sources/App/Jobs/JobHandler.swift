@@ -1,4 +1,6 @@
+import Fluent
 import Persistence
+import Synchronization
 import Vapor
 
 /// Runs one kind of job. Throw `JobFailure.permanent` for a failure that would repeat;
@@ -13,4 +15,23 @@ public protocol JobHandler: Sendable {
 public struct JobContext: Sendable {
     public let application: Application
     public let logger: Logger
+    let job: ClaimedJob
+    let owner: String
+    let completion: CompletionMark
+
+    /// Marks the job done on `db`, inside the handler's own final transaction, so that its
+    /// outcome and the job's completion commit together (the runner then does not repeat it).
+    /// False when this worker no longer holds the lease.
+    public func complete(on db: any Database) async throws -> Bool {
+        let done = try await JobQueue.complete(job.id, owner: owner, now: Date(), on: db)
+        if done { completion.mark() }
+        return done
+    }
+}
+
+/// Whether a handler completed its job itself.
+final class CompletionMark: Sendable {
+    private let done = Atomic<Bool>(false)
+    func mark() { done.store(true, ordering: .relaxed) }
+    var isMarked: Bool { done.load(ordering: .relaxed) }
 }

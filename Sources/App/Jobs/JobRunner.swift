@@ -128,9 +128,10 @@ public final class JobRunner: Sendable {
         let heartbeat = Task { await self.keepLease(job, app: app, logger: logger) }
         defer { heartbeat.cancel() }
         do {
-            try await handler.run(job, context: JobContext(application: app, logger: logger))
+            let completion = CompletionMark()
+            try await handler.run(job, context: JobContext(application: app, logger: logger, job: job, owner: owner, completion: completion))
             heartbeat.cancel()
-            if try await JobQueue.complete(job.id, owner: owner, now: Date(), on: app.db) == false {
+            if !completion.isMarked, try await JobQueue.complete(job.id, owner: owner, now: Date(), on: app.db) == false {
                 logger.warning("job finished after its lease was lost; the new holder's outcome stands")
             }
         } catch {

@@ -44,9 +44,10 @@ enum APIKeys {
         let parts = presented.split(separator: "_", maxSplits: 2)  // the secret itself may contain "_"
         guard parts.count == 3, parts[0] == "pictor" else { return nil }
         guard let row = try await APIKeyModel.query(on: db)
+            .join(UserModel.self, on: \APIKeyModel.$userID == \UserModel.$id)
             .filter(\.$prefix == "pictor_\(parts[1])").filter(\.$revokedAt == nil).first(),
             constantTimeEquals(Array(Tokens.sha256(presented).utf8), Array(row.keyHash.utf8)),
-            let user = try await UserModel.find(row.userID, on: db), user.status == "active"
+            let user = try? row.joined(UserModel.self), user.status == "active"
         else { return nil }
         if (row.lastUsedAt.map { Date().timeIntervalSince($0) > 60 }) ?? true {
             row.lastUsedAt = Date()

@@ -2,6 +2,7 @@ import Crypto
 import Fluent
 import Foundation
 import Persistence
+import Synchronization
 
 /// Per-user content keys. Each user's prompts, reference images and outputs are sealed
 /// with AES-GCM under that user's own random key; the key itself is stored sealed under a
@@ -9,10 +10,23 @@ import Persistence
 /// their content unreadable wherever a copy of it lies.
 struct ContentKeys: Sendable {
     let secrets: Secrets
+    /// Unsealed keys recently used in this process, so a generation's several steps read the
+    /// key once. Entries live `cacheLifetime`; `forget` drops one at once (erasure).
+    private let cache = KeyCache()
+    static let cacheLifetime: TimeInterval = 300
+
+    init(secrets: Secrets) {
+        self.secrets = secrets
+    }
+
+    func forget(_ userID: UUID) {
+        cache.entries.withLock { $0[userID] = nil }
+    }
 
     /// The user's key, made on first use. Safe to call concurrently: if two requests
     /// make a key at once, the one stored first wins and both use it.
     func key(for userID: UUID, on db: any Database) async throws -> ContentKey {
+        if let cached = cache.key(for: userID) { return cached }
         if let row = try await ContentKeyModel.find(userID, on: db) { return try unseal(row, userID: userID) }
         let row = ContentKeyModel()
         row.id = userID
@@ -29,14 +43,37 @@ struct ContentKeys: Sendable {
 
     /// The user's key if one exists (nil after erasure: their content is gone).
     func existingKey(for userID: UUID, on db: any Database) async throws -> ContentKey? {
-        try await ContentKeyModel.find(userID, on: db).map { try unseal($0, userID: userID) }
+        if let cached = cache.key(for: userID) { return cached }
+        return try await ContentKeyModel.find(userID, on: db).map { try unseal($0, userID: userID) }
     }
 
     private func unseal(_ row: ContentKeyModel, userID: UUID) throws -> ContentKey {
-        ContentKey(key: SymmetricKey(data: try secrets.open(row.sealedKey, purpose: purpose(userID))))
+        let key = ContentKey(key: SymmetricKey(data: try secrets.open(row.sealedKey, purpose: purpose(userID))))
+        cache.store(key, for: userID)
+        return key
     }
 
     private func purpose(_ userID: UUID) -> String { "content-key:\(userID.uuidString.lowercased())" }
+}
+
+/// A bounded, short-lived map of unsealed keys.
+final class KeyCache: Sendable {
+    let entries = Mutex<[UUID: (key: ContentKey, until: Date)]>([:])
+    static let capacity = 10_000
+
+    func key(for userID: UUID) -> ContentKey? {
+        entries.withLock { entries in
+            guard let entry = entries[userID], entry.until > Date() else { return nil }
+            return entry.key
+        }
+    }
+
+    func store(_ key: ContentKey, for userID: UUID) {
+        entries.withLock { entries in
+            if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+            entries[userID] = (key, Date().addingTimeInterval(ContentKeys.cacheLifetime))
+        }
+    }
 }
 
 /// One user's content key: seals and opens their prompts (as base64 text) and blobs.

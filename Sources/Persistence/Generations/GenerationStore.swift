@@ -152,9 +152,13 @@ public enum GenerationStore {
 
     /// How many generations (anyone's) were queued before this one and are still waiting.
     public static func queuePosition(of generation: GenerationModel, on db: any Database) async throws -> Int {
-        try await GenerationModel.query(on: db)
+        // Times are stored to the millisecond; rebuild this one the same way, because a Date
+        // read back from SQLite may differ from the stored value in its last bit.
+        let created = Date(timeIntervalSince1970: (generation.createdAt.timeIntervalSince1970 * 1000).rounded() / 1000)
+        return try await GenerationModel.query(on: db)
             .filter(\.$state == GenerationState.queued.rawValue)
-            .filter(\.$createdAt < generation.createdAt)
+            .filter(\.$createdAt < created)
+            .filter(\.$id != generation.id!)
             .count()
     }
 }

@@ -23,7 +23,7 @@ struct GenerationJobHandler: JobHandler {
             throw JobFailure.permanent("unreadable generation.run payload")
         }
         do {
-            try await attempt(payload.generationID, job: job, app: app, logger: context.logger)
+            try await attempt(payload.generationID, job: job, context: context)
         } catch JobFailure.retryable(let reason) where job.attempt < job.maxAttempts {
             throw JobFailure.retryable(reason)
         } catch {
@@ -38,7 +38,9 @@ struct GenerationJobHandler: JobHandler {
         }
     }
 
-    private func attempt(_ id: UUID, job: ClaimedJob, app: Application, logger: Logger) async throws {
+    private func attempt(_ id: UUID, job: ClaimedJob, context: JobContext) async throws {
+        let app = context.application
+        let logger = context.logger
         // A generation still `running` here was being made by a worker that died: run it again.
         guard let generation = try await GenerationStore.start(id, now: Date(), on: app.db) else { return }
         try await announce(id, app: app)
@@ -70,7 +72,7 @@ struct GenerationJobHandler: JobHandler {
             try await handle(.permanent("it returned no images"), generation: generation, job: job, app: app, logger: logger)
             return
         }
-        try await deliver(delivered, for: generation, key: contentKey, app: app, logger: logger)
+        try await deliver(delivered, for: generation, key: contentKey, context: context)
     }
 
     /// Decides what a provider failure means for the generation and the job.
@@ -138,7 +140,9 @@ struct GenerationJobHandler: JobHandler {
 
     /// Stores every output, then records them and captures the credits in one transaction.
     /// If the generation was cancelled meanwhile, the stored bytes are removed again.
-    private func deliver(_ delivered: [ProviderImage], for generation: GenerationModel, key contentKey: ContentKey, app: Application, logger: Logger) async throws {
+    private func deliver(_ delivered: [ProviderImage], for generation: GenerationModel, key contentKey: ContentKey, context: JobContext) async throws {
+        let app = context.application
+        let logger = context.logger
         let id = generation.id!
         let references = try JSONDecoder().decode([UUID].self, from: Data(generation.referenceIDs.utf8))
         let source: DigitalSourceType = references.isEmpty ? .trainedAlgorithmicMedia : .compositeWithTrainedAlgorithmicMedia
@@ -187,6 +191,8 @@ struct GenerationJobHandler: JobHandler {
                 for row in rows { try await GenerationStore.insert(row, on: tx) }
                 try await credits.settle(generation: id, user: generation.userID, held: generation.creditsHeld, captured: charged, on: tx)
                 try await GenerationNotifications.send(id, on: tx)
+                // The job ends with the generation: one commit for both.
+                _ = try await context.complete(on: tx)
                 return true
             }
         } catch {
