@@ -52,6 +52,14 @@ func routes(_ app: Application) throws {
         account.post(SiteURL.accountEmail.pathComponents, use: EmailChangeController.request)
         account.post(SiteURL.accountEmailConfirm.pathComponents, use: EmailChangeController.confirm)
     }
+    do { // Studio, one generation's page, gallery
+        let studio = app.grouped(RequireSignIn())
+        studio.get(SiteURL.studio.pathComponents, use: StudioController.form)
+        studio.post(SiteURL.studio.pathComponents, use: StudioController.submit)
+        studio.get(SiteURL.generationPage.pathComponents, use: StudioController.generation)
+        studio.post(SiteURL.generationPageCancel.pathComponents, use: StudioController.cancel)
+        studio.get(SiteURL.gallery.pathComponents, use: StudioController.gallery)
+    }
     do { // JSON API: a session cookie or an API key
         let api = app.grouped(RequireSignIn(allowAPIKeys: true))
         api.get(SiteURL.apiMe.pathComponents, use: APIKeysController.me)

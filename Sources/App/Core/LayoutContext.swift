@@ -32,7 +32,7 @@ struct LayoutContext: Encodable {
         let user = request.currentUser
         let navigation = user == nil
             ? [link("Home", .home), link("Sign in", .signIn), link("Create account", .signUp)]
-            : [link("Home", .home), link("Account", .account)] + (user!.role >= .support ? [link("Console", .admin)] : [])
+            : [link("Studio", .studio), link("Your images", .gallery), link("Account", .account)] + (user!.role >= .support ? [link("Console", .admin)] : [])
         return LayoutContext(
             title: title,
             navigation: navigation,

@@ -44,6 +44,10 @@ enum SiteURL: CaseIterable {
     case image
     case imageThumbnail
     case apiReferenceImages
+    case studio
+    case generationPage
+    case generationPageCancel
+    case gallery
     case apiReferenceImage
     case apiReferenceImageFile
     case admin
@@ -93,6 +97,10 @@ enum SiteURL: CaseIterable {
         case .image: "/images/:imageID"
         case .imageThumbnail: "/images/:imageID/thumbnail"
         case .apiReferenceImages: "/api/v1/reference-images"
+        case .studio: "/studio"
+        case .generationPage: "/generations/:generationID"
+        case .generationPageCancel: "/generations/:generationID/cancel"
+        case .gallery: "/gallery"
         case .apiReferenceImage: "/api/v1/reference-images/:referenceID"
         case .apiReferenceImageFile: "/api/v1/reference-images/:referenceID/file"
         case .admin: "/admin"

@@ -1,0 +1,169 @@
+import Domain
+import Fluent
+import Foundation
+import Persistence
+import Vapor
+
+/// The studio (write a prompt, see your latest generations), one generation's page, and the
+/// gallery. Pages render on the server; `Public/js/generation.js` follows progress live.
+enum StudioController {
+    @Sendable static func form(req: Request) async throws -> View {
+        let user = try req.requireUser()
+        return try await render(try await page(req, user: user, model: nil), req: req)
+    }
+
+    @Sendable static func submit(req: Request) async throws -> Response {
+        let user = try req.requireUser()
+        let form = try req.content.decode(StudioForm.self)
+        let submission = form.submission(models: req.pictor.models)
+        do {
+            let submitted = try await GenerationService.submit(submission, user: user.id, app: req.application, on: req.db)
+            return req.redirect(to: SiteURL.generationPage.path(["generationID": submitted.generation.id!.uuidString.lowercased()]))
+        } catch let error as GenerationInputError {
+            var page = try await page(req, user: user, model: form.model)
+            page.prompt = form.prompt ?? ""
+            page.negativePrompt = form.negativePrompt ?? ""
+            page.seed = form.seed ?? ""
+            page.show(error.fieldErrors)
+            page.sizes = reselect(page.sizes, form.size)
+            page.counts = reselect(page.counts, form.count)
+            page.styles = reselect(page.styles, form.style)
+            let response = try await render(page, req: req).encodeResponse(for: req)
+            response.status = .badRequest
+            return response
+        }
+    }
+
+    @Sendable static func generation(req: Request) async throws -> View {
+        let user = try req.requireUser()
+        let generation = try await GenerationsAPI.owned(req, user: user)
+        let dto = try await GenerationsAPI.dto(generation, req: req)
+        let active = dto.status == "queued" || dto.status == "running"
+        let page = GenerationPage(
+            layout: .make(for: req, title: "Generation"), csrf: req.csrfToken, id: dto.id.uuidString.lowercased(),
+            status: dto.status, statusText: statusText(dto), active: active,
+            progressPercent: Int((dto.progress * 100).rounded()), queuePosition: dto.queuePosition, reason: dto.reason,
+            prompt: dto.prompt, negativePrompt: dto.negativePrompt, hasNegativePrompt: !dto.negativePrompt.isEmpty, modelName: dto.modelName,
+            size: "\(dto.width) × \(dto.height)", seed: String(dto.seed), style: dto.style.isEmpty ? "none" : dto.style,
+            cost: dto.status == "succeeded" ? "\(dto.creditsCharged) credits" : active ? "\(dto.creditsHeld) credits held" : "nothing (you were not charged)",
+            created: dto.createdAt.pageText, eventsURL: dto.eventsUrl,
+            cancelURL: SiteURL.generationPageCancel.path(["generationID": dto.id.uuidString.lowercased()]),
+            pictures: dto.images.enumerated().map { index, image in
+                GenerationPage.Picture(
+                    url: image.url, thumbnail: image.thumbnailUrl, alt: "Image \(index + 1) for: \(dto.prompt)",
+                    width: image.width, height: image.height)
+            })
+        return try await req.view.render("studio/generation", page)
+    }
+
+    @Sendable static func cancel(req: Request) async throws -> Response {
+        let user = try req.requireUser()
+        guard let id = req.parameters.get("generationID", as: UUID.self) else { throw AccessError.notFound }
+        do {
+            _ = try await GenerationService.cancel(id, user: user.id, app: req.application, on: req.db)
+        } catch is GenerationConflict {
+            // Already finished: the page shows how it ended.
+        }
+        return req.redirect(to: SiteURL.generationPage.path(["generationID": id.uuidString.lowercased()]))
+    }
+
+    @Sendable static func gallery(req: Request) async throws -> View {
+        let user = try req.requireUser()
+        let cursor = (try? req.query.get(String.self, at: "after")).flatMap(PageCursor.init(token:))
+        let rows = try await GenerationStore.page(of: user.id, after: cursor, limit: 25, on: req.db)
+        let images = try await GenerationStore.images(of: rows.map { $0.id! }, on: req.db)
+        let key = try await req.pictor.contentKeys.existingKey(for: user.id, on: req.db)
+        let tiles = rows.flatMap { row -> [GalleryPage.Tile] in
+            let prompt = (try? key?.open(text: row.promptSealed)) ?? ""
+            return (images[row.id!] ?? []).map { image in
+                GalleryPage.Tile(
+                    href: SiteURL.generationPage.path(["generationID": row.id!.uuidString.lowercased()]),
+                    thumbnail: SiteURL.imageThumbnail.path(["imageID": image.id!.uuidString.lowercased()]), alt: prompt)
+            }
+        }
+        let next = rows.count == 25 ? rows.last.map { "?after=" + PageCursor(createdAt: $0.createdAt, id: $0.id!).token } : nil
+        return try await req.view.render("studio/gallery", GalleryPage(
+            layout: .make(for: req, title: "Your images"), tiles: tiles, isEmpty: tiles.isEmpty && cursor == nil, nextPage: next))
+    }
+
+    // MARK: - Helpers
+
+    private static func render(_ page: StudioPage, req: Request) async throws -> View {
+        try await req.view.render("studio/studio", page)
+    }
+
+    private static func page(_ req: Request, user: CurrentUser, model: String?) async throws -> StudioPage {
+        let catalog = req.pictor.models
+        let entry = model.flatMap { catalog.entry($0) } ?? catalog.defaultEntry
+        let sizes = entry.capabilities.sizes
+        let preferred = sizes.first { $0.width == 1024 && $0.height == 1024 } ?? sizes[0]
+        var page = StudioPage(
+            layout: .make(for: req, title: "Studio"), csrf: req.csrfToken,
+            models: catalog.entries.map { .init(value: $0.id, label: "\($0.displayName) · \($0.pricePerImage) credit\($0.pricePerImage == 1 ? "" : "s") per image", selected: $0.id == entry.id) },
+            sizes: sizes.map { .init(value: $0.description, label: sizeLabel($0), selected: $0 == preferred) },
+            styles: [.init(value: "", label: "No style", selected: true)] + entry.styles.map { .init(value: $0, label: $0.capitalized, selected: false) },
+            counts: (1...entry.capabilities.maxCount).map { .init(value: String($0), label: String($0), selected: $0 == 1) },
+            maxPromptLength: entry.capabilities.maxPromptLength, pricePerImage: entry.pricePerImage, modelName: entry.displayName)
+        let rows = try await GenerationStore.page(of: user.id, after: nil, limit: 8, on: req.db)
+        let images = try await GenerationStore.images(of: rows.map { $0.id! }, on: req.db)
+        let key = try await req.pictor.contentKeys.existingKey(for: user.id, on: req.db)
+        page.recent = rows.map { row in
+            Recent(
+                href: SiteURL.generationPage.path(["generationID": row.id!.uuidString.lowercased()]),
+                prompt: (try? key?.open(text: row.promptSealed)) ?? "", status: row.state,
+                thumbnail: images[row.id!]?.first.map { SiteURL.imageThumbnail.path(["imageID": $0.id!.uuidString.lowercased()]) },
+                active: row.state == "queued" || row.state == "running")
+        }
+        page.hasRecent = !page.recent.isEmpty
+        return page
+    }
+
+    private typealias Recent = StudioPage.Recent
+
+    /// The same options with `value` selected (when it is one of them).
+    private static func reselect(_ options: [StudioPage.Option], _ value: String?) -> [StudioPage.Option] {
+        guard let value, options.contains(where: { $0.value == value }) else { return options }
+        return options.map { StudioPage.Option(value: $0.value, label: $0.label, selected: $0.value == value) }
+    }
+
+    static func sizeLabel(_ size: ImageSize) -> String {
+        let shape = size.width == size.height ? "Square" : size.width > size.height ? "Landscape" : "Portrait"
+        return "\(shape) \(size.width) × \(size.height)"
+    }
+
+    static func statusText(_ dto: GenerationDTO) -> String {
+        switch dto.status {
+        case "queued": dto.queuePosition.map { $0 == 0 ? "Waiting: next in line" : "Waiting: \($0) ahead of you" } ?? "Waiting"
+        case "running": "Making your images…"
+        case "succeeded": "Done"
+        case "failed": "Failed"
+        case "blocked": "Blocked"
+        case "cancelled": "Cancelled"
+        default: dto.status
+        }
+    }
+}
+
+/// The studio form as posted (every field a string, so problems are reported per field).
+struct StudioForm: Content {
+    var prompt: String?
+    var negativePrompt: String?
+    var model: String?
+    var size: String?
+    var count: String?
+    var seed: String?
+    var style: String?
+
+    func submission(models: ModelCatalog) -> GenerationSubmission {
+        let parts = (size ?? "").lowercased().split(separator: "x").compactMap { Int($0) }
+        let seedText = (seed ?? "").trimmingCharacters(in: .whitespaces)
+        let seedValue = UInt64(seedText)
+        return GenerationSubmission(
+            draft: GenerationDraft(
+                prompt: prompt ?? "", negativePrompt: negativePrompt ?? "",
+                width: parts.count == 2 ? parts[0] : 0, height: parts.count == 2 ? parts[1] : 0,
+                count: Int(count ?? "1") ?? 0, seed: seedValue, style: style ?? ""),
+            model: model.flatMap { $0.isEmpty ? nil : $0 }, referenceIDs: [],
+            seedIsInvalid: !seedText.isEmpty && seedValue == nil, idempotencyKey: nil)
+    }
+}

@@ -1,0 +1,107 @@
+import Domain
+import Foundation
+import Vapor
+
+/// `studio/studio.leaf`: the prompt form and the person's latest generations.
+struct StudioPage: Encodable {
+    struct Option: Encodable {
+        let value: String
+        let label: String
+        let selected: Bool
+    }
+
+    struct Recent: Encodable {
+        let href: String
+        let prompt: String
+        let status: String
+        let thumbnail: String?
+        let active: Bool
+    }
+
+    let layout: LayoutContext
+    let csrf: String
+    var models: [Option]
+    var sizes: [Option]
+    var styles: [Option]
+    var counts: [Option]
+    let maxPromptLength: Int
+    let pricePerImage: Int
+    let modelName: String
+    var prompt = ""
+    var negativePrompt = ""
+    var seed = ""
+    var promptError: String?
+    var negativePromptError: String?
+    var modelError: String?
+    var sizeError: String?
+    var countError: String?
+    var seedError: String?
+    var styleError: String?
+    var hasErrors = false
+    var recent: [Recent] = []
+    var hasRecent = false
+
+    /// Puts each field's message next to its field.
+    mutating func show(_ errors: [FieldError]) {
+        for error in errors {
+            switch error.field {
+            case "prompt": promptError = promptError ?? error.message
+            case "negativePrompt": negativePromptError = negativePromptError ?? error.message
+            case "model": modelError = modelError ?? error.message
+            case "size": sizeError = sizeError ?? error.message
+            case "count": countError = countError ?? error.message
+            case "seed": seedError = seedError ?? error.message
+            case "style": styleError = styleError ?? error.message
+            default: promptError = promptError ?? error.message
+            }
+        }
+        hasErrors = !errors.isEmpty
+    }
+}
+
+/// `studio/generation.leaf`: one generation, its progress and its images.
+struct GenerationPage: Encodable {
+    struct Picture: Encodable {
+        let url: String
+        let thumbnail: String
+        let alt: String
+        let width: Int
+        let height: Int
+    }
+
+    let layout: LayoutContext
+    let csrf: String
+    let id: String
+    let status: String
+    let statusText: String
+    let active: Bool
+    let progressPercent: Int
+    let queuePosition: Int?
+    let reason: String?
+    let prompt: String
+    let negativePrompt: String
+    let hasNegativePrompt: Bool
+    let modelName: String
+    let size: String
+    let seed: String
+    let style: String
+    let cost: String
+    let created: String
+    let eventsURL: String
+    let cancelURL: String
+    let pictures: [Picture]
+}
+
+/// `studio/gallery.leaf`: a page of the person's images, newest first.
+struct GalleryPage: Encodable {
+    struct Tile: Encodable {
+        let href: String
+        let thumbnail: String
+        let alt: String
+    }
+
+    let layout: LayoutContext
+    let tiles: [Tile]
+    let isEmpty: Bool
+    let nextPage: String?
+}
