@@ -39,6 +39,13 @@ public struct ImageSize: Sendable, Equatable, Hashable, Codable, CustomStringCon
     }
 
     public var description: String { "\(width)x\(height)" }
+
+    /// Reads `WIDTHxHEIGHT` (e.g. `1024x768`), the form `description` writes.
+    public init?(text: String) {
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+        guard parts.count == 2, let width = Int(parts[0]), let height = Int(parts[1]) else { return nil }
+        self.init(width: width, height: height)
+    }
 }
 
 /// One request to a provider, already validated against its capabilities.

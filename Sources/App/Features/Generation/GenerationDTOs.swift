@@ -120,8 +120,8 @@ struct GenerationCreateBody: Decodable {
         let entry = model.flatMap { models.entry($0) } ?? models.defaultEntry
         var size = (width: width ?? 0, height: height ?? 0)
         if let text = self.size {
-            let parts = text.lowercased().split(separator: "x").compactMap { Int($0) }
-            size = parts.count == 2 ? (parts[0], parts[1]) : (0, 0)
+            let parsed = ImageSize(text: text)
+            size = (parsed?.width ?? 0, parsed?.height ?? 0)
         } else if width == nil && height == nil {
             let sizes = entry.capabilities.sizes
             let fallback = sizes.first { $0.width == 1024 && $0.height == 1024 } ?? sizes.first ?? ImageSize(width: 0, height: 0)

@@ -38,14 +38,9 @@ enum GenerationsAPI {
             }
             cursor = parsed
         }
-        let rows = try await GenerationStore.page(of: user.id, after: cursor, limit: limit + 1, on: req.db)
-        let shown = Array(rows.prefix(limit))
-        let images = try await GenerationStore.images(of: shown.map { $0.id! }, on: req.db)
-        let key = try await req.pictor.contentKeys.existingKey(for: user.id, on: req.db)
-        let data = shown.map {
-            GenerationDTO($0, images: images[$0.id!] ?? [], key: key, queuePosition: nil, models: req.pictor.models)
-        }
-        let next = rows.count > limit ? shown.last.map { PageCursor(createdAt: $0.createdAt, id: $0.id!).token } : nil
+        let rows = try await listing(of: user.id, after: cursor, limit: limit + 1, req: req)
+        let data = Array(rows.prefix(limit))
+        let next = rows.count > limit ? data.last.map { PageCursor(createdAt: $0.createdAt, id: $0.id).token } : nil
         return GenerationPageDTO(data: data, nextCursor: next)
     }
 
@@ -54,6 +49,14 @@ enum GenerationsAPI {
         guard let id = req.parameters.get("generationID", as: UUID.self) else { throw AccessError.notFound }
         let generation = try await GenerationService.cancel(id, user: user.id, app: req.application, on: req.db)
         return try await dto(generation, req: req)
+    }
+
+    /// A page of the user's generations, newest first, as their owner sees them.
+    static func listing(of userID: UUID, after cursor: PageCursor?, limit: Int, req: Request) async throws -> [GenerationDTO] {
+        let rows = try await GenerationStore.page(of: userID, after: cursor, limit: limit, on: req.db)
+        let images = try await GenerationStore.images(of: rows.map { $0.id! }, on: req.db)
+        let key = try await req.pictor.contentKeys.existingKey(for: userID, on: req.db)
+        return rows.map { GenerationDTO($0, images: images[$0.id!] ?? [], key: key, queuePosition: nil, models: req.pictor.models) }
     }
 
     /// The signed-in user's generation named in the path, or 404.

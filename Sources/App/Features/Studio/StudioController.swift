@@ -18,7 +18,7 @@ enum StudioController {
         let submission = form.submission(models: req.pictor.models)
         do {
             let submitted = try await GenerationService.submit(submission, user: user.id, app: req.application, on: req.db)
-            return req.redirect(to: SiteURL.generationPage.path(["generationID": submitted.generation.id!.uuidString.lowercased()]))
+            return req.redirect(to: pageURL(submitted.generation.id!))
         } catch let error as GenerationInputError {
             var page = try await page(req, user: user, model: form.model)
             page.prompt = form.prompt ?? ""
@@ -64,24 +64,19 @@ enum StudioController {
         } catch is GenerationConflict {
             // Already finished: the page shows how it ended.
         }
-        return req.redirect(to: SiteURL.generationPage.path(["generationID": id.uuidString.lowercased()]))
+        return req.redirect(to: pageURL(id))
     }
 
     @Sendable static func gallery(req: Request) async throws -> View {
         let user = try req.requireUser()
         let cursor = (try? req.query.get(String.self, at: "after")).flatMap(PageCursor.init(token:))
-        let rows = try await GenerationStore.page(of: user.id, after: cursor, limit: 25, on: req.db)
-        let images = try await GenerationStore.images(of: rows.map { $0.id! }, on: req.db)
-        let key = try await req.pictor.contentKeys.existingKey(for: user.id, on: req.db)
-        let tiles = rows.flatMap { row -> [GalleryPage.Tile] in
-            let prompt = (try? key?.open(text: row.promptSealed)) ?? ""
-            return (images[row.id!] ?? []).map { image in
-                GalleryPage.Tile(
-                    href: SiteURL.generationPage.path(["generationID": row.id!.uuidString.lowercased()]),
-                    thumbnail: SiteURL.imageThumbnail.path(["imageID": image.id!.uuidString.lowercased()]), alt: prompt)
+        let listed = try await GenerationsAPI.listing(of: user.id, after: cursor, limit: 25, req: req)
+        let tiles = listed.flatMap { generation in
+            generation.images.map { image in
+                GalleryPage.Tile(href: pageURL(generation.id), thumbnail: image.thumbnailUrl, alt: generation.prompt)
             }
         }
-        let next = rows.count == 25 ? rows.last.map { "?after=" + PageCursor(createdAt: $0.createdAt, id: $0.id!).token } : nil
+        let next = listed.count == 25 ? listed.last.map { "?after=" + PageCursor(createdAt: $0.createdAt, id: $0.id).token } : nil
         return try await req.view.render("studio/gallery", GalleryPage(
             layout: .make(for: req, title: "Your images"), tiles: tiles, isEmpty: tiles.isEmpty && cursor == nil, nextPage: next))
     }
@@ -104,21 +99,21 @@ enum StudioController {
             styles: [.init(value: "", label: "No style", selected: true)] + entry.styles.map { .init(value: $0, label: $0.capitalized, selected: false) },
             counts: (1...entry.capabilities.maxCount).map { .init(value: String($0), label: String($0), selected: $0 == 1) },
             maxPromptLength: entry.capabilities.maxPromptLength, pricePerImage: entry.pricePerImage, modelName: entry.displayName)
-        let rows = try await GenerationStore.page(of: user.id, after: nil, limit: 8, on: req.db)
-        let images = try await GenerationStore.images(of: rows.map { $0.id! }, on: req.db)
-        let key = try await req.pictor.contentKeys.existingKey(for: user.id, on: req.db)
-        page.recent = rows.map { row in
+        page.recent = try await GenerationsAPI.listing(of: user.id, after: nil, limit: 8, req: req).map { generation in
             Recent(
-                href: SiteURL.generationPage.path(["generationID": row.id!.uuidString.lowercased()]),
-                prompt: (try? key?.open(text: row.promptSealed)) ?? "", status: row.state,
-                thumbnail: images[row.id!]?.first.map { SiteURL.imageThumbnail.path(["imageID": $0.id!.uuidString.lowercased()]) },
-                active: row.state == "queued" || row.state == "running")
+                href: pageURL(generation.id), prompt: generation.prompt, status: generation.status,
+                thumbnail: generation.images.first?.thumbnailUrl,
+                active: generation.status == "queued" || generation.status == "running")
         }
         page.hasRecent = !page.recent.isEmpty
         return page
     }
 
     private typealias Recent = StudioPage.Recent
+
+    static func pageURL(_ id: UUID) -> String {
+        SiteURL.generationPage.path(["generationID": id.uuidString.lowercased()])
+    }
 
     /// The same options with `value` selected (when it is one of them).
     private static func reselect(_ options: [StudioPage.Option], _ value: String?) -> [StudioPage.Option] {
@@ -155,13 +150,13 @@ struct StudioForm: Content {
     var style: String?
 
     func submission(models: ModelCatalog) -> GenerationSubmission {
-        let parts = (size ?? "").lowercased().split(separator: "x").compactMap { Int($0) }
+        let parsed = ImageSize(text: size ?? "")
         let seedText = (seed ?? "").trimmingCharacters(in: .whitespaces)
         let seedValue = UInt64(seedText)
         return GenerationSubmission(
             draft: GenerationDraft(
                 prompt: prompt ?? "", negativePrompt: negativePrompt ?? "",
-                width: parts.count == 2 ? parts[0] : 0, height: parts.count == 2 ? parts[1] : 0,
+                width: parsed?.width ?? 0, height: parsed?.height ?? 0,
                 count: Int(count ?? "1") ?? 0, seed: seedValue, style: style ?? ""),
             model: model.flatMap { $0.isEmpty ? nil : $0 }, referenceIDs: [],
             seedIsInvalid: !seedText.isEmpty && seedValue == nil, idempotencyKey: nil)

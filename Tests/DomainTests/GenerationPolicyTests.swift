@@ -1,0 +1,44 @@
+import Domain
+import Testing
+
+@Suite struct GenerationPolicyTests {
+    @Test func retryableErrorsAreRetriedUntilTheLastAttempt() {
+        #expect(GenerationFailurePolicy.decide(.retryable("HTTP 503"), attempt: 1, maxAttempts: 3) == .retry(reason: "HTTP 503"))
+        guard case .fail(let reason) = GenerationFailurePolicy.decide(.retryable("HTTP 503"), attempt: 3, maxAttempts: 3) else {
+            Issue.record("the last attempt must fail the generation")
+            return
+        }
+        #expect(reason.contains("HTTP 503"))
+    }
+
+    @Test func permanentAndBlockedEndAtOnce() {
+        guard case .fail = GenerationFailurePolicy.decide(.permanent("bad size"), attempt: 1, maxAttempts: 3),
+            case .block(let reason) = GenerationFailurePolicy.decide(.blocked("violence"), attempt: 1, maxAttempts: 3)
+        else {
+            Issue.record("permanent must fail and blocked must block on the first attempt")
+            return
+        }
+        #expect(reason.contains("violence"))
+        #expect(GenerationFailurePolicy.decide(.cancelled, attempt: 1, maxAttempts: 3) == .cancelled)
+    }
+
+    @Test func onlyDeliveredImagesAreCharged() {
+        #expect(GenerationPricing.hold(pricePerImage: 3, count: 4) == 12)
+        #expect(GenerationPricing.charge(pricePerImage: 3, delivered: 2, asked: 4) == 6)
+        #expect(GenerationPricing.charge(pricePerImage: 3, delivered: 9, asked: 4) == 12)
+        #expect(GenerationPricing.charge(pricePerImage: 3, delivered: 0, asked: 4) == 0)
+    }
+
+    @Test func sizesReadAsWidthByHeight() {
+        #expect(ImageSize(text: "1024x768") == ImageSize(width: 1024, height: 768))
+        #expect(ImageSize(text: "512X512") == ImageSize(width: 512, height: 512))
+        for bad in ["", "512", "x512", "512x", "512x512x2", "axb"] { #expect(ImageSize(text: bad) == nil, "\(bad)") }
+    }
+
+    @Test func stateMovesFollowTheLifecycle() {
+        #expect(GenerationState.queued.canMove(to: .running))
+        #expect(GenerationState.running.canMove(to: .succeeded))
+        #expect(!GenerationState.succeeded.canMove(to: .cancelled))
+        #expect(!GenerationState.failed.canMove(to: .running))
+    }
+}
