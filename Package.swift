@@ -87,7 +87,12 @@ let package = Package(
         // Image providers: one folder per adapter; the built-in engine needs no network.
         .target(
             name: "Providers",
-            dependencies: ["Domain"]
+            dependencies: [
+                "Domain",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         // Repeatable benchmarks: `make bench`.
         .executableTarget(
@@ -104,7 +109,10 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CVipsShim", "CVips"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "MailTests", dependencies: ["Mail", "Domain"]),
-        .testTarget(name: "ProvidersTests", dependencies: ["Providers", "Domain", "Imaging"]),
+        .testTarget(
+            name: "ProvidersTests",
+            dependencies: ["Providers", "Domain", "Imaging", .product(name: "Vapor", package: "vapor")]
+        ),
         .testTarget(
             name: "AppTests",
             dependencies: [

@@ -40,6 +40,8 @@ public struct AppConfig: Sendable, Equatable {
     public var builtInDelayMilliseconds: Int
     /// PostgreSQL connections per event loop (each process has one event loop per core).
     public var postgresConnectionsPerLoop: Int
+    /// The models from MODELS_FILE; nil offers the built-in engine alone.
+    public var models: [ModelDefinition]?
     /// When set, `/metrics` requires `Authorization: Bearer <token>`.
     public var metricsToken: String?
 
@@ -80,6 +82,7 @@ public struct AppConfig: Sendable, Equatable {
         jobLeaseSeconds = try reader.integer("JOB_LEASE_SECONDS", default: 60, range: 3...86_400)
         builtInDelayMilliseconds = try reader.integer("BUILTIN_ENGINE_DELAY_MS", default: 0, range: 0...600_000)
         postgresConnectionsPerLoop = try reader.integer("DATABASE_CONNECTIONS_PER_CORE", default: 4, range: 1...64)
+        models = try reader.models(ModelsFile.variable)
         publicBaseURL = try reader.url(
             "PUBLIC_BASE_URL", default: "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)")
     }
@@ -92,6 +95,7 @@ public struct AppConfig: Sendable, Equatable {
             "blob_dir": blobDirectory, "log_level": logLevel.rawValue, "log_format": logFormat.rawValue,
             "metrics_token": metricsToken == nil ? "unset" : "set",
             "job_workers": String(jobWorkers),
+            "models": models.map { $0.map(\.id).joined(separator: ",") } ?? "builtin",
             "mail": mail.redacted,
             "secret_key": secretKey == nil ? "from DATA_DIR/secret.key" : "set",
         ]

@@ -99,4 +99,16 @@ struct ConfigReader {
         }
         return bytes
     }
+
+    /// The models file named by `name`, parsed, with keys taken from this environment.
+    func models(_ name: String) throws(ConfigError) -> [ModelDefinition]? {
+        guard let path = optionalString(name) else { return nil }
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(variable: name, problem: "cannot read \(path)")
+        }
+        return try ModelsFile.parse(text, environment: values)
+    }
 }

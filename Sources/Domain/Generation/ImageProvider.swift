@@ -59,10 +59,13 @@ public struct GenerationRequest: Sendable, Equatable {
     public var style: String
     /// Reference images (PNG, metadata already stripped) for models that take them.
     public var referenceImages: [Data]
+    /// A pseudonymous id for the person (a keyed hash, never the email), for providers'
+    /// abuse detection; empty when unknown.
+    public var endUser: String
 
     public init(
         prompt: String, negativePrompt: String = "", size: ImageSize, count: Int = 1, seed: UInt64, style: String = "",
-        referenceImages: [Data] = []
+        referenceImages: [Data] = [], endUser: String = ""
     ) {
         self.prompt = prompt
         self.negativePrompt = negativePrompt
@@ -71,6 +74,7 @@ public struct GenerationRequest: Sendable, Equatable {
         self.seed = seed
         self.style = style
         self.referenceImages = referenceImages
+        self.endUser = endUser
     }
 }
 

@@ -228,7 +228,8 @@ struct GenerationJobHandler: JobHandler {
             prompt: try contentKey.open(text: generation.promptSealed),
             negativePrompt: try contentKey.open(text: generation.negativePromptSealed),
             size: ImageSize(width: generation.width, height: generation.height), count: generation.count,
-            seed: UInt64(generation.seed), style: generation.style, referenceImages: references)
+            seed: UInt64(generation.seed), style: generation.style, referenceImages: references,
+            endUser: "u_" + String(app.pictor.secrets.mac("provider-end-user", generation.userID.uuidString).prefix(24)))
     }
 
     private func announce(_ id: UUID, app: Application) async throws {

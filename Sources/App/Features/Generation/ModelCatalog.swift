@@ -44,6 +44,30 @@ public struct ModelCatalog: Sendable {
 
     public static let standard = standard(builtInDelay: .zero)
 
+    /// The operator's models (MODELS_FILE), or the built-in engine alone when there is none.
+    static func configured(_ definitions: [ModelDefinition]?, builtInDelay: Duration) -> ModelCatalog {
+        guard let definitions else { return standard(builtInDelay: builtInDelay) }
+        return ModelCatalog(entries: definitions.map { definition in
+            let timeout = Duration.seconds(definition.timeoutSeconds)
+            switch definition.kind {
+            case .builtin:
+                return Entry(
+                    id: definition.id, provider: BuiltInEngine(delayPerImage: builtInDelay), pricePerImage: definition.pricePerImage,
+                    timeout: timeout + builtInDelay * 4, maxAttempts: definition.maxAttempts, styles: BuiltInEngine.styles)
+            case .openai:
+                let model = definition.providerModel ?? ""
+                return Entry(
+                    id: definition.id,
+                    provider: OpenAIImagesProvider(
+                        id: definition.id, displayName: definition.name ?? "OpenAI \(model)",
+                        settings: .init(
+                            baseURL: definition.baseURL!, apiKey: definition.apiKey ?? "", model: model, sizes: definition.sizes,
+                            maxCount: definition.maxCount, timeout: timeout)),
+                    pricePerImage: definition.pricePerImage, timeout: timeout, maxAttempts: definition.maxAttempts, styles: [])
+            }
+        })
+    }
+
     public static func standard(builtInDelay: Duration) -> ModelCatalog {
         ModelCatalog(entries: [
             Entry(id: "builtin", provider: BuiltInEngine(delayPerImage: builtInDelay), pricePerImage: 1,

@@ -1,0 +1,75 @@
+import AsyncHTTPClient
+import Domain
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// What every HTTP adapter shares: sending with a deadline, reading the answer, and turning
+/// HTTP failures into `ProviderError`s in words a person can read (no keys, no URLs).
+public enum ProviderHTTP {
+    public struct Answer: Sendable {
+        public let status: HTTPResponseStatus
+        public let headers: HTTPHeaders
+        public let body: Data
+    }
+
+    /// Largest answer read into memory (several base64 images fit).
+    static let maxAnswerBytes = 256 * 1_048_576
+
+    public static func send(_ request: HTTPClientRequest, client: HTTPClient, timeout: Duration, provider: String) async throws -> Answer {
+        let seconds = Int64(timeout.components.seconds) + (timeout.components.attoseconds > 0 ? 1 : 0)
+        do {
+            let response = try await client.execute(request, timeout: .seconds(seconds))
+            let body = try await response.body.collect(upTo: maxAnswerBytes)
+            return Answer(status: response.status, headers: response.headers, body: Data(buffer: body))
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            throw ProviderError.retryable("\(provider) did not answer in time")
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            throw ProviderError.retryable("\(provider) could not be reached")
+        }
+    }
+
+    /// The usual meaning of an unsuccessful status: 429 and 5xx are worth retrying, 401/403
+    /// mean the operator's credentials were refused, other 4xx will fail again.
+    public static func failure(_ answer: Answer, provider: String, detail: String?) -> ProviderError {
+        let code = answer.status.code
+        switch code {
+        case 429:
+            let wait = answer.headers.first(name: "Retry-After").map { " (it asked to wait \($0) s)" } ?? ""
+            return .retryable("\(provider) is limiting requests\(wait)")
+        case 500...599:
+            return .retryable("\(provider) had a problem (HTTP \(code))")
+        case 401, 403:
+            return .permanent("\(provider) refused the operator's credentials; the operator has been told")
+        default:
+            let said = detail.map { ": " + String($0.prefix(200)) } ?? ""
+            return .permanent("\(provider) refused the request (HTTP \(code))\(said)")
+        }
+    }
+}
+
+/// A `multipart/form-data` body built field by field.
+public struct MultipartForm: Sendable {
+    public let boundary = "pictor-" + UUID().uuidString.lowercased()
+    private(set) var body = Data()
+
+    public init() {}
+
+    public mutating func add(_ name: String, _ value: String) {
+        body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8))
+    }
+
+    public mutating func add(_ name: String, file data: Data, filename: String, contentType: String) {
+        body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"; filename=\"\(filename)\"\r\nContent-Type: \(contentType)\r\n\r\n".utf8))
+        body.append(data)
+        body.append(Data("\r\n".utf8))
+    }
+
+    public var contentType: String { "multipart/form-data; boundary=\(boundary)" }
+
+    public var encoded: Data { body + Data("--\(boundary)--\r\n".utf8) }
+}

@@ -1,0 +1,61 @@
+@testable import App
+import Domain
+import Foundation
+import Testing
+
+@Suite struct ModelsFileTests {
+    static let file = """
+        {"models": [
+          {"id": "gpt-image", "name": "OpenAI GPT Image", "provider": "openai", "model": "gpt-image-1",
+           "baseURL": "https://api.openai.com/v1", "apiKeyEnv": "OPENAI_API_KEY", "price": 4,
+           "sizes": ["1024x1024", "1536x1024"], "maxCount": 4, "timeoutSeconds": 90},
+          {"id": "builtin", "provider": "builtin", "price": 0}
+        ]}
+        """
+
+    @Test func aModelsFileDefinesTheCatalogWithKeysFromTheEnvironment() throws {
+        let models = try ModelsFile.parse(Self.file, environment: ["OPENAI_API_KEY": "sk-live-abc"])
+        #expect(models.map(\.id) == ["gpt-image", "builtin"])
+        #expect(models[0].apiKey == "sk-live-abc" && models[0].providerModel == "gpt-image-1")
+        #expect(models[0].sizes == [ImageSize(width: 1024, height: 1024), ImageSize(width: 1536, height: 1024)])
+        #expect(models[0].timeoutSeconds == 90 && models[0].maxAttempts == 3)
+
+        let catalog = ModelCatalog.configured(models, builtInDelay: .zero)
+        #expect(catalog.defaultEntry.id == "gpt-image" && catalog.defaultEntry.pricePerImage == 4)
+        #expect(catalog.defaultEntry.displayName == "OpenAI GPT Image")
+        #expect(catalog.defaultEntry.capabilities.maxCount == 4 && !catalog.defaultEntry.capabilities.seed)
+        #expect(catalog.entry("builtin")?.displayName == "Built-in preview engine (no AI model)")
+    }
+
+    @Test(arguments: [
+        (#"{"models": []}"#, "names no models"),
+        ("not json", "not a models file"),
+        (#"{"models": [{"id": "x", "provider": "midjourney", "price": 1}]}"#, "\"provider\" must be one of: builtin, openai"),
+        (#"{"models": [{"id": "Bad Id", "provider": "builtin", "price": 1}]}"#, "needs an \"id\""),
+        (#"{"models": [{"id": "a", "provider": "builtin", "price": 1}, {"id": "a", "provider": "builtin", "price": 1}]}"#, "used twice"),
+        (#"{"models": [{"id": "a", "provider": "builtin"}]}"#, "needs a \"price\""),
+        (#"{"models": [{"id": "o", "provider": "openai", "model": "gpt-image-1", "baseURL": "https://x/v1", "apiKeyEnv": "MISSING_KEY", "price": 1, "sizes": ["1024x1024"]}]}"#, "MISSING_KEY is not set"),
+        (#"{"models": [{"id": "o", "provider": "openai", "model": "gpt-image-1", "baseURL": "https://x/v1", "apiKeyEnv": "K", "price": 1, "sizes": ["big"]}]}"#, "\"big\" is not a size"),
+        (#"{"models": [{"id": "o", "provider": "openai", "model": "gpt-image-1", "apiKeyEnv": "K", "price": 1, "sizes": ["1024x1024"]}]}"#, "needs a \"baseURL\""),
+    ])
+    func problemsNameTheModelAndTheField(_ text: String, _ expected: String) {
+        #expect(throws: ConfigError.self) { try ModelsFile.parse(text, environment: ["K": "key"]) }
+        do {
+            _ = try ModelsFile.parse(text, environment: ["K": "key"])
+        } catch {
+            #expect(error.variable == "MODELS_FILE")
+            #expect(error.problem.contains(expected), "\(error.problem)")
+        }
+    }
+
+    @Test func theConfigurationReadsTheFileAndNeverLogsTheKey() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("models-\(UUID().uuidString).json")
+        try Self.file.write(to: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: path) }
+        let config = try AppConfig.load(environment: ["MODELS_FILE": path.path, "OPENAI_API_KEY": "sk-live-abc"])
+        #expect(config.models?.count == 2)
+        #expect(config.redactedSummary["models"] == "gpt-image,builtin")
+        #expect(!config.redactedSummary.values.contains { $0.contains("sk-live") })
+        #expect(throws: ConfigError.self) { try AppConfig.load(environment: ["MODELS_FILE": "/no/such/file.json"]) }
+    }
+}
