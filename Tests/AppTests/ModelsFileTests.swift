@@ -1,6 +1,7 @@
 @testable import App
 import Domain
 import Foundation
+import Providers
 import Testing
 
 @Suite struct ModelsFileTests {
@@ -30,13 +31,14 @@ import Testing
     @Test(arguments: [
         (#"{"models": []}"#, "names no models"),
         ("not json", "not a models file"),
-        (#"{"models": [{"id": "x", "provider": "midjourney", "price": 1}]}"#, "\"provider\" must be one of: builtin, openai"),
+        (#"{"models": [{"id": "x", "provider": "midjourney", "price": 1}]}"#, "\"provider\" must be one of: builtin, openai, stability, gemini, automatic1111"),
         (#"{"models": [{"id": "Bad Id", "provider": "builtin", "price": 1}]}"#, "needs an \"id\""),
         (#"{"models": [{"id": "a", "provider": "builtin", "price": 1}, {"id": "a", "provider": "builtin", "price": 1}]}"#, "used twice"),
         (#"{"models": [{"id": "a", "provider": "builtin"}]}"#, "needs a \"price\""),
         (#"{"models": [{"id": "o", "provider": "openai", "model": "gpt-image-1", "baseURL": "https://x/v1", "apiKeyEnv": "MISSING_KEY", "price": 1, "sizes": ["1024x1024"]}]}"#, "MISSING_KEY is not set"),
         (#"{"models": [{"id": "o", "provider": "openai", "model": "gpt-image-1", "baseURL": "https://x/v1", "apiKeyEnv": "K", "price": 1, "sizes": ["big"]}]}"#, "\"big\" is not a size"),
-        (#"{"models": [{"id": "o", "provider": "openai", "model": "gpt-image-1", "apiKeyEnv": "K", "price": 1, "sizes": ["1024x1024"]}]}"#, "needs a \"baseURL\""),
+        (#"{"models": [{"id": "a", "provider": "automatic1111", "price": 1, "sizes": ["512x512"]}]}"#, "needs a \"baseURL\""),
+        (#"{"models": [{"id": "s", "provider": "stability", "model": "core", "price": 1, "sizes": ["1024x1024"]}]}"#, "needs \"apiKeyEnv\""),
     ])
     func problemsNameTheModelAndTheField(_ text: String, _ expected: String) {
         #expect(throws: ConfigError.self) { try ModelsFile.parse(text, environment: ["K": "key"]) }
@@ -46,6 +48,21 @@ import Testing
             #expect(error.variable == "MODELS_FILE")
             #expect(error.problem.contains(expected), "\(error.problem)")
         }
+    }
+
+    @Test func everyProviderKindBuildsItsAdapter() throws {
+        let text = """
+            {"models": [
+              {"id": "sd", "provider": "stability", "model": "sd3.5-large", "apiKeyEnv": "K", "price": 6, "sizes": ["1344x768"]},
+              {"id": "nano", "name": "Gemini Image", "provider": "gemini", "model": "gemini-2.5-flash-image", "apiKeyEnv": "K", "price": 3, "sizes": ["1024x1024"]},
+              {"id": "gpu", "provider": "automatic1111", "baseURL": "http://10.0.0.5:7860", "price": 1, "sizes": ["512x512", "768x768"], "maxCount": 4}
+            ]}
+            """
+        let catalog = ModelCatalog.configured(try ModelsFile.parse(text, environment: ["K": "key"]), builtInDelay: .zero)
+        #expect(catalog.entry("sd")?.provider is StabilityProvider)
+        #expect(catalog.entry("nano")?.provider is GeminiImageProvider && catalog.entry("nano")?.displayName == "Gemini Image")
+        #expect(catalog.entry("gpu")?.provider is Automatic1111Provider && catalog.entry("gpu")?.capabilities.seed == true)
+        #expect(catalog.entry("sd")?.capabilities.negativePrompt == true && catalog.entry("nano")?.capabilities.negativePrompt == false)
     }
 
     @Test func theConfigurationReadsTheFileAndNeverLogsTheKey() throws {

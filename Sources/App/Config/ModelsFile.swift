@@ -8,6 +8,24 @@ public struct ModelDefinition: Sendable, Equatable {
         case builtin
         /// OpenAI's Images API or any OpenAI-compatible server.
         case openai
+        /// Stability AI's Stable Image API (`model`: `ultra`, `core`, or an SD3 model id).
+        case stability
+        /// Google's Gemini image models.
+        case gemini
+        /// A self-hosted AUTOMATIC1111 / Forge / SD.Next server (`apiKeyEnv`, optional, holds `user:password`).
+        case automatic1111
+
+        /// Where the provider answers when the file gives no `baseURL`.
+        var defaultBaseURL: URL? {
+            switch self {
+            case .builtin, .automatic1111: nil
+            case .openai: URL(string: "https://api.openai.com/v1")
+            case .stability: URL(string: "https://api.stability.ai")
+            case .gemini: URL(string: "https://generativelanguage.googleapis.com")
+            }
+        }
+
+        var needsKey: Bool { self != .builtin && self != .automatic1111 }
     }
 
     public var id: String
@@ -93,16 +111,18 @@ enum ModelsFile {
                 definition.sizes.append(size)
             }
             if kind != .builtin {
-                guard let model = entry.model, !model.isEmpty else { throw problem("needs the provider's \"model\" id") }
-                _ = model
+                if kind != .automatic1111, entry.model?.isEmpty ?? true { throw problem("needs the provider's \"model\" id") }
                 guard !definition.sizes.isEmpty else { throw problem("needs \"sizes\" the model accepts") }
-                guard let base = entry.baseURL.flatMap(URL.init(string:)), base.scheme == "https" || base.scheme == "http" else {
-                    throw problem("needs a \"baseURL\" (http or https)")
-                }
+                guard let base = entry.baseURL.flatMap(URL.init(string:)) ?? kind.defaultBaseURL,
+                    base.scheme == "https" || base.scheme == "http"
+                else { throw problem("needs a \"baseURL\" (http or https)") }
                 definition.baseURL = base
-                guard let name = entry.apiKeyEnv else { throw problem("needs \"apiKeyEnv\": the environment variable holding its key") }
-                guard let key = environment[name], !key.isEmpty else { throw problem("the environment variable \(name) is not set") }
-                definition.apiKey = key
+                if let name = entry.apiKeyEnv {
+                    guard let key = environment[name], !key.isEmpty else { throw problem("the environment variable \(name) is not set") }
+                    definition.apiKey = key
+                } else if kind.needsKey {
+                    throw problem("needs \"apiKeyEnv\": the environment variable holding its key")
+                }
             }
             definitions.append(definition)
         }

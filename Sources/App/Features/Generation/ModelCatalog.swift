@@ -44,6 +44,35 @@ public struct ModelCatalog: Sendable {
 
     public static let standard = standard(builtInDelay: .zero)
 
+    /// The adapter for a remote model, from its definition (validated by `ModelsFile`).
+    static func remoteProvider(_ definition: ModelDefinition, timeout: Duration) -> any ImageProvider {
+        let model = definition.providerModel ?? ""
+        let base = definition.baseURL!
+        let key = definition.apiKey ?? ""
+        let sizes = definition.sizes
+        let count = definition.maxCount
+        switch definition.kind {
+        case .openai, .builtin:
+            return OpenAIImagesProvider(
+                id: definition.id, displayName: definition.name ?? "OpenAI \(model)",
+                settings: .init(baseURL: base, apiKey: key, model: model, sizes: sizes, maxCount: count, timeout: timeout))
+        case .stability:
+            let service = StabilityProvider.Service(rawValue: model) ?? .sd3
+            return StabilityProvider(
+                id: definition.id, displayName: definition.name ?? "Stability \(model)",
+                settings: .init(baseURL: base, apiKey: key, service: service, model: service == .sd3 ? model : nil, sizes: sizes,
+                                maxCount: count, timeout: timeout))
+        case .gemini:
+            return GeminiImageProvider(
+                id: definition.id, displayName: definition.name ?? "Gemini \(model)",
+                settings: .init(baseURL: base, apiKey: key, model: model, sizes: sizes, maxCount: count, timeout: timeout))
+        case .automatic1111:
+            return Automatic1111Provider(
+                id: definition.id, displayName: definition.name ?? "Stable Diffusion (self-hosted)",
+                settings: .init(baseURL: base, credentials: definition.apiKey, sizes: sizes, maxCount: count, timeout: timeout))
+        }
+    }
+
     /// The operator's models (MODELS_FILE), or the built-in engine alone when there is none.
     static func configured(_ definitions: [ModelDefinition]?, builtInDelay: Duration) -> ModelCatalog {
         guard let definitions else { return standard(builtInDelay: builtInDelay) }
@@ -54,16 +83,10 @@ public struct ModelCatalog: Sendable {
                 return Entry(
                     id: definition.id, provider: BuiltInEngine(delayPerImage: builtInDelay), pricePerImage: definition.pricePerImage,
                     timeout: timeout + builtInDelay * 4, maxAttempts: definition.maxAttempts, styles: BuiltInEngine.styles)
-            case .openai:
-                let model = definition.providerModel ?? ""
+            default:
                 return Entry(
-                    id: definition.id,
-                    provider: OpenAIImagesProvider(
-                        id: definition.id, displayName: definition.name ?? "OpenAI \(model)",
-                        settings: .init(
-                            baseURL: definition.baseURL!, apiKey: definition.apiKey ?? "", model: model, sizes: definition.sizes,
-                            maxCount: definition.maxCount, timeout: timeout)),
-                    pricePerImage: definition.pricePerImage, timeout: timeout, maxAttempts: definition.maxAttempts, styles: [])
+                    id: definition.id, provider: remoteProvider(definition, timeout: timeout), pricePerImage: definition.pricePerImage,
+                    timeout: timeout, maxAttempts: definition.maxAttempts, styles: [])
             }
         })
     }
