@@ -31,7 +31,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         config: config, blobs: blobs, metrics: HTTPMetrics(), jobs: jobs, mailer: config.mail.makeMailer(),
         secrets: secrets, cookies: cookies, sessions: .standard, loginThrottle: .standard,
         models: .configured(config.models, builtInDelay: .milliseconds(config.builtInDelayMilliseconds)), credits: UnlimitedCredits(), contentKeys: ContentKeys(secrets: secrets),
-        generationEvents: GenerationEvents())
+        generationEvents: GenerationEvents(), providerHealth: ProviderHealth())
     app.passwords.use(.bcrypt(cost: 12))
     if !cookies.secure {
         app.logger.warning("PUBLIC_BASE_URL is plain http on a non-loopback host: session cookies cannot be Secure. Serve Pictor over https.")

@@ -38,6 +38,7 @@ import Testing
         (#"{"models": [{"id": "o", "provider": "openai", "model": "gpt-image-1", "baseURL": "https://x/v1", "apiKeyEnv": "MISSING_KEY", "price": 1, "sizes": ["1024x1024"]}]}"#, "MISSING_KEY is not set"),
         (#"{"models": [{"id": "o", "provider": "openai", "model": "gpt-image-1", "baseURL": "https://x/v1", "apiKeyEnv": "K", "price": 1, "sizes": ["big"]}]}"#, "\"big\" is not a size"),
         (#"{"models": [{"id": "a", "provider": "automatic1111", "price": 1, "sizes": ["512x512"]}]}"#, "needs a \"baseURL\""),
+        (#"{"models": [{"id": "a", "provider": "builtin", "price": 1, "fallback": "b"}]}"#, "\"fallback\" must name another model"),
         (#"{"models": [{"id": "s", "provider": "stability", "model": "core", "price": 1, "sizes": ["1024x1024"]}]}"#, "needs \"apiKeyEnv\""),
     ])
     func problemsNameTheModelAndTheField(_ text: String, _ expected: String) {

@@ -1,4 +1,5 @@
 import Domain
+import Foundation
 import Testing
 
 @Suite struct GenerationPolicyTests {
@@ -40,5 +41,39 @@ import Testing
         #expect(GenerationState.running.canMove(to: .succeeded))
         #expect(!GenerationState.succeeded.canMove(to: .cancelled))
         #expect(!GenerationState.failed.canMove(to: .running))
+    }
+}
+
+@Suite struct CircuitBreakerTests {
+    let start = Date(timeIntervalSince1970: 1_000_000)
+
+    @Test func opensAfterTheThresholdAndTriesOnceAfterTheCooldown() {
+        var breaker = CircuitBreaker(threshold: 3, cooldown: 30)
+        for _ in 0..<2 { breaker.recordFailure(now: start) }
+        let early = breaker.allows(now: start)
+        #expect(breaker.state == .closed && early)
+        breaker.recordFailure(now: start)
+        let cooling = breaker.allows(now: start.addingTimeInterval(29))
+        #expect(breaker.state == .open && !cooling)
+        let trial = breaker.allows(now: start.addingTimeInterval(30))  // the one trial
+        #expect(trial)
+        let second = breaker.allows(now: start.addingTimeInterval(31))
+        #expect(breaker.state == .halfOpen && !second)
+        breaker.recordFailure(now: start.addingTimeInterval(31))
+        let reopened = breaker.allows(now: start.addingTimeInterval(40))
+        #expect(breaker.state == .open && !reopened)
+        let again = breaker.allows(now: start.addingTimeInterval(61))
+        #expect(again)
+        breaker.recordSuccess()
+        let closed = breaker.allows(now: start.addingTimeInterval(62))
+        #expect(breaker.state == .closed && breaker.consecutiveFailures == 0 && closed)
+    }
+
+    @Test func aSuccessResetsTheCount() {
+        var breaker = CircuitBreaker(threshold: 2, cooldown: 30)
+        breaker.recordFailure(now: start)
+        breaker.recordSuccess()
+        breaker.recordFailure(now: start)
+        #expect(breaker.state == .closed)
     }
 }

@@ -41,6 +41,8 @@ public struct ModelDefinition: Sendable, Equatable {
     public var maxCount: Int
     public var timeoutSeconds: Int
     public var maxAttempts: Int
+    /// Another model's id to fail over to.
+    public var fallback: String? = nil
 }
 
 /// Reads `MODELS_FILE` (JSON):
@@ -67,6 +69,7 @@ enum ModelsFile {
         let maxCount: Int?
         let timeoutSeconds: Int?
         let maxAttempts: Int?
+        let fallback: String?
     }
 
     struct File: Decodable {
@@ -124,7 +127,14 @@ enum ModelsFile {
                     throw problem("needs \"apiKeyEnv\": the environment variable holding its key")
                 }
             }
+            definition.fallback = entry.fallback
             definitions.append(definition)
+        }
+        for definition in definitions {
+            guard let fallback = definition.fallback else { continue }
+            guard fallback != definition.id, seen.contains(fallback) else {
+                throw ConfigError(variable: variable, problem: "\(definition.id): \"fallback\" must name another model in the file (\(fallback) is not one)")
+            }
         }
         return definitions
     }

@@ -18,6 +18,7 @@ struct AppServices: Sendable {
     let credits: any Credits
     let contentKeys: ContentKeys
     let generationEvents: GenerationEvents
+    let providerHealth: ProviderHealth
 }
 
 private struct AppServicesKey: StorageKey {
@@ -44,12 +45,12 @@ extension AppServices {
     /// A copy with some services replaced (tests swap in their own).
     func with(
         jobs: JobRunner? = nil, mailer: (any Mailer)? = nil, blobs: (any BlobStore)? = nil, models: ModelCatalog? = nil,
-        credits: (any Credits)? = nil
+        credits: (any Credits)? = nil, providerHealth: ProviderHealth? = nil
     ) -> AppServices {
         AppServices(
             config: config, blobs: blobs ?? self.blobs, metrics: metrics, jobs: jobs ?? self.jobs, mailer: mailer ?? self.mailer,
             secrets: secrets, cookies: cookies, sessions: sessions, loginThrottle: loginThrottle,
             models: models ?? self.models, credits: credits ?? self.credits, contentKeys: contentKeys,
-            generationEvents: generationEvents)
+            generationEvents: generationEvents, providerHealth: providerHealth ?? self.providerHealth)
     }
 }

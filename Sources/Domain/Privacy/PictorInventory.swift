@@ -157,6 +157,7 @@ extension DataInventory {
                 "started_at": .account("user.behavior"),
                 "finished_at": .account("user.behavior"),
                 "updated_at": .account("user.behavior", exported: false),
+                "model_used": .account("user.content.private"),
             ]
         ),
         TablePolicy(

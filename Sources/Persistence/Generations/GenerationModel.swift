@@ -36,6 +36,8 @@ public final class GenerationModel: Model, @unchecked Sendable {
     @OptionalField(key: "started_at") public var startedAt: Date?
     @OptionalField(key: "finished_at") public var finishedAt: Date?
     @Field(key: "updated_at") public var updatedAt: Date
+    /// The model that delivered, when it was not the one chosen (failover) or once it succeeded.
+    @OptionalField(key: "model_used") public var modelUsed: String?
 
     public init() {}
 }

@@ -12,11 +12,14 @@ public enum GenerationStore {
         public var reason: String?
         public var creditsCharged: Int?
         public var progress: Double?
+        /// The catalog id of the model that delivered (the chosen one or its fallback).
+        public var modelUsed: String?
 
-        public init(reason: String? = nil, creditsCharged: Int? = nil, progress: Double? = nil) {
+        public init(reason: String? = nil, creditsCharged: Int? = nil, progress: Double? = nil, modelUsed: String? = nil) {
             self.reason = reason
             self.creditsCharged = creditsCharged
             self.progress = progress
+            self.modelUsed = modelUsed
         }
     }
 
@@ -61,6 +64,7 @@ public enum GenerationStore {
         if let reason = move.reason { update = update.set("reason", to: reason) }
         if let charged = move.creditsCharged { update = update.set("credits_charged", to: charged) }
         if let progress = move.progress { update = update.set("progress", to: progress) }
+        if let model = move.modelUsed { update = update.set("model_used", to: model) }
         return try await update.returning("id").all().isEmpty == false
     }
 
@@ -102,6 +106,7 @@ public enum GenerationStore {
         g.startedAt = try row.decode(column: "started_at", as: Date?.self)
         g.finishedAt = try row.decode(column: "finished_at", as: Date?.self)
         g.updatedAt = try row.decode(column: "updated_at", as: Date.self)
+        g.modelUsed = try row.decode(column: "model_used", as: String?.self)
         g.$id.exists = true
         return g
     }

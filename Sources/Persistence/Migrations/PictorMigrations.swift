@@ -13,6 +13,7 @@ public enum PictorMigrations {
             M005CreateAPIKeys(),
             M006AddCodeTarget(),
             M007CreateGenerations(),
+            M008AddModelUsed(),
         ]
     }
 }

@@ -12,7 +12,14 @@ enum AdminController {
         return try await req.view.render("admin/overview", AdminOverviewPage(
             layout: .make(for: req, title: "Operator console"), role: staff.role.rawValue, users: users,
             queuedJobs: jobs[.queued] ?? 0, runningJobs: jobs[.running] ?? 0, deadJobs: jobs[.dead] ?? 0,
-            canSeeAudit: staff.role >= .admin))
+            canSeeAudit: staff.role >= .admin,
+            providers: req.pictor.providerHealth.rows(for: req.pictor.models.entries.map(\.id)).map { row in
+                let calls = row.successes + row.failures
+                return AdminOverviewPage.Provider(
+                    model: row.model, name: req.pictor.models.entry(row.model)?.displayName ?? row.model, state: row.state.rawValue,
+                    successRate: calls == 0 ? "no calls yet" : "\(row.successes * 100 / calls)% of \(calls)",
+                    latency: row.medianLatency.map { "\($0) ms" } ?? "–")
+            }))
     }
 
     /// Jobs that failed for good (dead letters), with their last error.
@@ -89,6 +96,17 @@ struct AdminOverviewPage: Encodable {
     let runningJobs: Int
     let deadJobs: Int
     let canSeeAudit: Bool
+
+    /// One model's health in this process: breaker state, success rate, median latency.
+    struct Provider: Encodable {
+        let model: String
+        let name: String
+        let state: String
+        let successRate: String
+        let latency: String
+    }
+
+    let providers: [Provider]
 }
 
 struct DeadJobsPage: Encodable {

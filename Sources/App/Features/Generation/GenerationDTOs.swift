@@ -22,6 +22,8 @@ struct GenerationDTO: Content {
     let status: String
     let model: String
     let modelName: String
+    /// The model that delivered, when a fallback stood in for the chosen one.
+    let modelUsed: String?
     let prompt: String
     let negativePrompt: String
     let width: Int
@@ -49,6 +51,7 @@ struct GenerationDTO: Content {
         status = row.state
         model = row.model
         modelName = models.entry(row.model)?.displayName ?? row.model
+        modelUsed = row.modelUsed
         prompt = (try? key?.open(text: row.promptSealed)) ?? ""
         negativePrompt = (try? key?.open(text: row.negativePromptSealed)) ?? ""
         width = row.width

@@ -57,8 +57,9 @@ struct GenerationJobHandler: JobHandler {
             return
         }
         let delivered: [ProviderImage]
+        let usedModel: String
         do {
-            delivered = try await call(entry, with: request, generationID: id, app: app)
+            (delivered, usedModel) = try await callRouted(entry, with: request, generationID: id, app: app, logger: logger)
         } catch let error as ProviderError {
             // A worker shutting down hands the job back, whatever the provider made of it.
             if Task.isCancelled { throw CancellationError() }
@@ -72,7 +73,35 @@ struct GenerationJobHandler: JobHandler {
             try await handle(.permanent("it returned no images"), generation: generation, job: job, app: app, logger: logger)
             return
         }
-        try await deliver(delivered, for: generation, key: contentKey, context: context)
+        try await deliver(delivered, for: generation, model: usedModel, key: contentKey, context: context)
+    }
+
+    /// Tries the chosen model, then its fallback, skipping any whose breaker is open. Only
+    /// retryable failures (timeouts, 429, 5xx) fail over and count against a provider's health;
+    /// a refusal or a blocked image ends the attempt as it is.
+    private func callRouted(
+        _ entry: ModelCatalog.Entry, with request: GenerationRequest, generationID: UUID, app: Application, logger: Logger
+    ) async throws -> ([ProviderImage], String) {
+        let health = app.pictor.providerHealth
+        var lastError: ProviderError?
+        for candidate in app.pictor.models.route(for: entry, request: request) {
+            guard health.allows(candidate.id) else {
+                logger.notice("provider skipped: its breaker is open", metadata: ["model": .string(candidate.id)])
+                continue
+            }
+            let started = ContinuousClock.now
+            do {
+                let images = try await call(candidate, with: request, generationID: generationID, app: app)
+                health.recordSuccess(candidate.id, latency: ContinuousClock.now - started)
+                return (images, candidate.id)
+            } catch ProviderError.retryable(let reason) {
+                if Task.isCancelled { throw CancellationError() }
+                health.recordFailure(candidate.id)
+                logger.warning("provider failed; trying the next one if any", metadata: ["model": .string(candidate.id), "reason": .string(reason)])
+                lastError = .retryable(reason)
+            }
+        }
+        throw lastError ?? .retryable("the model is resting after repeated failures")
     }
 
     /// Decides what a provider failure means for the generation and the job.
@@ -140,7 +169,9 @@ struct GenerationJobHandler: JobHandler {
 
     /// Stores every output, then records them and captures the credits in one transaction.
     /// If the generation was cancelled meanwhile, the stored bytes are removed again.
-    private func deliver(_ delivered: [ProviderImage], for generation: GenerationModel, key contentKey: ContentKey, context: JobContext) async throws {
+    private func deliver(
+        _ delivered: [ProviderImage], for generation: GenerationModel, model usedModel: String, key contentKey: ContentKey, context: JobContext
+    ) async throws {
         let app = context.application
         let logger = context.logger
         let id = generation.id!
@@ -186,7 +217,7 @@ struct GenerationJobHandler: JobHandler {
             }
             recorded = try await writeTransaction(on: app.db) { tx -> Bool in
                 guard try await GenerationStore.move(
-                    id, from: [.running], to: .succeeded, .init(creditsCharged: charged, progress: 1), now: now, on: tx)
+                    id, from: [.running], to: .succeeded, .init(creditsCharged: charged, progress: 1, modelUsed: usedModel), now: now, on: tx)
                 else { return false }
                 for row in rows { try await GenerationStore.insert(row, on: tx) }
                 try await credits.settle(generation: id, user: generation.userID, held: generation.creditsHeld, captured: charged, on: tx)

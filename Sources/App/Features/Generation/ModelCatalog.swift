@@ -16,9 +16,15 @@ public struct ModelCatalog: Sendable {
         /// Attempts per generation, counting retries after retryable errors.
         public let maxAttempts: Int
         public let styles: [String]
+        /// Another model's id to try when this one fails with a retryable error or its breaker is open.
+        public let fallback: String?
 
-        public init(id: String, provider: any ImageProvider, pricePerImage: Int, timeout: Duration, maxAttempts: Int, styles: [String]) {
+        public init(
+            id: String, provider: any ImageProvider, pricePerImage: Int, timeout: Duration, maxAttempts: Int, styles: [String],
+            fallback: String? = nil
+        ) {
             self.id = id
+            self.fallback = fallback
             self.provider = provider
             self.pricePerImage = pricePerImage
             self.timeout = timeout
@@ -41,6 +47,16 @@ public struct ModelCatalog: Sendable {
     var defaultEntry: Entry { entries[0] }
 
     func entry(_ id: String) -> Entry? { entries.first { $0.id == id } }
+
+    /// The models to try for a request, in order: the chosen one, then its fallback when the
+    /// fallback can make the same request (size, count, reference images).
+    func route(for entry: Entry, request: GenerationRequest) -> [Entry] {
+        guard let fallback = entry.fallback.flatMap(self.entry), fallback.id != entry.id else { return [entry] }
+        let capabilities = fallback.capabilities
+        let fits = capabilities.sizes.contains(request.size) && capabilities.maxCount >= request.count
+            && (request.referenceImages.isEmpty || capabilities.referenceImages)
+        return fits ? [entry, fallback] : [entry]
+    }
 
     public static let standard = standard(builtInDelay: .zero)
 
@@ -82,11 +98,12 @@ public struct ModelCatalog: Sendable {
             case .builtin:
                 return Entry(
                     id: definition.id, provider: BuiltInEngine(delayPerImage: builtInDelay), pricePerImage: definition.pricePerImage,
-                    timeout: timeout + builtInDelay * 4, maxAttempts: definition.maxAttempts, styles: BuiltInEngine.styles)
+                    timeout: timeout + builtInDelay * 4, maxAttempts: definition.maxAttempts, styles: BuiltInEngine.styles,
+                    fallback: definition.fallback)
             default:
                 return Entry(
                     id: definition.id, provider: remoteProvider(definition, timeout: timeout), pricePerImage: definition.pricePerImage,
-                    timeout: timeout, maxAttempts: definition.maxAttempts, styles: [])
+                    timeout: timeout, maxAttempts: definition.maxAttempts, styles: [], fallback: definition.fallback)
             }
         })
     }

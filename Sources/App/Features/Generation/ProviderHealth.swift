@@ -1,0 +1,75 @@
+import Domain
+import Foundation
+import Synchronization
+
+/// Each model's circuit breaker and recent calls, in this process: the router asks it before
+/// calling a provider, and the admin console shows it.
+final class ProviderHealth: Sendable {
+    struct Row: Sendable, Equatable {
+        let model: String
+        let state: CircuitBreaker.State
+        let successes: Int
+        let failures: Int
+        /// Median of the last calls, in milliseconds (nil before the first success).
+        let medianLatency: Int?
+    }
+
+    private struct Stats {
+        var breaker: CircuitBreaker
+        var successes = 0
+        var failures = 0
+        var latencies: [Double] = []
+    }
+
+    private let stats = Mutex<[String: Stats]>([:])
+    let threshold: Int
+    let cooldown: TimeInterval
+
+    init(threshold: Int = 5, cooldown: TimeInterval = 30) {
+        self.threshold = threshold
+        self.cooldown = cooldown
+    }
+
+    /// Whether the model may be called now (its breaker is closed, or this is its trial call).
+    func allows(_ model: String, now: Date = Date()) -> Bool {
+        stats.withLock { stats in
+            var entry = stats[model] ?? Stats(breaker: CircuitBreaker(threshold: threshold, cooldown: cooldown))
+            defer { stats[model] = entry }
+            return entry.breaker.allows(now: now)
+        }
+    }
+
+    func recordSuccess(_ model: String, latency: Duration) {
+        let milliseconds = Double(latency.components.seconds) * 1000 + Double(latency.components.attoseconds) / 1e15
+        stats.withLock { stats in
+            var entry = stats[model] ?? Stats(breaker: CircuitBreaker(threshold: threshold, cooldown: cooldown))
+            entry.breaker.recordSuccess()
+            entry.successes += 1
+            entry.latencies = Array((entry.latencies + [milliseconds]).suffix(50))
+            stats[model] = entry
+        }
+    }
+
+    /// A failure that says something about the provider's health (timeouts, 429, 5xx); a
+    /// refused prompt or a blocked image does not count.
+    func recordFailure(_ model: String, now: Date = Date()) {
+        stats.withLock { stats in
+            var entry = stats[model] ?? Stats(breaker: CircuitBreaker(threshold: threshold, cooldown: cooldown))
+            entry.breaker.recordFailure(now: now)
+            entry.failures += 1
+            stats[model] = entry
+        }
+    }
+
+    func rows(for models: [String]) -> [Row] {
+        stats.withLock { stats in
+            models.map { model in
+                let entry = stats[model]
+                let sorted = (entry?.latencies ?? []).sorted()
+                return Row(
+                    model: model, state: entry?.breaker.state ?? .closed, successes: entry?.successes ?? 0,
+                    failures: entry?.failures ?? 0, medianLatency: sorted.isEmpty ? nil : Int(sorted[sorted.count / 2].rounded()))
+            }
+        }
+    }
+}

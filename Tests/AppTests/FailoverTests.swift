@@ -1,0 +1,85 @@
+@testable import App
+import Domain
+import Fluent
+import Foundation
+import Persistence
+import Providers
+import Testing
+import Vapor
+
+@Suite struct FailoverTests {
+    /// "primary" fails over to "backup"; both make 64×64.
+    static func catalog(primary: ScriptedProvider, backup: ScriptedProvider) -> ModelCatalog {
+        ModelCatalog(entries: [
+            .init(id: "primary", provider: primary, pricePerImage: 2, timeout: .seconds(1), maxAttempts: 2, styles: [], fallback: "backup"),
+            .init(id: "backup", provider: backup, pricePerImage: 2, timeout: .seconds(5), maxAttempts: 2, styles: []),
+        ])
+    }
+
+    @Test(arguments: [ScriptedProvider.Step.fail(.retryable("HTTP 500")), .hang])
+    func aFailingOrHangingProviderFailsOverInTheSameAttempt(_ failure: ScriptedProvider.Step) async throws {
+        let primary = ScriptedProvider(id: "primary", otherwise: [failure])
+        let backup = ScriptedProvider(id: "backup")
+        try await withPictor { app in
+            let credits = RecordingCredits()
+            app.pictor = app.pictor.with(models: Self.catalog(primary: primary, backup: backup), credits: credits)
+            let browser = try await signedInForAPI(app, email: "failover@example.com")
+            try await withRunner(app, handlers: workHandlers) { _ in
+                let created: GenerationView = try await browser.generate(#"{"model":"primary","prompt":"a cat","size":"64x64"}"#).decoded()
+                let done = try await browser.finished(created.id)
+                #expect(done.status == "succeeded" && done.images.count == 1 && done.creditsCharged == 2)
+                let row = try #require(try await GenerationModel.find(created.id, on: app.db))
+                #expect(row.modelUsed == "backup")
+                let jobID = try #require(row.jobID)
+                let job = try #require(try await JobQueue.snapshot(jobID, on: app.db))
+                #expect(job.attempts == 1)  // no retry was needed
+                #expect(credits.settlements(of: created.id).map(\.captured) == [2])
+            }
+            let calls = (await primary.received().count, await backup.received().count)
+            #expect(calls == (1, 1))
+        }
+    }
+
+    @Test func repeatedFailuresOpenTheBreakerAndTheProviderIsSkipped() async throws {
+        let primary = ScriptedProvider(id: "primary", otherwise: [.fail(.retryable("HTTP 503"))])
+        let backup = ScriptedProvider(id: "backup")
+        try await withPictor { app in
+            app.pictor = app.pictor.with(
+                models: Self.catalog(primary: primary, backup: backup), providerHealth: ProviderHealth(threshold: 3, cooldown: 600))
+            let browser = try await signedInForAPI(app, email: "breaker@example.com")
+            try await withRunner(app, handlers: workHandlers) { _ in
+                for n in 0..<6 {
+                    let created: GenerationView = try await browser.generate(#"{"model":"primary","prompt":"cat \#(n)","size":"64x64"}"#).decoded()
+                    #expect(try await browser.finished(created.id).status == "succeeded")
+                }
+            }
+            // Three failures opened the breaker; the last three went straight to the backup.
+            let calls = (await primary.received().count, await backup.received().count)
+            #expect(calls == (3, 6))
+            let rows = app.pictor.providerHealth.rows(for: ["primary", "backup"])
+            #expect(rows[0].state == .open && rows[0].failures == 3 && rows[1].successes == 6)
+
+            let admin = try await signedInForAPI(app, email: "ops@example.com")
+            try await sqlDatabase(app.db).raw("UPDATE users SET role = 'admin' WHERE email = 'ops@example.com'").run()
+            let console = try await admin.get("/admin")
+            #expect(console.text.contains("Image providers"))
+            #expect(console.text.contains("<td>open</td>") && console.text.contains("100% of 6"))
+        }
+    }
+
+    @Test func withoutAFallbackTheErrorIsRetriedThenFailsFree() async throws {
+        let lonely = ScriptedProvider(id: "lonely", otherwise: [.fail(.retryable("HTTP 502"))])
+        try await withPictor { app in
+            app.pictor = app.pictor.with(models: ModelCatalog(entries: [
+                .init(id: "lonely", provider: lonely, pricePerImage: 1, timeout: .seconds(2), maxAttempts: 2, styles: []),
+            ]))
+            let browser = try await signedInForAPI(app, email: "alone@example.com")
+            try await withRunner(app, handlers: workHandlers) { _ in
+                let created: GenerationView = try await browser.generate(#"{"prompt":"a cat","size":"64x64"}"#).decoded()
+                let done = try await browser.finished(created.id)
+                #expect(done.status == "failed" && done.creditsCharged == 0 && done.reason?.contains("HTTP 502") == true)
+            }
+            #expect(await lonely.received().count == 2)
+        }
+    }
+}
