@@ -65,6 +65,7 @@ func routes(_ app: Application) throws {
         api.get(SiteURL.apiMe.pathComponents, use: APIKeysController.me)
         api.get(SiteURL.apiSessions.pathComponents, use: SessionsAPI.list)
         api.delete(SiteURL.apiSession.pathComponents, use: SessionsAPI.revoke)
+        api.get(SiteURL.apiDisclosures.pathComponents, use: DisclosuresAPI.list)
         api.on(.POST, SiteURL.apiGenerations.pathComponents, body: .collect(maxSize: "64kb"), use: GenerationsAPI.create)
         api.get(SiteURL.apiGenerations.pathComponents, use: GenerationsAPI.list)
         api.get(SiteURL.apiGeneration.pathComponents, use: GenerationsAPI.get)

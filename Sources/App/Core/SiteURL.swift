@@ -37,6 +37,7 @@ enum SiteURL: CaseIterable {
     case apiMe
     case apiSessions
     case apiSession
+    case apiDisclosures
     case apiGenerations
     case apiGeneration
     case apiGenerationCancel
@@ -90,6 +91,7 @@ enum SiteURL: CaseIterable {
         case .apiMe: "/api/v1/me"
         case .apiSessions: "/api/v1/account/sessions"
         case .apiSession: "/api/v1/account/sessions/:sessionID"
+        case .apiDisclosures: "/api/v1/account/disclosures"
         case .apiGenerations: "/api/v1/generations"
         case .apiGeneration: "/api/v1/generations/:generationID"
         case .apiGenerationCancel: "/api/v1/generations/:generationID/cancel"

@@ -176,6 +176,13 @@ extension DataInventory {
             ].map { ($0, ColumnPolicy.account("user.content.private")) })
         ),
         TablePolicy(
+            table: "disclosures",
+            purpose: "Each time your data went to an outside processor (an image provider): who, why, what, when.",
+            columns: Dictionary(uniqueKeysWithValues: [
+                "id", "user_id", "generation_id", "processor", "purpose", "categories", "created_at",
+            ].map { ($0, ColumnPolicy.account("user.behavior", use: .legalObligation)) })
+        ),
+        TablePolicy(
             table: "_fluent_migrations",
             purpose: "Which schema migrations have run (Fluent's own bookkeeping).",
             columns: [

@@ -14,6 +14,7 @@ public enum PictorMigrations {
             M006AddCodeTarget(),
             M007CreateGenerations(),
             M008AddModelUsed(),
+            M009CreateDisclosures(),
         ]
     }
 }

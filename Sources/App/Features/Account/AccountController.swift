@@ -84,6 +84,24 @@ enum SessionsAPI {
     }
 }
 
+/// `GET /api/v1/account/disclosures`: who received the person's data, newest first.
+enum DisclosuresAPI {
+    struct Item: Content {
+        let processor: String
+        let purpose: String
+        let categories: String
+        let generationId: UUID?
+        let sentAt: Date
+    }
+
+    @Sendable static func list(req: Request) async throws -> [Item] {
+        let user = try req.requireUser(scope: .accountRead)
+        return try await DisclosureStore.list(of: user.id, limit: 500, on: req.db).map {
+            Item(processor: $0.processor, purpose: $0.purpose, categories: $0.categories, generationId: $0.generationID, sentAt: $0.createdAt)
+        }
+    }
+}
+
 /// Pages behind it redirect visitors to sign-in (and back afterwards); JSON gets 401.
 /// Account pages take a browser session only: an API key cannot manage keys, sessions or passwords.
 struct RequireSignIn: AsyncMiddleware {

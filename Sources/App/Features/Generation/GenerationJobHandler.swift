@@ -59,7 +59,8 @@ struct GenerationJobHandler: JobHandler {
         let delivered: [ProviderImage]
         let usedModel: String
         do {
-            (delivered, usedModel) = try await callRouted(entry, with: request, generationID: id, app: app, logger: logger)
+            (delivered, usedModel) = try await callRouted(
+                entry, with: request, generationID: id, userID: generation.userID, app: app, logger: logger)
         } catch let error as ProviderError {
             // A worker shutting down hands the job back, whatever the provider made of it.
             if Task.isCancelled { throw CancellationError() }
@@ -80,7 +81,7 @@ struct GenerationJobHandler: JobHandler {
     /// retryable failures (timeouts, 429, 5xx) fail over and count against a provider's health;
     /// a refusal or a blocked image ends the attempt as it is.
     private func callRouted(
-        _ entry: ModelCatalog.Entry, with request: GenerationRequest, generationID: UUID, app: Application, logger: Logger
+        _ entry: ModelCatalog.Entry, with request: GenerationRequest, generationID: UUID, userID: UUID, app: Application, logger: Logger
     ) async throws -> ([ProviderImage], String) {
         let health = app.pictor.providerHealth
         var lastError: ProviderError?
@@ -88,6 +89,11 @@ struct GenerationJobHandler: JobHandler {
             guard health.allows(candidate.id) else {
                 logger.notice("provider skipped: its breaker is open", metadata: ["model": .string(candidate.id)])
                 continue
+            }
+            if let processor = candidate.processor {
+                try await DisclosureStore.record(Disclosure(
+                    userID: userID, generationID: generationID, processor: processor, purpose: "Making the images you asked for",
+                    categories: Self.categories(sentIn: request), createdAt: Date()), on: app.db)
             }
             let started = ContinuousClock.now
             do {
@@ -165,6 +171,15 @@ struct GenerationJobHandler: JobHandler {
         } onCancel: {
             Task { await first.settle(with: .failure(CancellationError())) }
         }
+    }
+
+    /// What a provider call sends about the person, in words for the privacy centre.
+    static func categories(sentIn request: GenerationRequest) -> String {
+        var sent = ["prompt"]
+        if !request.negativePrompt.isEmpty { sent.append("negative prompt") }
+        if !request.referenceImages.isEmpty { sent.append("\(request.referenceImages.count) reference image(s)") }
+        if !request.endUser.isEmpty { sent.append("pseudonymous user id") }
+        return sent.joined(separator: ", ")
     }
 
     /// Stores every output, then records them and captures the credits in one transaction.

@@ -18,13 +18,16 @@ public struct ModelCatalog: Sendable {
         public let styles: [String]
         /// Another model's id to try when this one fails with a retryable error or its breaker is open.
         public let fallback: String?
+        /// Who receives people's data when this model is called (nil: nobody, it runs here).
+        public let processor: String?
 
         public init(
             id: String, provider: any ImageProvider, pricePerImage: Int, timeout: Duration, maxAttempts: Int, styles: [String],
-            fallback: String? = nil
+            fallback: String? = nil, processor: String? = nil
         ) {
             self.id = id
             self.fallback = fallback
+            self.processor = processor
             self.provider = provider
             self.pricePerImage = pricePerImage
             self.timeout = timeout
@@ -59,6 +62,18 @@ public struct ModelCatalog: Sendable {
     }
 
     public static let standard = standard(builtInDelay: .zero)
+
+    /// How the privacy centre names the processor behind a remote model.
+    static func processorName(_ definition: ModelDefinition) -> String {
+        let service = switch definition.kind {
+        case .openai: "OpenAI-compatible image API"
+        case .stability: "Stability AI"
+        case .gemini: "Google Gemini API"
+        case .automatic1111: "Self-hosted Stable Diffusion server"
+        case .builtin: "Pictor"
+        }
+        return definition.baseURL?.host.map { "\(service) (\($0))" } ?? service
+    }
 
     /// The adapter for a remote model, from its definition (validated by `ModelsFile`).
     static func remoteProvider(_ definition: ModelDefinition, timeout: Duration) -> any ImageProvider {
@@ -103,7 +118,8 @@ public struct ModelCatalog: Sendable {
             default:
                 return Entry(
                     id: definition.id, provider: remoteProvider(definition, timeout: timeout), pricePerImage: definition.pricePerImage,
-                    timeout: timeout, maxAttempts: definition.maxAttempts, styles: [], fallback: definition.fallback)
+                    timeout: timeout, maxAttempts: definition.maxAttempts, styles: [], fallback: definition.fallback,
+                    processor: processorName(definition))
             }
         })
     }
