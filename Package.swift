@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
     ],
     targets: [
         // Entrypoint only: read the environment, bootstrap logging, configure, run.
@@ -92,6 +93,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // Repeatable benchmarks: `make bench`.
@@ -111,7 +113,10 @@ let package = Package(
         .testTarget(name: "MailTests", dependencies: ["Mail", "Domain"]),
         .testTarget(
             name: "ProvidersTests",
-            dependencies: ["Providers", "Domain", "Imaging", .product(name: "Vapor", package: "vapor")]
+            dependencies: [
+                "Providers", "Domain", "Imaging", .product(name: "Vapor", package: "vapor"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .testTarget(
             name: "AppTests",

@@ -30,7 +30,9 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.pictor = AppServices(
         config: config, blobs: blobs, metrics: HTTPMetrics(), jobs: jobs, mailer: config.mail.makeMailer(),
         secrets: secrets, cookies: cookies, sessions: .standard, loginThrottle: .standard,
-        models: .configured(config.models, builtInDelay: .milliseconds(config.builtInDelayMilliseconds)), credits: UnlimitedCredits(), contentKeys: ContentKeys(secrets: secrets),
+        models: .configured(
+            config.models, builtInDelay: .milliseconds(config.builtInDelayMilliseconds),
+            webhooks: config.replicateWebhookSecret == nil ? nil : config.publicBaseURL.appendingPathComponent("webhooks")), credits: UnlimitedCredits(), contentKeys: ContentKeys(secrets: secrets),
         generationEvents: GenerationEvents(), providerHealth: ProviderHealth())
     app.passwords.use(.bcrypt(cost: 12))
     if !cookies.secure {

@@ -79,6 +79,9 @@ func routes(_ app: Application) throws {
         api.get(SiteURL.apiReferenceImageFile.pathComponents, use: ReferenceImagesAPI.file)
         api.delete(SiteURL.apiReferenceImage.pathComponents, use: ReferenceImagesAPI.delete)
     }
+    do { // Provider webhooks: signed by the provider, no session
+        app.on(.POST, SiteURL.replicateWebhook.pathComponents, body: .collect(maxSize: "1mb"), use: WebhooksController.replicate)
+    }
     do { // Operator console: staff only; everyone else gets 404
         let admin = app.grouped(RequireRole(minimum: .support))
         admin.get(SiteURL.admin.pathComponents, use: AdminController.overview)

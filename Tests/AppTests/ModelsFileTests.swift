@@ -31,7 +31,7 @@ import Testing
     @Test(arguments: [
         (#"{"models": []}"#, "names no models"),
         ("not json", "not a models file"),
-        (#"{"models": [{"id": "x", "provider": "midjourney", "price": 1}]}"#, "\"provider\" must be one of: builtin, openai, stability, gemini, automatic1111"),
+        (#"{"models": [{"id": "x", "provider": "midjourney", "price": 1}]}"#, "\"provider\" must be one of: builtin, openai, stability, gemini, automatic1111, replicate"),
         (#"{"models": [{"id": "Bad Id", "provider": "builtin", "price": 1}]}"#, "needs an \"id\""),
         (#"{"models": [{"id": "a", "provider": "builtin", "price": 1}, {"id": "a", "provider": "builtin", "price": 1}]}"#, "used twice"),
         (#"{"models": [{"id": "a", "provider": "builtin"}]}"#, "needs a \"price\""),
@@ -56,7 +56,8 @@ import Testing
             {"models": [
               {"id": "sd", "provider": "stability", "model": "sd3.5-large", "apiKeyEnv": "K", "price": 6, "sizes": ["1344x768"]},
               {"id": "nano", "name": "Gemini Image", "provider": "gemini", "model": "gemini-2.5-flash-image", "apiKeyEnv": "K", "price": 3, "sizes": ["1024x1024"]},
-              {"id": "gpu", "provider": "automatic1111", "baseURL": "http://10.0.0.5:7860", "price": 1, "sizes": ["512x512", "768x768"], "maxCount": 4}
+              {"id": "gpu", "provider": "automatic1111", "baseURL": "http://10.0.0.5:7860", "price": 1, "sizes": ["512x512", "768x768"], "maxCount": 4},
+              {"id": "flux", "provider": "replicate", "model": "black-forest-labs/flux-schnell", "apiKeyEnv": "K", "price": 2, "sizes": ["1024x1024"]}
             ]}
             """
         let catalog = ModelCatalog.configured(try ModelsFile.parse(text, environment: ["K": "key"]), builtInDelay: .zero)
@@ -64,6 +65,7 @@ import Testing
         #expect(catalog.entry("nano")?.provider is GeminiImageProvider && catalog.entry("nano")?.displayName == "Gemini Image")
         #expect(catalog.entry("gpu")?.provider is Automatic1111Provider && catalog.entry("gpu")?.capabilities.seed == true)
         #expect(catalog.entry("sd")?.capabilities.negativePrompt == true && catalog.entry("nano")?.capabilities.negativePrompt == false)
+        #expect(catalog.entry("flux")?.provider is ReplicateProvider && catalog.entry("flux")?.processor == "Replicate (api.replicate.com)")
     }
 
     @Test func theConfigurationReadsTheFileAndNeverLogsTheKey() throws {

@@ -42,6 +42,8 @@ public struct AppConfig: Sendable, Equatable {
     public var postgresConnectionsPerLoop: Int
     /// The models from MODELS_FILE; nil offers the built-in engine alone.
     public var models: [ModelDefinition]?
+    /// Replicate's webhook signing secret (`whsec_…`); when set, predictions ask for webhooks.
+    public var replicateWebhookSecret: String?
     /// When set, `/metrics` requires `Authorization: Bearer <token>`.
     public var metricsToken: String?
 
@@ -83,6 +85,7 @@ public struct AppConfig: Sendable, Equatable {
         builtInDelayMilliseconds = try reader.integer("BUILTIN_ENGINE_DELAY_MS", default: 0, range: 0...600_000)
         postgresConnectionsPerLoop = try reader.integer("DATABASE_CONNECTIONS_PER_CORE", default: 4, range: 1...64)
         models = try reader.models(ModelsFile.variable)
+        replicateWebhookSecret = reader.optionalString("REPLICATE_WEBHOOK_SECRET")
         publicBaseURL = try reader.url(
             "PUBLIC_BASE_URL", default: "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)")
     }

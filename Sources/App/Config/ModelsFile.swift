@@ -14,6 +14,8 @@ public struct ModelDefinition: Sendable, Equatable {
         case gemini
         /// A self-hosted AUTOMATIC1111 / Forge / SD.Next server (`apiKeyEnv`, optional, holds `user:password`).
         case automatic1111
+        /// Replicate (`model`: `owner/name` of an official model).
+        case replicate
 
         /// Where the provider answers when the file gives no `baseURL`.
         var defaultBaseURL: URL? {
@@ -22,6 +24,7 @@ public struct ModelDefinition: Sendable, Equatable {
             case .openai: URL(string: "https://api.openai.com/v1")
             case .stability: URL(string: "https://api.stability.ai")
             case .gemini: URL(string: "https://generativelanguage.googleapis.com")
+            case .replicate: URL(string: "https://api.replicate.com")
             }
         }
 

@@ -38,6 +38,7 @@ enum SiteURL: CaseIterable {
     case apiSessions
     case apiSession
     case apiDisclosures
+    case replicateWebhook
     case apiGenerations
     case apiGeneration
     case apiGenerationCancel
@@ -92,6 +93,7 @@ enum SiteURL: CaseIterable {
         case .apiSessions: "/api/v1/account/sessions"
         case .apiSession: "/api/v1/account/sessions/:sessionID"
         case .apiDisclosures: "/api/v1/account/disclosures"
+        case .replicateWebhook: "/webhooks/replicate"
         case .apiGenerations: "/api/v1/generations"
         case .apiGeneration: "/api/v1/generations/:generationID"
         case .apiGenerationCancel: "/api/v1/generations/:generationID/cancel"
@@ -110,6 +112,9 @@ enum SiteURL: CaseIterable {
         case .adminJobs: "/admin/jobs"
         }
     }
+
+    /// Every provider webhook lives under this path (exempt from CSRF: signed instead).
+    static let webhooksPrefix = "/webhooks/"
 
     var pathComponents: [PathComponent] {
         path.split(separator: "/").map { PathComponent(stringLiteral: String($0)) }

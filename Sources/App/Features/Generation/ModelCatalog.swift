@@ -70,13 +70,14 @@ public struct ModelCatalog: Sendable {
         case .stability: "Stability AI"
         case .gemini: "Google Gemini API"
         case .automatic1111: "Self-hosted Stable Diffusion server"
+        case .replicate: "Replicate"
         case .builtin: "Pictor"
         }
         return definition.baseURL?.host.map { "\(service) (\($0))" } ?? service
     }
 
     /// The adapter for a remote model, from its definition (validated by `ModelsFile`).
-    static func remoteProvider(_ definition: ModelDefinition, timeout: Duration) -> any ImageProvider {
+    static func remoteProvider(_ definition: ModelDefinition, timeout: Duration, webhook: String? = nil) -> any ImageProvider {
         let model = definition.providerModel ?? ""
         let base = definition.baseURL!
         let key = definition.apiKey ?? ""
@@ -97,6 +98,10 @@ public struct ModelCatalog: Sendable {
             return GeminiImageProvider(
                 id: definition.id, displayName: definition.name ?? "Gemini \(model)",
                 settings: .init(baseURL: base, apiKey: key, model: model, sizes: sizes, maxCount: count, timeout: timeout))
+        case .replicate:
+            return ReplicateProvider(
+                id: definition.id, displayName: definition.name ?? "Replicate \(model)",
+                settings: .init(baseURL: base, apiToken: key, model: model, sizes: sizes, maxCount: count, timeout: timeout, webhookURL: webhook))
         case .automatic1111:
             return Automatic1111Provider(
                 id: definition.id, displayName: definition.name ?? "Stable Diffusion (self-hosted)",
@@ -105,7 +110,7 @@ public struct ModelCatalog: Sendable {
     }
 
     /// The operator's models (MODELS_FILE), or the built-in engine alone when there is none.
-    static func configured(_ definitions: [ModelDefinition]?, builtInDelay: Duration) -> ModelCatalog {
+    static func configured(_ definitions: [ModelDefinition]?, builtInDelay: Duration, webhooks: URL? = nil) -> ModelCatalog {
         guard let definitions else { return standard(builtInDelay: builtInDelay) }
         return ModelCatalog(entries: definitions.map { definition in
             let timeout = Duration.seconds(definition.timeoutSeconds)
@@ -117,7 +122,9 @@ public struct ModelCatalog: Sendable {
                     fallback: definition.fallback)
             default:
                 return Entry(
-                    id: definition.id, provider: remoteProvider(definition, timeout: timeout), pricePerImage: definition.pricePerImage,
+                    id: definition.id,
+                    provider: remoteProvider(definition, timeout: timeout, webhook: webhooks.map { $0.absoluteString + "/replicate" }),
+                    pricePerImage: definition.pricePerImage,
                     timeout: timeout, maxAttempts: definition.maxAttempts, styles: [], fallback: definition.fallback,
                     processor: processorName(definition))
             }
