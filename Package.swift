@@ -71,7 +71,12 @@ let package = Package(
         // Blob storage: the BlobStore protocol and its local-directory implementation.
         .target(
             name: "Storage",
-            dependencies: ["Domain"]
+            dependencies: [
+                "Domain",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         // Mail: the Mailer protocol, the file outbox, SMTP (STARTTLS, AUTH PLAIN/LOGIN), an HTTP email API.
         .target(
