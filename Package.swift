@@ -75,6 +75,7 @@ let package = Package(
                 "Domain",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -114,8 +115,10 @@ let package = Package(
         ),
         .testTarget(name: "DomainTests", dependencies: ["Domain"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CVipsShim", "CVips"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
-        .testTarget(name: "MailTests", dependencies: ["Mail", "Domain"]),
+        // Helpers shared by test targets: the Python test servers in scripts/testservers.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
+        .testTarget(name: "MailTests", dependencies: ["Mail", "Domain", "TestSupport"]),
         .testTarget(
             name: "ProvidersTests",
             dependencies: [
@@ -126,7 +129,7 @@ let package = Package(
         .testTarget(
             name: "AppTests",
             dependencies: [
-                "App", "Domain", "Persistence", "Imaging",
+                "App", "Domain", "Persistence", "Imaging", "Storage", "TestSupport",
                 .product(name: "VaporTesting", package: "vapor"),
                 .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
             ]

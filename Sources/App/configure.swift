@@ -18,7 +18,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.leaf.cache.isEnabled = app.environment.isRelease
 
     try Vips.start(threads: config.imageThreads)
-    let blobs = try LocalBlobStore(root: URL(fileURLWithPath: config.blobDirectory))
+    let blobs: any BlobStore = try config.s3.map { S3BlobStore(settings: $0) }
+        ?? LocalBlobStore(root: URL(fileURLWithPath: config.blobDirectory))
     let jobs = JobRunner(settings: .init(
         concurrency: config.jobWorkers, lease: TimeInterval(config.jobLeaseSeconds),
         pollInterval: .milliseconds(500), shutdownGrace: .seconds(20), retry: RetryPolicy()))

@@ -1,6 +1,7 @@
 import Foundation
 import Mail
 import Testing
+import TestSupport
 
 /// SMTPMailer against aiosmtpd, a real SMTP server, with STARTTLS and AUTH.
 @Suite(.serialized) struct SMTPMailerTests {

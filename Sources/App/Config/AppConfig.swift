@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Storage
 
 /// Every setting Pictor reads, parsed once at boot from the environment
 /// (and an optional `.env` file). With nothing set, Pictor runs on the embedded
@@ -18,6 +19,8 @@ public struct AppConfig: Sendable, Equatable {
     public var autoMigrate: Bool
     public var sqliteBusyTimeoutMilliseconds: Int
     public var blobDirectory: String
+    /// Set by BLOB_STORE_URL=s3://…: blobs live in that bucket instead of `blobDirectory`.
+    public var s3: S3BlobStore.Settings?
     public var imageLimits: ImageLimits
     /// libvips threads per image operation; parallelism comes from running several jobs.
     public var imageThreads: Int
@@ -67,6 +70,7 @@ public struct AppConfig: Sendable, Equatable {
         autoMigrate = try reader.boolean("AUTO_MIGRATE", default: database.isSQLite)
         sqliteBusyTimeoutMilliseconds = try reader.integer("SQLITE_BUSY_TIMEOUT_MS", default: 5000, range: 0...600_000)
         blobDirectory = reader.string("BLOB_DIR", default: dataDirectory + "/blobs")
+        s3 = try reader.s3Store("BLOB_STORE_URL")
         imageLimits = ImageLimits(
             maxBytes: try reader.integer("UPLOAD_MAX_BYTES", default: 20 * 1_048_576, range: 1024...1_073_741_824),
             maxPixels: try reader.integer("IMAGE_MAX_PIXELS", default: 40_000_000, range: 1...1_000_000_000)
@@ -95,7 +99,8 @@ public struct AppConfig: Sendable, Equatable {
         [
             "host": host, "port": String(port), "public_base_url": publicBaseURL.absoluteString,
             "database": database.redacted, "auto_migrate": String(autoMigrate),
-            "blob_dir": blobDirectory, "log_level": logLevel.rawValue, "log_format": logFormat.rawValue,
+            "blob_dir": blobDirectory,
+            "blob_store": s3.map { "s3://\($0.bucket) at \($0.endpoint.absoluteString)" } ?? "local", "log_level": logLevel.rawValue, "log_format": logFormat.rawValue,
             "metrics_token": metricsToken == nil ? "unset" : "set",
             "job_workers": String(jobWorkers),
             "models": models.map { $0.map(\.id).joined(separator: ",") } ?? "builtin",

@@ -1,20 +1,19 @@
 import Foundation
-import Testing
 
 /// A helper server from `scripts/testservers/`, run with the project's venv Python.
 /// It prints `PORT n` when ready; closing its stdin stops it.
-final class TestServer: Sendable {
-    let port: Int
-    let directory: URL
+public final class TestServer: Sendable {
+    public let port: Int
+    public let directory: URL
     private let process: Process
     private let input: Pipe
 
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    init(script: String, arguments: [String] = []) throws {
+    public init(script: String, arguments: [String] = []) throws {
         let python = Self.root.appendingPathComponent(".venv/bin/python")
         guard FileManager.default.isExecutableFile(atPath: python.path) else {
-            throw TestServerError("no .venv: run `scripts/setup test` (make test does) to install aiosmtpd")
+            throw TestServerError("no .venv: run `scripts/setup test` (make test does) to install the test servers")
         }
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("pictor-\(script)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -38,7 +37,7 @@ final class TestServer: Sendable {
     }
 
     /// What the server recorded, as JSON objects, in arrival order.
-    func records() throws -> [[String: Any]] {
+    public func records() throws -> [[String: Any]] {
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
             .filter { $0.hasSuffix(".json") }
             .sorted { Int($0.dropLast(5)) ?? 0 < Int($1.dropLast(5)) ?? 0 }
@@ -48,16 +47,16 @@ final class TestServer: Sendable {
         }
     }
 
-    var certificate: String { directory.appendingPathComponent("cert.pem").path }
+    public var certificate: String { directory.appendingPathComponent("cert.pem").path }
 
-    func stop() {
+    public func stop() {
         try? input.fileHandleForWriting.close()
         process.waitUntilExit()
         try? FileManager.default.removeItem(at: directory)
     }
 }
 
-struct TestServerError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct TestServerError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -1,0 +1,84 @@
+import AsyncHTTPClient
+import Foundation
+import Storage
+import Testing
+import TestSupport
+
+/// S3BlobStore against moto's S3 server with signature checking on (a wrong secret is refused).
+@Suite(.serialized) struct S3BlobStoreTests {
+    struct Credentials: Decodable {
+        let accessKeyId: String
+        let secretAccessKey: String
+    }
+
+    /// Runs `body` with a store on a fresh moto server and a new bucket.
+    func withStore(pathStyle: Bool = true, prefix: String = "", _ body: (S3BlobStore, S3BlobStore.Settings) async throws -> Void) async throws {
+        let server = try TestServer(script: "s3_server.py")
+        defer { server.stop() }
+        let credentials = try JSONDecoder().decode(
+            Credentials.self, from: Data(contentsOf: server.directory.appendingPathComponent("credentials.json")))
+        let settings = S3BlobStore.Settings(
+            endpoint: URL(string: "http://127.0.0.1:\(server.port)")!, bucket: "pictor-test", region: "us-east-1",
+            credentials: .init(accessKeyID: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey),
+            pathStyle: pathStyle, serverSideEncryption: "AES256", prefix: prefix)
+        try await S3BlobStore.createBucket(settings)
+        try await body(S3BlobStore(settings: settings), settings)
+    }
+
+    @Test func storesReadsListsAndDeletes() async throws {
+        try await withStore(prefix: "pictor/") { store, _ in
+            let image = Data((0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+            let key = try BlobKey("users/u1/generations/g1/0-abc.png")
+            try await store.put(image, at: key)
+            try await store.put(Data("thumb".utf8), at: try BlobKey("users/u1/generations/g1/0-abc.thumb.webp"))
+            try await store.put(Data("other".utf8), at: try BlobKey("users/u2/references/r1.png"))
+            #expect(try await store.get(key) == image)
+            #expect(try await store.exists(key))
+            #expect(try await store.list(prefix: "users/u1/").map(\.rawValue) == [
+                "users/u1/generations/g1/0-abc.png", "users/u1/generations/g1/0-abc.thumb.webp",
+            ])
+            try await store.delete(key)
+            try await store.delete(key)  // deleting twice is fine
+            #expect(try await store.exists(key) == false)
+            await #expect(throws: BlobStoreError.notFound(key.rawValue)) { try await store.get(key) }
+            try await store.checkWritable()
+        }
+    }
+
+    @Test func aWrongSecretFailsClearlyAndWritesNothing() async throws {
+        try await withStore { store, settings in
+            var wrong = settings
+            wrong.credentials = .init(accessKeyID: settings.credentials.accessKeyID, secretAccessKey: "not-the-secret")
+            let key = try BlobKey("users/u1/a.png")
+            do {
+                try await S3BlobStore(settings: wrong).put(Data("x".utf8), at: key)
+                Issue.record("a wrong secret must be refused")
+            } catch let error as BlobStoreError {
+                guard case .ioFailure(_, let detail) = error else { Issue.record("\(error)"); return }
+                #expect(detail.contains("SignatureDoesNotMatch") && detail.contains("S3_SECRET_ACCESS_KEY"))
+                #expect(!detail.contains("not-the-secret"))
+            }
+            #expect(try await store.exists(key) == false)
+            #expect(try await store.list(prefix: "").isEmpty)
+        }
+    }
+
+    @Test func manyKeysArePagedThrough() async throws {
+        try await withStore { store, _ in
+            for n in 0..<1_005 { try await store.put(Data([UInt8(n % 256)]), at: try BlobKey("k/\(String(format: "%04d", n))")) }
+            let keys = try await store.list(prefix: "k/")
+            #expect(keys.count == 1_005 && keys.first?.rawValue == "k/0000" && keys.last?.rawValue == "k/1004")
+        }
+    }
+
+    @Test func virtualHostStyleAddressesTheBucketInTheHostName() async throws {
+        let settings = S3BlobStore.Settings(
+            endpoint: URL(string: "https://s3.eu-central-1.amazonaws.com")!, bucket: "pictor-prod", region: "eu-central-1",
+            credentials: .init(accessKeyID: "AKIA", secretAccessKey: "s"), pathStyle: false, prefix: "p/")
+        let store = S3BlobStore(settings: settings)
+        let url = store.presignedURL(for: try BlobKey("users/u1/a b.png".replacingOccurrences(of: " ", with: "_")), expiresIn: 600)
+        #expect(url.host == "pictor-prod.s3.eu-central-1.amazonaws.com")
+        #expect(url.path == "/p/users/u1/a_b.png")
+        #expect(url.query?.contains("X-Amz-Expires=600") == true && url.query?.contains("X-Amz-Signature=") == true)
+    }
+}
