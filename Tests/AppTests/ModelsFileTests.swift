@@ -31,7 +31,7 @@ import Testing
     @Test(arguments: [
         (#"{"models": []}"#, "names no models"),
         ("not json", "not a models file"),
-        (#"{"models": [{"id": "x", "provider": "midjourney", "price": 1}]}"#, "\"provider\" must be one of: builtin, openai, stability, gemini, automatic1111, replicate"),
+        (#"{"models": [{"id": "x", "provider": "midjourney", "price": 1}]}"#, "\"provider\" must be one of: builtin, openai, stability, gemini, automatic1111, replicate, comfyui"),
         (#"{"models": [{"id": "Bad Id", "provider": "builtin", "price": 1}]}"#, "needs an \"id\""),
         (#"{"models": [{"id": "a", "provider": "builtin", "price": 1}, {"id": "a", "provider": "builtin", "price": 1}]}"#, "used twice"),
         (#"{"models": [{"id": "a", "provider": "builtin"}]}"#, "needs a \"price\""),
@@ -66,6 +66,20 @@ import Testing
         #expect(catalog.entry("gpu")?.provider is Automatic1111Provider && catalog.entry("gpu")?.capabilities.seed == true)
         #expect(catalog.entry("sd")?.capabilities.negativePrompt == true && catalog.entry("nano")?.capabilities.negativePrompt == false)
         #expect(catalog.entry("flux")?.provider is ReplicateProvider && catalog.entry("flux")?.processor == "Replicate (api.replicate.com)")
+    }
+
+    @Test func aComfyUIModelReadsItsWorkflowNextToTheModelsFile() throws {
+        let text = #"{"models": [{"id": "comfy", "provider": "comfyui", "baseURL": "http://gpu:8188", "workflowFile": "flux.json", "price": 1, "sizes": ["1024x1024"]}]}"#
+        let workflow = #"{"6": {"class_type": "CLIPTextEncode", "inputs": {"text": "{{prompt}}"}}, "3": {"inputs": {"seed": "{{seed}}"}}}"#
+        let models = try ModelsFile.parse(text, environment: [:]) { name in
+            guard name == "flux.json" else { throw CocoaError(.fileNoSuchFile) }
+            return workflow
+        }
+        #expect(models.first?.workflow == workflow)
+        let entry = try #require(ModelCatalog.configured(models, builtInDelay: .zero).entry("comfy"))
+        #expect(entry.provider is ComfyUIProvider && entry.capabilities.seed && !entry.capabilities.negativePrompt)
+        #expect(throws: ConfigError.self) { try ModelsFile.parse(text, environment: [:]) { _ in "{\"no\": \"placeholder\"}" } }
+        #expect(throws: ConfigError.self) { try ModelsFile.parse(text, environment: [:]) { _ in throw CocoaError(.fileNoSuchFile) } }
     }
 
     @Test func theConfigurationReadsTheFileAndNeverLogsTheKey() throws {

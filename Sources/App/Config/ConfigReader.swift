@@ -109,6 +109,10 @@ struct ConfigReader {
         } catch {
             throw ConfigError(variable: name, problem: "cannot read \(path)")
         }
-        return try ModelsFile.parse(text, environment: values)
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        return try ModelsFile.parse(text, environment: values) { name in
+            let file = name.hasPrefix("/") ? URL(fileURLWithPath: name) : directory.appendingPathComponent(name)
+            return try String(contentsOf: file, encoding: .utf8)
+        }
     }
 }

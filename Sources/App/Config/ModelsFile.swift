@@ -16,11 +16,13 @@ public struct ModelDefinition: Sendable, Equatable {
         case automatic1111
         /// Replicate (`model`: `owner/name` of an official model).
         case replicate
+        /// A self-hosted ComfyUI server running the operator's workflow (`workflowFile`).
+        case comfyui
 
         /// Where the provider answers when the file gives no `baseURL`.
         var defaultBaseURL: URL? {
             switch self {
-            case .builtin, .automatic1111: nil
+            case .builtin, .automatic1111, .comfyui: nil
             case .openai: URL(string: "https://api.openai.com/v1")
             case .stability: URL(string: "https://api.stability.ai")
             case .gemini: URL(string: "https://generativelanguage.googleapis.com")
@@ -28,7 +30,7 @@ public struct ModelDefinition: Sendable, Equatable {
             }
         }
 
-        var needsKey: Bool { self != .builtin && self != .automatic1111 }
+        var needsKey: Bool { ![.builtin, .automatic1111, .comfyui].contains(self) }
     }
 
     public var id: String
@@ -46,6 +48,8 @@ public struct ModelDefinition: Sendable, Equatable {
     public var maxAttempts: Int
     /// Another model's id to fail over to.
     public var fallback: String? = nil
+    /// ComfyUI: the workflow (API format, with placeholders), read from `workflowFile`.
+    public var workflow: String? = nil
 }
 
 /// Reads `MODELS_FILE` (JSON):
@@ -73,6 +77,7 @@ enum ModelsFile {
         let timeoutSeconds: Int?
         let maxAttempts: Int?
         let fallback: String?
+        let workflowFile: String?
     }
 
     struct File: Decodable {
@@ -81,7 +86,10 @@ enum ModelsFile {
 
     static let variable = "MODELS_FILE"
 
-    static func parse(_ text: String, environment: [String: String]) throws(ConfigError) -> [ModelDefinition] {
+    /// `readFile` reads files the models file names (ComfyUI workflows), relative to it.
+    static func parse(
+        _ text: String, environment: [String: String], readFile: (String) throws -> String = { try String(contentsOfFile: $0, encoding: .utf8) }
+    ) throws(ConfigError) -> [ModelDefinition] {
         let file: File
         do {
             file = try JSONDecoder().decode(File.self, from: Data(text.utf8))
@@ -117,7 +125,19 @@ enum ModelsFile {
                 definition.sizes.append(size)
             }
             if kind != .builtin {
-                if kind != .automatic1111, entry.model?.isEmpty ?? true { throw problem("needs the provider's \"model\" id") }
+                if ![.automatic1111, .comfyui].contains(kind), entry.model?.isEmpty ?? true { throw problem("needs the provider's \"model\" id") }
+                if kind == .comfyui {
+                    guard let path = entry.workflowFile else { throw problem("needs \"workflowFile\": the workflow in ComfyUI's API format") }
+                    do {
+                        definition.workflow = try readFile(path)
+                    } catch {
+                        throw problem("cannot read the workflow \(path)")
+                    }
+                    guard (try? JSONSerialization.jsonObject(with: Data(definition.workflow!.utf8))) is [String: Any] else {
+                        throw problem("the workflow \(path) is not a JSON object (export it with \"Save (API format)\")")
+                    }
+                    guard definition.workflow!.contains("{{prompt}}") else { throw problem("the workflow has no {{prompt}} placeholder") }
+                }
                 guard !definition.sizes.isEmpty else { throw problem("needs \"sizes\" the model accepts") }
                 guard let base = entry.baseURL.flatMap(URL.init(string:)) ?? kind.defaultBaseURL,
                     base.scheme == "https" || base.scheme == "http"

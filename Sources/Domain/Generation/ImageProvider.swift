@@ -62,10 +62,13 @@ public struct GenerationRequest: Sendable, Equatable {
     /// A pseudonymous id for the person (a keyed hash, never the email), for providers'
     /// abuse detection; empty when unknown.
     public var endUser: String
+    /// The same for every attempt of one generation (its id), so providers that accept a
+    /// caller-chosen id never run a retried request twice; empty when unknown.
+    public var idempotencyKey: String
 
     public init(
         prompt: String, negativePrompt: String = "", size: ImageSize, count: Int = 1, seed: UInt64, style: String = "",
-        referenceImages: [Data] = [], endUser: String = ""
+        referenceImages: [Data] = [], endUser: String = "", idempotencyKey: String = ""
     ) {
         self.prompt = prompt
         self.negativePrompt = negativePrompt
@@ -75,6 +78,7 @@ public struct GenerationRequest: Sendable, Equatable {
         self.style = style
         self.referenceImages = referenceImages
         self.endUser = endUser
+        self.idempotencyKey = idempotencyKey
     }
 }
 

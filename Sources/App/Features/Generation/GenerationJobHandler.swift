@@ -275,7 +275,8 @@ struct GenerationJobHandler: JobHandler {
             negativePrompt: try contentKey.open(text: generation.negativePromptSealed),
             size: ImageSize(width: generation.width, height: generation.height), count: generation.count,
             seed: UInt64(generation.seed), style: generation.style, referenceImages: references,
-            endUser: "u_" + String(app.pictor.secrets.mac("provider-end-user", generation.userID.uuidString).prefix(24)))
+            endUser: "u_" + String(app.pictor.secrets.mac("provider-end-user", generation.userID.uuidString).prefix(24)),
+            idempotencyKey: generation.id!.uuidString.lowercased())
     }
 
     private func announce(_ id: UUID, app: Application) async throws {

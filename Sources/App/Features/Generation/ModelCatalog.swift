@@ -71,6 +71,7 @@ public struct ModelCatalog: Sendable {
         case .gemini: "Google Gemini API"
         case .automatic1111: "Self-hosted Stable Diffusion server"
         case .replicate: "Replicate"
+        case .comfyui: "Self-hosted ComfyUI server"
         case .builtin: "Pictor"
         }
         return definition.baseURL?.host.map { "\(service) (\($0))" } ?? service
@@ -102,6 +103,10 @@ public struct ModelCatalog: Sendable {
             return ReplicateProvider(
                 id: definition.id, displayName: definition.name ?? "Replicate \(model)",
                 settings: .init(baseURL: base, apiToken: key, model: model, sizes: sizes, maxCount: count, timeout: timeout, webhookURL: webhook))
+        case .comfyui:
+            return ComfyUIProvider(
+                id: definition.id, displayName: definition.name ?? "ComfyUI workflow (self-hosted)",
+                settings: .init(baseURL: base, workflow: definition.workflow ?? "{}", sizes: sizes, maxCount: count, timeout: timeout))
         case .automatic1111:
             return Automatic1111Provider(
                 id: definition.id, displayName: definition.name ?? "Stable Diffusion (self-hosted)",

@@ -1,0 +1,187 @@
+import AsyncHTTPClient
+import Domain
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+
+/// A self-hosted ComfyUI server running the operator's workflow (API format). Placeholders in
+/// the workflow's string values are filled per request: `{{prompt}}`, `{{negative_prompt}}`
+/// (text, also inside longer strings), and `{{seed}}`, `{{width}}`, `{{height}}`, `{{batch_size}}`
+/// (a value that is exactly one of these becomes a number). The `prompt_id` is the generation's
+/// id, so a retried job first looks the prompt up and never queues it twice. Progress and the
+/// end are read by polling `/history/{id}`; outputs are fetched through `/view`; a prompt Pictor
+/// gives up on is cancelled with `POST /api/jobs/{id}/cancel` (only that job, never another's).
+public struct ComfyUIProvider: ImageProvider {
+    public struct Settings: Sendable {
+        public var baseURL: URL
+        /// The workflow in ComfyUI's API format, with placeholders.
+        public var workflow: String
+        public var sizes: [ImageSize]
+        public var maxCount: Int
+        public var timeout: Duration
+        public var pollInterval: Duration
+
+        public init(baseURL: URL, workflow: String, sizes: [ImageSize], maxCount: Int, timeout: Duration = .seconds(600), pollInterval: Duration = .seconds(1)) {
+            self.baseURL = baseURL
+            self.workflow = workflow
+            self.sizes = sizes
+            self.maxCount = maxCount
+            self.timeout = timeout
+            self.pollInterval = pollInterval
+        }
+    }
+
+    public let id: String
+    public let displayName: String
+    public let capabilities: ProviderCapabilities
+    let settings: Settings
+    let client: HTTPClient
+    let clientID = UUID().uuidString.lowercased()
+
+    public init(id: String, displayName: String, settings: Settings, client: HTTPClient = .shared) {
+        self.id = id
+        self.displayName = displayName
+        self.settings = settings
+        self.client = client
+        capabilities = ProviderCapabilities(
+            referenceImages: false, sizes: settings.sizes, maxCount: settings.maxCount,
+            negativePrompt: settings.workflow.contains("{{negative_prompt}}"), seed: settings.workflow.contains("{{seed}}"),
+            progress: true, cancel: true, maxPromptLength: 4000)
+    }
+
+    static let name = "The image server"
+
+    /// The workflow with this request's values in place of the placeholders.
+    public static func fill(_ workflow: String, with request: GenerationRequest) throws -> Any {
+        guard let graph = try? JSONSerialization.jsonObject(with: Data(workflow.utf8)) else {
+            throw ProviderError.permanent("the operator's ComfyUI workflow is not valid JSON")
+        }
+        let numbers: [String: UInt64] = [
+            "{{seed}}": request.seed, "{{width}}": UInt64(request.size.width), "{{height}}": UInt64(request.size.height),
+            "{{batch_size}}": UInt64(request.count),
+        ]
+        func walk(_ value: Any) -> Any {
+            switch value {
+            case let text as String:
+                if let number = numbers[text] { return number }
+                return text.replacingOccurrences(of: "{{prompt}}", with: request.prompt)
+                    .replacingOccurrences(of: "{{negative_prompt}}", with: request.negativePrompt)
+            case let object as [String: Any]: return object.mapValues(walk)
+            case let list as [Any]: return list.map(walk)
+            default: return value
+            }
+        }
+        return walk(graph)
+    }
+
+    public func generate(_ request: GenerationRequest, progress: @Sendable (Double) -> Void) async throws -> [ProviderImage] {
+        let promptID = UUID(uuidString: request.idempotencyKey)?.uuidString.lowercased() ?? UUID().uuidString.lowercased()
+        let started = ContinuousClock.now
+        do {
+            // A retry of the same generation: if ComfyUI already has it, wait for it instead of queueing it again.
+            if try await history(promptID) == nil, try await !isQueued(promptID) {
+                try await submit(try Self.fill(settings.workflow, with: request), promptID: promptID)
+            }
+            while true {
+                try Task.checkCancellation()
+                if let entry = try await history(promptID) {
+                    if let error = entry.error { throw ProviderError.permanent("\(Self.name) could not run the workflow: \(error)") }
+                    if entry.completed {
+                        progress(1)
+                        var images: [ProviderImage] = []
+                        for output in entry.images.prefix(request.count) { images.append(.encoded(try await view(output))) }
+                        guard !images.isEmpty else { throw ProviderError.permanent("the workflow saved no images") }
+                        return images
+                    }
+                }
+                guard ContinuousClock.now - started < settings.timeout else {
+                    throw ProviderError.retryable("\(Self.name) did not finish in time")
+                }
+                progress(0.5)
+                try await Task.sleep(for: settings.pollInterval)
+            }
+        } catch {
+            if !(error is ProviderError) || Task.isCancelled || (error as? ProviderError).map(isTimeout) == true {
+                Task { await cancel(promptID) }
+            }
+            throw error
+        }
+    }
+
+    private func isTimeout(_ error: ProviderError) -> Bool {
+        if case .retryable(let reason) = error { return reason.contains("in time") }
+        return false
+    }
+
+    struct HistoryEntry {
+        struct Image { let filename: String; let subfolder: String; let type: String }
+        let completed: Bool
+        let error: String?
+        let images: [Image]
+    }
+
+    func history(_ promptID: String) async throws -> HistoryEntry? {
+        let answer = try await ProviderHTTP.send(
+            HTTPClientRequest(url: endpoint("history/\(promptID)")), client: client, timeout: .seconds(30), provider: Self.name)
+        guard answer.status == .ok else { throw ProviderHTTP.failure(answer, provider: Self.name, detail: nil) }
+        guard let all = try? JSONSerialization.jsonObject(with: answer.body) as? [String: Any],
+            let entry = all[promptID] as? [String: Any]
+        else { return nil }
+        let status = entry["status"] as? [String: Any]
+        let statusText = status?["status_str"] as? String
+        let error: String? = statusText == "error"
+            ? ((status?["messages"] as? [[Any]])?.compactMap { ($0.last as? [String: Any])?["exception_message"] as? String }.first ?? "execution error")
+            : nil
+        var images: [HistoryEntry.Image] = []
+        let outputs = (entry["outputs"] as? [String: Any]) ?? [:]
+        for node in outputs.keys.sorted() {
+            for image in ((outputs[node] as? [String: Any])?["images"] as? [[String: Any]]) ?? [] where (image["type"] as? String) == "output" {
+                images.append(.init(
+                    filename: image["filename"] as? String ?? "", subfolder: image["subfolder"] as? String ?? "", type: "output"))
+            }
+        }
+        let completed = (status?["completed"] as? Bool) ?? (statusText == "success")
+        return HistoryEntry(completed: completed, error: error, images: images)
+    }
+
+    func isQueued(_ promptID: String) async throws -> Bool {
+        let answer = try await ProviderHTTP.send(HTTPClientRequest(url: endpoint("queue")), client: client, timeout: .seconds(30), provider: Self.name)
+        guard answer.status == .ok else { return false }
+        return String(decoding: answer.body, as: UTF8.self).contains("\"\(promptID)\"")
+    }
+
+    func submit(_ graph: Any, promptID: String) async throws {
+        var http = HTTPClientRequest(url: endpoint("prompt"))
+        http.method = .POST
+        http.headers.add(name: "Content-Type", value: "application/json")
+        let body: [String: Any] = ["prompt": graph, "client_id": clientID, "prompt_id": promptID]
+        http.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: body)))
+        let answer = try await ProviderHTTP.send(http, client: client, timeout: .seconds(30), provider: Self.name)
+        guard answer.status == .ok else {
+            let error = (try? JSONSerialization.jsonObject(with: answer.body) as? [String: Any])?["error"] as? [String: Any]
+            throw ProviderHTTP.failure(answer, provider: Self.name, detail: error?["message"] as? String)
+        }
+    }
+
+    func view(_ image: HistoryEntry.Image) async throws -> Data {
+        var components = URLComponents(string: endpoint("view"))!
+        components.queryItems = [
+            URLQueryItem(name: "filename", value: image.filename), URLQueryItem(name: "subfolder", value: image.subfolder),
+            URLQueryItem(name: "type", value: image.type),
+        ]
+        let answer = try await ProviderHTTP.send(
+            HTTPClientRequest(url: components.url!.absoluteString), client: client, timeout: .seconds(60), provider: Self.name)
+        guard answer.status == .ok else { throw ProviderHTTP.failure(answer, provider: Self.name, detail: nil) }
+        return answer.body
+    }
+
+    func cancel(_ promptID: String) async {
+        var http = HTTPClientRequest(url: endpoint("api/jobs/\(promptID)/cancel"))
+        http.method = .POST
+        _ = try? await ProviderHTTP.send(http, client: client, timeout: .seconds(10), provider: Self.name)
+    }
+
+    private func endpoint(_ path: String) -> String {
+        settings.baseURL.absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/" + path
+    }
+}

@@ -1,0 +1,114 @@
+import Domain
+import Foundation
+import NIOConcurrencyHelpers
+import Providers
+import Testing
+import Vapor
+
+private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 3, 3])
+
+@Suite struct ComfyUIProviderTests {
+    static let workflow = """
+        {"3": {"class_type": "KSampler", "inputs": {"seed": "{{seed}}", "steps": 20, "model": ["4", 0], "positive": ["6", 0], "negative": ["7", 0], "latent_image": ["5", 0]}},
+         "5": {"class_type": "EmptyLatentImage", "inputs": {"width": "{{width}}", "height": "{{height}}", "batch_size": "{{batch_size}}"}},
+         "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "masterpiece, {{prompt}}", "clip": ["4", 1]}},
+         "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "{{negative_prompt}}", "clip": ["4", 1]}},
+         "9": {"class_type": "SaveImage", "inputs": {"filename_prefix": "pictor", "images": ["8", 0]}}}
+        """
+    static let generationID = "3f2b8c1e-5d4a-4e6f-9a7b-1c2d3e4f5a6b"
+
+    static func provider(_ base: String, timeout: Duration = .seconds(10)) -> ComfyUIProvider {
+        ComfyUIProvider(id: "comfy", displayName: "My ComfyUI", settings: .init(
+            baseURL: URL(string: base)!, workflow: workflow, sizes: [ImageSize(width: 768, height: 512)], maxCount: 2,
+            timeout: timeout, pollInterval: .milliseconds(50)))
+    }
+
+    static let request = GenerationRequest(
+        prompt: "a castle", negativePrompt: "blurry", size: ImageSize(width: 768, height: 512), count: 2, seed: 123_456,
+        idempotencyKey: generationID)
+
+    static let done = """
+        {"\(generationID)": {"prompt": [], "outputs": {"9": {"images": [
+          {"filename": "pictor_00001_.png", "subfolder": "", "type": "output"},
+          {"filename": "pictor_00002_.png", "subfolder": "", "type": "output"},
+          {"filename": "preview.png", "subfolder": "", "type": "temp"}]}},
+          "status": {"status_str": "success", "completed": true, "messages": []}}}
+        """
+
+    /// A server that finishes the prompt after `polls` history reads.
+    static func routes(polls: Int, posted: NIOLockedValueBox<Int>, alreadyDone: Bool = false) -> (Application) throws -> Void {
+        { app in
+            let reads = NIOLockedValueBox(0)
+            app.get("history", ":id") { _ in
+                let n = reads.withLockedValue { $0 += 1; return $0 }
+                let finished = alreadyDone || (posted.withLockedValue { $0 } > 0 && n > polls)
+                return Response(status: .ok, body: .init(string: finished ? done : "{}"))
+            }
+            app.get("queue") { _ in Response(status: .ok, body: .init(string: #"{"queue_running": [], "queue_pending": []}"#)) }
+            app.post("prompt") { _ in
+                posted.withLockedValue { $0 += 1 }
+                return Response(status: .ok, body: .init(string: #"{"prompt_id": "\#(generationID)", "number": 1, "node_errors": {}}"#))
+            }
+            app.get("view") { _ in Response(status: .ok, body: .init(data: png)) }
+            app.post("api", "jobs", ":id", "cancel") { _ in Response(status: .ok) }
+        }
+    }
+
+    @Test func theWorkflowIsFilledQueuedWithTheGenerationsIdAndItsOutputsFetched() async throws {
+        let posted = NIOLockedValueBox(0)
+        try await withFakeServer(Self.routes(polls: 2, posted: posted)) { server in
+            let images = try await Self.provider(server.baseURL).generate(Self.request) { _ in }
+            #expect(images == [.encoded(png), .encoded(png)])  // the temp preview is not an output
+            let post = try #require(server.received.first { $0.path == "/prompt" })
+            let json = try #require(post.json)
+            #expect(json["prompt_id"] as? String == Self.generationID)
+            let graph = try #require(json["prompt"] as? [String: [String: Any]])
+            let sampler = graph["3"]?["inputs"] as? [String: Any]
+            #expect(sampler?["seed"] as? Int == 123_456 && sampler?["steps"] as? Int == 20)
+            let latent = graph["5"]?["inputs"] as? [String: Any]
+            #expect(latent?["width"] as? Int == 768 && latent?["height"] as? Int == 512 && latent?["batch_size"] as? Int == 2)
+            #expect((graph["6"]?["inputs"] as? [String: Any])?["text"] as? String == "masterpiece, a castle")
+            #expect((graph["7"]?["inputs"] as? [String: Any])?["text"] as? String == "blurry")
+            let views = server.received.filter { $0.path == "/view" }.compactMap(\.query)
+            #expect(views.count == 2 && views[0].contains("filename=pictor_00001_.png") && views[0].contains("type=output"))
+        }
+    }
+
+    @Test func aRetriedGenerationIsNotQueuedTwice() async throws {
+        let posted = NIOLockedValueBox(0)
+        try await withFakeServer(Self.routes(polls: 0, posted: posted, alreadyDone: true)) { server in
+            let images = try await Self.provider(server.baseURL).generate(Self.request) { _ in }
+            #expect(images.count == 2)
+            #expect(posted.withLockedValue { $0 } == 0)
+        }
+    }
+
+    @Test func givingUpCancelsThatJobOnly() async throws {
+        let posted = NIOLockedValueBox(0)
+        try await withFakeServer(Self.routes(polls: 10_000, posted: posted)) { server in
+            await #expect(throws: ProviderError.self) {
+                _ = try await Self.provider(server.baseURL, timeout: .milliseconds(500)).generate(Self.request) { _ in }
+            }
+            let cancelled = try await waitFor { server.received.contains { $0.path == "/api/jobs/\(Self.generationID)/cancel" } }
+            #expect(cancelled)
+            #expect(!server.received.contains { $0.path == "/interrupt" })
+        }
+    }
+
+    @Test func aWorkflowErrorIsPermanent() async throws {
+        try await withFakeServer({ app in
+            app.get("history", ":id") { _ in Response(status: .ok, body: .init(string: "{}")) }
+            app.get("queue") { _ in Response(status: .ok, body: .init(string: "{}")) }
+            app.post("prompt") { _ in
+                Response(status: .badRequest, body: .init(string: #"{"error": {"type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation"}, "node_errors": {"3": {}}}"#))
+            }
+        }) { server in
+            do {
+                _ = try await Self.provider(server.baseURL).generate(Self.request) { _ in }
+                Issue.record("an invalid workflow must fail")
+            } catch ProviderError.permanent(let reason) {
+                #expect(reason.contains("failed validation"))
+            }
+        }
+    }
+}
