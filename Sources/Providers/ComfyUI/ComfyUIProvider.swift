@@ -122,7 +122,7 @@ public struct ComfyUIProvider: ImageProvider {
 
     func history(_ promptID: String) async throws -> HistoryEntry? {
         let answer = try await ProviderHTTP.send(
-            HTTPClientRequest(url: endpoint("history/\(promptID)")), client: client, timeout: .seconds(30), provider: Self.name)
+            HTTPClientRequest(url: endpoint("history/\(promptID)")), client: client, timeout: requestTimeout, provider: Self.name)
         guard answer.status == .ok else { throw ProviderHTTP.failure(answer, provider: Self.name, detail: nil) }
         guard let all = try? JSONSerialization.jsonObject(with: answer.body) as? [String: Any],
             let entry = all[promptID] as? [String: Any]
@@ -145,7 +145,7 @@ public struct ComfyUIProvider: ImageProvider {
     }
 
     func isQueued(_ promptID: String) async throws -> Bool {
-        let answer = try await ProviderHTTP.send(HTTPClientRequest(url: endpoint("queue")), client: client, timeout: .seconds(30), provider: Self.name)
+        let answer = try await ProviderHTTP.send(HTTPClientRequest(url: endpoint("queue")), client: client, timeout: requestTimeout, provider: Self.name)
         guard answer.status == .ok else { return false }
         return String(decoding: answer.body, as: UTF8.self).contains("\"\(promptID)\"")
     }
@@ -156,7 +156,7 @@ public struct ComfyUIProvider: ImageProvider {
         http.headers.add(name: "Content-Type", value: "application/json")
         let body: [String: Any] = ["prompt": graph, "client_id": clientID, "prompt_id": promptID]
         http.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: body)))
-        let answer = try await ProviderHTTP.send(http, client: client, timeout: .seconds(30), provider: Self.name)
+        let answer = try await ProviderHTTP.send(http, client: client, timeout: requestTimeout, provider: Self.name)
         guard answer.status == .ok else {
             let error = (try? JSONSerialization.jsonObject(with: answer.body) as? [String: Any])?["error"] as? [String: Any]
             throw ProviderHTTP.failure(answer, provider: Self.name, detail: error?["message"] as? String)
@@ -180,6 +180,9 @@ public struct ComfyUIProvider: ImageProvider {
         http.method = .POST
         _ = try? await ProviderHTTP.send(http, client: client, timeout: .seconds(10), provider: Self.name)
     }
+
+    /// One request to the server: never longer than the whole call may take.
+    private var requestTimeout: Duration { min(.seconds(30), settings.timeout) }
 
     private func endpoint(_ path: String) -> String {
         settings.baseURL.absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/" + path

@@ -145,14 +145,15 @@ public struct ReplicateProvider: ImageProvider {
                 num_outputs: request.count, seed: request.seed % 4_294_967_296, output_format: "png"),
             webhook: settings.webhookURL, webhook_events_filter: settings.webhookURL == nil ? nil : ["completed"])
         http.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(body)))
-        let timeout = Duration.seconds(settings.waitSeconds + 15)
+        let timeout = min(Duration.seconds(settings.waitSeconds + 15), settings.timeout)
         return try await decode(try await ProviderHTTP.send(http, client: client, timeout: timeout, provider: Self.name), expect: [.created, .ok])
     }
 
     func fetch(_ id: String) async throws -> Prediction {
         var http = HTTPClientRequest(url: endpoint("v1/predictions/\(id)"))
         authorize(&http)
-        return try await decode(try await ProviderHTTP.send(http, client: client, timeout: .seconds(30), provider: Self.name), expect: [.ok])
+        return try await decode(
+            try await ProviderHTTP.send(http, client: client, timeout: min(.seconds(30), settings.timeout), provider: Self.name), expect: [.ok])
     }
 
     func cancel(_ id: String) async {

@@ -1,0 +1,78 @@
+import Domain
+import Foundation
+import Providers
+import Testing
+import Vapor
+
+/// Every HTTP adapter against the same three failures: 429 with Retry-After, a 5xx, and a server
+/// that hangs past the timeout. All three must come back as retryable, so the router retries or
+/// fails over instead of ending the generation.
+@Suite struct AdapterFailureTests {
+    struct Case: Sendable, CustomStringConvertible {
+        let description: String
+        /// Path segments the adapter calls first.
+        let path: [String]
+        let method: HTTPMethod
+        let make: @Sendable (String, Duration) -> any ImageProvider
+    }
+
+    static let size = ImageSize(width: 1024, height: 1024)
+    static let cases: [Case] = [
+        Case(description: "OpenAI", path: ["v1", "images", "generations"], method: .POST) { base, timeout in
+            OpenAIImagesProvider(id: "o", displayName: "o", settings: .init(
+                baseURL: URL(string: base + "/v1")!, apiKey: "k", model: "gpt-image-1", sizes: [size], maxCount: 1, timeout: timeout))
+        },
+        Case(description: "Stability", path: ["v2beta", "stable-image", "generate", "core"], method: .POST) { base, timeout in
+            StabilityProvider(id: "s", displayName: "s", settings: .init(
+                baseURL: URL(string: base)!, apiKey: "k", service: .core, sizes: [size], maxCount: 1, timeout: timeout))
+        },
+        Case(description: "Gemini", path: ["v1beta", "models", "m:generateContent"], method: .POST) { base, timeout in
+            GeminiImageProvider(id: "g", displayName: "g", settings: .init(
+                baseURL: URL(string: base)!, apiKey: "k", model: "m", sizes: [size], maxCount: 1, timeout: timeout))
+        },
+        Case(description: "AUTOMATIC1111", path: ["sdapi", "v1", "txt2img"], method: .POST) { base, timeout in
+            Automatic1111Provider(id: "a", displayName: "a", settings: .init(
+                baseURL: URL(string: base)!, sizes: [size], maxCount: 1, timeout: timeout))
+        },
+        Case(description: "Replicate", path: ["v1", "models", "o", "m", "predictions"], method: .POST) { base, timeout in
+            ReplicateProvider(id: "r", displayName: "r", settings: .init(
+                baseURL: URL(string: base)!, apiToken: "k", model: "o/m", sizes: [size], maxCount: 1, waitSeconds: 1, timeout: timeout),
+                signals: PredictionSignals())
+        },
+        Case(description: "ComfyUI", path: ["history", ":id"], method: .GET) { base, timeout in
+            ComfyUIProvider(id: "c", displayName: "c", settings: .init(
+                baseURL: URL(string: base)!, workflow: #"{"6": {"inputs": {"text": "{{prompt}}"}}}"#, sizes: [size], maxCount: 1,
+                timeout: timeout))
+        },
+    ]
+
+    enum Failure: String, CaseIterable, Sendable { case rateLimited, serverError, hang }
+
+    @Test(arguments: cases, Failure.allCases)
+    func failuresAreRetryable(_ adapter: Case, _ failure: Failure) async throws {
+        try await withFakeServer({ app in
+            app.on(adapter.method, adapter.path.map { PathComponent(stringLiteral: $0) }) { _ async throws -> Response in
+                switch failure {
+                case .rateLimited: return Response(status: .tooManyRequests, headers: ["Retry-After": "7"], body: .init(string: #"{"error":"slow down"}"#))
+                case .serverError: return Response(status: .badGateway, body: .init(string: "upstream error"))
+                case .hang:
+                    try await Task.sleep(for: .seconds(30))
+                    return Response(status: .ok)
+                }
+            }
+        }) { server in
+            let provider = adapter.make(server.baseURL, .seconds(1))
+            let started = ContinuousClock.now
+            do {
+                _ = try await provider.generate(GenerationRequest(prompt: "x", size: Self.size, seed: 1, idempotencyKey: UUID().uuidString)) { _ in }
+                Issue.record("\(adapter) must fail on \(failure)")
+            } catch ProviderError.retryable(let reason) {
+                if failure == .rateLimited { #expect(reason.contains("7 s"), "\(reason)") }
+                #expect(!reason.contains("127.0.0.1"), "no addresses in what people read: \(reason)")
+            } catch {
+                Issue.record("\(adapter) on \(failure): \(error)")
+            }
+            #expect(ContinuousClock.now - started < .seconds(15))
+        }
+    }
+}
