@@ -71,6 +71,38 @@ import TestSupport
         }
     }
 
+    /// `count` chunks of 1 MiB, throwing after `failAfter` of them when set.
+    static func chunks(_ count: Int, failAfter: Int? = nil) -> AsyncThrowingStream<Data, any Error> {
+        AsyncThrowingStream { continuation in
+            for n in 0..<count {
+                if let failAfter, n == failAfter {
+                    continuation.finish(throwing: CancellationError())
+                    return
+                }
+                continuation.yield(Data(repeating: UInt8(n), count: 1_048_576))
+            }
+            continuation.finish()
+        }
+    }
+
+    @Test func largeObjectsGoUpInPartsAndAFailedStreamStoresNothing() async throws {
+        try await withStore { _, settings in
+            let store = S3BlobStore(settings: settings, partSize: 5 * 1_048_576)
+            let key = try BlobKey("exports/u1/archive.zip")
+            try await store.put(chunks: Self.chunks(12), at: key)
+            let stored = try await store.get(key)
+            #expect(stored.count == 12 * 1_048_576)
+            #expect(stored[0] == 0 && stored[5 * 1_048_576] == 5 && stored.last == 11)
+
+            let broken = try BlobKey("exports/u1/broken.zip")
+            await #expect(throws: CancellationError.self) { try await store.put(chunks: Self.chunks(12, failAfter: 7), at: broken) }
+            #expect(try await store.exists(broken) == false)
+            // A small stream is one plain PUT.
+            try await store.put(chunks: Self.chunks(2), at: try BlobKey("exports/u1/small.zip"))
+            #expect(try await store.get(try BlobKey("exports/u1/small.zip")).count == 2 * 1_048_576)
+        }
+    }
+
     @Test func virtualHostStyleAddressesTheBucketInTheHostName() async throws {
         let settings = S3BlobStore.Settings(
             endpoint: URL(string: "https://s3.eu-central-1.amazonaws.com")!, bucket: "pictor-prod", region: "eu-central-1",

@@ -38,10 +38,13 @@ public struct S3BlobStore: BlobStore {
     public let settings: Settings
     let signer: SigV4
     let client: HTTPClient
+    /// Size of each part of a multipart upload (S3's minimum is 5 MiB).
+    let partSize: Int
 
-    public init(settings: Settings, client: HTTPClient = .shared) {
+    public init(settings: Settings, partSize: Int = 8 * 1_048_576, client: HTTPClient = .shared) {
         self.settings = settings
         self.signer = SigV4(credentials: settings.credentials, region: settings.region)
+        self.partSize = max(partSize, 5 * 1_048_576)
         self.client = client
     }
 
@@ -52,11 +55,27 @@ public struct S3BlobStore: BlobStore {
         guard answer.status == .ok else { throw failure(answer, operation: "store", key: key) }
     }
 
-    /// Collects the chunks, then stores them in one PUT (nothing is stored if the sequence throws).
+    /// Objects up to `partSize` go in one PUT; larger ones as a multipart upload, part by part as
+    /// the chunks arrive. If the sequence throws, the upload is aborted: nothing is stored.
     public func put(chunks: some AsyncSequence<Data, any Error> & Sendable, at key: BlobKey) async throws {
-        var whole = Data()
-        for try await chunk in chunks { whole.append(chunk) }
-        try await put(whole, at: key)
+        var buffer = Data()
+        var upload: MultipartUpload?
+        do {
+            for try await chunk in chunks {
+                buffer.append(chunk)
+                if buffer.count >= partSize {
+                    if upload == nil { upload = try await MultipartUpload.start(self, key: key) }
+                    try await upload!.add(buffer.prefix(partSize))
+                    buffer = Data(buffer.dropFirst(partSize))
+                }
+            }
+            guard var started = upload else { return try await put(buffer, at: key) }
+            if !buffer.isEmpty { try await started.add(buffer) }
+            try await started.complete()
+        } catch {
+            if let upload { await upload.abort() }
+            throw error
+        }
     }
 
     public func get(_ key: BlobKey) async throws -> Data {
@@ -136,6 +155,7 @@ public struct S3BlobStore: BlobStore {
 
     struct Answer {
         let status: HTTPResponseStatus
+        let headers: HTTPHeaders
         let body: Data
     }
 
@@ -151,7 +171,7 @@ public struct S3BlobStore: BlobStore {
         do {
             let response = try await client.execute(request, timeout: .seconds(60))
             let bytes = try await response.body.collect(upTo: 512 * 1_048_576)
-            return Answer(status: response.status, body: Data(buffer: bytes))
+            return Answer(status: response.status, headers: response.headers, body: Data(buffer: bytes))
         } catch {
             throw BlobStoreError.ioFailure(operation: operation, detail: "the S3 endpoint could not be reached: \(error)")
         }
@@ -167,6 +187,48 @@ public struct S3BlobStore: BlobStore {
         default: "S3 answered \(code)"
         }
         return .ioFailure(operation: operation, detail: detail)
+    }
+}
+
+/// One multipart upload: start, add parts in order, complete (or abort).
+struct MultipartUpload {
+    let store: S3BlobStore
+    let key: BlobKey
+    let uploadID: String
+    private(set) var etags: [String] = []
+
+    static func start(_ store: S3BlobStore, key: BlobKey) async throws -> MultipartUpload {
+        var headers = ["content-type": "application/octet-stream"]
+        if let sse = store.settings.serverSideEncryption { headers["x-amz-server-side-encryption"] = sse }
+        let answer = try await store.send("POST", url: URL(string: store.url(for: key).absoluteString + "?uploads")!, headers: headers, operation: "store")
+        guard answer.status == .ok, let id = ListingParser.values(of: "UploadId", in: String(decoding: answer.body, as: UTF8.self)).first else {
+            throw store.failure(answer, operation: "store", key: key)
+        }
+        return MultipartUpload(store: store, key: key, uploadID: id)
+    }
+
+    private func url(_ query: String) -> URL {
+        URL(string: store.url(for: key).absoluteString + "?" + query)!
+    }
+
+    mutating func add(_ part: Data) async throws {
+        let number = etags.count + 1
+        let answer = try await store.send(
+            "PUT", url: url("partNumber=\(number)&uploadId=\(SigV4.encode(uploadID))"), body: part, operation: "store")
+        guard answer.status == .ok, let etag = answer.headers.first(name: "ETag") else { throw store.failure(answer, operation: "store", key: key) }
+        etags.append(etag)
+    }
+
+    func complete() async throws {
+        let parts = etags.enumerated().map { "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\($0.element)</ETag></Part>" }.joined()
+        let body = Data("<CompleteMultipartUpload>\(parts)</CompleteMultipartUpload>".utf8)
+        let answer = try await store.send("POST", url: url("uploadId=\(SigV4.encode(uploadID))"), body: body, operation: "store")
+        // S3 may answer 200 with an error document when completion fails late.
+        guard answer.status == .ok, ListingParser.errorCode(answer.body) == nil else { throw store.failure(answer, operation: "store", key: key) }
+    }
+
+    func abort() async {
+        _ = try? await store.send("DELETE", url: url("uploadId=\(SigV4.encode(uploadID))"), operation: "store")
     }
 }
 
