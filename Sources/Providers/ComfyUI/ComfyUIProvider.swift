@@ -185,6 +185,6 @@ public struct ComfyUIProvider: ImageProvider {
     private var requestTimeout: Duration { min(.seconds(30), settings.timeout) }
 
     private func endpoint(_ path: String) -> String {
-        settings.baseURL.absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/" + path
+        ProviderHTTP.url(settings.baseURL, path)
     }
 }

@@ -105,8 +105,7 @@ public struct GeminiImageProvider: ImageProvider {
             generationConfig: .init(
                 responseModalities: ["IMAGE"],
                 imageConfig: .init(aspectRatio: AspectRatio.closest(to: request.size, among: AspectRatio.gemini))))
-        var http = HTTPClientRequest(url: settings.baseURL.absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-            + "/v1beta/models/\(settings.model):generateContent")
+        var http = HTTPClientRequest(url: ProviderHTTP.url(settings.baseURL, "v1beta/models/\(settings.model):generateContent"))
         http.method = .POST
         http.headers.add(name: "x-goog-api-key", value: settings.apiKey)
         http.headers.add(name: "Content-Type", value: "application/json")

@@ -14,6 +14,11 @@ public enum ProviderHTTP {
         public let body: Data
     }
 
+    /// `base` + `/` + `path`, whether or not the configured base ends with a slash.
+    public static func url(_ base: URL, _ path: String) -> String {
+        base.absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/" + path
+    }
+
     /// Largest answer read into memory (several base64 images fit).
     static let maxAnswerBytes = 256 * 1_048_576
 

@@ -151,7 +151,7 @@ public struct OpenAIImagesProvider: ImageProvider {
     }
 
     private func endpoint(_ path: String) -> String {
-        settings.baseURL.absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/" + path
+        ProviderHTTP.url(settings.baseURL, path)
     }
 
     private func authorize(_ request: inout HTTPClientRequest) {

@@ -91,8 +91,7 @@ public struct StabilityProvider: ImageProvider {
         } else {
             form.add("aspect_ratio", AspectRatio.closest(to: request.size, among: AspectRatio.stability))
         }
-        var http = HTTPClientRequest(url: settings.baseURL.absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-            + "/v2beta/stable-image/generate/" + settings.service.rawValue)
+        var http = HTTPClientRequest(url: ProviderHTTP.url(settings.baseURL, "v2beta/stable-image/generate/" + settings.service.rawValue))
         http.method = .POST
         http.headers.add(name: "Authorization", value: "Bearer \(settings.apiKey)")
         http.headers.add(name: "Accept", value: "application/json")
