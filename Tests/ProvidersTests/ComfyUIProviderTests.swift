@@ -95,6 +95,49 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 3, 3])
         }
     }
 
+    @Test func progressComesFromTheWebSocketAndItsEndIsReadAtOnce() async throws {
+        let posted = NIOLockedValueBox(0)
+        let finished = NIOLockedValueBox(false)
+        try await withFakeServer({ app in
+            app.get("history", ":id") { _ in
+                Response(status: .ok, body: .init(string: finished.withLockedValue { $0 } ? Self.done : "{}"))
+            }
+            app.get("queue") { _ in Response(status: .ok, body: .init(string: "{}")) }
+            app.post("prompt") { req in
+                posted.withLockedValue { $0 += 1 }
+                let body = try req.content.decode([String: AnyCodableClientID].self)
+                #expect(body["client_id"]?.value.isEmpty == false)
+                return Response(status: .ok, body: .init(string: #"{"prompt_id": "\#(Self.generationID)", "number": 1}"#))
+            }
+            app.get("view") { _ in Response(status: .ok, body: .init(data: png)) }
+            app.webSocket("ws") { req, socket in
+                #expect((try? req.query.get(String.self, at: "clientId"))?.isEmpty == false)
+                Task {
+                    while posted.withLockedValue({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(20)) }
+                    for value in [5, 10] {
+                        try await socket.send(#"{"type": "progress", "data": {"value": \#(value), "max": 20, "prompt_id": "\#(Self.generationID)"}}"#)
+                        try await Task.sleep(for: .milliseconds(150))
+                    }
+                    try await socket.send(#"{"type": "progress", "data": {"value": 19, "max": 20, "prompt_id": "someone-elses-prompt"}}"#)
+                    finished.withLockedValue { $0 = true }
+                    try await socket.send(#"{"type": "executing", "data": {"node": null, "prompt_id": "\#(Self.generationID)"}}"#)
+                }
+            }
+        }) { server in
+            let provider = ComfyUIProvider(id: "comfy", displayName: "My ComfyUI", settings: .init(
+                baseURL: URL(string: server.baseURL)!, workflow: Self.workflow, sizes: [ImageSize(width: 768, height: 512)], maxCount: 2,
+                timeout: .seconds(60), pollInterval: .seconds(30)))
+            let reported = NIOLockedValueBox<[Double]>([])
+            let started = ContinuousClock.now
+            let images = try await provider.generate(Self.request) { value in reported.withLockedValue { $0.append(value) } }
+            #expect(images.count == 2)
+            #expect(ContinuousClock.now - started < .seconds(15))  // not the 30 s poll interval
+            let values = reported.withLockedValue { $0 }
+            #expect(values.contains { abs($0 - 0.2375) < 0.001 } && values.contains { abs($0 - 0.475) < 0.001 }, "\(values)")
+            #expect(!values.contains { abs($0 - 0.9025) < 0.001 })  // another prompt's progress is not ours
+        }
+    }
+
     @Test func aWorkflowErrorIsPermanent() async throws {
         try await withFakeServer({ app in
             app.get("history", ":id") { _ in Response(status: .ok, body: .init(string: "{}")) }
@@ -110,5 +153,14 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 3, 3])
                 #expect(reason.contains("failed validation"))
             }
         }
+    }
+}
+
+/// Reads the `client_id` string out of a posted prompt (the rest of the body is ignored).
+struct AnyCodableClientID: Decodable {
+    let value: String
+
+    init(from decoder: any Decoder) throws {
+        value = (try? decoder.singleValueContainer().decode(String.self)) ?? ""
     }
 }

@@ -8,8 +8,9 @@ import NIOFoundationCompat
 /// the workflow's string values are filled per request: `{{prompt}}`, `{{negative_prompt}}`
 /// (text, also inside longer strings), and `{{seed}}`, `{{width}}`, `{{height}}`, `{{batch_size}}`
 /// (a value that is exactly one of these becomes a number). The `prompt_id` is the generation's
-/// id, so a retried job first looks the prompt up and never queues it twice. Progress and the
-/// end are read by polling `/history/{id}`; outputs are fetched through `/view`; a prompt Pictor
+/// id, so a retried job first looks the prompt up and never queues it twice. Progress comes from
+/// ComfyUI's WebSocket (`ComfyUIProgressSocket`); the end is read from `/history/{id}`, polled
+/// (at once when the socket says the prompt is done); outputs are fetched through `/view`; a prompt Pictor
 /// gives up on is cancelled with `POST /api/jobs/{id}/cancel` (only that job, never another's).
 public struct ComfyUIProvider: ImageProvider {
     public struct Settings: Sendable {
@@ -77,6 +78,8 @@ public struct ComfyUIProvider: ImageProvider {
     public func generate(_ request: GenerationRequest, progress: @Sendable (Double) -> Void) async throws -> [ProviderImage] {
         let promptID = UUID(uuidString: request.idempotencyKey)?.uuidString.lowercased() ?? UUID().uuidString.lowercased()
         let started = ContinuousClock.now
+        let socket = await ComfyUIProgressSocket.open(baseURL: settings.baseURL, clientID: clientID, promptID: promptID)
+        defer { socket?.close() }
         do {
             // A retry of the same generation: if ComfyUI already has it, wait for it instead of queueing it again.
             if try await history(promptID) == nil, try await !isQueued(promptID) {
@@ -97,8 +100,14 @@ public struct ComfyUIProvider: ImageProvider {
                 guard ContinuousClock.now - started < settings.timeout else {
                     throw ProviderError.retryable("\(Self.name) did not finish in time")
                 }
-                progress(0.5)
-                try await Task.sleep(for: settings.pollInterval)
+                progress(socket?.fraction ?? 0.5)
+                // Poll history at once when the socket says the prompt is done, else every interval.
+                var waited = Duration.zero
+                while waited < settings.pollInterval, socket?.finished != true {
+                    try await Task.sleep(for: .milliseconds(50))
+                    waited += .milliseconds(50)
+                    if let fraction = socket?.fraction { progress(fraction) }
+                }
             }
         } catch {
             if !(error is ProviderError) || Task.isCancelled || (error as? ProviderError).map(isTimeout) == true {
