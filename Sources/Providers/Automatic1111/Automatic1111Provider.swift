@@ -121,9 +121,7 @@ public struct Automatic1111Provider: ImageProvider {
             let detail = (try? JSONSerialization.jsonObject(with: answer.body) as? [String: Any])?["detail"] as? String
             throw ProviderHTTP.failure(answer, provider: Self.name, detail: detail)
         }
-        guard let decoded = try? JSONDecoder().decode(Answer.self, from: answer.body) else {
-            throw ProviderError.retryable("\(Self.name) sent an answer Pictor could not read")
-        }
+        let decoded = try ProviderHTTP.decode(Answer.self, from: answer, provider: Self.name)
         // With a grid enabled on the server, the grid comes first: keep the last `count` images.
         return decoded.images.suffix(request.count).compactMap { Data(base64Encoded: $0).map(ProviderImage.encoded) }
     }

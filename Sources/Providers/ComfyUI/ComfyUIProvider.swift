@@ -178,10 +178,7 @@ public struct ComfyUIProvider: ImageProvider {
             URLQueryItem(name: "filename", value: image.filename), URLQueryItem(name: "subfolder", value: image.subfolder),
             URLQueryItem(name: "type", value: image.type),
         ]
-        let answer = try await ProviderHTTP.send(
-            HTTPClientRequest(url: components.url!.absoluteString), client: client, timeout: .seconds(60), provider: Self.name)
-        guard answer.status == .ok else { throw ProviderHTTP.failure(answer, provider: Self.name, detail: nil) }
-        return answer.body
+        return try await ProviderHTTP.fetch(components.url!.absoluteString, client: client, timeout: .seconds(60), provider: Self.name)
     }
 
     func cancel(_ promptID: String) async {

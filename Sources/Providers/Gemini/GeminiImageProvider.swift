@@ -116,9 +116,7 @@ public struct GeminiImageProvider: ImageProvider {
             let message = (try? JSONDecoder().decode(ErrorAnswer.self, from: answer.body))?.error?.message
             throw ProviderHTTP.failure(answer, provider: Self.name, detail: message)
         }
-        guard let decoded = try? JSONDecoder().decode(Answer.self, from: answer.body) else {
-            throw ProviderError.retryable("\(Self.name) sent an answer Pictor could not read")
-        }
+        let decoded = try ProviderHTTP.decode(Answer.self, from: answer, provider: Self.name)
         if let reason = decoded.promptFeedback?.blockReason {
             throw ProviderError.blocked("the prompt was refused by the model's safety system (\(reason.lowercased()))")
         }

@@ -38,6 +38,22 @@ public enum ProviderHTTP {
         }
     }
 
+    /// GETs `url` and returns its bytes (images a provider links to, which expire: fetched at once).
+    public static func fetch(_ url: String, client: HTTPClient, timeout: Duration, provider: String) async throws -> Data {
+        let answer = try await send(HTTPClientRequest(url: url), client: client, timeout: timeout, provider: provider)
+        guard answer.status == .ok else { throw failure(answer, provider: provider, detail: nil) }
+        return answer.body
+    }
+
+    /// The answer's JSON as `T`; an answer of another shape is worth retrying (a proxy's error page,
+    /// a truncated body), and says so without quoting it.
+    public static func decode<T: Decodable>(_ type: T.Type, from answer: Answer, provider: String) throws -> T {
+        guard let decoded = try? JSONDecoder().decode(T.self, from: answer.body) else {
+            throw ProviderError.retryable("\(provider) sent an answer Pictor could not read")
+        }
+        return decoded
+    }
+
     /// The usual meaning of an unsuccessful status: 429 and 5xx are worth retrying, 401/403
     /// mean the operator's credentials were refused, other 4xx will fail again.
     public static func failure(_ answer: Answer, provider: String, detail: String?) -> ProviderError {

@@ -88,15 +88,14 @@ public struct OpenAIImagesProvider: ImageProvider {
             request.referenceImages.isEmpty ? generation(request) : edit(request),
             client: client, timeout: settings.timeout, provider: Self.name)
         guard answer.status == .ok else { throw Self.failure(answer) }
-        guard let decoded = try? JSONDecoder().decode(Answer.self, from: answer.body), !decoded.data.isEmpty else {
-            throw ProviderError.retryable("\(Self.name) sent an answer Pictor could not read")
-        }
+        let decoded = try ProviderHTTP.decode(Answer.self, from: answer, provider: Self.name)
+        guard !decoded.data.isEmpty else { throw ProviderError.retryable("\(Self.name) sent an answer Pictor could not read") }
         var images: [ProviderImage] = []
         for item in decoded.data {
             if let base64 = item.b64_json, let bytes = Data(base64Encoded: base64) {
                 images.append(.encoded(bytes))
             } else if let url = item.url {
-                images.append(.encoded(try await download(url)))
+                images.append(.encoded(try await ProviderHTTP.fetch(url, client: client, timeout: settings.timeout, provider: Self.name)))
             }
         }
         progress(1)
@@ -133,13 +132,6 @@ public struct OpenAIImagesProvider: ImageProvider {
         http.headers.add(name: "Content-Type", value: form.contentType)
         http.body = .bytes(ByteBuffer(data: form.encoded))
         return http
-    }
-
-    /// Fetches an image the provider only linked to (such links expire within the hour).
-    func download(_ url: String) async throws -> Data {
-        let answer = try await ProviderHTTP.send(HTTPClientRequest(url: url), client: client, timeout: settings.timeout, provider: Self.name)
-        guard answer.status == .ok else { throw ProviderHTTP.failure(answer, provider: Self.name, detail: nil) }
-        return answer.body
     }
 
     static func failure(_ answer: ProviderHTTP.Answer) -> ProviderError {

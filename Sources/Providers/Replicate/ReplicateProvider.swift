@@ -119,7 +119,9 @@ public struct ReplicateProvider: ImageProvider {
         switch prediction.status {
         case "succeeded":
             var images: [ProviderImage] = []
-            for url in prediction.output?.urls ?? [] { images.append(.encoded(try await download(url))) }
+            for url in prediction.output?.urls ?? [] {
+                images.append(.encoded(try await ProviderHTTP.fetch(url, client: client, timeout: .seconds(60), provider: Self.name)))
+            }
             return images
         case "canceled":
             throw ProviderError.cancelled
@@ -163,21 +165,12 @@ public struct ReplicateProvider: ImageProvider {
         _ = try? await ProviderHTTP.send(http, client: client, timeout: .seconds(10), provider: Self.name)
     }
 
-    func download(_ url: String) async throws -> Data {
-        let answer = try await ProviderHTTP.send(HTTPClientRequest(url: url), client: client, timeout: .seconds(60), provider: Self.name)
-        guard answer.status == .ok else { throw ProviderHTTP.failure(answer, provider: Self.name, detail: nil) }
-        return answer.body
-    }
-
     private func decode(_ answer: ProviderHTTP.Answer, expect: [HTTPResponseStatus]) async throws -> Prediction {
         guard expect.contains(answer.status) else {
             let detail = (try? JSONSerialization.jsonObject(with: answer.body) as? [String: Any])?["detail"] as? String
             throw ProviderHTTP.failure(answer, provider: Self.name, detail: detail)
         }
-        guard let prediction = try? JSONDecoder().decode(Prediction.self, from: answer.body) else {
-            throw ProviderError.retryable("\(Self.name) sent an answer Pictor could not read")
-        }
-        return prediction
+        return try ProviderHTTP.decode(Prediction.self, from: answer, provider: Self.name)
     }
 
     private func endpoint(_ path: String) -> String {

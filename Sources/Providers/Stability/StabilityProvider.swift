@@ -107,9 +107,7 @@ public struct StabilityProvider: ImageProvider {
             }
             throw ProviderHTTP.failure(answer, provider: Self.name, detail: error?.errors?.first)
         }
-        guard let decoded = try? JSONDecoder().decode(Answer.self, from: answer.body) else {
-            throw ProviderError.retryable("\(Self.name) sent an answer Pictor could not read")
-        }
+        let decoded = try ProviderHTTP.decode(Answer.self, from: answer, provider: Self.name)
         if decoded.finish_reason == "CONTENT_FILTERED" {
             throw ProviderError.blocked("the image was filtered by the model's safety system")
         }
