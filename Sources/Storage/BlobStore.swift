@@ -20,6 +20,18 @@ public protocol BlobStore: Sendable {
     func checkWritable() async throws
 }
 
+extension BlobStore {
+    /// Writes a small blob, reads it back and deletes it: the same probe for every store.
+    public func checkWritable() async throws {
+        let probe = try BlobKey("readiness-probe/\(UUID().uuidString)")
+        try await put(Data("ok".utf8), at: probe)
+        guard try await get(probe) == Data("ok".utf8) else {
+            throw BlobStoreError.ioFailure(operation: "readiness", detail: "probe read back different bytes")
+        }
+        try await delete(probe)
+    }
+}
+
 public enum BlobStoreError: UserFacingError, Equatable {
     case invalidKey(String, reason: String)
     case notFound(String)

@@ -85,15 +85,6 @@ public struct LocalBlobStore: BlobStore {
         return keys.sorted { $0.rawValue < $1.rawValue }
     }
 
-    public func checkWritable() async throws {
-        let probe = try BlobKey("readiness-probe/\(UUID().uuidString)")
-        try await put(Data("ok".utf8), at: probe)
-        guard try await get(probe) == Data("ok".utf8) else {
-            throw BlobStoreError.ioFailure(operation: "readiness", detail: "probe read back different bytes")
-        }
-        try await delete(probe)
-    }
-
     /// Deletes temporary files older than `age` left by a process that died mid-write.
     public func removeStalePartials(olderThan age: TimeInterval, now: Date = Date()) throws -> Int {
         let files = (try? FileManager.default.contentsOfDirectory(

@@ -125,15 +125,6 @@ public struct S3BlobStore: BlobStore {
         }
     }
 
-    public func checkWritable() async throws {
-        let probe = try BlobKey("readiness-probe/\(UUID().uuidString)")
-        try await put(Data("ok".utf8), at: probe)
-        guard try await get(probe) == Data("ok".utf8) else {
-            throw BlobStoreError.ioFailure(operation: "readiness", detail: "probe read back different bytes")
-        }
-        try await delete(probe)
-    }
-
     /// A URL that lets anyone GET the blob until it expires (for handing large downloads to S3).
     public func presignedURL(for key: BlobKey, expiresIn seconds: Int, now: Date = Date()) -> URL {
         signer.presignedURL(url(for: key), expires: seconds, date: now)
