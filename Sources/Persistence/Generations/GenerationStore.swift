@@ -157,9 +157,7 @@ public enum GenerationStore {
 
     /// How many generations (anyone's) were queued before this one and are still waiting.
     public static func queuePosition(of generation: GenerationModel, on db: any Database) async throws -> Int {
-        // Times are stored to the millisecond; rebuild this one the same way, because a Date
-        // read back from SQLite may differ from the stored value in its last bit.
-        let created = Date(timeIntervalSince1970: (generation.createdAt.timeIntervalSince1970 * 1000).rounded() / 1000)
+        let created = generation.createdAt.roundedToMillisecond
         return try await GenerationModel.query(on: db)
             .filter(\.$state == GenerationState.queued.rawValue)
             .filter(\.$createdAt < created)
@@ -179,12 +177,12 @@ public struct PageCursor: Sendable, Equatable {
     }
 
     /// An opaque token for URLs: `<milliseconds>.<uuid>`.
-    public var token: String { "\(Int64((createdAt.timeIntervalSince1970 * 1000).rounded())).\(id.uuidString.lowercased())" }
+    public var token: String { "\(createdAt.milliseconds).\(id.uuidString.lowercased())" }
 
     public init?(token: String) {
         let parts = token.split(separator: ".", maxSplits: 1)
         guard parts.count == 2, let millis = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else { return nil }
-        self.createdAt = Date(timeIntervalSince1970: Double(millis) / 1000)
+        self.createdAt = Date(milliseconds: millis)
         self.id = id
     }
 }

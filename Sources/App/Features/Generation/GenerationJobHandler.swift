@@ -201,7 +201,7 @@ struct GenerationJobHandler: JobHandler {
             try await GenerationService.end(generation, as: .failed, reason: "The image model returned an image that could not be read. You were not charged.", app: app, on: app.db)
             return
         }
-        let now = Date.nowToTheMillisecond()
+        let now = Date().roundedToMillisecond
         let attemptToken = Tokens.random(bytes: 6)
         let rows = outputs.enumerated().map { position, output in
             let base = "users/\(generation.userID.uuidString.lowercased())/generations/\(id.uuidString.lowercased())/\(position)-\(attemptToken)"

@@ -45,7 +45,7 @@ enum GenerationService {
             return try replay(existing, hash: hash, key: contentKey)
         }
         let (entry, request) = try await check(submission, user: user, app: app, on: db)
-        let now = Date.nowToTheMillisecond()
+        let now = Date().roundedToMillisecond
         let generation = GenerationModel()
         generation.id = UUID()
         generation.userID = user
@@ -196,12 +196,4 @@ struct GenerationConflict: UserFacingError {
     let message: String
     var kind: FailureKind { .conflict }
     var userMessage: String { message }
-}
-
-extension Date {
-    /// Now, rounded to whole milliseconds, so a time written to either database reads back
-    /// equal (list cursors compare times exactly).
-    static func nowToTheMillisecond() -> Date {
-        Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded() / 1000)
-    }
 }

@@ -121,10 +121,9 @@ public struct ModelCatalog: Sendable {
             let timeout = Duration.seconds(definition.timeoutSeconds)
             switch definition.kind {
             case .builtin:
-                return Entry(
-                    id: definition.id, provider: BuiltInEngine(delayPerImage: builtInDelay), pricePerImage: definition.pricePerImage,
-                    timeout: timeout + builtInDelay * 4, maxAttempts: definition.maxAttempts, styles: BuiltInEngine.styles,
-                    fallback: definition.fallback)
+                return builtIn(
+                    id: definition.id, price: definition.pricePerImage, timeout: timeout, maxAttempts: definition.maxAttempts,
+                    delay: builtInDelay, fallback: definition.fallback)
             default:
                 return Entry(
                     id: definition.id,
@@ -137,10 +136,14 @@ public struct ModelCatalog: Sendable {
     }
 
     public static func standard(builtInDelay: Duration) -> ModelCatalog {
-        ModelCatalog(entries: [
-            Entry(id: "builtin", provider: BuiltInEngine(delayPerImage: builtInDelay), pricePerImage: 1,
-                  timeout: .seconds(60) + builtInDelay * 4, maxAttempts: 3, styles: BuiltInEngine.styles),
-        ])
+        ModelCatalog(entries: [builtIn(id: "builtin", price: 1, timeout: .seconds(60), maxAttempts: 3, delay: builtInDelay)])
+    }
+
+    /// The built-in engine as a catalog entry; a demo delay per picture lengthens its timeout.
+    static func builtIn(id: String, price: Int, timeout: Duration, maxAttempts: Int, delay: Duration, fallback: String? = nil) -> Entry {
+        Entry(
+            id: id, provider: BuiltInEngine(delayPerImage: delay), pricePerImage: price, timeout: timeout + delay * 4,
+            maxAttempts: maxAttempts, styles: BuiltInEngine.styles, fallback: fallback)
     }
 }
 

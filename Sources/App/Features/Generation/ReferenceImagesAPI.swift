@@ -59,7 +59,7 @@ enum ReferenceImagesAPI {
         row.height = reencoded.height
         row.bytes = reencoded.data.count
         row.sha256 = Data(SHA256.hash(data: reencoded.data)).hexString
-        row.createdAt = Date.nowToTheMillisecond()
+        row.createdAt = Date().roundedToMillisecond
         // Bytes first: a row never exists without its blob.
         try await req.pictor.blobs.put(try key.seal(reencoded.data), at: BlobKey(row.blobKey))
         do {
