@@ -109,7 +109,7 @@ let package = Package(
         .executableTarget(
             name: "pictor-bench",
             dependencies: [
-                "Imaging", "CVipsShim", "Providers", "Domain", "App", "Persistence",
+                "Imaging", "CVipsShim", "Providers", "Domain", "App", "Persistence", "TestSupport",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -117,8 +117,8 @@ let package = Package(
             path: "Benchmarks/pictor-bench"
         ),
         .testTarget(name: "DomainTests", dependencies: ["Domain"]),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CVipsShim", "CVips"]),
-        // Helpers shared by test targets: the Python test servers in scripts/testservers.
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CVipsShim", "CVips", "TestSupport"]),
+        // Helpers shared by tests and benchmarks: the Python test servers, hand-made PNG bytes.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "MailTests", dependencies: ["Mail", "Domain", "TestSupport"]),

@@ -4,6 +4,7 @@ import Foundation
 import Domain
 import Imaging
 import Providers
+import TestSupport
 
 // Repeatable image-work benchmarks: `make bench`.
 // Each figure is the median of many runs on one thread (IMAGE_THREADS=1), next to
@@ -123,7 +124,7 @@ for (name, encoding) in [("JPEG", Encoding.jpeg(quality: 92)), ("PNG", Encoding.
         iterations: 30, baseline: { rawVipsDecode(upload) }, candidate: { _ = try Image.decode(upload, limits: limits) })
     print("| decode upload (\(name)): limits, upright, sRGB, pixels only | 2048² | \(ms(baseline)) | \(ms(pictor)) | \(ratio(pictor, baseline)) |")
 }
-let bombBytes = Data(pngBombHeader())
+let bombBytes = TestPNG.bomb(width: 100_000, height: 100_000)
 precondition(isRefusedForItsSize(bombBytes), "the bomb was not refused for its pixel count")
 let bomb = measure(iterations: 200) { _ = try? Image.decode(bombBytes, limits: limits) }
 print("| refuse a 100000² PNG bomb | header only | – | \(ms(bomb)) | – |")
@@ -132,26 +133,6 @@ func isRefusedForItsSize(_ data: Data) -> Bool {
     let result = Result { () throws(ImagingError) -> DecodedImage in try Image.decode(data, limits: limits) }
     guard case .failure(let error) = result, case .tooManyPixels = error else { return false }
     return true
-}
-
-/// A 60-byte PNG that declares 100000×100000 pixels: the shape of a decompression bomb.
-func pngBombHeader() -> [UInt8] {
-    func crc32(_ bytes: [UInt8]) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in bytes {
-            crc ^= UInt32(byte)
-            for _ in 0..<8 { crc = (crc >> 1) ^ (crc & 1 == 1 ? 0xEDB8_8320 : 0) }
-        }
-        return crc ^ 0xFFFF_FFFF
-    }
-    func bigEndian(_ v: UInt32) -> [UInt8] { [24, 16, 8, 0].map { UInt8((v >> $0) & 0xFF) } }
-    func chunk(_ type: String, _ body: [UInt8]) -> [UInt8] {
-        let typed = Array(type.utf8) + body
-        return bigEndian(UInt32(body.count)) + typed + bigEndian(crc32(typed))
-    }
-    let header = bigEndian(100_000) + bigEndian(100_000) + [8, 2, 0, 0, 0]
-    let idat: [UInt8] = [0x78, 0x9C, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01]
-    return [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", header) + chunk("IDAT", idat) + chunk("IEND", [])
 }
 
 // MARK: Built-in engine

@@ -7,6 +7,7 @@ import Persistence
 import Providers
 import Storage
 import Testing
+import TestSupport
 import Vapor
 import VaporTesting
 
@@ -23,18 +24,7 @@ import VaporTesting
     }
 
     /// A PNG whose header claims 100000 × 100000 pixels in a few dozen bytes.
-    static let bomb: Data = {
-        func be(_ v: UInt32) -> [UInt8] { [24, 16, 8, 0].map { UInt8((v >> $0) & 0xFF) } }
-        func crc(_ bytes: [UInt8]) -> UInt32 {
-            var c: UInt32 = 0xFFFF_FFFF
-            for b in bytes { c ^= UInt32(b); for _ in 0..<8 { c = (c >> 1) ^ (c & 1 == 1 ? 0xEDB8_8320 : 0) } }
-            return c ^ 0xFFFF_FFFF
-        }
-        func chunk(_ type: String, _ body: [UInt8]) -> [UInt8] { let t = Array(type.utf8) + body; return be(UInt32(body.count)) + t + be(crc(t)) }
-        let png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", be(100_000) + be(100_000) + [8, 2, 0, 0, 0])
-            + chunk("IDAT", [0x78, 0x9C, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01]) + chunk("IEND", [])
-        return Data(png)
-    }()
+    static let bomb = TestPNG.bomb(width: 100_000, height: 100_000)
 
     struct Reference: Decodable {
         let id: UUID

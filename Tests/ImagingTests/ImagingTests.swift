@@ -1,6 +1,7 @@
 import Foundation
 import Imaging
 import Testing
+import TestSupport
 
 @Suite struct ImagingTests {
     let limits = ImageLimits(maxBytes: 20 * 1_048_576, maxPixels: 40_000_000)
@@ -91,7 +92,7 @@ import Testing
     }
 
     @Test func decompressionBombIsRefusedFromItsHeader() throws {
-        let bomb = TestImages.pngBomb(width: 100_000, height: 100_000)
+        let bomb = TestPNG.bomb(width: 100_000, height: 100_000)
         #expect(bomb.count < 100)
         #expect(throws: ImagingError.tooManyPixels(width: 100_000, height: 100_000, limit: 40_000_000)) {
             try Image.decode(bomb, limits: limits)

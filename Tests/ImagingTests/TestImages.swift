@@ -2,6 +2,7 @@ import CVips
 import CVipsShim
 import Foundation
 @testable import Imaging
+import TestSupport
 
 /// Images made inside the tests, with the metadata a camera or editor would leave.
 enum TestImages {
@@ -56,37 +57,11 @@ enum TestImages {
         return Data(b)
     }()
 
-    /// A PNG whose header declares `width` × `height` pixels but whose data is a few bytes:
-    /// the shape of a decompression bomb.
-    static func pngBomb(width: UInt32, height: UInt32) -> Data {
-        func chunk(_ type: String, _ body: [UInt8]) -> [UInt8] {
-            let typed = Array(type.utf8) + body
-            return bigEndian(UInt32(body.count)) + typed + bigEndian(crc32(typed))
-        }
-        let header = bigEndian(width) + bigEndian(height) + [8, 2, 0, 0, 0]  // 8-bit RGB
-        let idat: [UInt8] = [0x78, 0x9C, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01]  // zlib of one zero byte
-        let png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", header) + chunk("IDAT", idat)
-            + chunk("IEND", [])
-        return Data(png)
-    }
-
     /// Inserts a PNG `tEXt` chunk after IHDR, as editors do for author and comment fields.
     static func addingPNGText(_ png: Data, keyword: String, text: String) -> Data {
         let bytes = [UInt8](png)
-        let typed = Array("tEXt".utf8) + Array(keyword.utf8) + [0] + Array(text.utf8)
-        let chunk = bigEndian(UInt32(typed.count - 4)) + typed + bigEndian(crc32(typed))
+        let chunk = TestPNG.chunk("tEXt", Array(keyword.utf8) + [0] + Array(text.utf8))
         return Data(bytes[0..<33] + chunk + bytes[33...])
-    }
-
-    static func bigEndian(_ v: UInt32) -> [UInt8] { [24, 16, 8, 0].map { UInt8((v >> $0) & 0xFF) } }
-
-    static func crc32(_ bytes: [UInt8]) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in bytes {
-            crc ^= UInt32(byte)
-            for _ in 0..<8 { crc = (crc >> 1) ^ (crc & 1 == 1 ? 0xEDB8_8320 : 0) }
-        }
-        return crc ^ 0xFFFF_FFFF
     }
 }
 
