@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,32 +22,32 @@ public struct LocalBlobStore: BlobStore {
     }
 
     public func put(_ data: Data, at key: BlobKey) async throws {
-        try await put(chunks: SingleChunk(data: data), at: key)
+        // Opening, writing, flushing and renaming block: done on NIO's thread pool, in one trip,
+        // so the few threads that run Swift tasks keep running them meanwhile.
+        let file = PartialFile(store: self, key: key)
+        try await NIOThreadPool.singleton.runIfActive {
+            try file.open()
+            do {
+                try file.append(data)
+                try file.commit()
+            } catch {
+                file.abandon()
+                throw error
+            }
+        }
     }
 
     public func put(chunks: some AsyncSequence<Data, any Error> & Sendable, at key: BlobKey) async throws {
-        let temporary = partialDirectory.appendingPathComponent(UUID().uuidString)
-        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
-        guard descriptor >= 0 else { throw posixFailure("create \(temporary.lastPathComponent)") }
-        var closed = false
+        let file = PartialFile(store: self, key: key)
+        let pool = NIOThreadPool.singleton
+        try await pool.runIfActive { try file.open() }
         do {
             for try await chunk in chunks {
-                try writeAll(chunk, to: descriptor)
+                try await pool.runIfActive { try file.append(chunk) }
             }
-            guard fsync(descriptor) == 0 else { throw posixFailure("flush") }
-            close(descriptor)
-            closed = true
-            let destination = url(for: key)
-            // Most writes go to a folder that exists; make it only when the rename says it is missing.
-            if rename(temporary.path, destination.path) != 0 {
-                guard errno == ENOENT else { throw posixFailure("rename") }
-                try FileManager.default.createDirectory(
-                    at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
-                guard rename(temporary.path, destination.path) == 0 else { throw posixFailure("rename") }
-            }
+            try await pool.runIfActive { try file.commit() }
         } catch {
-            if !closed { close(descriptor) }
-            unlink(temporary.path)
+            file.abandon()
             throw error
         }
     }
@@ -103,7 +104,28 @@ public struct LocalBlobStore: BlobStore {
         root.appendingPathComponent(key.rawValue, isDirectory: false)
     }
 
-    private func writeAll(_ data: Data, to descriptor: Int32) throws {
+    fileprivate var partialPath: String { partialDirectory.appendingPathComponent(UUID().uuidString).path }
+}
+
+/// One blob being written: a temporary file in `.partial/`, flushed and renamed over the
+/// final path by `commit`, or removed by `abandon`. Its calls block; callers run them on a
+/// thread pool, one at a time.
+private final class PartialFile: @unchecked Sendable {
+    private let temporary: String
+    private let destination: URL
+    private var descriptor: Int32 = -1
+
+    init(store: LocalBlobStore, key: BlobKey) {
+        temporary = store.partialPath
+        destination = store.url(for: key)
+    }
+
+    func open() throws {
+        descriptor = Glibc.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+        guard descriptor >= 0 else { throw posixFailure("create \(URL(fileURLWithPath: temporary).lastPathComponent)") }
+    }
+
+    func append(_ data: Data) throws {
         try data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
             var offset = 0
             while offset < buffer.count {
@@ -117,9 +139,29 @@ public struct LocalBlobStore: BlobStore {
         }
     }
 
-    private func posixFailure(_ operation: String) -> BlobStoreError {
-        .ioFailure(operation: operation, detail: String(cString: strerror(errno)))
+    /// Flushes the file to disk and moves it to its key. Most writes go to a folder that
+    /// exists; the folder is made only when the rename says it is missing.
+    func commit() throws {
+        guard fsync(descriptor) == 0 else { throw posixFailure("flush") }
+        close(descriptor)
+        descriptor = -1
+        if rename(temporary, destination.path) != 0 {
+            guard errno == ENOENT else { throw posixFailure("rename") }
+            try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+            guard rename(temporary, destination.path) == 0 else { throw posixFailure("rename") }
+        }
     }
+
+    /// Closes and removes the temporary file after a failure.
+    func abandon() {
+        if descriptor >= 0 { close(descriptor) }
+        descriptor = -1
+        unlink(temporary)
+    }
+}
+
+private func posixFailure(_ operation: String) -> BlobStoreError {
+    .ioFailure(operation: operation, detail: String(cString: strerror(errno)))
 }
 
 /// One chunk as an async sequence, so `put(_ data:)` shares the streaming path.

@@ -36,9 +36,9 @@ import Vapor
             }
             let queued: GenerationView = try await browser.generate(#"{"prompt":"in flight","size":"512x512"}"#).decoded()
             let user = try #require(try await UserModel.query(on: app.db).first()?.id).uuidString.lowercased()
-            let stray = try BlobKey("users/\(user)/generations/\(done.id.uuidString.lowercased())/0-killed.png")
-            let gone = try BlobKey("users/\(user)/generations/\(UUID().uuidString.lowercased())/0-x.png")
-            let inFlight = try BlobKey("users/\(user)/generations/\(queued.id.uuidString.lowercased())/0-y.png")
+            let stray = try BlobKey("users/\(user)/generations/\(done.id.uuidString.lowercased()).0-killed.png")
+            let gone = try BlobKey("users/\(user)/generations/\(UUID().uuidString.lowercased()).0-x.png")
+            let inFlight = try BlobKey("users/\(user)/generations/\(queued.id.uuidString.lowercased()).0-y.png")
             for key in [stray, gone, inFlight] { try await app.pictor.blobs.put(Data("sealed".utf8), at: key) }
 
             #expect(try await GenerationSweeps.removeUnrecordedBlobs(app: app) == 2)

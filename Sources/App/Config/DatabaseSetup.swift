@@ -11,7 +11,9 @@ enum DatabaseSetup {
         case .sqlite(let path):
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            app.databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqlite)
+            // One connection per process: see `OneConnection`.
+            let sqlite = DatabaseConfigurationFactory.sqlite(.file(path), sqlLogLevel: .trace).make()
+            app.databases.use(OneConnection(sqlite, on: app.eventLoopGroup.next()), as: .sqlite)
         case .postgres(let url):
             let configuration = try SQLPostgresConfiguration(url: url)
             app.databases.use(
@@ -22,14 +24,10 @@ enum DatabaseSetup {
     }
 
     /// SQLite: WAL once per file, then busy timeout, synchronous and foreign keys on
-    /// every event loop's connection. PostgreSQL needs nothing here.
+    /// the process's connection. PostgreSQL needs nothing here.
     static func tune(_ app: Application, config: AppConfig) async throws {
         guard config.database.isSQLite else { return }
         try await SQLiteTuning.enableWriteAheadLog(on: app.db)
-        for eventLoop in app.eventLoopGroup.makeIterator() {
-            guard let db = app.databases.database(logger: app.logger, on: eventLoop) else { continue }
-            try await SQLiteTuning.applyConnectionSettings(
-                busyTimeoutMilliseconds: config.sqliteBusyTimeoutMilliseconds, on: db)
-        }
+        try await SQLiteTuning.applyConnectionSettings(busyTimeoutMilliseconds: config.sqliteBusyTimeoutMilliseconds, on: app.db)
     }
 }

@@ -5,7 +5,7 @@ import SQLKit
 ///
 /// `journal_mode=WAL` is stored in the database file: set once at boot.
 /// `busy_timeout`, `synchronous` and `foreign_keys` belong to each connection,
-/// and Fluent keeps one connection per event loop: apply them to each.
+/// and each process keeps one SQLite connection (`OneConnection`).
 public enum SQLiteTuning {
     public static func enableWriteAheadLog(on db: any Database) async throws {
         let sql = try sqlDatabase(db)

@@ -204,7 +204,8 @@ struct GenerationJobHandler: JobHandler {
         let now = Date().roundedToMillisecond
         let attemptToken = Tokens.random(bytes: 6)
         let rows = outputs.enumerated().map { position, output in
-            let base = "users/\(generation.userID.uuidString.lowercased())/generations/\(id.uuidString.lowercased())/\(position)-\(attemptToken)"
+            // One folder per user, not per generation: a new folder per generation costs a mkdir each.
+            let base = "users/\(generation.userID.uuidString.lowercased())/generations/\(id.uuidString.lowercased()).\(position)-\(attemptToken)"
             let row = GenerationImageModel()
             row.id = UUID()
             row.generationID = id

@@ -31,11 +31,13 @@ enum GenerationSweeps {
     /// (or no longer exists). Blobs of queued and running generations belong to attempts in
     /// flight and are left alone. Returns how many were removed.
     static func removeUnrecordedBlobs(app: Application) async throws -> Int {
-        // users/<user>/generations/<generation>/<file>
+        // users/<user>/generations/<generation>.<position>-<attempt>.<extension>
         var byGeneration: [UUID: [BlobKey]] = [:]
         for key in try await app.pictor.blobs.list(prefix: "users/") {
             let parts = key.rawValue.split(separator: "/")
-            guard parts.count == 5, parts[2] == "generations", let id = UUID(uuidString: String(parts[3])) else { continue }
+            guard parts.count == 4, parts[2] == "generations",
+                let id = parts[3].split(separator: ".").first.flatMap({ UUID(uuidString: String($0)) })
+            else { continue }
             byGeneration[id, default: []].append(key)
         }
         guard !byGeneration.isEmpty else { return 0 }
