@@ -58,7 +58,17 @@ func routes(_ app: Application) throws {
         studio.post(SiteURL.studio.pathComponents, use: StudioController.submit)
         studio.get(SiteURL.generationPage.pathComponents, use: StudioController.generation)
         studio.post(SiteURL.generationPageCancel.pathComponents, use: StudioController.cancel)
-        studio.get(SiteURL.gallery.pathComponents, use: StudioController.gallery)
+        studio.get(SiteURL.gallery.pathComponents, use: GalleryController.gallery)
+        studio.post(SiteURL.generationFavourite.pathComponents, use: GenerationActions.favourite)
+        studio.post(SiteURL.generationDelete.pathComponents, use: GenerationActions.delete)
+        studio.post(SiteURL.generationRestore.pathComponents, use: GenerationActions.restore)
+        studio.post(SiteURL.generationVariation.pathComponents, use: GenerationActions.variation)
+        studio.post(SiteURL.generationShare.pathComponents, use: SharingController.create)
+        studio.post(SiteURL.generationShareRevoke.pathComponents, use: SharingController.revoke)
+    }
+    do { // Shared generations: anyone with the link, no sign-in
+        app.get(SiteURL.shared.pathComponents, use: SharingController.page)
+        app.get(SiteURL.sharedImage.pathComponents, use: SharingController.image)
     }
     do { // JSON API: a session cookie or an API key
         let api = app.grouped(RequireSignIn(allowAPIKeys: true))
@@ -73,6 +83,10 @@ func routes(_ app: Application) throws {
         api.get(SiteURL.generationEvents.pathComponents, use: GenerationEventStream.stream)
         api.get(SiteURL.image.pathComponents, use: ImagesController.image)
         api.get(SiteURL.imageThumbnail.pathComponents, use: ImagesController.thumbnail)
+        api.get(SiteURL.imageDownload.pathComponents, use: DownloadsController.download)
+        api.delete(SiteURL.apiGeneration.pathComponents, use: GenerationActions.apiDelete)
+        api.put(SiteURL.apiGenerationFavourite.pathComponents, use: GenerationActions.apiFavourite)
+        api.delete(SiteURL.apiGenerationFavourite.pathComponents, use: GenerationActions.apiFavourite)
         api.on(.POST, SiteURL.apiReferenceImages.pathComponents,
                body: .collect(maxSize: ReferenceImagesAPI.maxBody(app.pictor.config)), use: ReferenceImagesAPI.upload)
         api.get(SiteURL.apiReferenceImages.pathComponents, use: ReferenceImagesAPI.list)

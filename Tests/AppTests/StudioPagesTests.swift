@@ -56,7 +56,9 @@ import VaporTesting
             #expect(done.text.contains("2 credits"))
             #expect(!done.text.contains("Left out"))  // no negative prompt was given
             let gallery = try await browser.get("/gallery")
-            #expect(gallery.text.components(separatedBy: "/thumbnail").count == 3)
+            // One tile per generation: its first image, and how many more it has.
+            #expect(gallery.text.components(separatedBy: "/thumbnail").count == 2)
+            #expect(gallery.text.contains(#"<span class="tile-more" aria-label="+1 more images">+1</span>"#))
             #expect(gallery.text.contains(#"alt="a red kite over green hills""#))
 
             let stranger = try await Accounts.signedIn(app, email: "stranger@example.com")

@@ -12,6 +12,8 @@ struct LayoutContext: Encodable {
         enum Level: String, Encodable { case info, success, warning, error }
         let level: Level
         let text: String
+        /// A form posting here appears beside the text as an "Undo" button.
+        var undoURL: String? = nil
     }
 
     let title: String

@@ -52,6 +52,16 @@ enum SiteURL: CaseIterable {
     case gallery
     case apiReferenceImage
     case apiReferenceImageFile
+    case generationFavourite
+    case generationDelete
+    case generationRestore
+    case generationVariation
+    case generationShare
+    case generationShareRevoke
+    case imageDownload
+    case shared
+    case sharedImage
+    case apiGenerationFavourite
     case admin
     case adminAudit
     case adminJobs
@@ -107,6 +117,16 @@ enum SiteURL: CaseIterable {
         case .gallery: "/gallery"
         case .apiReferenceImage: "/api/v1/reference-images/:referenceID"
         case .apiReferenceImageFile: "/api/v1/reference-images/:referenceID/file"
+        case .generationFavourite: "/generations/:generationID/favourite"
+        case .generationDelete: "/generations/:generationID/delete"
+        case .generationRestore: "/generations/:generationID/restore"
+        case .generationVariation: "/generations/:generationID/variation"
+        case .generationShare: "/generations/:generationID/share"
+        case .generationShareRevoke: "/generations/:generationID/shares/:shareID/revoke"
+        case .imageDownload: "/images/:imageID/download"
+        case .shared: "/s/:token"
+        case .sharedImage: "/s/:token/images/:position"
+        case .apiGenerationFavourite: "/api/v1/generations/:generationID/favourite"
         case .admin: "/admin"
         case .adminAudit: "/admin/audit"
         case .adminJobs: "/admin/jobs"

@@ -27,9 +27,12 @@ struct MaintenanceHandler: JobHandler {
     func run(_ job: ClaimedJob, context: JobContext) async throws {
         let app = context.application
         let ended = try await GenerationSweeps.endOrphaned(app: app)
+        let purged = try await GallerySweeps.purgeDeleted(app: app)
         let removed = try await GenerationSweeps.removeUnrecordedBlobs(app: app)
-        if ended + removed > 0 {
-            context.logger.notice("maintenance", metadata: ["generations-ended": "\(ended)", "blobs-removed": "\(removed)"])
+        if ended + purged + removed > 0 {
+            context.logger.notice("maintenance", metadata: [
+                "generations-ended": "\(ended)", "deleted-generations-purged": "\(purged)", "blobs-removed": "\(removed)",
+            ])
         }
         try await JobQueue.enqueue(
             NewJob(kind: Maintenance.jobKind, payload: "{}", runAt: Date().addingTimeInterval(Maintenance.interval), maxAttempts: 3),

@@ -38,6 +38,7 @@ struct ErrorResponse: Sendable {
         case .forbidden: .forbidden
         case .notFound: .notFound
         case .conflict: .conflict
+        case .gone: .gone
         case .unprocessable: .unprocessableEntity
         case .paymentRequired: .paymentRequired
         case .payloadTooLarge: .payloadTooLarge

@@ -6,6 +6,8 @@ public enum FailureKind: Sendable, Equatable {
     case forbidden
     case notFound
     case conflict
+    /// Existed but is no longer available (a revoked or expired share link).
+    case gone
     /// Understood but cannot be applied as sent (e.g. an idempotency key reused for another request).
     case unprocessable
     /// Not enough credits.

@@ -158,6 +158,11 @@ extension DataInventory {
                 "finished_at": .account("user.behavior"),
                 "updated_at": .account("user.behavior", exported: false),
                 "model_used": .account("user.content.private"),
+                // Keyed hashes of the prompt's words for search (also indexed by SQLite FTS5 /
+                // a PostgreSQL GIN index): derived from the prompt, useless without the person's key.
+                "search_terms": .account("user.content.private", exported: false),
+                "favourited_at": .account("user.behavior"),
+                "deleted_at": .account("user.behavior", exported: false),
             ]
         ),
         TablePolicy(
@@ -181,6 +186,27 @@ extension DataInventory {
             columns: Dictionary(uniqueKeysWithValues: [
                 "id", "user_id", "generation_id", "processor", "purpose", "categories", "created_at",
             ].map { ($0, ColumnPolicy.account("user.behavior", use: .legalObligation)) })
+        ),
+        TablePolicy(
+            table: "downloads",
+            purpose: "Your download activity: which of your images you downloaded, in which format, when. Kept for a year.",
+            columns: Dictionary(uniqueKeysWithValues: [
+                "id", "user_id", "image_id", "generation_id", "format", "created_at",
+            ].map { ($0, ColumnPolicy.shortLived("user.behavior", days: 365, exported: true)) })
+        ),
+        TablePolicy(
+            table: "share_links",
+            purpose: "Links you made to share a generation: when, until when, whether they show the prompt, and whether you revoked them (the link itself is stored only as a hash).",
+            columns: [
+                "id": .account("user.unique_id"),
+                "user_id": .account("user.unique_id"),
+                "generation_id": .account("user.unique_id"),
+                "token_hash": .account("user.authorization.credentials", exported: false, use: .security),
+                "shows_prompt": .account("user.account.settings"),
+                "created_at": .account("user.behavior"),
+                "expires_at": .account("user.account.settings"),
+                "revoked_at": .account("user.behavior"),
+            ]
         ),
         TablePolicy(
             table: "_fluent_migrations",

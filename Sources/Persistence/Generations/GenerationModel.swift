@@ -38,6 +38,11 @@ public final class GenerationModel: Model, @unchecked Sendable {
     @Field(key: "updated_at") public var updatedAt: Date
     /// The model that delivered, when it was not the one chosen (failover) or once it succeeded.
     @OptionalField(key: "model_used") public var modelUsed: String?
+    /// Keyed hashes of the prompt's words, space-separated: what search matches (migration 010).
+    @Field(key: "search_terms") public var searchTerms: String
+    @OptionalField(key: "favourited_at") public var favouritedAt: Date?
+    /// Set when the owner deletes it; the row and its images go for good once the undo time has passed.
+    @OptionalField(key: "deleted_at") public var deletedAt: Date?
 
     public init() {}
 }

@@ -28,12 +28,12 @@ public enum GenerationStore {
         try await sqlDatabase(db).raw("""
             INSERT INTO generations (id, user_id, model, prompt_sealed, negative_prompt_sealed, width, height, count, seed,
                 style, reference_ids, state, reason, progress, price_per_image, credits_held, credits_charged,
-                idempotency_key, request_hash, job_id, created_at, started_at, finished_at, updated_at)
+                idempotency_key, request_hash, job_id, created_at, started_at, finished_at, updated_at, search_terms)
             VALUES (\(bind: g.id!), \(bind: g.userID), \(bind: g.model), \(bind: g.promptSealed), \(bind: g.negativePromptSealed),
                 \(bind: g.width), \(bind: g.height), \(bind: g.count), \(bind: g.seed), \(bind: g.style), \(bind: g.referenceIDs),
                 \(bind: g.state), \(bind: g.reason), \(bind: g.progress), \(bind: g.pricePerImage), \(bind: g.creditsHeld),
                 \(bind: g.creditsCharged), \(bind: g.idempotencyKey), \(bind: g.requestHash), \(bind: g.jobID),
-                \(bind: g.createdAt), \(bind: g.startedAt), \(bind: g.finishedAt), \(bind: g.updatedAt))
+                \(bind: g.createdAt), \(bind: g.startedAt), \(bind: g.finishedAt), \(bind: g.updatedAt), \(bind: g.searchTerms))
             """).run()
     }
 
@@ -107,6 +107,9 @@ public enum GenerationStore {
         g.finishedAt = try row.decode(column: "finished_at", as: Date?.self)
         g.updatedAt = try row.decode(column: "updated_at", as: Date.self)
         g.modelUsed = try row.decode(column: "model_used", as: String?.self)
+        g.searchTerms = try row.decode(column: "search_terms", as: String.self)
+        g.favouritedAt = try row.decode(column: "favourited_at", as: Date?.self)
+        g.deletedAt = try row.decode(column: "deleted_at", as: Date?.self)
         g.$id.exists = true
         return g
     }
@@ -123,26 +126,12 @@ public enum GenerationStore {
 
     /// The owner's generation, or nil: another user's id is treated as unknown.
     public static func find(_ id: UUID, of userID: UUID, on db: any Database) async throws -> GenerationModel? {
-        try await GenerationModel.query(on: db).filter(\.$id == id).filter(\.$userID == userID).first()
+        try await GenerationModel.query(on: db).filter(\.$id == id).filter(\.$userID == userID).filter(\.$deletedAt == nil).first()
     }
 
     public static func find(idempotencyKey: String, of userID: UUID, on db: any Database) async throws -> GenerationModel? {
         try await GenerationModel.query(on: db)
             .filter(\.$userID == userID).filter(\.$idempotencyKey == idempotencyKey).first()
-    }
-
-    /// A page of the owner's generations, newest first, after `cursor` (keyset pagination).
-    public static func page(of userID: UUID, after cursor: PageCursor?, limit: Int, on db: any Database) async throws -> [GenerationModel] {
-        var query = GenerationModel.query(on: db).filter(\.$userID == userID)
-        if let cursor {
-            query = query.group(.or) { either in
-                either.filter(\.$createdAt < cursor.createdAt)
-                either.group(.and) { tie in
-                    tie.filter(\.$createdAt == cursor.createdAt).filter(\.$id < cursor.id)
-                }
-            }
-        }
-        return try await query.sort(\.$createdAt, .descending).sort(\.$id, .descending).limit(limit).all()
     }
 
     public static func images(of generationID: UUID, on db: any Database) async throws -> [GenerationImageModel] {

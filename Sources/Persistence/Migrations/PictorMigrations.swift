@@ -15,6 +15,9 @@ public enum PictorMigrations {
             M007CreateGenerations(),
             M008AddModelUsed(),
             M009CreateDisclosures(),
+            M010AddGalleryColumns(),
+            M011CreateDownloads(),
+            M012CreateShareLinks(),
         ]
     }
 }

@@ -16,9 +16,16 @@ public enum SchemaInspector {
     }
 
     private static func sqliteTables(_ sql: any SQLDatabase) async throws -> [TableSchema] {
-        let names = try await sql.raw(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
-        ).all().map { try $0.decode(column: "name", as: String.self) }
+        let rows = try await sql.raw(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        ).all()
+        // A full-text index (an FTS5 virtual table and its shadow tables) is an index: what it
+        // holds is the column it indexes, classified with that column's table.
+        let virtual = try rows.filter { try ($0.decode(column: "sql", as: String?.self) ?? "").hasPrefix("CREATE VIRTUAL TABLE") }
+            .map { try $0.decode(column: "name", as: String.self) }
+        let shadows = Set(virtual.flatMap { table in ["data", "idx", "docsize", "config", "content"].map { "\(table)_\($0)" } })
+        let names = try rows.map { try $0.decode(column: "name", as: String.self) }
+            .filter { !virtual.contains($0) && !shadows.contains($0) }
         var tables: [TableSchema] = []
         for name in names {
             let columns = try await sql.raw("SELECT name FROM pragma_table_info(\(bind: name))")

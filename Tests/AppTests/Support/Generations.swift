@@ -79,6 +79,7 @@ struct GenerationView: Decodable {
     let creditsHeld: Int
     let creditsCharged: Int
     let images: [Image]
+    let favourite: Bool
 }
 
 struct GenerationPageView: Decodable {
@@ -134,4 +135,17 @@ func signedInForAPI(_ app: Application, email: String) async throws -> Browser {
     let browser = try await Accounts.signedIn(app, email: email)
     try await browser.get("/account")
     return browser
+}
+
+/// Makes finished generations (scripted model, 64×64) with these prompts, oldest first.
+func finishedGenerations(_ app: Application, _ browser: Browser, prompts: [String], count: Int = 1) async throws -> [GenerationView] {
+    var made: [GenerationView] = []
+    try await withRunner(app, handlers: workHandlers) { _ in
+        for prompt in prompts {
+            let json = #"{"model":"scripted","prompt":"\#(prompt)","size":"64x64","count":\#(count)}"#
+            let created: GenerationView = try await browser.generate(json).decoded()
+            made.append(try await browser.finished(created.id))
+        }
+    }
+    return made
 }

@@ -45,6 +45,8 @@ struct GenerationDTO: Content {
     let finishedAt: Date?
     let images: [Image]
     let eventsUrl: String
+    /// Marked as a favourite by its owner.
+    let favourite: Bool
 
     init(_ row: GenerationModel, images: [GenerationImageModel], key: ContentKey?, queuePosition: Int?, models: ModelCatalog) {
         id = row.id!
@@ -77,6 +79,7 @@ struct GenerationDTO: Content {
                 sha256: image.sha256, digitalSourceType: image.digitalSourceType)
         }
         eventsUrl = SiteURL.generationEvents.path(["generationID": row.id!.uuidString.lowercased()])
+        favourite = row.favouritedAt != nil
     }
 }
 

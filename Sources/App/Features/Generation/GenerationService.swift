@@ -65,6 +65,7 @@ enum GenerationService {
         generation.creditsCharged = 0
         generation.idempotencyKey = submission.idempotencyKey
         generation.requestHash = hash
+        generation.searchTerms = SearchTokens.tokens(for: request.prompt, key: contentKey).joined(separator: " ")
         generation.createdAt = now
         generation.updatedAt = now
         let payload = String(decoding: try JSONEncoder().encode(JobPayload(generationID: generation.id!)), as: UTF8.self)

@@ -4,7 +4,7 @@ import Foundation
 import Persistence
 import Vapor
 
-/// `/api/v1/generations`: create (with `Idempotency-Key`), get, list (cursor), cancel.
+/// `/api/v1/generations`: create (with `Idempotency-Key`), get, list (cursor, search and filters), cancel.
 /// Everything is the signed-in user's own: another user's id answers 404.
 enum GenerationsAPI {
     @Sendable static func create(req: Request) async throws -> Response {
@@ -38,7 +38,10 @@ enum GenerationsAPI {
             }
             cursor = parsed
         }
-        let rows = try await listing(of: user.id, after: cursor, limit: limit + 1, req: req)
+        // The gallery's filters: q (words of the prompt), model, status, favourites=1, from, to (YYYY-MM-DD).
+        let key = try await req.pictor.contentKeys.existingKey(for: user.id, on: req.db)
+        let filter = try req.query.decode(GalleryQuery.self).filter(key: key).get()
+        let rows = try await listing(of: user.id, filter: filter, after: cursor, limit: limit + 1, req: req)
         let data = Array(rows.prefix(limit))
         let next = rows.count > limit ? data.last.map { PageCursor(createdAt: $0.createdAt, id: $0.id).token } : nil
         return GenerationPageDTO(data: data, nextCursor: next)
@@ -52,8 +55,8 @@ enum GenerationsAPI {
     }
 
     /// A page of the user's generations, newest first, as their owner sees them.
-    static func listing(of userID: UUID, after cursor: PageCursor?, limit: Int, req: Request) async throws -> [GenerationDTO] {
-        let rows = try await GenerationStore.page(of: userID, after: cursor, limit: limit, on: req.db)
+    static func listing(of userID: UUID, filter: GalleryFilter = GalleryFilter(), after cursor: PageCursor?, limit: Int, req: Request) async throws -> [GenerationDTO] {
+        let rows = try await GalleryStore.page(of: userID, filter: filter, after: cursor, limit: limit, on: req.db)
         let images = try await GenerationStore.images(of: rows.map { $0.id! }, on: req.db)
         let key = try await req.pictor.contentKeys.existingKey(for: userID, on: req.db)
         return rows.map { GenerationDTO($0, images: images[$0.id!] ?? [], key: key, queuePosition: nil, models: req.pictor.models) }

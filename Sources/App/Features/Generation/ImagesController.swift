@@ -20,8 +20,7 @@ enum ImagesController {
     private static func serve(_ req: Request, thumbnail: Bool) async throws -> Response {
         let user = try req.requireUser(scope: .generationsRead)
         guard let id = req.parameters.get("imageID", as: UUID.self),
-            let image = try await GenerationImageModel.query(on: req.db)
-                .filter(\.$id == id).filter(\.$userID == user.id).first()
+            let image = try await GalleryStore.image(id, of: user.id, on: req.db)
         else { throw AccessError.notFound }
         let etag = "\"\(image.sha256)\(thumbnail ? "-t" : "")\""
         var headers = HTTPHeaders()

@@ -9,7 +9,19 @@ import Vapor
 enum StudioController {
     @Sendable static func form(req: Request) async throws -> View {
         let user = try req.requireUser()
-        return try await render(try await page(req, user: user, model: nil), req: req)
+        // `?from=<generation>`: the form filled in with that generation's settings ("use again").
+        guard let from = try? req.query.get(UUID.self, at: "from"),
+            let original = try await GenerationStore.find(from, of: user.id, on: req.db),
+            let key = try await req.pictor.contentKeys.existingKey(for: user.id, on: req.db)
+        else { return try await render(try await page(req, user: user, model: nil), req: req) }
+        var page = try await page(req, user: user, model: original.model)
+        page.prompt = (try? key.open(text: original.promptSealed)) ?? ""
+        page.negativePrompt = (try? key.open(text: original.negativePromptSealed)) ?? ""
+        page.seed = String(original.seed)
+        page.sizes = reselect(page.sizes, ImageSize(width: original.width, height: original.height).description)
+        page.counts = reselect(page.counts, String(original.count))
+        page.styles = reselect(page.styles, original.style)
+        return try await render(page, req: req)
     }
 
     @Sendable static func submit(req: Request) async throws -> Response {
@@ -36,23 +48,42 @@ enum StudioController {
 
     @Sendable static func generation(req: Request) async throws -> View {
         let user = try req.requireUser()
-        let generation = try await GenerationsAPI.owned(req, user: user)
+        return try await renderGeneration(try await GenerationsAPI.owned(req, user: user), newShareURL: nil, req: req)
+    }
+
+    /// One generation's page; `newShareURL` is a share link just made (its secret is shown only now).
+    static func renderGeneration(_ generation: GenerationModel, newShareURL: String?, req: Request) async throws -> View {
         let dto = try await GenerationsAPI.dto(generation, req: req)
         let active = dto.status == "queued" || dto.status == "running"
+        let id = dto.id.uuidString.lowercased()
+        func url(_ site: SiteURL) -> String { site.path(["generationID": id]) }
+        let now = Date()
+        let links = try await ShareLinkStore.links(for: dto.id, of: generation.userID, on: req.db).map { link in
+            GenerationPage.Share(
+                created: link.createdAt.pageText,
+                state: link.revokedAt != nil ? "revoked" : link.isLive(at: now) ? (link.expiresAt.map { "expires \($0.pageText)" } ?? "never expires") : "expired",
+                showsPrompt: link.showsPrompt, live: link.isLive(at: now),
+                revokeURL: SiteURL.generationShareRevoke.path(["generationID": id, "shareID": link.id.uuidString.lowercased()]))
+        }
         let page = GenerationPage(
-            layout: .make(for: req, title: "Generation"), csrf: req.csrfToken, id: dto.id.uuidString.lowercased(),
+            layout: .make(for: req, title: "Generation"), csrf: req.csrfToken, id: id,
             status: dto.status, statusText: statusText(dto), active: active,
             progressPercent: Int((dto.progress * 100).rounded()), queuePosition: dto.queuePosition, reason: dto.reason,
             prompt: dto.prompt, negativePrompt: dto.negativePrompt, hasNegativePrompt: !dto.negativePrompt.isEmpty, modelName: dto.modelName,
             size: "\(dto.width) × \(dto.height)", seed: String(dto.seed), style: dto.style.isEmpty ? "none" : dto.style,
             cost: dto.status == "succeeded" ? "\(dto.creditsCharged) credits" : active ? "\(dto.creditsHeld) credits held" : "nothing (you were not charged)",
-            created: dto.createdAt.pageText, eventsURL: dto.eventsUrl,
-            cancelURL: SiteURL.generationPageCancel.path(["generationID": dto.id.uuidString.lowercased()]),
+            created: dto.createdAt.pageText, eventsURL: dto.eventsUrl, cancelURL: url(.generationPageCancel),
             pictures: dto.images.enumerated().map { index, image in
-                GenerationPage.Picture(
+                let download = SiteURL.imageDownload.path(["imageID": image.id.uuidString.lowercased()])
+                return GenerationPage.Picture(
                     url: image.url, thumbnail: image.thumbnailUrl, alt: "Image \(index + 1) for: \(dto.prompt)",
-                    width: image.width, height: image.height)
-            })
+                    width: image.width, height: image.height, number: index + 1,
+                    png: download + "?format=png", jpeg: download + "?format=jpeg", webp: download + "?format=webp")
+            },
+            favourite: dto.favourite, favouriteURL: url(.generationFavourite), deleteURL: url(.generationDelete),
+            variationURL: url(.generationVariation), reuseURL: SiteURL.studio.path + "?from=" + id,
+            shareURL: url(.generationShare), shares: links, hasShares: !links.isEmpty, newShareURL: newShareURL,
+            expiryChoices: SharingController.expiryChoices.map { .init(value: $0.value, label: $0.label, selected: $0.value == "7") })
         return try await req.view.render("studio/generation", page)
     }
 
@@ -65,20 +96,6 @@ enum StudioController {
             // Already finished: the page shows how it ended.
         }
         return req.redirect(to: pageURL(id))
-    }
-
-    @Sendable static func gallery(req: Request) async throws -> View {
-        let user = try req.requireUser()
-        let cursor = (try? req.query.get(String.self, at: "after")).flatMap(PageCursor.init(token:))
-        let listed = try await GenerationsAPI.listing(of: user.id, after: cursor, limit: 25, req: req)
-        let tiles = listed.flatMap { generation in
-            generation.images.map { image in
-                GalleryPage.Tile(href: pageURL(generation.id), thumbnail: image.thumbnailUrl, alt: generation.prompt)
-            }
-        }
-        let next = listed.count == 25 ? listed.last.map { "?after=" + PageCursor(createdAt: $0.createdAt, id: $0.id).token } : nil
-        return try await req.view.render("studio/gallery", GalleryPage(
-            layout: .make(for: req, title: "Your images"), tiles: tiles, isEmpty: tiles.isEmpty && cursor == nil, nextPage: next))
     }
 
     // MARK: - Helpers
@@ -101,7 +118,8 @@ enum StudioController {
             maxPromptLength: entry.capabilities.maxPromptLength, pricePerImage: entry.pricePerImage, modelName: entry.displayName)
         page.recent = try await GenerationsAPI.listing(of: user.id, after: nil, limit: 8, req: req).map { generation in
             Recent(
-                href: pageURL(generation.id), prompt: generation.prompt, status: generation.status,
+                href: pageURL(generation.id), reuse: SiteURL.studio.path + "?from=" + generation.id.uuidString.lowercased(),
+                prompt: generation.prompt, status: generation.status,
                 thumbnail: generation.images.first?.thumbnailUrl,
                 active: generation.status == "queued" || generation.status == "running")
         }

@@ -12,6 +12,8 @@ struct StudioPage: Encodable {
 
     struct Recent: Encodable {
         let href: String
+        /// The form filled in with this generation's settings.
+        let reuse: String
         let prompt: String
         let status: String
         let thumbnail: String?
@@ -67,6 +69,19 @@ struct GenerationPage: Encodable {
         let alt: String
         let width: Int
         let height: Int
+        let number: Int
+        /// Download links, one per format.
+        let png: String
+        let jpeg: String
+        let webp: String
+    }
+
+    struct Share: Encodable {
+        let created: String
+        let state: String
+        let showsPrompt: Bool
+        let live: Bool
+        let revokeURL: String
     }
 
     let layout: LayoutContext
@@ -90,18 +105,15 @@ struct GenerationPage: Encodable {
     let eventsURL: String
     let cancelURL: String
     let pictures: [Picture]
-}
-
-/// `studio/gallery.leaf`: a page of the person's images, newest first.
-struct GalleryPage: Encodable {
-    struct Tile: Encodable {
-        let href: String
-        let thumbnail: String
-        let alt: String
-    }
-
-    let layout: LayoutContext
-    let tiles: [Tile]
-    let isEmpty: Bool
-    let nextPage: String?
+    let favourite: Bool
+    let favouriteURL: String
+    let deleteURL: String
+    let variationURL: String
+    /// The studio, filled in with this generation's settings.
+    let reuseURL: String
+    let shareURL: String
+    let shares: [Share]
+    let hasShares: Bool
+    let newShareURL: String?
+    let expiryChoices: [StudioPage.Option]
 }

@@ -1,0 +1,68 @@
+import Domain
+import Foundation
+import Persistence
+import Vapor
+
+/// `/gallery`: the person's generations, newest first, 50 a page (keyset pages), with search
+/// over prompts and filters by date, model, status and favourites. A delete just made shows
+/// here with its undo button.
+enum GalleryController {
+    static let pageSize = 50
+
+    @Sendable static func gallery(req: Request) async throws -> Response {
+        let user = try req.requireUser()
+        let query = try req.query.decode(GalleryQuery.self)
+        let key = try await req.pictor.contentKeys.existingKey(for: user.id, on: req.db)
+        var page = GalleryPage(
+            layout: .make(for: req, title: "Your images", flashes: try await undoFlash(req, user: user)), csrf: req.csrfToken,
+            q: query.text, favourites: query.favouritesOnly, from: query.from ?? "", to: query.to ?? "",
+            models: try await modelOptions(req, user: user, selected: query.model),
+            statuses: [.init(value: "", label: "Any status", selected: (query.status ?? "").isEmpty)]
+                + GalleryQuery.statuses.map { .init(value: $0, label: $0.capitalized, selected: query.status == $0) },
+            filtered: query.isFiltered)
+        let filter: GalleryFilter
+        switch query.filter(key: key) {
+        case .success(let parsed): filter = parsed
+        case .failure(let error):
+            page.show(error.fieldErrors)
+            return try await render(page, status: .badRequest, req: req)
+        }
+        let rows = try await GalleryStore.page(of: user.id, filter: filter, after: try query.cursor(), limit: pageSize + 1, on: req.db)
+        let shown = Array(rows.prefix(pageSize))
+        let images = try await GenerationStore.images(of: shown.map { $0.id! }, on: req.db)
+        page.tiles = shown.map { row in
+            let pictures = images[row.id!] ?? []
+            let prompt = (try? key?.open(text: row.promptSealed)) ?? ""
+            return GalleryPage.Tile(
+                href: StudioController.pageURL(row.id!),
+                thumbnail: pictures.first.map { SiteURL.imageThumbnail.path(["imageID": $0.id!.uuidString.lowercased()]) },
+                alt: prompt, status: row.state, statusText: row.state.capitalized,
+                more: pictures.count > 1 ? "+\(pictures.count - 1)" : nil, favourite: row.favouritedAt != nil)
+        }
+        page.isEmpty = page.tiles.isEmpty
+        if rows.count > pageSize, let last = shown.last {
+            page.nextPage = SiteURL.gallery.path + query.queryString(after: PageCursor(createdAt: last.createdAt, id: last.id!))
+        }
+        return try await render(page, status: .ok, req: req)
+    }
+
+    private static func render(_ page: GalleryPage, status: HTTPStatus, req: Request) async throws -> Response {
+        let response = try await req.view.render("studio/gallery", page).encodeResponse(for: req)
+        response.status = status
+        return response
+    }
+
+    /// "Deleted … Undo" after a delete, while the undo time lasts.
+    private static func undoFlash(_ req: Request, user: CurrentUser) async throws -> [LayoutContext.Flash] {
+        guard let id = try? req.query.get(UUID.self, at: "deleted") else { return [] }
+        return [LayoutContext.Flash(level: .info, text: "Deleted. You can undo this for \(GenerationActions.undoMinutes) minutes.",
+                                    undoURL: SiteURL.generationRestore.path(["generationID": id.uuidString.lowercased()]))]
+    }
+
+    private static func modelOptions(_ req: Request, user: CurrentUser, selected: String?) async throws -> [GalleryPage.Option] {
+        let used = try await GalleryStore.modelsUsed(by: user.id, on: req.db)
+        return [.init(value: "", label: "Any model", selected: (selected ?? "").isEmpty)] + used.map { id in
+            .init(value: id, label: req.pictor.models.entry(id)?.displayName ?? id, selected: id == selected)
+        }
+    }
+}
