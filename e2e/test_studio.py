@@ -65,7 +65,9 @@ def test_generate_watch_progress_and_find_it_in_the_gallery(browser, base_url, s
 
     browser.get(base_url + "/gallery")
     tiles = browser.find_elements(By.CSS_SELECTOR, ".gallery-grid img")
-    assert len(tiles) == 2 and tiles[0].get_attribute("alt") == prompt
+    # One tile per generation: its first image, marked "+1" for the second.
+    assert len(tiles) == 1 and tiles[0].get_attribute("alt") == prompt
+    assert browser.find_element(By.CSS_SELECTOR, ".tile-more").text == "+1"
     WebDriverWait(browser, 10).until(lambda b: all(
         b.execute_script("return arguments[0].complete && arguments[0].naturalWidth", tile) > 0 for tile in tiles))
     for viewport in VIEWPORTS:
