@@ -18,6 +18,8 @@ struct BenchService {
     let app: Application
     let base: String
     let key: String
+    /// The account the API key belongs to (password "bench-violet-harbour-lantern").
+    let email: String
     let directory: URL
 
     static func start(database: String?, workers: Int, models: ModelCatalog? = nil) async throws -> BenchService {
@@ -40,7 +42,7 @@ struct BenchService {
         let email = "bench-\(UUID().uuidString.prefix(8))@example.com"
         try await OperatorTools.createAccount(email: email, password: "bench-violet-harbour-lantern", administrator: false, app: app)
         let key = try await OperatorTools.createAPIKey(email: email, name: "bench", app: app)
-        return BenchService(app: app, base: "http://127.0.0.1:\(port)", key: key, directory: directory)
+        return BenchService(app: app, base: "http://127.0.0.1:\(port)", key: key, email: email, directory: directory)
     }
 
     func stop() async throws {

@@ -98,6 +98,11 @@ if CommandLine.arguments.contains("--service") {
     try await serviceBenchmarks()
     exit(0)
 }
+// `pictor-bench --gallery` runs only the gallery figures.
+if CommandLine.arguments.contains("--gallery") {
+    try await galleryBenchmarks()
+    exit(0)
+}
 let marker = XMPPacket.digitalSource(.trainedAlgorithmicMedia)
 let limits = ImageLimits(maxBytes: 64 << 20, maxPixels: 100_000_000)
 var rows: [String] = []
@@ -180,6 +185,7 @@ for side in [512, 1024] {
     print("| render + PNG (c1) with marker + 256 WebP thumbnail | \(side)² | – | \(ms(endToEnd)) | – |")
 }
 
-// MARK: Generation service
+// MARK: Generation service and gallery
 
 try await serviceBenchmarks()
+try await galleryBenchmarks()

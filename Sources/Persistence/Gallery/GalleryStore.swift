@@ -75,21 +75,6 @@ public enum GalleryStore {
         try await sql.raw("DELETE FROM downloads WHERE generation_id = \(bind: id)").run()
         try await sql.raw("DELETE FROM generations WHERE id = \(bind: id) AND deleted_at IS NOT NULL").run()
     }
-
-    /// The owner's recent distinct prompts (sealed), newest first, with the latest generation of each.
-    public static func recentGenerations(of userID: UUID, limit: Int, on db: any Database) async throws -> [GenerationModel] {
-        try await sqlDatabase(db).raw("""
-            SELECT * FROM generations WHERE user_id = \(bind: userID) AND deleted_at IS NULL
-            ORDER BY created_at DESC, id DESC LIMIT \(literal: limit)
-            """).all().map(GenerationStore.generation(from:))
-    }
-
-    /// The models the owner has used, for the gallery's model filter.
-    public static func modelsUsed(by userID: UUID, on db: any Database) async throws -> [String] {
-        try await sqlDatabase(db).raw("""
-            SELECT DISTINCT model FROM generations WHERE user_id = \(bind: userID) AND deleted_at IS NULL ORDER BY model
-            """).all().map { try $0.decode(column: "model", as: String.self) }
-    }
 }
 
 extension GalleryStore {

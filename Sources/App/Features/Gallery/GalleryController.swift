@@ -16,7 +16,7 @@ enum GalleryController {
         var page = GalleryPage(
             layout: .make(for: req, title: "Your images", flashes: try await undoFlash(req, user: user)), csrf: req.csrfToken,
             q: query.text, favourites: query.favouritesOnly, from: query.from ?? "", to: query.to ?? "",
-            models: try await modelOptions(req, user: user, selected: query.model),
+            models: modelOptions(req, selected: query.model),
             statuses: [.init(value: "", label: "Any status", selected: (query.status ?? "").isEmpty)]
                 + GalleryQuery.statuses.map { .init(value: $0, label: $0.capitalized, selected: query.status == $0) },
             filtered: query.isFiltered)
@@ -59,10 +59,14 @@ enum GalleryController {
                                     undoURL: SiteURL.generationRestore.path(["generationID": id.uuidString.lowercased()]))]
     }
 
-    private static func modelOptions(_ req: Request, user: CurrentUser, selected: String?) async throws -> [GalleryPage.Option] {
-        let used = try await GalleryStore.modelsUsed(by: user.id, on: req.db)
-        return [.init(value: "", label: "Any model", selected: (selected ?? "").isEmpty)] + used.map { id in
-            .init(value: id, label: req.pictor.models.entry(id)?.displayName ?? id, selected: id == selected)
+    /// The models on offer (not the distinct models of the person's history: with 100,000
+    /// generations that read alone took 28 ms). A model no longer offered stays filterable by URL.
+    private static func modelOptions(_ req: Request, selected: String?) -> [GalleryPage.Option] {
+        var options: [GalleryPage.Option] = [.init(value: "", label: "Any model", selected: (selected ?? "").isEmpty)]
+        options += req.pictor.models.entries.map { .init(value: $0.id, label: $0.displayName, selected: $0.id == selected) }
+        if let selected, !selected.isEmpty, req.pictor.models.entry(selected) == nil {
+            options.append(.init(value: selected, label: selected, selected: true))
         }
+        return options
     }
 }
