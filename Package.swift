@@ -97,7 +97,7 @@ let package = Package(
         .target(
             name: "Providers",
             dependencies: [
-                "Domain",
+                "Domain", "Imaging",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

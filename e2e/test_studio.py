@@ -87,3 +87,53 @@ def test_studio_errors_are_shown_next_to_the_field(browser, base_url, screenshot
     assert "whole number" in browser.find_element(By.ID, "seed-error").text
     assert browser.find_element(By.ID, "prompt").get_attribute("aria-invalid") == "true"
     screenshot("studio-errors-desktop")
+
+
+def png_file(path, rgb_top, rgb_bottom, side=64):
+    """Writes a small PNG, half one colour and half another (no imaging library needed)."""
+    import struct
+    import zlib
+    rows = b"".join(b"\x00" + bytes(rgb_top if y < side // 2 else rgb_bottom) * side for y in range(side))
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)) \
+        + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    path.write_bytes(data)
+    return str(path)
+
+
+def test_reference_images_preview_remove_and_use(browser, base_url, screenshot, tmp_path):
+    browser.set_window_size(*VIEWPORTS["desktop"])
+    sign_up_and_in(browser, base_url)
+    browser.get(base_url + "/studio")
+    red = png_file(tmp_path / "red-sky.png", (220, 40, 40), (30, 140, 50))
+    blue = png_file(tmp_path / "blue-sky.png", (40, 60, 220), (200, 180, 60))
+    chooser = browser.find_element(By.ID, "references")
+    chooser.send_keys(red + "\n" + blue)
+    previews = WebDriverWait(browser, 5).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#reference-previews img") or False)
+    assert [p.get_attribute("alt") for p in previews] == ["Reference: red-sky.png", "Reference: blue-sky.png"]
+    screenshot("studio-references-desktop")
+    browser.find_element(By.CSS_SELECTOR, "#reference-previews button[aria-label='Remove blue-sky.png']").click()
+    assert [p.get_attribute("alt") for p in browser.find_elements(By.CSS_SELECTOR, "#reference-previews img")] == ["Reference: red-sky.png"]
+    assert browser.execute_script("return document.getElementById('references').files.length") == 1
+
+    browser.find_element(By.ID, "prompt").send_keys("a harbour in these colours")
+    Select(browser.find_element(By.ID, "size")).select_by_value("512x512")
+    submit(browser, "#studio-form button[type=submit]")
+    assert "/generations/" in browser.current_url
+    WebDriverWait(browser, 30).until(lambda b: b.find_element(By.ID, "generation-status").text == "Done")
+    image = WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".picture-grid img") or False)[0]
+    # The built-in engine paints the reference's red into the sky: sample the top-left pixel.
+    red_sky = browser.execute_script("""
+        const img = arguments[0];
+        const canvas = document.createElement('canvas');
+        canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+        const context = canvas.getContext('2d');
+        context.drawImage(img, 0, 0);
+        const [r, g, b] = context.getImageData(4, 4, 1, 1).data;
+        return r > g + 80 && r > b + 80;
+    """, image)
+    assert red_sky
+    assert csp_errors(browser) == []

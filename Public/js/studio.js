@@ -24,3 +24,45 @@
     showPrice();
   }
 })();
+
+// Reference images: a preview of each chosen file with a button that removes it from the choice.
+(function () {
+  "use strict";
+  var input = document.getElementById("references");
+  var list = document.getElementById("reference-previews");
+  if (!input || !list || typeof DataTransfer === "undefined") { return; }
+  var urls = [];
+  var render = function () {
+    urls.forEach(function (url) { URL.revokeObjectURL(url); });
+    urls = [];
+    list.textContent = "";
+    Array.prototype.forEach.call(input.files, function (file, index) {
+      var item = document.createElement("li");
+      var image = document.createElement("img");
+      var url = URL.createObjectURL(file);
+      urls.push(url);
+      image.src = url;
+      image.alt = "Reference: " + file.name;
+      image.width = 96;
+      image.height = 96;
+      var remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "link-button";
+      remove.textContent = "Remove";
+      remove.setAttribute("aria-label", "Remove " + file.name);
+      remove.addEventListener("click", function () {
+        var kept = new DataTransfer();
+        Array.prototype.forEach.call(input.files, function (other, otherIndex) {
+          if (otherIndex !== index) { kept.items.add(other); }
+        });
+        input.files = kept.files;
+        render();
+        input.focus();
+      });
+      item.appendChild(image);
+      item.appendChild(remove);
+      list.appendChild(item);
+    });
+  };
+  input.addEventListener("change", render);
+})();

@@ -56,7 +56,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))
     app.middleware.use(SessionMiddleware(cookies: cookies, policy: .standard))
     app.middleware.use(APIKeyMiddleware())
-    app.middleware.use(CSRFMiddleware(publicBaseURL: config.publicBaseURL))
+    app.middleware.use(CSRFMiddleware(publicBaseURL: config.publicBaseURL, maxMultipartBody: StudioController.maxBody(config).value))
 
     try routes(app)
 

@@ -55,7 +55,8 @@ func routes(_ app: Application) throws {
     do { // Studio, one generation's page, gallery
         let studio = app.grouped(RequireSignIn())
         studio.get(SiteURL.studio.pathComponents, use: StudioController.form)
-        studio.post(SiteURL.studio.pathComponents, use: StudioController.submit)
+        studio.on(.POST, SiteURL.studio.pathComponents,
+                  body: .collect(maxSize: StudioController.maxBody(app.pictor.config)), use: StudioController.submit)
         studio.get(SiteURL.generationPage.pathComponents, use: StudioController.generation)
         studio.post(SiteURL.generationPageCancel.pathComponents, use: StudioController.cancel)
         studio.get(SiteURL.gallery.pathComponents, use: GalleryController.gallery)

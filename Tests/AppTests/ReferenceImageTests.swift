@@ -68,8 +68,14 @@ import VaporTesting
             let sent = try #require(await provider.received().first)
             #expect(sent.referenceImages == [bytes])
 
-            // The built-in engine takes no references: the request says so next to the field.
-            let refused = try await browser.generate(#"{"model":"builtin","prompt":"x","size":"512x512","referenceImageIds":["\#(reference.id)"]}"#)
+            // A model that takes no references: the request says so next to the field.
+            let textOnly = ScriptedProvider(id: "text-only", capabilities: .init(
+                referenceImages: false, sizes: [ImageSize(width: 64, height: 64)], maxCount: 1,
+                negativePrompt: true, seed: true, progress: false, cancel: false, maxPromptLength: 1000))
+            app.pictor = app.pictor.with(models: ModelCatalog(entries: [
+                .init(id: "text-only", provider: textOnly, pricePerImage: 1, timeout: .seconds(5), maxAttempts: 1, styles: []),
+            ]))
+            let refused = try await browser.generate(#"{"model":"text-only","prompt":"x","size":"64x64","referenceImageIds":["\#(reference.id)"]}"#)
             #expect(refused.status == .badRequest)
             #expect(try refused.decoded(ProblemView.self).errors?.first?.field == "referenceImageIds")
 

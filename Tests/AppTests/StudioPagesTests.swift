@@ -1,7 +1,9 @@
 @testable import App
 import Fluent
 import Foundation
+import Imaging
 import Persistence
+import TestSupport
 import Testing
 import Vapor
 import VaporTesting
@@ -77,6 +79,83 @@ import VaporTesting
             #expect(cancelled.status == .seeOther && cancelled.location == page)
             let after = try await browser.get(page)
             #expect(after.text.contains("Cancelled") && after.text.contains("not charged"))
+        }
+    }
+}
+
+/// Reference images chosen in the studio form (multipart): stored clean and used, or refused
+/// next to their field with nothing left behind.
+@Suite struct StudioReferenceTests {
+    func multipart(_ fields: [String: String], files: [(name: String, data: Data)]) -> (String, ByteBuffer) {
+        let boundary = "pictor-test-\(UUID().uuidString)"
+        var body = ""
+        for (name, value) in fields.sorted(by: { $0.key < $1.key }) {
+            body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n"
+        }
+        var buffer = ByteBuffer(string: body)
+        for file in files {
+            buffer.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"references[]\"; filename=\"\(file.name)\"\r\nContent-Type: image/png\r\n\r\n")
+            buffer.writeBytes(file.data)
+            buffer.writeString("\r\n")
+        }
+        buffer.writeString("--\(boundary)--\r\n")
+        return ("multipart/form-data; boundary=\(boundary)", buffer)
+    }
+
+    func png(side: Int = 48) throws -> Data {
+        let pixels = [UInt8](repeating: 200, count: side * side * 3)
+        let image = try pixels.withUnsafeBytes { try Image(pixels: $0, width: side, height: side, bands: 3) }
+        return try image.encode(.png())
+    }
+
+    @Test func referencesFromTheFormAreStoredAndUsed() async throws {
+        try await withPictor { app in
+            let browser = try await Accounts.signedIn(app, email: "referencer@example.com")
+            let form = try await browser.get("/studio")
+            #expect(form.text.contains(#"enctype="multipart/form-data""#) && form.text.contains(#"name="references[]""#))
+            let csrf = try #require(browser.csrf)
+            let (type, body) = multipart(["_csrf": csrf, "prompt": "a harbour like this", "size": "512x512", "count": "1"],
+                                         files: [("harbour.png", try png())])
+            let answer = try await browser.post("/studio", body: body, contentType: type)
+            #expect(answer.status == .seeOther, "\(answer.body.string.prefix(300))")
+            let generation = try #require(try await GenerationModel.query(on: app.db).first())
+            let references = try JSONDecoder().decode([UUID].self, from: Data(generation.referenceIDs.utf8))
+            #expect(references.count == 1)
+            #expect(try await ReferenceImageModel.query(on: app.db).count() == 1)
+            let id = try #require(generation.id)
+            try await withRunner(app, handlers: workHandlers) { _ async throws in
+                #expect(try await eventually { try await GenerationModel.find(id, on: app.db)?.state == "succeeded" })
+            }
+            let image = try #require(try await GenerationImageModel.query(on: app.db).first())
+            #expect(image.digitalSourceType == "compositeWithTrainedAlgorithmicMedia")
+        }
+    }
+
+    @Test func aBadReferenceIsRefusedNextToItsFieldAndNothingIsKept() async throws {
+        try await withPictor { app in
+            let browser = try await Accounts.signedIn(app, email: "bomber@example.com")
+            try await browser.get("/studio")
+            let csrf = try #require(browser.csrf)
+            // Multipart forms need the token too.
+            let (bareType, bare) = multipart(["prompt": "fine", "size": "512x512", "count": "1"], files: [("good.png", try png())])
+            #expect(try await browser.post("/studio", body: bare, contentType: bareType).status == .forbidden)
+            let (forgedType, forged) = multipart(["_csrf": String(repeating: "x", count: 43), "prompt": "fine"], files: [])
+            #expect(try await browser.post("/studio", body: forged, contentType: forgedType).status == .forbidden)
+            let (type, body) = multipart(["_csrf": csrf, "prompt": "fine", "size": "512x512", "count": "1"],
+                                         files: [("good.png", try png()), ("huge.png", TestPNG.bomb(width: 100_000, height: 100_000))])
+            let answer = try await browser.post("/studio", body: body, contentType: type)
+            #expect(answer.status == .badRequest)
+            #expect(answer.body.string.contains(#"id="references-error""#) && answer.body.string.contains("huge.png: The image is 100000×100000 pixels"))
+            #expect(answer.body.string.contains("Choose the reference images again."))
+            #expect(try await ReferenceImageModel.query(on: app.db).count() == 0)
+            #expect(try await GenerationModel.query(on: app.db).count() == 0)
+            #expect(try await app.pictor.blobs.list(prefix: "users/").isEmpty)
+
+            // A prompt problem with a good reference: refused, and the reference is not kept either.
+            let (type2, body2) = multipart(["_csrf": csrf, "prompt": "", "size": "512x512", "count": "1"], files: [("good.png", try png())])
+            let second = try await browser.post("/studio", body: body2, contentType: type2)
+            #expect(second.status == .badRequest && second.body.string.contains(#"id="prompt-error""#))
+            #expect(try await ReferenceImageModel.query(on: app.db).count() == 0)
         }
     }
 }

@@ -85,6 +85,35 @@ import Testing
         #expect(header.width == 128 && header.xmp != nil)
     }
 
+    /// A reference image (PNG bytes) half `top`, half `bottom`.
+    func reference(top: (UInt8, UInt8, UInt8), bottom: (UInt8, UInt8, UInt8), side: Int = 64) throws -> Data {
+        var pixels: [UInt8] = []
+        for y in 0..<side {
+            let c = y < side / 2 ? top : bottom
+            for _ in 0..<side { pixels += [c.0, c.1, c.2] }
+        }
+        let image = try pixels.withUnsafeBytes { try Image(pixels: $0, width: side, height: side, bands: 3) }
+        return try image.encode(.png())
+    }
+
+    @Test func aReferenceImageGivesItsColoursToSkyAndGround() throws {
+        var asked = request("a lighthouse", size: 128)
+        asked.referenceImages = [try reference(top: (230, 40, 40), bottom: (20, 160, 40))]
+        let pixels = BuiltInEngine.render(asked)
+        func at(_ x: Int, _ y: Int) -> (Int, Int, Int) {
+            let i = (y * 128 + x) * 3
+            return (Int(pixels[i]), Int(pixels[i + 1]), Int(pixels[i + 2]))
+        }
+        let sky = at(2, 2), ground = at(2, 125)
+        #expect(sky.0 > sky.1 + 100 && sky.0 > sky.2 + 100, "sky \(sky) is not the reference's red")
+        #expect(ground.1 > ground.0 + 30 && ground.1 > ground.2 + 30, "ground \(ground) is not the reference's green")
+        #expect(pixels == BuiltInEngine.render(asked), "the same reference gives the same picture")
+        var unreadable = asked
+        unreadable.referenceImages = [Data("not an image".utf8)]
+        #expect(BuiltInEngine.render(unreadable) == BuiltInEngine.render(request("a lighthouse", size: 128)))
+        #expect(engine.capabilities.referenceImages)
+    }
+
     @Test func itIsLabelledAsNoAIModel() {
         #expect(engine.displayName == "Built-in preview engine (no AI model)")
         #expect(engine.capabilities.sizes.contains(ImageSize(width: 1024, height: 1024)))

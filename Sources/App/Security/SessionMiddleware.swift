@@ -44,6 +44,9 @@ struct SessionMiddleware: AsyncMiddleware {
 /// carry the synchronizer token (`_csrf` form field or `X-CSRF-Token` header).
 struct CSRFMiddleware: AsyncMiddleware {
     let publicBaseURL: URL
+    /// How much of a signed-in person's multipart form (the studio's, with reference images)
+    /// may be read to find its `_csrf` field.
+    var maxMultipartBody: Int = 1_048_576
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         guard [.POST, .PUT, .PATCH, .DELETE].contains(request.method) else {
@@ -60,7 +63,7 @@ struct CSRFMiddleware: AsyncMiddleware {
         if let origin = request.headers.first(name: .origin), origin != Self.origin(of: publicBaseURL) {
             throw SecurityError.crossSiteRequest
         }
-        let presented = try await Self.presentedToken(request)
+        let presented = try await presentedToken(request)
         guard let presented, presented.count >= 32, constantTimeEquals(Array(presented.utf8), Array(request.csrfToken.utf8)),
             request.currentUser != nil || request.mintedAnonymousCSRF == nil
         else { throw SecurityError.csrfTokenMissing }
@@ -73,12 +76,25 @@ struct CSRFMiddleware: AsyncMiddleware {
         return origin
     }
 
-    private static func presentedToken(_ request: Request) async throws -> String? {
+    private struct TokenField: Decodable {
+        var _csrf: String?
+    }
+
+    private func presentedToken(_ request: Request) async throws -> String? {
         if let header = request.headers.first(name: "X-CSRF-Token") { return header }
         if let query = try? request.query.get(String.self, at: "_csrf") { return query }
-        guard request.headers.contentType == .urlEncodedForm else { return nil }
-        _ = try await request.body.collect(max: 1_048_576).get()
-        return try? request.content.get(String.self, at: "_csrf")
+        if request.headers.contentType == .urlEncodedForm {
+            _ = try await request.body.collect(max: 1_048_576).get()
+            return try? request.content.get(String.self, at: "_csrf")
+        }
+        // Multipart forms are read only for someone signed in: a visitor cannot make the
+        // server buffer a large upload just to be refused.
+        if request.headers.contentType?.type == "multipart", request.headers.contentType?.subType == "form-data",
+            request.currentUser != nil {
+            _ = try await request.body.collect(max: maxMultipartBody).get()
+            return try? request.content.decode(TokenField.self)._csrf
+        }
+        return nil
     }
 }
 

@@ -2,14 +2,15 @@ import Domain
 
 /// The built-in preview engine: no AI model, no network. It paints a picture from the
 /// prompt's words (palette, horizon, shapes, style) in Swift, deterministically for
-/// (prompt, negative prompt, seed, size, style). Image `i` of a request uses seed + i.
+/// (prompt, negative prompt, seed, size, style, references). Image `i` of a request uses
+/// seed + i. With a reference image, its sky and ground take the reference's colours.
 public struct BuiltInEngine: ImageProvider {
     public static let styles = Scene.Style.allCases.map(\.rawValue)
 
     public let id = "builtin"
     public let displayName = "Built-in preview engine (no AI model)"
     public let capabilities = ProviderCapabilities(
-        referenceImages: false,
+        referenceImages: true,
         sizes: [
             ImageSize(width: 512, height: 512), ImageSize(width: 768, height: 768), ImageSize(width: 1024, height: 1024),
             ImageSize(width: 1024, height: 768), ImageSize(width: 768, height: 1024),
@@ -26,12 +27,13 @@ public struct BuiltInEngine: ImageProvider {
 
     public func generate(_ request: GenerationRequest, progress: @Sendable (Double) -> Void) async throws -> [ProviderImage] {
         var images: [ProviderImage] = []
+        let reference = ReferencePalette.read(request.referenceImages)
         for index in 0..<request.count {
             if delayPerImage > .zero { try await Task.sleep(for: delayPerImage) }
             try Task.checkCancellation()
             var single = request
             single.seed = request.seed &+ UInt64(index)
-            images.append(.rgb(pixels: Self.render(single), width: request.size.width, height: request.size.height))
+            images.append(.rgb(pixels: Self.render(single, reference: reference), width: request.size.width, height: request.size.height))
             progress(Double(index + 1) / Double(request.count))
         }
         return images
@@ -39,7 +41,12 @@ public struct BuiltInEngine: ImageProvider {
 
     /// One picture's pixels (8-bit RGB, row by row).
     public static func render(_ request: GenerationRequest) -> [UInt8] {
-        let scene = SceneReading.scene(for: request)
+        render(request, reference: ReferencePalette.read(request.referenceImages))
+    }
+
+    static func render(_ request: GenerationRequest, reference: ReferencePalette?) -> [UInt8] {
+        var scene = SceneReading.scene(for: request)
+        if let reference { SceneReading.adopt(reference, into: &scene) }
         return Painter.paint(scene, width: request.size.width, height: request.size.height, grainSeed: request.seed ^ 0x5EED)
     }
 }

@@ -66,6 +66,19 @@ enum SceneReading {
         "noir": .mono, "pixel": .pixel, "pixelart": .pixel, "8bit": .pixel,
     ]
 
+    /// A reference image's colours replace the sky's and the ground's (a ground is added
+    /// when the prompt had none, low in the picture); the shapes keep the prompt's palette.
+    static func adopt(_ reference: ReferencePalette, into scene: inout Scene) {
+        scene.skyTop = reference.top
+        scene.skyBottom = RGB(r: reference.top.r / 2 + reference.bottom.r / 2, g: reference.top.g / 2 + reference.bottom.g / 2,
+                              b: reference.top.b / 2 + reference.bottom.b / 2)
+        var ground = scene.ground ?? Scene.Ground(
+            top: reference.bottom, bottom: reference.bottom, horizon: 0.72, ridge: 0.015, frequency: 3, phase: 0)
+        ground.top = reference.bottom
+        ground.bottom = RGB(r: reference.bottom.r / 2, g: reference.bottom.g / 2, b: reference.bottom.b / 2)
+        scene.ground = ground
+    }
+
     static func words(_ text: String) -> [String] {
         text.lowercased().split { !($0.isLetter || $0.isNumber) }.map(String.init)
     }

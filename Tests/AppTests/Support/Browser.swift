@@ -89,6 +89,12 @@ final class Browser: @unchecked Sendable {
         return response
     }
 
+    /// Posts a prepared body (a multipart form) with its content type.
+    @discardableResult
+    func post(_ path: String, body: ByteBuffer, contentType: String) async throws -> TestingHTTPResponse {
+        try await send(.POST, path, buffer: body, extra: ["Content-Type": contentType])
+    }
+
     func setCookie(_ name: String, _ value: String) {
         cookies[name] = value
     }

@@ -48,12 +48,20 @@ enum ReferenceImagesAPI {
         }
         let upload = try req.content.decode(Upload.self)
         guard let file = upload.image, file.data.readableBytes > 0 else { throw UploadError.missingFile }
-        let reencoded = try clean(Data(file.data.readableBytesView), limits: req.pictor.config.imageLimits)
-        let key = try await req.pictor.contentKeys.key(for: user.id, on: req.db)
+        let row = try await store(Data(file.data.readableBytesView), user: user.id, req: req)
+        let response = try await ReferenceImageDTO(row).encodeResponse(status: .created, for: req)
+        response.headers.replaceOrAdd(name: .location, value: ReferenceImageDTO(row).url)
+        return response
+    }
+
+    /// Checks and cleans an uploaded image, then stores it sealed, bytes before row.
+    static func store(_ data: Data, user: UUID, req: Request) async throws -> ReferenceImageModel {
+        let reencoded = try clean(data, limits: req.pictor.config.imageLimits)
+        let key = try await req.pictor.contentKeys.key(for: user, on: req.db)
         let row = ReferenceImageModel()
         row.id = UUID()
-        row.userID = user.id
-        row.blobKey = "users/\(user.id.uuidString.lowercased())/references/\(row.id!.uuidString.lowercased()).png"
+        row.userID = user
+        row.blobKey = "users/\(user.uuidString.lowercased())/references/\(row.id!.uuidString.lowercased()).png"
         row.format = ImageFormat.png.rawValue
         row.width = reencoded.width
         row.height = reencoded.height
@@ -68,9 +76,13 @@ enum ReferenceImagesAPI {
             try? await req.pictor.blobs.delete(BlobKey(row.blobKey))
             throw error
         }
-        let response = try await ReferenceImageDTO(row).encodeResponse(status: .created, for: req)
-        response.headers.replaceOrAdd(name: .location, value: ReferenceImageDTO(row).url)
-        return response
+        return row
+    }
+
+    /// Removes a stored reference (row, then bytes).
+    static func remove(_ row: ReferenceImageModel, req: Request) async throws {
+        try await row.delete(on: req.db)
+        try? await req.pictor.blobs.delete(BlobKey(row.blobKey))
     }
 
     /// Decodes untrusted bytes with every check and writes a fresh PNG of the pixels only.

@@ -1,6 +1,7 @@
 import Domain
 import Fluent
 import Foundation
+import Imaging
 import Persistence
 import Vapor
 
@@ -27,16 +28,35 @@ enum StudioController {
     @Sendable static func submit(req: Request) async throws -> Response {
         let user = try req.requireUser()
         let form = try req.content.decode(StudioForm.self)
-        let submission = form.submission(models: req.pictor.models)
+        var submission = form.submission(models: req.pictor.models)
+        // Reference images come with the form; they are stored (checked, cleaned, sealed) first
+        // and removed again if the request is refused, so a refused form leaves nothing behind.
+        var stored: [ReferenceImageModel] = []
         do {
+            let files = (form.references ?? []).filter { $0.data.readableBytes > 0 }
+            guard files.count <= GenerationService.maxReferenceImages else {
+                throw GenerationInputError(fieldErrors: [FieldError(field: "references", message: "Choose at most \(GenerationService.maxReferenceImages) reference images.")])
+            }
+            for file in files {
+                do {
+                    stored.append(try await ReferenceImagesAPI.store(Data(file.data.readableBytesView), user: user.id, req: req))
+                } catch let error as ImagingError {
+                    throw GenerationInputError(fieldErrors: [FieldError(field: "references", message: "\(file.filename): \(error.userMessage)")])
+                }
+            }
+            submission.referenceIDs = stored.map { $0.id! }
             let submitted = try await GenerationService.submit(submission, user: user.id, app: req.application, on: req.db)
             return req.redirect(to: pageURL(submitted.generation.id!))
         } catch let error as GenerationInputError {
+            for row in stored { try? await ReferenceImagesAPI.remove(row, req: req) }
             var page = try await page(req, user: user, model: form.model)
             page.prompt = form.prompt ?? ""
             page.negativePrompt = form.negativePrompt ?? ""
             page.seed = form.seed ?? ""
             page.show(error.fieldErrors)
+            if !stored.isEmpty || page.referencesError != nil {
+                page.referencesError = (page.referencesError.map { $0 + " " } ?? "") + "Choose the reference images again."
+            }
             page.sizes = reselect(page.sizes, form.size)
             page.counts = reselect(page.counts, form.count)
             page.styles = reselect(page.styles, form.style)
@@ -98,6 +118,11 @@ enum StudioController {
         return req.redirect(to: pageURL(id))
     }
 
+    /// Largest studio form: the reference images at their size limit, plus the text fields.
+    static func maxBody(_ config: AppConfig) -> ByteCount {
+        ByteCount(value: GenerationService.maxReferenceImages * config.imageLimits.maxBytes + 256 * 1024)
+    }
+
     // MARK: - Helpers
 
     private static func render(_ page: StudioPage, req: Request) async throws -> View {
@@ -116,6 +141,7 @@ enum StudioController {
             styles: [.init(value: "", label: "No style", selected: true)] + entry.styles.map { .init(value: $0, label: $0.capitalized, selected: false) },
             counts: (1...entry.capabilities.maxCount).map { .init(value: String($0), label: String($0), selected: $0 == 1) },
             maxPromptLength: entry.capabilities.maxPromptLength, pricePerImage: entry.pricePerImage, modelName: entry.displayName)
+        page.maxReferenceMegabytes = max(req.pictor.config.imageLimits.maxBytes / 1_048_576, 1)
         page.recent = try await GenerationsAPI.listing(of: user.id, after: nil, limit: 8, req: req).map { generation in
             Recent(
                 href: pageURL(generation.id), reuse: SiteURL.studio.path + "?from=" + generation.id.uuidString.lowercased(),
@@ -166,6 +192,8 @@ struct StudioForm: Content {
     var count: String?
     var seed: String?
     var style: String?
+    /// `references[]`: reference images chosen in the form (multipart).
+    var references: [File]?
 
     func submission(models: ModelCatalog) -> GenerationSubmission {
         let parsed = ImageSize(text: size ?? "")

@@ -39,7 +39,10 @@ struct StudioPage: Encodable {
     var countError: String?
     var seedError: String?
     var styleError: String?
+    var referencesError: String?
     var hasErrors = false
+    let maxReferences = GenerationService.maxReferenceImages
+    var maxReferenceMegabytes = 0
     var recent: [Recent] = []
     var hasRecent = false
 
@@ -54,6 +57,7 @@ struct StudioPage: Encodable {
             case "count": countError = countError ?? error.message
             case "seed": seedError = seedError ?? error.message
             case "style": styleError = styleError ?? error.message
+            case "referenceImageIds", "references": referencesError = referencesError ?? error.message
             default: promptError = promptError ?? error.message
             }
         }
