@@ -1,5 +1,6 @@
 @testable import App
 import Domain
+import Providers
 import Testing
 import VaporTesting
 
@@ -67,5 +68,17 @@ import VaporTesting
     @Test func everySiteURLIsDistinct() {
         let paths = SiteURL.allCases.map(\.path)
         #expect(Set(paths).count == paths.count)
+    }
+}
+
+@Suite struct HomePageTests {
+    @Test func theLandingPageSaysWhatEachModelCosts() async throws {
+        try await withPictor { app in
+            app.pictor = app.pictor.with(models: scriptedCatalog(ScriptedProvider(), price: 3))
+            let html = try await app.testing().sendRequest(.GET, "/").body.string
+            #expect(html.contains("<td>Scripted test provider</td><td>3 credits per image</td>"))
+            #expect(html.contains("<td>Built-in preview engine (no AI model)</td><td>1 credit per image</td>"))
+            #expect(html.contains(#"href="/signup""#))
+        }
     }
 }

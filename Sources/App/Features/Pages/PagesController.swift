@@ -4,7 +4,11 @@ import Vapor
 /// The public pages: landing, privacy policy, terms, cookies, do-not-sell.
 enum PagesController {
     @Sendable static func home(req: Request) async throws -> View {
-        try await req.view.render("pages/home", SimplePageContext(layout: .make(for: req, title: "Make images from words")))
+        let prices = req.pictor.models.entries.map { entry in
+            HomePageContext.Price(model: entry.displayName, credits: "\(entry.pricePerImage) credit\(entry.pricePerImage == 1 ? "" : "s") per image")
+        }
+        return try await req.view.render("pages/home", HomePageContext(
+            layout: .make(for: req, title: "Make images from words"), prices: prices, signedIn: req.currentUser != nil))
     }
 
     /// The privacy policy's "what we keep" table is generated from the data inventory,
@@ -46,6 +50,18 @@ enum PagesController {
 
 struct SimplePageContext: Encodable {
     let layout: LayoutContext
+}
+
+/// `pages/home.leaf`: what Pictor does and what each model costs.
+struct HomePageContext: Encodable {
+    struct Price: Encodable {
+        let model: String
+        let credits: String
+    }
+
+    let layout: LayoutContext
+    let prices: [Price]
+    let signedIn: Bool
 }
 
 struct PrivacyPageContext: Encodable {
