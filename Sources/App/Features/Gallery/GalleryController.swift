@@ -61,8 +61,8 @@ enum GalleryController {
 
     /// The models on offer (not the distinct models of the person's history: with 100,000
     /// generations that read alone took 28 ms). A model no longer offered stays filterable by URL.
-    private static func modelOptions(_ req: Request, selected: String?) -> [GalleryPage.Option] {
-        var options: [GalleryPage.Option] = [.init(value: "", label: "Any model", selected: (selected ?? "").isEmpty)]
+    private static func modelOptions(_ req: Request, selected: String?) -> [PageOption] {
+        var options: [PageOption] = [.init(value: "", label: "Any model", selected: (selected ?? "").isEmpty)]
         options += req.pictor.models.entries.map { .init(value: $0.id, label: $0.displayName, selected: $0.id == selected) }
         if let selected, !selected.isEmpty, req.pictor.models.entry(selected) == nil {
             options.append(.init(value: selected, label: selected, selected: true))

@@ -2,12 +2,6 @@ import Domain
 
 /// `studio/gallery.leaf`: one page of the person's generations and the search form.
 struct GalleryPage: Encodable {
-    struct Option: Encodable {
-        let value: String
-        let label: String
-        let selected: Bool
-    }
-
     struct Tile: Encodable {
         let href: String
         let thumbnail: String?
@@ -25,8 +19,8 @@ struct GalleryPage: Encodable {
     let favourites: Bool
     let from: String
     let to: String
-    let models: [Option]
-    let statuses: [Option]
+    let models: [PageOption]
+    let statuses: [PageOption]
     let filtered: Bool
     var tiles: [Tile] = []
     var isEmpty = false

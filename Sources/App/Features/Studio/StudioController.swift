@@ -160,9 +160,9 @@ enum StudioController {
     }
 
     /// The same options with `value` selected (when it is one of them).
-    private static func reselect(_ options: [StudioPage.Option], _ value: String?) -> [StudioPage.Option] {
+    private static func reselect(_ options: [PageOption], _ value: String?) -> [PageOption] {
         guard let value, options.contains(where: { $0.value == value }) else { return options }
-        return options.map { StudioPage.Option(value: $0.value, label: $0.label, selected: $0.value == value) }
+        return options.map { PageOption(value: $0.value, label: $0.label, selected: $0.value == value) }
     }
 
     static func sizeLabel(_ size: ImageSize) -> String {

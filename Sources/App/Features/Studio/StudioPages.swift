@@ -4,12 +4,6 @@ import Vapor
 
 /// `studio/studio.leaf`: the prompt form and the person's latest generations.
 struct StudioPage: Encodable {
-    struct Option: Encodable {
-        let value: String
-        let label: String
-        let selected: Bool
-    }
-
     struct Recent: Encodable {
         let href: String
         /// The form filled in with this generation's settings.
@@ -22,10 +16,10 @@ struct StudioPage: Encodable {
 
     let layout: LayoutContext
     let csrf: String
-    var models: [Option]
-    var sizes: [Option]
-    var styles: [Option]
-    var counts: [Option]
+    var models: [PageOption]
+    var sizes: [PageOption]
+    var styles: [PageOption]
+    var counts: [PageOption]
     let maxPromptLength: Int
     let pricePerImage: Int
     let modelName: String
@@ -119,5 +113,5 @@ struct GenerationPage: Encodable {
     let shares: [Share]
     let hasShares: Bool
     let newShareURL: String?
-    let expiryChoices: [StudioPage.Option]
+    let expiryChoices: [PageOption]
 }
