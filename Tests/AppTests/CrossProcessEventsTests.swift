@@ -14,6 +14,19 @@ import Vapor
             // `pictor serve` starts the listener at boot; the test app starts it itself.
             let listener = GenerationNotifications.Listener()
             try await listener.didBootAsync(app)
+            // The listener connects in the background: wait until a notification gets through.
+            let probe = UUID()
+            let listening = try await eventually(within: 20) {
+                async let woken: Bool = app.pictor.generationEvents.follow(probe) { signal in
+                    let start = ContinuousClock.now
+                    await signal.wait(upTo: .milliseconds(500))
+                    return ContinuousClock.now - start < .milliseconds(450)
+                }
+                try await Task.sleep(for: .milliseconds(50))
+                try await GenerationNotifications.send(probe, on: app.db)
+                return await woken
+            }
+            #expect(listening, "the listener never received a notification")
             let browser = try await signedInForAPI(app, email: "two-processes@example.com")
             let created: GenerationView = try await browser.generate(#"{"prompt":"a lantern on a pier","size":"512x512"}"#).decoded()
             let id = created.id
@@ -29,7 +42,7 @@ import Vapor
             #expect(try await eventually { app.pictor.generationEvents.followers(of: id) == 2 })
 
             let worker = try WorkerCrashTests.startWorker(app.pictor.config, environment: [
-                "JOB_WORKERS": "1", "BUILTIN_ENGINE_DELAY_MS": "1500",
+                "JOB_WORKERS": "1", "BUILTIN_ENGINE_DELAY_MS": "4000",
             ], log: "worker.log")
             defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
 
