@@ -26,7 +26,7 @@ public struct LocalBlobStore: BlobStore {
         // so the few threads that run Swift tasks keep running them meanwhile.
         let file = PartialFile(store: self, key: key)
         try await NIOThreadPool.singleton.runIfActive {
-            try file.open()
+            try file.create()
             do {
                 try file.append(data)
                 try file.commit()
@@ -40,7 +40,7 @@ public struct LocalBlobStore: BlobStore {
     public func put(chunks: some AsyncSequence<Data, any Error> & Sendable, at key: BlobKey) async throws {
         let file = PartialFile(store: self, key: key)
         let pool = NIOThreadPool.singleton
-        try await pool.runIfActive { try file.open() }
+        try await pool.runIfActive { try file.create() }
         do {
             for try await chunk in chunks {
                 try await pool.runIfActive { try file.append(chunk) }
@@ -120,8 +120,8 @@ private final class PartialFile: @unchecked Sendable {
         destination = store.url(for: key)
     }
 
-    func open() throws {
-        descriptor = Glibc.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+    func create() throws {
+        descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
         guard descriptor >= 0 else { throw posixFailure("create \(URL(fileURLWithPath: temporary).lastPathComponent)") }
     }
 

@@ -63,6 +63,17 @@ import VaporTesting
         }
     }
 
+    @Test func anIdempotentRetryOfADeletedGenerationIsAConflictNotAReplay() async throws {
+        try await withPictor { app in
+            let browser = try await signedInForAPI(app, email: "retrier@example.com")
+            let body = #"{"prompt":"once","size":"512x512"}"#
+            let first: GenerationView = try await browser.generate(body, idempotencyKey: "retry-1").decoded()
+            #expect(try await browser.api(.DELETE, "/api/v1/generations/\(first.id)").status == .noContent)
+            let again = try await browser.generate(body, idempotencyKey: "retry-1")
+            #expect(again.status == .conflict && again.body.string.contains("has been deleted"))
+        }
+    }
+
     @Test func deletingAGenerationStillQueuedCancelsItFree() async throws {
         try await withPictor { app in
             let credits = RecordingCredits()
@@ -173,6 +184,10 @@ import VaporTesting
             let revoked = try await visitor.get(path)
             #expect(revoked.status == .gone && revoked.text.contains("revoked or has expired"))
             #expect(try await visitor.get(path + "/images/1").status == .gone)
+            // A suspended owner's links stop working with the account.
+            try await sqlDatabase(app.db).raw("UPDATE users SET status = 'suspended' WHERE email = 'sharer@example.com'").run()
+            #expect(try await visitor.get(path).status == .notFound)
+            try await sqlDatabase(app.db).raw("UPDATE users SET status = 'active' WHERE email = 'sharer@example.com'").run()
             // Expired: the same.
             try await sqlDatabase(app.db).raw("UPDATE share_links SET expires_at = \(bind: Date().addingTimeInterval(-1)), revoked_at = NULL").run()
             #expect(try await visitor.get(path).status == .gone)

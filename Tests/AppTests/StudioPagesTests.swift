@@ -3,6 +3,7 @@ import Fluent
 import Foundation
 import Imaging
 import Persistence
+import SQLKit
 import TestSupport
 import Testing
 import Vapor
@@ -69,6 +70,19 @@ import VaporTesting
         }
     }
 
+    @Test func notEnoughCreditsIsSaidAboveTheFormWhichKeepsItsValues() async throws {
+        try await withPictor { app in
+            app.pictor = app.pictor.with(credits: RecordingCredits(balance: 1))
+            let browser = try await Accounts.signedIn(app, email: "short@example.com")
+            try await browser.get("/studio")
+            let answer = try await browser.post("/studio", ["prompt": "two foxes", "size": "512x512", "count": "2", "seed": "7", "style": ""])
+            #expect(answer.status == .paymentRequired)
+            #expect(answer.text.contains(#"id="form-error">This needs 2 credits and you have 1."#) && answer.text.contains("You were not charged."))
+            #expect(answer.text.contains(">two foxes</textarea>") && answer.text.contains(#"<option value="2" selected>"#))
+            #expect(try await GenerationModel.query(on: app.db).count() == 0)
+        }
+    }
+
     @Test func cancellingFromThePage() async throws {
         try await withPictor { app in
             let browser = try await Accounts.signedIn(app, email: "quitter@example.com")
@@ -128,6 +142,15 @@ import VaporTesting
             }
             let image = try #require(try await GenerationImageModel.query(on: app.db).first())
             #expect(image.digitalSourceType == "compositeWithTrainedAlgorithmicMedia")
+
+            // Uploaded with this generation, the reference goes when it is deleted for good.
+            #expect(try await ReferenceImageModel.query(on: app.db).first()?.generationID == id)
+            try await browser.get("/generations/\(id.uuidString.lowercased())")
+            #expect(try await browser.post("/generations/\(id.uuidString.lowercased())/delete").status == .seeOther)
+            try await sqlDatabase(app.db).raw("UPDATE generations SET deleted_at = \(bind: Date().addingTimeInterval(-3600))").run()
+            #expect(try await GallerySweeps.purgeDeleted(app: app) == 1)
+            #expect(try await ReferenceImageModel.query(on: app.db).count() == 0)
+            #expect(try await app.pictor.blobs.list(prefix: "users/").isEmpty)
         }
     }
 
@@ -141,6 +164,9 @@ import VaporTesting
             #expect(try await browser.post("/studio", body: bare, contentType: bareType).status == .forbidden)
             let (forgedType, forged) = multipart(["_csrf": String(repeating: "x", count: 43), "prompt": "fine"], files: [])
             #expect(try await browser.post("/studio", body: forged, contentType: forgedType).status == .forbidden)
+            // Only the studio's multipart form is read for its token: elsewhere it is refused unread.
+            let (otherType, other) = multipart(["_csrf": csrf, "favourite": "1"], files: [])
+            #expect(try await browser.post("/generations/\(UUID())/favourite", body: other, contentType: otherType).status == .forbidden)
             let (type, body) = multipart(["_csrf": csrf, "prompt": "fine", "size": "512x512", "count": "1"],
                                          files: [("good.png", try png()), ("huge.png", TestPNG.bomb(width: 100_000, height: 100_000))])
             let answer = try await browser.post("/studio", body: body, contentType: type)

@@ -44,8 +44,8 @@ struct SessionMiddleware: AsyncMiddleware {
 /// carry the synchronizer token (`_csrf` form field or `X-CSRF-Token` header).
 struct CSRFMiddleware: AsyncMiddleware {
     let publicBaseURL: URL
-    /// How much of a signed-in person's multipart form (the studio's, with reference images)
-    /// may be read to find its `_csrf` field.
+    /// How much of a signed-in person's studio form (multipart, with reference images) may be
+    /// read to find its `_csrf` field.
     var maxMultipartBody: Int = 1_048_576
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
@@ -87,10 +87,11 @@ struct CSRFMiddleware: AsyncMiddleware {
             _ = try await request.body.collect(max: 1_048_576).get()
             return try? request.content.get(String.self, at: "_csrf")
         }
-        // Multipart forms are read only for someone signed in: a visitor cannot make the
-        // server buffer a large upload just to be refused.
+        // The one multipart form with a `_csrf` field is the studio's; it is read only for
+        // someone signed in, so a visitor cannot make the server buffer an upload to be refused,
+        // and no other route's body limit is bypassed.
         if request.headers.contentType?.type == "multipart", request.headers.contentType?.subType == "form-data",
-            request.currentUser != nil {
+            request.url.path == SiteURL.studio.path, request.currentUser != nil {
             _ = try await request.body.collect(max: maxMultipartBody).get()
             return try? request.content.decode(TokenField.self)._csrf
         }

@@ -175,9 +175,9 @@ extension DataInventory {
         ),
         TablePolicy(
             table: "reference_images",
-            purpose: "Reference images you uploaded (metadata removed, stored encrypted with your key) until you delete them.",
+            purpose: "Reference images you uploaded (metadata removed, stored encrypted with your key) until you delete them, or with the generation you uploaded them for.",
             columns: Dictionary(uniqueKeysWithValues: [
-                "id", "user_id", "blob_key", "format", "width", "height", "bytes", "sha256", "created_at",
+                "id", "user_id", "blob_key", "format", "width", "height", "bytes", "sha256", "created_at", "generation_id",
             ].map { ($0, ColumnPolicy.account("user.content.private")) })
         ),
         TablePolicy(

@@ -67,13 +67,26 @@ public enum GalleryStore {
             """).all().map(GenerationStore.generation(from:))
     }
 
-    /// Removes a deleted generation's rows (images, share links and downloads with it).
-    public static func purge(_ id: UUID, on db: any Database) async throws {
+    /// Removes a deleted generation's rows (images, share links, downloads and the reference
+    /// images uploaded with it) if it is still deleted before `before`; returns the image and
+    /// reference rows' blob keys to remove after commit, or nil when it was restored meanwhile.
+    public static func purge(_ id: UUID, deletedBefore before: Date, on db: any Database) async throws -> [String]? {
         let sql = try sqlDatabase(db)
+        let images = try await sql.raw("""
+            SELECT blob_key, thumbnail_key FROM generation_images WHERE generation_id = \(bind: id)
+            """).all().flatMap { [try $0.decode(column: "blob_key", as: String.self), try $0.decode(column: "thumbnail_key", as: String.self)] }
+        let references = try await sql.raw("""
+            SELECT blob_key FROM reference_images WHERE generation_id = \(bind: id)
+            """).all().map { try $0.decode(column: "blob_key", as: String.self) }
+        // The generation first, and only while it is still deleted: an undo that won the race keeps everything.
+        guard try await sql.raw("""
+            DELETE FROM generations WHERE id = \(bind: id) AND deleted_at IS NOT NULL AND deleted_at < \(bind: before) RETURNING id
+            """).first() != nil else { return nil }
         try await sql.raw("DELETE FROM generation_images WHERE generation_id = \(bind: id)").run()
         try await sql.raw("DELETE FROM share_links WHERE generation_id = \(bind: id)").run()
         try await sql.raw("DELETE FROM downloads WHERE generation_id = \(bind: id)").run()
-        try await sql.raw("DELETE FROM generations WHERE id = \(bind: id) AND deleted_at IS NOT NULL").run()
+        try await sql.raw("DELETE FROM reference_images WHERE generation_id = \(bind: id)").run()
+        return images + references
     }
 }
 

@@ -39,11 +39,14 @@ public enum ShareLinkStore {
             """).run()
     }
 
-    /// The link with this token hash whose generation still exists and is not deleted.
+    /// The link with this token hash whose generation still exists and is not deleted, and
+    /// whose owner's account is active (a suspended account's links stop working with it).
     public static func find(tokenHash: String, on db: any Database) async throws -> ShareLink? {
         try await sqlDatabase(db).raw("""
-            SELECT s.* FROM share_links s JOIN generations g ON g.id = s.generation_id
-            WHERE s.token_hash = \(bind: tokenHash) AND g.deleted_at IS NULL
+            SELECT s.* FROM share_links s
+            JOIN generations g ON g.id = s.generation_id
+            JOIN users u ON u.id = s.user_id
+            WHERE s.token_hash = \(bind: tokenHash) AND g.deleted_at IS NULL AND u.status = 'active'
             """).first().map(link(from:))
     }
 

@@ -84,6 +84,8 @@ public final class ReferenceImageModel: Model, @unchecked Sendable {
     @Field(key: "bytes") public var bytes: Int
     @Field(key: "sha256") public var sha256: String
     @Field(key: "created_at") public var createdAt: Date
+    /// The generation it was uploaded with (studio form), which it is deleted with; nil for API uploads.
+    @OptionalField(key: "generation_id") public var generationID: UUID?
 
     public init() {}
 }

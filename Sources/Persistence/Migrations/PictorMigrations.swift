@@ -18,6 +18,7 @@ public enum PictorMigrations {
             M010AddGalleryColumns(),
             M011CreateDownloads(),
             M012CreateShareLinks(),
+            M013AddReferenceGeneration(),
         ]
     }
 }

@@ -34,7 +34,10 @@ enum SharingController {
         try await Audit.record("share_link.created", actor: user.id, target: ("generation", generation.id!.uuidString),
                                detail: ["expires": choice.value, "shows_prompt": String(link.showsPrompt)], request: req, on: req.db)
         let url = req.pictor.config.publicBaseURL.absoluteString.trimmingSuffix("/") + SiteURL.shared.path(["token": token])
-        return try await StudioController.renderGeneration(generation, newShareURL: url, req: req).encodeResponse(status: .created, for: req)
+        // The secret is in this page alone: no cache may keep it.
+        let response = try await StudioController.renderGeneration(generation, newShareURL: url, req: req).encodeResponse(status: .created, for: req)
+        response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+        return response
     }
 
     @Sendable static func revoke(req: Request) async throws -> Response {

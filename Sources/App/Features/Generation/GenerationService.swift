@@ -161,6 +161,9 @@ enum GenerationService {
 
     private static func replay(_ existing: GenerationModel, hash: String, key: ContentKey) throws -> Submitted {
         guard existing.requestHash == hash else { throw IdempotencyKey.Reused() }
+        guard existing.deletedAt == nil else {
+            throw GenerationConflict(message: "The generation made with this Idempotency-Key has been deleted; send the request with a new key to make it again.")
+        }
         return Submitted(generation: existing, key: key, replayed: true)
     }
 

@@ -46,24 +46,44 @@ enum StudioController {
             }
             submission.referenceIDs = stored.map { $0.id! }
             let submitted = try await GenerationService.submit(submission, user: user.id, app: req.application, on: req.db)
-            return req.redirect(to: pageURL(submitted.generation.id!))
-        } catch let error as GenerationInputError {
-            for row in stored { try? await ReferenceImagesAPI.remove(row, req: req) }
-            var page = try await page(req, user: user, model: form.model)
-            page.prompt = form.prompt ?? ""
-            page.negativePrompt = form.negativePrompt ?? ""
-            page.seed = form.seed ?? ""
-            page.show(error.fieldErrors)
-            if !stored.isEmpty || page.referencesError != nil {
-                page.referencesError = (page.referencesError.map { $0 + " " } ?? "") + "Choose the reference images again."
+            if !stored.isEmpty {
+                // Uploaded with this request: they go when the generation is deleted for good.
+                try await ReferenceImageStore.attach(stored.map { $0.id! }, to: submitted.generation.id!, on: req.db)
             }
-            page.sizes = reselect(page.sizes, form.size)
-            page.counts = reselect(page.counts, form.count)
-            page.styles = reselect(page.styles, form.style)
-            let response = try await render(page, req: req).encodeResponse(for: req)
-            response.status = .badRequest
-            return response
+            return req.redirect(to: pageURL(submitted.generation.id!))
+        } catch {
+            // Whatever went wrong, nothing uploaded with a refused form is kept.
+            for row in stored { try? await ReferenceImagesAPI.remove(row, req: req) }
+            switch error {
+            case let error as CreditsError:
+                // Not enough credits: the form comes back as it was, with the reason above it.
+                var page = try await refilled(req, user: user, form: form)
+                page.formError = error.userMessage
+                if !stored.isEmpty { page.referencesError = "Choose the reference images again." }
+                return try await render(page, req: req).encodeResponse(status: .paymentRequired, for: req)
+            case let error as GenerationInputError:
+                var page = try await refilled(req, user: user, form: form)
+                page.show(error.fieldErrors)
+                if !stored.isEmpty || page.referencesError != nil {
+                    page.referencesError = (page.referencesError.map { $0 + " " } ?? "") + "Choose the reference images again."
+                }
+                return try await render(page, req: req).encodeResponse(status: .badRequest, for: req)
+            default:
+                throw error
+            }
         }
+    }
+
+    /// The studio with the posted form's values filled back in.
+    private static func refilled(_ req: Request, user: CurrentUser, form: StudioForm) async throws -> StudioPage {
+        var page = try await page(req, user: user, model: form.model)
+        page.prompt = form.prompt ?? ""
+        page.negativePrompt = form.negativePrompt ?? ""
+        page.seed = form.seed ?? ""
+        page.sizes = reselect(page.sizes, form.size)
+        page.counts = reselect(page.counts, form.count)
+        page.styles = reselect(page.styles, form.style)
+        return page
     }
 
     @Sendable static func generation(req: Request) async throws -> View {

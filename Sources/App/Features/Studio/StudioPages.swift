@@ -34,6 +34,8 @@ struct StudioPage: Encodable {
     var seedError: String?
     var styleError: String?
     var referencesError: String?
+    /// A problem with the request as a whole (not enough credits), shown above the form.
+    var formError: String?
     var hasErrors = false
     let maxReferences = GenerationService.maxReferenceImages
     var maxReferenceMegabytes = 0
