@@ -96,11 +96,13 @@ if let flag = CommandLine.arguments.firstIndex(of: "--samples"), flag + 1 < Comm
 // `pictor-bench --service` runs only the generation service figures.
 if CommandLine.arguments.contains("--service") {
     try await serviceBenchmarks()
+    BenchService.removeLeftovers()
     exit(0)
 }
 // `pictor-bench --gallery` runs only the gallery figures.
 if CommandLine.arguments.contains("--gallery") {
     try await galleryBenchmarks()
+    BenchService.removeLeftovers()
     exit(0)
 }
 let marker = XMPPacket.digitalSource(.trainedAlgorithmicMedia)
@@ -189,3 +191,4 @@ for side in [512, 1024] {
 
 try await serviceBenchmarks()
 try await galleryBenchmarks()
+BenchService.removeLeftovers()

@@ -2,13 +2,17 @@ import Foundation
 import Storage
 import Testing
 
-@Suite struct LocalBlobStoreTests {
+@Suite final class LocalBlobStoreTests {
     let root: URL
     let store: LocalBlobStore
 
     init() throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("pictor-blobs-\(UUID().uuidString)")
         store = try LocalBlobStore(root: root)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: root)
     }
 
     @Test func writeReadDelete() async throws {
