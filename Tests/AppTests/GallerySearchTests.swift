@@ -84,6 +84,9 @@ import VaporTesting
             let page = try await browser.get("/gallery?status=sideways")
             #expect(page.status == .badRequest && page.text.contains("Choose one of: succeeded"))
             #expect(page.text.contains(#"aria-describedby="status-error""#))
+            // The filters sit in a disclosure: open when one is set or wrong, closed otherwise.
+            #expect(page.text.contains(#"<details class="gallery-filters" open>"#))
+            #expect(try await browser.get("/gallery?q=picture").text.contains(#"<details class="gallery-filters">"#))
 
             // Favourites on the page, and the filter there.
             #expect(try await browser.get("/gallery?favourites=1").text.contains(#"<span class="tile-favourite" aria-label="Favourite">★</span>"#))

@@ -47,7 +47,7 @@ enum GalleryController {
     }
 
     private static func render(_ page: GalleryPage, status: HTTPStatus, req: Request) async throws -> Response {
-        let response = try await req.view.render("studio/gallery", page).encodeResponse(for: req)
+        let response = try await req.view.render("studio/gallery", page.opened()).encodeResponse(for: req)
         response.status = status
         return response
     }

@@ -22,6 +22,20 @@ struct GalleryPage: Encodable {
     let models: [PageOption]
     let statuses: [PageOption]
     let filtered: Bool
+    /// The filters' disclosure starts open when one is set or has a problem (set by `opened()`).
+    var filtersOpen = false
+
+    /// This page with its filters' disclosure open when one is set or has a problem.
+    func opened() -> GalleryPage {
+        var page = self
+        page.filtersOpen = shouldOpenFilters
+        return page
+    }
+
+    private var shouldOpenFilters: Bool {
+        favourites || !from.isEmpty || !to.isEmpty || models.contains { $0.selected && !$0.value.isEmpty }
+            || statuses.contains { $0.selected && !$0.value.isEmpty } || statusError != nil || fromError != nil || toError != nil
+    }
     var tiles: [Tile] = []
     var isEmpty = false
     var nextPage: String?
