@@ -191,6 +191,10 @@ import VaporTesting
             // Expired: the same.
             try await sqlDatabase(app.db).raw("UPDATE share_links SET expires_at = \(bind: Date().addingTimeInterval(-1)), revoked_at = NULL").run()
             #expect(try await visitor.get(path).status == .gone)
+            // Only a finished generation with images can be shared.
+            let waiting: GenerationView = try await browser.generate(#"{"model":"builtin","prompt":"not yet","size":"512x512"}"#).decoded()
+            let notYet = try await browser.post("/generations/\(waiting.id.uuidString.lowercased())/share", ["expires": "7"])
+            #expect(notYet.status == .conflict && notYet.text.contains("Only a finished generation"))
             // Another person cannot revoke or make links to it; both are audited for the owner.
             let stranger = try await signedInForAPI(app, email: "not-a-sharer@example.com")
             try await stranger.get("/gallery")

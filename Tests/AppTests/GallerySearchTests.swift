@@ -77,6 +77,7 @@ import VaporTesting
             #expect(try await list("to=2020-01-01").isEmpty)
 
             // Nonsense is refused per field, in words.
+            #expect(try await browser.api(.GET, "/api/v1/generations?to=2026-02-31").status == .badRequest)
             let bad = try await browser.api(.GET, "/api/v1/generations?status=sideways&from=yesterday")
             #expect(bad.status == .badRequest)
             let problem: ProblemView = try bad.decoded()

@@ -21,6 +21,9 @@ enum SharingController {
     @Sendable static func create(req: Request) async throws -> Response {
         let user = try req.requireUser()
         let generation = try await GenerationsAPI.owned(req, user: user)
+        guard generation.state == GenerationState.succeeded.rawValue else {
+            throw GenerationConflict(message: "Only a finished generation with images can be shared.")
+        }
         let form = try req.content.decode(ShareForm.self)
         guard let choice = expiryChoices.first(where: { $0.value == (form.expires ?? "7") }) else {
             throw GenerationInputError(fieldErrors: [FieldError(field: "expires", message: "Choose when the link stops working: 1, 7 or 30 days, or never.")])
