@@ -40,9 +40,9 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         app.logger.warning("PUBLIC_BASE_URL is plain http on a non-loopback host: session cookies cannot be Secure. Serve Pictor over https.")
     }
 
-    // SQLite runs each statement on this pool, and a statement waiting for SQLite's write lock
-    // occupies its thread. With a pool of its own, larger than the connections that can wait,
-    // the lock holder always has a thread to finish on (NIO's shared pool has one per core).
+    // SQLite runs each statement on this pool, which password hashing (bcrypt, ~250 ms) and
+    // download encoding share: with a pool of its own, larger than NIO's one thread per core,
+    // a few sign-ins at once cannot hold up every database statement behind them.
     app.threadPool = NIOThreadPool(numberOfThreads: max(8, 4 * System.coreCount))
     try DatabaseSetup.configure(app, config: config)
 
