@@ -104,7 +104,8 @@ public struct LocalBlobStore: BlobStore {
         root.appendingPathComponent(key.rawValue, isDirectory: false)
     }
 
-    fileprivate var partialPath: String { partialDirectory.appendingPathComponent(UUID().uuidString).path }
+    /// A fresh temporary file name in `.partial/`, different on every call.
+    fileprivate func newPartialPath() -> String { partialDirectory.appendingPathComponent(UUID().uuidString).path }
 }
 
 /// One blob being written: a temporary file in `.partial/`, flushed and renamed over the
@@ -116,7 +117,7 @@ private final class PartialFile: @unchecked Sendable {
     private var descriptor: Int32 = -1
 
     init(store: LocalBlobStore, key: BlobKey) {
-        temporary = store.partialPath
+        temporary = store.newPartialPath()
         destination = store.url(for: key)
     }
 

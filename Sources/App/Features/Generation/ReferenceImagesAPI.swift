@@ -79,10 +79,10 @@ enum ReferenceImagesAPI {
         return row
     }
 
-    /// Removes a stored reference (row, then bytes).
+    /// Removes a stored reference: the row, then its bytes.
     static func remove(_ row: ReferenceImageModel, req: Request) async throws {
         try await row.delete(on: req.db)
-        try? await req.pictor.blobs.delete(BlobKey(row.blobKey))
+        try await req.pictor.blobs.delete(BlobKey(row.blobKey))
     }
 
     /// Decodes untrusted bytes with every check and writes a fresh PNG of the pixels only.
@@ -111,9 +111,7 @@ enum ReferenceImagesAPI {
 
     @Sendable static func delete(req: Request) async throws -> HTTPStatus {
         let user = try req.requireUser(scope: .generationsWrite)
-        let row = try await owned(req, user: user)
-        try await row.delete(on: req.db)
-        try await req.pictor.blobs.delete(BlobKey(row.blobKey))
+        try await remove(try await owned(req, user: user), req: req)
         return .noContent
     }
 

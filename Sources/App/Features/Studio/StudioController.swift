@@ -15,14 +15,12 @@ enum StudioController {
             let original = try await GenerationStore.find(from, of: user.id, on: req.db),
             let key = try await req.pictor.contentKeys.existingKey(for: user.id, on: req.db)
         else { return try await render(try await page(req, user: user, model: nil), req: req) }
-        var page = try await page(req, user: user, model: original.model)
-        page.prompt = (try? key.open(text: original.promptSealed)) ?? ""
-        page.negativePrompt = (try? key.open(text: original.negativePromptSealed)) ?? ""
-        page.seed = String(original.seed)
-        page.sizes = reselect(page.sizes, ImageSize(width: original.width, height: original.height).description)
-        page.counts = reselect(page.counts, String(original.count))
-        page.styles = reselect(page.styles, original.style)
-        return try await render(page, req: req)
+        let settings = StudioForm(
+            prompt: (try? key.open(text: original.promptSealed)) ?? "",
+            negativePrompt: (try? key.open(text: original.negativePromptSealed)) ?? "", model: original.model,
+            size: ImageSize(width: original.width, height: original.height).description, count: String(original.count),
+            seed: String(original.seed), style: original.style)
+        return try await render(try await refilled(req, user: user, form: settings), req: req)
     }
 
     @Sendable static func submit(req: Request) async throws -> Response {
@@ -74,7 +72,7 @@ enum StudioController {
         }
     }
 
-    /// The studio with the posted form's values filled back in.
+    /// The studio with a form's values filled in (posted back, or a generation's for "use again").
     private static func refilled(_ req: Request, user: CurrentUser, form: StudioForm) async throws -> StudioPage {
         var page = try await page(req, user: user, model: form.model)
         page.prompt = form.prompt ?? ""
