@@ -46,6 +46,7 @@ let package = Package(
             dependencies: [
                 "Domain",
                 .product(name: "Fluent", package: "fluent"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
                 .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
             ]
@@ -66,7 +67,10 @@ let package = Package(
         ),
         .target(
             name: "Imaging",
-            dependencies: ["Domain", "CVipsShim", "CVips"],
+            dependencies: [
+                "Domain", "CVipsShim", "CVips",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             path: "Sources/Imaging/Imaging"
         ),
         // Blob storage: the BlobStore protocol and its local-directory implementation.

@@ -22,14 +22,19 @@ struct BenchService {
     /// The account the API key belongs to (password "bench-violet-harbour-lantern").
     let email: String
     let directory: URL
+    /// How many job workers it runs.
+    let workers: Int
 
-    static func start(database: String?, workers: Int, models: ModelCatalog? = nil) async throws -> BenchService {
+    /// `workers` nil: as many job workers as `pictor serve` runs by default.
+    static func start(database: String?, workers: Int? = nil, models: ModelCatalog? = nil) async throws -> BenchService {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pictor-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var environment = [
-            "DATA_DIR": directory.path, "LOG_LEVEL": "error", "JOB_WORKERS": "\(workers)",
-            "AUTO_MIGRATE": "true",
+            "DATA_DIR": directory.path, "LOG_LEVEL": "error", "AUTO_MIGRATE": "true",
         ]
+        if let workers = workers ?? ProcessInfo.processInfo.environment["JOB_WORKERS"].flatMap(Int.init) {
+            environment["JOB_WORKERS"] = "\(workers)"
+        }
         if let database { environment["DATABASE_URL"] = database }
         let config = try AppConfig.load(environment: environment)
         let app = try await Application.make(Environment(name: "production", arguments: ["pictor", "serve"]))
@@ -43,7 +48,7 @@ struct BenchService {
         let email = "bench-\(UUID().uuidString.prefix(8))@example.com"
         try await OperatorTools.createAccount(email: email, password: "bench-violet-harbour-lantern", administrator: false, app: app)
         let key = try await OperatorTools.createAPIKey(email: email, name: "bench", app: app)
-        return BenchService(app: app, base: "http://127.0.0.1:\(port)", key: key, email: email, directory: directory)
+        return BenchService(app: app, base: "http://127.0.0.1:\(port)", key: key, email: email, directory: directory, workers: config.jobWorkers)
     }
 
     static let leftovers = Mutex<[URL]>([])
@@ -94,6 +99,7 @@ struct BenchService {
     func unfinished() async throws -> Int {
         try await GenerationModel.query(on: app.db).filter(\.$state ~~ ["queued", "running"]).count()
     }
+
 }
 
 struct BenchError: Error, CustomStringConvertible {
@@ -125,7 +131,9 @@ func runBatch(_ service: BenchService, count: Int, concurrency: Int, body: @esca
         try await group.waitForAll()
     }
     let submits = seconds(since: start)
-    while try await service.unfinished() > 0 { try await Task.sleep(for: .milliseconds(5)) }
+    // Every 20 ms: each look is a query on the service's one SQLite connection, which at
+    // 5 ms took a share of it from the service being measured.
+    while try await service.unfinished() > 0 { try await Task.sleep(for: .milliseconds(20)) }
     let total = seconds(since: start)
     let done = try await service.succeeded() - before
     guard done == count else { throw BenchError("\(count - done) of \(count) generations did not succeed") }
@@ -133,7 +141,8 @@ func runBatch(_ service: BenchService, count: Int, concurrency: Int, body: @esca
 }
 
 /// The image work of one 512² generation with no service around it: the built-in engine's
-/// render, then exactly what the worker does to an output (PNG with marker, WebP thumbnail, hash).
+/// render, then exactly what the worker does to an output (PNG with marker, WebP thumbnail, hash),
+/// `parallel` pictures at a time (one per core) on the same image threads the service uses.
 func imageWorkOnly(count: Int, parallel: Int) async throws -> Double {
     let pipeline = OutputPipeline(limits: ImageLimits(maxBytes: 64 << 20, maxPixels: 100_000_000))
     let start = ContinuousClock.now
@@ -142,8 +151,12 @@ func imageWorkOnly(count: Int, parallel: Int) async throws -> Double {
             group.addTask {
                 for index in stride(from: lane, to: count, by: parallel) {
                     let request = GenerationRequest(prompt: "bench picture \(index % 7), a lighthouse at dusk", size: ImageSize(width: 512, height: 512), seed: UInt64(index))
-                    let pixels = BuiltInEngine.render(request)
-                    _ = try pipeline.process(.rgb(pixels: pixels, width: 512, height: 512), source: .trainedAlgorithmicMedia)
+                    // On the image threads, where the service does this work (tasks run on the
+                    // event loops and would all stay on the loop that started them).
+                    try await ImageWork.run {
+                        let pixels = BuiltInEngine.render(request)
+                        _ = try pipeline.process(.rgb(pixels: pixels, width: 512, height: 512), source: .trainedAlgorithmicMedia)
+                    }
                 }
             }
         }
@@ -165,7 +178,7 @@ func serviceBenchmarks() async throws {
     let onlyInstant = ProcessInfo.processInfo.environment["PICTOR_BENCH_ONLY"] == "instant"
     for (engine, url) in engines where !onlyInstant {
         // 1. One user, one generation at a time: submit, follow the event stream to its end.
-        let service = try await BenchService.start(database: url, workers: cores)
+        let service = try await BenchService.start(database: url)
         var latencies: [Double] = []
         for index in 0..<(5 + 40) {
             let start = ContinuousClock.now
@@ -182,8 +195,8 @@ func serviceBenchmarks() async throws {
         let batch = try await runBatch(service, count: count, concurrency: 16, body: { #"{"prompt":"bench picture \#($0 % 7), a lighthouse at dusk","size":"512x512","seed":\#($0)}"# }, client: client)
         try await service.stop()
         let alone = try await imageWorkOnly(count: count, parallel: cores)
-        print(String(format: "| end-to-end 512² (%d generations): service / image work alone | %@ | %.1f / %.1f gen/s → service adds %.0f%% (ratio %.2f×) |",
-                     count, engine, Double(count) / batch.total, Double(count) / alone, (batch.total / alone - 1) * 100, batch.total / alone))
+        print(String(format: "| end-to-end 512² (%d generations, 16 clients, %d workers): service / image work alone | %@ | %.1f / %.1f gen/s → service adds %.0f%% (ratio %.2f×) |",
+                     count, service.workers, engine, Double(count) / batch.total, Double(count) / alone, (batch.total / alone - 1) * 100, batch.total / alone))
     }
     for (engine, url) in engines {
 
@@ -192,13 +205,52 @@ func serviceBenchmarks() async throws {
             .init(id: "instant", provider: ScriptedProvider(id: "instant", otherwise: [.deliver(side: 64)]), pricePerImage: 1,
                   timeout: .seconds(30), maxAttempts: 3, styles: []),
         ])
-        let bare = try await BenchService.start(database: url, workers: 8, models: instant)
+        let bare = try await BenchService.start(database: url, models: instant)
+        // What the database handle itself can do, in the same process and run: the ceiling
+        // that the service's statements per generation divide.
+        let alone = try await databaseAlone(bare, lanes: 32, perLane: 100)
+        print(String(format: "| database alone: write transactions (a read and a write) / single reads, 32 tasks | %@ | %.0f / %.0f per s |", engine, alone.transactions, alone.statements))
         let many = 2000
         _ = try await runBatch(bare, count: 100, concurrency: 32, body: { _ in #"{"model":"instant","prompt":"warm-up","size":"64x64"}"# }, client: client)
         let run = try await runBatch(bare, count: many, concurrency: 32, body: { #"{"model":"instant","prompt":"tiny \#($0)","size":"64x64"}"# }, client: client)
         try await bare.stop()
-        print(String(format: "| service alone, instant 64×64 provider (%d generations, 32 clients, 8 workers) | %@ | %.0f gen/s (submits alone %.0f/s) |",
-                     many, engine, Double(many) / run.total, Double(many) / run.submits))
+        print(String(format: "| service alone, instant 64×64 provider (%d generations, 32 clients, %d workers) | %@ | %.0f gen/s (submits alone %.0f/s) |",
+                     many, bare.workers, engine, Double(many) / run.total, Double(many) / run.submits))
     }
     try await client.shutdown()
+}
+
+/// The database alone, through the service's own handle (`app.db`): `lanes` tasks each running
+/// `perLane` write transactions (`BEGIN IMMEDIATE`, an indexed read, an update of no row,
+/// `COMMIT`), then as many single indexed reads. Returns (transactions/s, reads/s).
+func databaseAlone(_ service: BenchService, lanes: Int, perLane: Int) async throws -> (transactions: Double, statements: Double) {
+    let db = service.app.db
+    let start = ContinuousClock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for _ in 0..<lanes {
+            group.addTask {
+                for _ in 0..<perLane {
+                    try await writeTransaction(on: db) { tx in
+                        let sql = try sqlDatabase(tx)
+                        try await sql.raw("SELECT id FROM jobs WHERE state = 'queued' LIMIT 1").run()
+                        try await sql.raw("UPDATE jobs SET updated_at = updated_at WHERE id = \(bind: UUID())").run()
+                    }
+                }
+            }
+        }
+        try await group.waitForAll()
+    }
+    let transactions = Double(lanes * perLane) / seconds(since: start)
+    let single = ContinuousClock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for _ in 0..<lanes {
+            group.addTask {
+                for _ in 0..<perLane {
+                    try await sqlDatabase(db).raw("SELECT id FROM jobs WHERE state = 'queued' LIMIT 1").run()
+                }
+            }
+        }
+        try await group.waitForAll()
+    }
+    return (transactions, Double(lanes * perLane) / seconds(since: single))
 }

@@ -1,6 +1,7 @@
 import CVips
 import CVipsShim
 import Foundation
+import App
 import Domain
 import Imaging
 import Providers
@@ -75,6 +76,11 @@ func rawVipsDecode(_ data: Data) {
 func ratio(_ a: Measurement, _ b: Measurement) -> String { String(format: "%.2f×", a.median / b.median) }
 func ms(_ m: Measurement) -> String { String(format: "%.2f / %.2f", m.median, m.p90) }
 
+// Tasks run where `pictor` runs them: on the event loops (first thing, like its `main`).
+// PICTOR_BENCH_TASK_THREADS=separate leaves them on Swift's own pool, to measure the difference.
+if ProcessInfo.processInfo.environment["PICTOR_BENCH_TASK_THREADS"] != "separate" {
+    TaskThreads.runOnEventLoops()
+}
 try Vips.start()
 
 // `pictor-bench --samples DIR` writes the built-in engine's pictures for the bench prompts and stops.

@@ -40,9 +40,9 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         app.logger.warning("PUBLIC_BASE_URL is plain http on a non-loopback host: session cookies cannot be Secure. Serve Pictor over https.")
     }
 
-    // SQLite runs each statement on this pool, which password hashing (bcrypt, ~250 ms) and
-    // download encoding share: with a pool of its own, larger than NIO's one thread per core,
-    // a few sign-ins at once cannot hold up every database statement behind them.
+    // Password hashing (bcrypt, ~250 ms) and download encoding run on this pool: larger than
+    // NIO's one thread per core, so a few sign-ins at once do not queue every download behind
+    // them. (SQLite has a thread of its own, `OneConnection`; images and files too.)
     app.threadPool = NIOThreadPool(numberOfThreads: max(8, 4 * System.coreCount))
     try DatabaseSetup.configure(app, config: config)
 

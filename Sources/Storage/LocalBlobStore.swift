@@ -21,11 +21,21 @@ public struct LocalBlobStore: BlobStore {
         }
     }
 
+    /// The threads that open, write, flush and rename files. Writing blocks, and `fsync` waits
+    /// for the disk (1–2 ms here): with NIO's one thread per core only two flushes could be
+    /// under way at once, while the disk completes more the more it is given (measured on
+    /// this machine: 1,141 flushes/s from 2 threads, 1,786/s from 8, 2,089/s from 16).
+    static let fileThreads: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 16)
+        pool.start()
+        return pool
+    }()
+
     public func put(_ data: Data, at key: BlobKey) async throws {
-        // Opening, writing, flushing and renaming block: done on NIO's thread pool, in one trip,
-        // so the few threads that run Swift tasks keep running them meanwhile.
+        // Done on the file threads in one trip, so the threads that run Swift tasks keep
+        // running them meanwhile.
         let file = PartialFile(store: self, key: key)
-        try await NIOThreadPool.singleton.runIfActive {
+        try await Self.fileThreads.runIfActive {
             try file.create()
             do {
                 try file.append(data)
@@ -39,7 +49,7 @@ public struct LocalBlobStore: BlobStore {
 
     public func put(chunks: some AsyncSequence<Data, any Error> & Sendable, at key: BlobKey) async throws {
         let file = PartialFile(store: self, key: key)
-        let pool = NIOThreadPool.singleton
+        let pool = Self.fileThreads
         try await pool.runIfActive { try file.create() }
         do {
             for try await chunk in chunks {

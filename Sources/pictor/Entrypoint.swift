@@ -8,6 +8,7 @@ import Vapor
 @main
 enum Entrypoint {
     static func main() async throws {
+        TaskThreads.runOnEventLoops()
         let config: AppConfig
         do {
             let dotEnv = try? String(contentsOfFile: ".env", encoding: .utf8)

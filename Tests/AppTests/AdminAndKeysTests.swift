@@ -129,7 +129,7 @@ import VaporTesting
             row.scopes = "account:read"
             row.createdAt = Date()
             try await row.create(on: app.db)
-            #expect(try await APIKeys.authenticate(key, on: app.db)?.1.email == "under@example.com")
+            #expect(try await APIKeys.authenticate(key, on: app.db)?.email == "under@example.com")
             #expect(try await APIKeys.authenticate("pictor_abcd2345_wrong", on: app.db) == nil)
         }
     }

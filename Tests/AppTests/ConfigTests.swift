@@ -1,4 +1,5 @@
 @testable import App
+import Foundation
 import Imaging
 import Testing
 
@@ -15,6 +16,7 @@ import Testing
         #expect(config.logFormat == .json && config.logLevel == .info)
         #expect(config.metricsToken == nil)
         #expect(config.imageThreads == 1)
+        #expect(config.jobWorkers == 8)
         #expect(config.imageLimits == ImageLimits(maxBytes: 20 * 1_048_576, maxPixels: 40_000_000))
     }
 
@@ -92,5 +94,15 @@ import Testing
         #expect(isServeCommand(["pictor", "--port", "1"]))
         #expect(!isServeCommand(["pictor", "migrate"]))
         #expect(!isServeCommand(["pictor", "routes"]))
+    }
+}
+
+@Suite struct HexTests {
+    @Test func hexIsTwoLowerCaseDigitsPerByte() {
+        #expect(Data().hexString == "")
+        #expect(Data([0x00, 0x0F, 0xA5, 0xFF, 0x10]).hexString == "000fa5ff10")
+        // SHA-256("abc"), FIPS 180-2 appendix B.1.
+        #expect(Tokens.sha256("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(Data((0...255).map(UInt8.init)).hexString.count == 512)
     }
 }

@@ -3,6 +3,7 @@ import Domain
 import Fluent
 import Persistence
 import SQLKit
+import Synchronization
 import Testing
 import Vapor
 
@@ -47,6 +48,35 @@ import Vapor
                 #expect(try await SQLiteTuning.pragma("foreign_keys", on: db) == "1")
                 #expect(try await SQLiteTuning.pragma("synchronous", on: db) == "1", "NORMAL")
             }
+        }
+    }
+
+    /// The connection has a thread of its own: statements still run while every thread of the
+    /// shared pool (password hashing, download encoding) is busy.
+    @Test(.enabled(if: TestDatabase.engine == "sqlite"))
+    func statementsDoNotWaitForTheSharedThreadPool() async throws {
+        try await withPictor { app in
+            let blockers = 64  // more than the pool has threads
+            let started = Atomic<Int>(0)
+            let release = DispatchSemaphore(value: 0)
+            for _ in 0..<blockers {
+                app.threadPool.submit { state in
+                    guard state == .active else { return }
+                    started.add(1, ordering: .relaxed)
+                    release.wait()
+                }
+            }
+            for _ in 0..<200 where started.load(ordering: .relaxed) < 8 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(started.load(ordering: .relaxed) >= 8, "every thread of the shared pool is held")
+            let answer = await withTaskGroup(of: String?.self) { group in
+                group.addTask { try? await SQLiteTuning.pragma("foreign_keys", on: app.db) }
+                group.addTask { try? await Task.sleep(for: .seconds(5)); return "timed out" }
+                let first = await group.next() ?? nil
+                for _ in 0..<blockers { release.signal() }
+                group.cancelAll()
+                return first
+            }
+            #expect(answer == "1", "a statement ran while the shared pool was busy")
         }
     }
 }

@@ -83,7 +83,8 @@ func useMailer(_ mailer: any Mailer, in app: Application) {
             useMailer(mailer, in: app)
             let retried = try await Postman.queue(welcome, app: app, on: app.db)
             try await withRunner(app, handlers: [SendMailHandler()]) { (_: JobRunner) async throws in
-                #expect(try await eventually { try await MailOutboxModel.find(retried, on: app.db)?.sentAt != nil })
+                // Three attempts with backoff; the whole suite runs in parallel on two cores, so allow time.
+                #expect(try await eventually(within: 30) { try await MailOutboxModel.find(retried, on: app.db)?.sentAt != nil })
             }
             #expect(mailer.sent.value.map(\.to) == ["ada@example.com"])
 

@@ -84,7 +84,7 @@ public struct AppConfig: Sendable, Equatable {
         trustProxy = try reader.boolean("TRUST_PROXY", default: false)
         termsVersion = reader.string("TERMS_VERSION", default: "2026-11-25")
         privacyVersion = reader.string("PRIVACY_VERSION", default: "2026-11-25")
-        jobWorkers = try reader.integer("JOB_WORKERS", default: 2, range: 0...64)
+        jobWorkers = try reader.integer("JOB_WORKERS", default: 8, range: 0...64)
         jobLeaseSeconds = try reader.integer("JOB_LEASE_SECONDS", default: 60, range: 3...86_400)
         builtInDelayMilliseconds = try reader.integer("BUILTIN_ENGINE_DELAY_MS", default: 0, range: 0...600_000)
         postgresConnectionsPerLoop = try reader.integer("DATABASE_CONNECTIONS_PER_CORE", default: 4, range: 1...64)

@@ -13,7 +13,7 @@ enum DatabaseSetup {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             // One connection per process: see `OneConnection`.
             let sqlite = DatabaseConfigurationFactory.sqlite(.file(path), sqlLogLevel: .trace).make()
-            app.databases.use(OneConnection(sqlite, on: app.eventLoopGroup.next()), as: .sqlite)
+            app.databases.use(OneConnection(sqlite), as: .sqlite)
         case .postgres(let url):
             let configuration = try SQLPostgresConfiguration(url: url)
             app.databases.use(

@@ -39,21 +39,19 @@ enum APIKeys {
         return Created(key: key, row: row)
     }
 
-    /// The live key and its user for a presented key, or nil.
-    static func authenticate(_ presented: String, on db: any Database) async throws -> (APIKeyModel, UserModel)? {
+    /// The live key and its active user for a presented key, or nil.
+    static func authenticate(_ presented: String, on db: any Database) async throws -> APIKeyCredential? {
         let parts = presented.split(separator: "_", maxSplits: 2)  // the secret itself may contain "_"
-        guard parts.count == 3, parts[0] == "pictor" else { return nil }
-        guard let row = try await APIKeyModel.query(on: db)
-            .join(UserModel.self, on: \APIKeyModel.$userID == \UserModel.$id)
-            .filter(\.$prefix == "pictor_\(parts[1])").filter(\.$revokedAt == nil).first(),
-            constantTimeEquals(Array(Tokens.sha256(presented).utf8), Array(row.keyHash.utf8)),
-            let user = try? row.joined(UserModel.self), user.status == "active"
+        guard parts.count == 3, parts[0] == "pictor",
+            let key = try await APIKeyStore.credential(prefix: "pictor_\(parts[1])", on: db),
+            constantTimeEquals(Array(Tokens.sha256(presented).utf8), Array(key.keyHash.utf8)),
+            key.status == "active"
         else { return nil }
-        if (row.lastUsedAt.map { Date().timeIntervalSince($0) > 60 }) ?? true {
-            row.lastUsedAt = Date()
-            try await row.update(on: db)
+        let now = Date()
+        if (key.lastUsedAt.map { now.timeIntervalSince($0) > 60 }) ?? true {
+            try await APIKeyStore.markUsed(key.keyID, at: now, on: db)
         }
-        return (row, user)
+        return key
     }
 }
 
@@ -62,15 +60,15 @@ enum APIKeys {
 struct APIKeyMiddleware: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         if let presented = request.headers.bearerAuthorization?.token, presented.hasPrefix("pictor_") {
-            guard let (key, user) = try await APIKeys.authenticate(presented, on: request.db) else {
+            guard let key = try await APIKeys.authenticate(presented, on: request.db) else {
                 throw Abort(.unauthorized, reason: "The API key is not valid, or it was revoked.")
             }
             request.currentUser = CurrentUser(
-                id: user.id!, email: user.email, role: CurrentUser.Role(rawValue: user.role) ?? .user,
-                emailVerified: user.emailVerifiedAt != nil, sessionID: key.id!, csrfToken: "",
+                id: key.userID, email: key.email, role: CurrentUser.Role(rawValue: key.role) ?? .user,
+                emailVerified: key.emailVerified, sessionID: key.keyID, csrfToken: "",
                 authenticatedAt: .distantPast,
                 apiScopes: Set(key.scopes.split(separator: " ").compactMap { APIScope(rawValue: String($0)) }))
-            request.logger[metadataKey: "user-id"] = .string(user.id!.uuidString)
+            request.logger[metadataKey: "user-id"] = .string(key.userID.uuidString)
         }
         return try await next.respond(to: request)
     }

@@ -1,4 +1,5 @@
 import Domain
+import Imaging
 
 /// The built-in preview engine: no AI model, no network. It paints a picture from the
 /// prompt's words (palette, horizon, shapes, style) in Swift, deterministically for
@@ -33,7 +34,9 @@ public struct BuiltInEngine: ImageProvider {
             try Task.checkCancellation()
             var single = request
             single.seed = request.seed &+ UInt64(index)
-            images.append(.rgb(pixels: Self.render(single, reference: reference), width: request.size.width, height: request.size.height))
+            let picture = single
+            let pixels = try await ImageWork.run { Self.render(picture, reference: reference) }
+            images.append(.rgb(pixels: pixels, width: request.size.width, height: request.size.height))
             progress(Double(index + 1) / Double(request.count))
         }
         return images

@@ -195,7 +195,8 @@ struct GenerationJobHandler: JobHandler {
         let pipeline = OutputPipeline(limits: app.pictor.config.imageLimits)
         let outputs: [OutputPipeline.Output]
         do {
-            outputs = try delivered.prefix(generation.count).map { try pipeline.process($0, source: source) }
+            let images = Array(delivered.prefix(generation.count))
+            outputs = try await ImageWork.run { try images.map { try pipeline.process($0, source: source) } }
         } catch let error as ImagingError {
             logger.warning("provider output unreadable", metadata: ["error": .string("\(error)")])
             try await GenerationService.end(generation, as: .failed, reason: "The image model returned an image that could not be read. You were not charged.", app: app, on: app.db)
