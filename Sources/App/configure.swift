@@ -42,8 +42,9 @@ public func configure(_ app: Application, config: AppConfig) async throws {
 
     // Password hashing (bcrypt, ~250 ms) and download encoding run on this pool: larger than
     // NIO's one thread per core, so a few sign-ins at once do not queue every download behind
-    // them. (SQLite has a thread of its own, `OneConnection`; images and files too.)
-    app.threadPool = NIOThreadPool(numberOfThreads: max(8, 4 * System.coreCount))
+    // them. (SQLite has a thread of its own, `OneConnection`; image work runs on `ImageWork`,
+    // blob files on the blob store's file threads.)
+    app.threadPool = NIOThreadPool(numberOfThreads: sharedPoolThreads)
     try DatabaseSetup.configure(app, config: config)
 
     // Outermost first: every response, error pages included, gets an id, is
@@ -75,6 +76,9 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     }
     app.logger.info("configured", metadata: config.redactedSummary.mapValues { .string($0) })
 }
+
+/// Threads of `app.threadPool` (password hashing, download encoding).
+let sharedPoolThreads = max(8, 4 * System.coreCount)
 
 /// `pictor` with no command, or with flags only, runs `serve`.
 func isServeCommand(_ arguments: [String]) -> Bool {

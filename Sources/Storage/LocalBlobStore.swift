@@ -64,11 +64,13 @@ public struct LocalBlobStore: BlobStore {
 
     public func get(_ key: BlobKey) async throws -> Data {
         let path = url(for: key).path
-        guard FileManager.default.fileExists(atPath: path) else { throw BlobStoreError.notFound(key.rawValue) }
-        do {
-            return try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw BlobStoreError.ioFailure(operation: "read", detail: "\(error)")
+        return try await Self.fileThreads.runIfActive {
+            guard FileManager.default.fileExists(atPath: path) else { throw BlobStoreError.notFound(key.rawValue) }
+            do {
+                return try Data(contentsOf: URL(fileURLWithPath: path))
+            } catch {
+                throw BlobStoreError.ioFailure(operation: "read", detail: "\(error)")
+            }
         }
     }
 
@@ -81,6 +83,12 @@ public struct LocalBlobStore: BlobStore {
     }
 
     public func list(prefix: String) async throws -> [BlobKey] {
+        // A walk of the whole tree (the maintenance sweep's): on the file threads too.
+        let root = root
+        return try await Self.fileThreads.runIfActive { Self.walk(root, prefix: prefix) }
+    }
+
+    private static func walk(_ root: URL, prefix: String) -> [BlobKey] {
         guard let walker = FileManager.default.enumerator(
             at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
         else { return [] }

@@ -115,6 +115,18 @@ import VaporTesting
         }
     }
 
+    @Test func aKeyRecordsItsUseAndStopsWithItsAccount() async throws {
+        try await withPictor { app in
+            let browser = try await Accounts.signedIn(app, email: "keyed@example.com")
+            let key = try await createKey(browser, name: "reader", scopes: ["account:read"])
+            let headers: HTTPHeaders = ["Authorization": "Bearer \(key)"]
+            #expect(try await app.testing().sendRequest(.GET, "/api/v1/me", headers: headers).status == .ok)
+            #expect(try await APIKeyModel.query(on: app.db).first()?.lastUsedAt != nil, "the use is recorded")
+            try await UserModel.query(on: app.db).filter(\.$email == "keyed@example.com").set(\.$status, to: "suspended").update()
+            #expect(try await app.testing().sendRequest(.GET, "/api/v1/me", headers: headers).status == .unauthorized)
+        }
+    }
+
     /// Secrets are base64url, so they can hold "_": the key still parses.
     @Test func aSecretWithUnderscoresStillAuthenticates() async throws {
         try await withPictor { app in

@@ -56,7 +56,7 @@ import Vapor
     @Test(.enabled(if: TestDatabase.engine == "sqlite"))
     func statementsDoNotWaitForTheSharedThreadPool() async throws {
         try await withPictor { app in
-            let blockers = 64  // more than the pool has threads
+            let blockers = sharedPoolThreads + 1  // one more than the pool has threads
             let started = Atomic<Int>(0)
             let release = DispatchSemaphore(value: 0)
             for _ in 0..<blockers {
@@ -66,8 +66,8 @@ import Vapor
                     release.wait()
                 }
             }
-            for _ in 0..<200 where started.load(ordering: .relaxed) < 8 { try await Task.sleep(for: .milliseconds(10)) }
-            #expect(started.load(ordering: .relaxed) >= 8, "every thread of the shared pool is held")
+            for _ in 0..<200 where started.load(ordering: .relaxed) < sharedPoolThreads { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(started.load(ordering: .relaxed) == sharedPoolThreads, "every thread of the shared pool is held")
             let answer = await withTaskGroup(of: String?.self) { group in
                 group.addTask { try? await SQLiteTuning.pragma("foreign_keys", on: app.db) }
                 group.addTask { try? await Task.sleep(for: .seconds(5)); return "timed out" }

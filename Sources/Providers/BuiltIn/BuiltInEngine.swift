@@ -28,7 +28,8 @@ public struct BuiltInEngine: ImageProvider {
 
     public func generate(_ request: GenerationRequest, progress: @Sendable (Double) -> Void) async throws -> [ProviderImage] {
         var images: [ProviderImage] = []
-        let reference = ReferencePalette.read(request.referenceImages)
+        let references = request.referenceImages
+        let reference = try await ImageWork.run { ReferencePalette.read(references) }
         for index in 0..<request.count {
             if delayPerImage > .zero { try await Task.sleep(for: delayPerImage) }
             try Task.checkCancellation()

@@ -56,7 +56,9 @@ enum ReferenceImagesAPI {
 
     /// Checks and cleans an uploaded image, then stores it sealed, bytes before row.
     static func store(_ data: Data, user: UUID, req: Request) async throws -> ReferenceImageModel {
-        let reencoded = try clean(data, limits: req.pictor.config.imageLimits)
+        // Decoding an upload of up to 40 megapixels takes seconds: on the image threads.
+        let limits = req.pictor.config.imageLimits
+        let reencoded = try await ImageWork.run { try clean(data, limits: limits) }
         let key = try await req.pictor.contentKeys.key(for: user, on: req.db)
         let row = ReferenceImageModel()
         row.id = UUID()
