@@ -1,4 +1,5 @@
 import Crypto
+import Domain
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -81,16 +82,7 @@ enum Tokens {
 extension Data {
     /// Lower-case hex, two digits a byte. (`String(format:)` per byte cost 4 % of the
     /// service's CPU: every API key check, request hash and image hash goes through here.)
-    var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
-        return String(unsafeUninitializedCapacity: count * 2) { buffer in
-            for (index, byte) in enumerated() {
-                buffer[2 * index] = digits[Int(byte >> 4)]
-                buffer[2 * index + 1] = digits[Int(byte & 0x0F)]
-            }
-            return count * 2
-        }
-    }
+    var hexString: String { Hex.lowercase(self) }
 }
 
 extension Secrets {

@@ -1,4 +1,5 @@
 import Crypto
+import Domain
 import Foundation
 
 /// AWS Signature Version 4 for S3 requests: header signing and presigned URLs.
@@ -136,9 +137,7 @@ public struct SigV4: Sendable {
         return (stamp, String(stamp.prefix(8)))
     }
 
-    static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
-        bytes.map { String(format: "%02x", $0) }.joined()
-    }
+    static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 { Hex.lowercase(bytes) }
 
     public static func payloadHash(_ data: Data) -> String { hex(SHA256.hash(data: data)) }
 }
