@@ -7,6 +7,7 @@ import Imaging
 import NIOCore
 import Persistence
 import Providers
+import SQLKit
 import Synchronization
 import Vapor
 
@@ -99,7 +100,6 @@ struct BenchService {
     func unfinished() async throws -> Int {
         try await GenerationModel.query(on: app.db).filter(\.$state ~~ ["queued", "running"]).count()
     }
-
 }
 
 struct BenchError: Error, CustomStringConvertible {
@@ -201,11 +201,11 @@ func serviceBenchmarks() async throws {
             rounds.append((batch.total, alone))
         }
         try await service.stop()
-        let ratios = rounds.map { $0.service / $0.alone }.sorted()
-        let middle = rounds.sorted { $0.service / $0.alone < $1.service / $1.alone }[1]
+        let ratios = rounds.map { (round: $0, ratio: $0.service / $0.alone) }.sorted { $0.ratio < $1.ratio }
+        let middle = ratios[1]
         print(String(format: "| end-to-end 512² (%d generations, 16 clients, %d workers): service / image work alone, median of 3 alternating rounds | %@ | %.1f / %.1f gen/s → service adds %.0f%% (ratio %.2f×; rounds %.2f–%.2f×) |",
-                     count, service.workers, engine, Double(count) / middle.service, Double(count) / middle.alone,
-                     (ratios[1] - 1) * 100, ratios[1], ratios[0], ratios[2]))
+                     count, service.workers, engine, Double(count) / middle.round.service, Double(count) / middle.round.alone,
+                     (middle.ratio - 1) * 100, middle.ratio, ratios[0].ratio, ratios[2].ratio))
     }
     for (engine, url) in engines {
 
@@ -234,32 +234,26 @@ func serviceBenchmarks() async throws {
 /// `COMMIT`), then as many single indexed reads. Returns (transactions/s, reads/s).
 func databaseAlone(_ service: BenchService, lanes: Int, perLane: Int) async throws -> (transactions: Double, statements: Double) {
     let db = service.app.db
+    let read: SQLQueryString = "SELECT id FROM jobs WHERE state = 'queued' LIMIT 1"
+    let transactions = try await perSecond(lanes: lanes, perLane: perLane) {
+        try await writeTransaction(on: db) { tx in
+            let sql = try sqlDatabase(tx)
+            try await sql.raw(read).run()
+            try await sql.raw("UPDATE jobs SET updated_at = updated_at WHERE id = \(bind: UUID())").run()
+        }
+    }
+    let reads = try await perSecond(lanes: lanes, perLane: perLane) { try await sqlDatabase(db).raw(read).run() }
+    return (transactions, reads)
+}
+
+/// Runs `operation` `perLane` times in each of `lanes` concurrent tasks; returns operations per second.
+func perSecond(lanes: Int, perLane: Int, _ operation: @escaping @Sendable () async throws -> Void) async throws -> Double {
     let start = ContinuousClock.now
     try await withThrowingTaskGroup(of: Void.self) { group in
         for _ in 0..<lanes {
-            group.addTask {
-                for _ in 0..<perLane {
-                    try await writeTransaction(on: db) { tx in
-                        let sql = try sqlDatabase(tx)
-                        try await sql.raw("SELECT id FROM jobs WHERE state = 'queued' LIMIT 1").run()
-                        try await sql.raw("UPDATE jobs SET updated_at = updated_at WHERE id = \(bind: UUID())").run()
-                    }
-                }
-            }
+            group.addTask { for _ in 0..<perLane { try await operation() } }
         }
         try await group.waitForAll()
     }
-    let transactions = Double(lanes * perLane) / seconds(since: start)
-    let single = ContinuousClock.now
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        for _ in 0..<lanes {
-            group.addTask {
-                for _ in 0..<perLane {
-                    try await sqlDatabase(db).raw("SELECT id FROM jobs WHERE state = 'queued' LIMIT 1").run()
-                }
-            }
-        }
-        try await group.waitForAll()
-    }
-    return (transactions, Double(lanes * perLane) / seconds(since: single))
+    return Double(lanes * perLane) / seconds(since: start)
 }

@@ -10,7 +10,7 @@ public enum TaskThreads {
     /// template offers; measured in docs/PERFORMANCE.md.)
     ///
     /// Call it first in `main`, once, before any task has run. What blocks a thread for long
-    /// (image work, file writes, password hashing) runs on thread pools of its own.
+    /// (image work, file I/O, SQLite, password hashing) runs on thread pools of its own.
     @discardableResult
     public static func runOnEventLoops() -> Bool {
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
