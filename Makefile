@@ -17,7 +17,8 @@ test:
 test-postgres:
 	scripts/setup test
 	swift build --build-tests
-	eval "$$(scripts/start-postgres)"; trap 'scripts/stop-postgres "$$PICTOR_PG_DIR"' EXIT; swift test --skip-build
+	eval "$$(scripts/start-postgres)"; trap 'scripts/stop-postgres "$$PICTOR_PG_DIR"' EXIT; \
+	  SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=16 swift test --skip-build  # see scripts/test
 
 bench:
 	scripts/setup test

@@ -34,8 +34,9 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         models: .configured(
             config.models, builtInDelay: .milliseconds(config.builtInDelayMilliseconds),
             webhooks: config.replicateWebhookSecret == nil ? nil : config.publicBaseURL.appendingPathComponent("webhooks")), credits: UnlimitedCredits(), contentKeys: ContentKeys(secrets: secrets),
-        generationEvents: GenerationEvents(), providerHealth: ProviderHealth())
-    app.passwords.use(.bcrypt(cost: 12))
+        generationEvents: GenerationEvents(), providerHealth: ProviderHealth(),
+        passwordDecoy: try Bcrypt.hash(Tokens.random(), cost: config.passwordHashCost))
+    app.passwords.use(.bcrypt(cost: config.passwordHashCost))
     if !cookies.secure {
         app.logger.warning("PUBLIC_BASE_URL is plain http on a non-loopback host: session cookies cannot be Secure. Serve Pictor over https.")
     }

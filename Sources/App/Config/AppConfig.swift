@@ -34,6 +34,8 @@ public struct AppConfig: Sendable, Equatable {
     /// The versions of the Terms and the Privacy Policy people accept at sign-up.
     public var termsVersion: String
     public var privacyVersion: String
+    /// bcrypt's cost for stored passwords (each step doubles the work; 12 takes ~250 ms).
+    public var passwordHashCost: Int
     /// Job worker loops inside `pictor serve` (0: run `pictor worker` separately).
     public var jobWorkers: Int
     /// Seconds a claimed job stays leased without a heartbeat.
@@ -84,6 +86,7 @@ public struct AppConfig: Sendable, Equatable {
         trustProxy = try reader.boolean("TRUST_PROXY", default: false)
         termsVersion = reader.string("TERMS_VERSION", default: "2026-11-25")
         privacyVersion = reader.string("PRIVACY_VERSION", default: "2026-11-25")
+        passwordHashCost = try reader.integer("PASSWORD_HASH_COST", default: 12, range: 10...16)
         jobWorkers = try reader.integer("JOB_WORKERS", default: 8, range: 0...64)
         jobLeaseSeconds = try reader.integer("JOB_LEASE_SECONDS", default: 60, range: 3...86_400)
         builtInDelayMilliseconds = try reader.integer("BUILTIN_ENGINE_DELAY_MS", default: 0, range: 0...600_000)

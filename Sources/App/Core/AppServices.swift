@@ -19,6 +19,9 @@ struct AppServices: Sendable {
     let contentKeys: ContentKeys
     let generationEvents: GenerationEvents
     let providerHealth: ProviderHealth
+    /// A bcrypt hash of a random password at the configured cost, checked when a sign-in names
+    /// an unknown email so that both answers take the same time. Made once, at boot.
+    let passwordDecoy: String
 }
 
 private struct AppServicesKey: StorageKey {
@@ -51,6 +54,7 @@ extension AppServices {
             config: config, blobs: blobs ?? self.blobs, metrics: metrics, jobs: jobs ?? self.jobs, mailer: mailer ?? self.mailer,
             secrets: secrets, cookies: cookies, sessions: sessions, loginThrottle: loginThrottle,
             models: models ?? self.models, credits: credits ?? self.credits, contentKeys: contentKeys,
-            generationEvents: generationEvents, providerHealth: providerHealth ?? self.providerHealth)
+            generationEvents: generationEvents, providerHealth: providerHealth ?? self.providerHealth,
+            passwordDecoy: passwordDecoy)
     }
 }

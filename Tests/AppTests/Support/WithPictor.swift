@@ -24,6 +24,10 @@ func withPictor<T>(
     config.database = database.setting
     config.autoMigrate = true
     config.jobWorkers = 0  // tests that need workers start them themselves
+    // bcrypt at its lowest cost: at 12 it was 70% of the suite's CPU (perf), and the hashes
+    // running at once starved the tests that wait on timers. Real bcrypt all the same;
+    // ConfigTests holds the default of 12 and AccountFlowTests that the setting is used.
+    config.passwordHashCost = 4
     adjust(&config)
 
     let app = try await Application.make(.testing)

@@ -5,10 +5,6 @@ import Vapor
 
 /// Sign-in with throttling, and sign-out.
 enum SignInController {
-    /// A bcrypt hash (cost 12) of a random password, checked when the email is unknown so
-    /// that both answers take the same time. Made once per process.
-    static let decoyHash: String = (try? Bcrypt.hash(Tokens.random(), cost: 12)) ?? ""
-
     @Sendable static func form(req: Request) async throws -> View {
         var page = SignInPage(layout: .make(for: req, title: "Sign in"), csrf: req.csrfToken)
         page.next = safeNext(try? req.query.get(String.self, at: "next")) ?? ""
@@ -35,7 +31,7 @@ enum SignInController {
         }
 
         let user = try await UserModel.query(on: req.db).filter(\.$email == email).first()
-        let passwordMatches = try await req.password.async.verify(form.password ?? "", created: user?.passwordHash ?? decoyHash)
+        let passwordMatches = try await req.password.async.verify(form.password ?? "", created: user?.passwordHash ?? req.pictor.passwordDecoy)
         guard let user, passwordMatches else {
             let locked = try await LoginThrottle.fail(keys: keys, policy: req.pictor.loginThrottle, now: now, on: req.db)
             try await Audit.record(
