@@ -16,14 +16,18 @@ private let grid = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 7, 7])
     }
 
     @Test func txt2imgSendsTheDocumentedRequestAndReportsProgress() async throws {
+        // The picture is ready once progress has been asked for twice (so the first answer
+        // has been read), not after a fixed time that a busy machine may not poll within.
+        let polls = NIOLockedValueBox(0)
         try await withFakeServer({ app in
             app.post("sdapi", "v1", "txt2img") { _ async throws -> Response in
-                try await Task.sleep(for: .milliseconds(600))
+                for _ in 0..<600 where polls.withLockedValue({ $0 }) < 2 { try await Task.sleep(for: .milliseconds(50)) }
                 let images = [grid, png, png].map { "\"\($0.base64EncodedString())\"" }.joined(separator: ",")
                 return Response(status: .ok, body: .init(string: #"{"images":[\#(images)],"parameters":{},"info":"{\"seed\": 1}"}"#))
             }
             app.get("sdapi", "v1", "progress") { _ in
-                Response(status: .ok, body: .init(string: #"{"progress":0.5,"eta_relative":1.2,"state":{"job_count":1}}"#))
+                polls.withLockedValue { $0 += 1 }
+                return Response(status: .ok, body: .init(string: #"{"progress":0.5,"eta_relative":1.2,"state":{"job_count":1}}"#))
             }
         }) { server in
             let reported = NIOLockedValueBox<[Double]>([])

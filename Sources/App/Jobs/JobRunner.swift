@@ -35,6 +35,7 @@ public final class JobRunner: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let running = Mutex<Task<Void, Never>?>(nil)
     private let lastAbandonedSweep = Mutex(Date.distantPast)
+    private let lastAbandonedClaim = Mutex(ContinuousClock.Instant.now - .seconds(3600))
 
     init(settings: Settings) {
         self.settings = settings
@@ -93,7 +94,9 @@ public final class JobRunner: Sendable {
                 if abandonedSweepIsDue() {
                     try await JobQueue.buryAbandoned(now: Date(), on: app.db)
                 }
-                if let job = try await JobQueue.claim(owner: owner, leaseFor: settings.lease, now: Date(), expectWork: busy, on: app.db) {
+                if let job = try await JobQueue.claim(
+                    owner: owner, leaseFor: settings.lease, now: Date(), expectWork: busy,
+                    includeAbandoned: abandonedClaimIsDue(), on: app.db) {
                     busy = true
                     await execute(job, app: app, logger: logger)
                     continue
@@ -111,6 +114,17 @@ public final class JobRunner: Sendable {
         lastAbandonedSweep.withLock { last in
             let now = Date()
             guard now.timeIntervalSince(last) >= 60 else { return false }
+            last = now
+            return true
+        }
+    }
+
+    /// Jobs whose worker died (lease expired) are looked for by one claim per poll interval
+    /// and runner; every other claim looks at waiting jobs only.
+    private func abandonedClaimIsDue() -> Bool {
+        lastAbandonedClaim.withLock { last in
+            let now = ContinuousClock.now
+            guard now - last >= settings.pollInterval else { return false }
             last = now
             return true
         }

@@ -7,11 +7,11 @@ extension Application {
     public var jobs: JobRunner { pictor.jobs }
 
     /// Puts a job on the queue as part of whatever `db` is (a transaction composes),
-    /// and wakes this process's idle workers.
+    /// and wakes one of this process's idle workers.
     @discardableResult
     public func enqueue(_ job: NewJob, on db: any Database) async throws -> UUID {
         let id = try await JobQueue.enqueue(job, now: Date(), on: db)
-        jobs.wake.wakeAll()
+        jobs.wake.wakeOne()
         return id
     }
 }

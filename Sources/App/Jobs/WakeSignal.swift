@@ -4,6 +4,10 @@ import Synchronization
 /// Wakes idle workers when a job is enqueued (in this process, or on PostgreSQL by
 /// `NOTIFY` from any process). A worker waits for a wake-up or for its poll interval,
 /// whichever comes first, so a missed signal costs at most one interval.
+///
+/// One new job wakes one idle worker (`wakeOne`): waking them all sent every idle worker to
+/// race for the same row, and the losers' claims (a read, a write that finds nothing, a look
+/// for abandoned jobs) cost the database more than the job itself.
 final class WakeSignal: Sendable {
     private struct State {
         var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
@@ -20,7 +24,19 @@ final class WakeSignal: Sendable {
         waiters.forEach { $0.resume() }
     }
 
-    /// Returns on the next `wakeAll`, after `timeout`, or when the task is cancelled.
+    /// How many are waiting now (for tests and metrics).
+    var waiting: Int { state.withLock { $0.waiters.count } }
+
+    /// Wakes one waiting worker, if any is waiting.
+    func wakeOne() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let id = state.waiters.keys.first else { return nil }
+            return state.waiters.removeValue(forKey: id)
+        }
+        waiter?.resume()
+    }
+
+    /// Returns on the next `wakeAll` or `wakeOne` that picks it, after `timeout`, or when the task is cancelled.
     func wait(upTo timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await Task.sleep(for: timeout) }

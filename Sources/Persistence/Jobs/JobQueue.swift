@@ -94,15 +94,17 @@ public enum JobQueue {
     /// Waiting jobs come first; each half is one index range (`jobs_claim`, `jobs_lease`)
     /// read in order, so a claim costs the same with ten jobs waiting or ten thousand.
     /// `expectWork` (the last claim found a job) skips the read that lets an idle queue answer
-    /// without a write.
+    /// without a write. `includeAbandoned` false looks at waiting jobs only (the runner looks
+    /// for abandoned ones once per poll interval, not after every claim that found nothing).
     public static func claim(
-        owner: String, leaseFor lease: TimeInterval, now: Date, expectWork: Bool = false, on db: any Database
+        owner: String, leaseFor lease: TimeInterval, now: Date, expectWork: Bool = false, includeAbandoned: Bool = true,
+        on db: any Database
     ) async throws -> ClaimedJob? {
         let waiting: SQLQueryString = "state = 'queued' AND run_at <= \(bind: now) ORDER BY run_at"
         let abandoned: SQLQueryString = """
             state = 'running' AND lease_expires_at < \(bind: now) AND attempts < max_attempts ORDER BY lease_expires_at
             """
-        for candidates in [waiting, abandoned] {
+        for candidates in includeAbandoned ? [waiting, abandoned] : [waiting] {
             if let job = try await claim(candidates, owner: owner, leaseFor: lease, now: now, checkFirst: !expectWork, on: db) {
                 return job
             }

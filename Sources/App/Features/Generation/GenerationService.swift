@@ -83,7 +83,7 @@ enum GenerationService {
             else { throw error }
             return try replay(existing, hash: hash, key: contentKey)
         }
-        app.jobs.wake.wakeAll()
+        app.jobs.wake.wakeOne()
         return Submitted(generation: generation, key: contentKey, replayed: false)
     }
 
