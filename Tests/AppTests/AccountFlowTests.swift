@@ -316,6 +316,37 @@ import VaporTesting
         #expect(AgeScreen.Day(iso: text) == nil)
     }
 
+    /// After PASSWORD_HASH_COST changes, a right password is hashed again at the new cost (the
+    /// decoy for unknown emails is at the new cost, and the times must match); a wrong one changes nothing.
+    @Test func aPasswordHashedAtAnotherCostIsMadeAgainAtSignIn() async throws {
+        try await withPictor { app in
+            let email = "grace@example.com"
+            _ = try await Accounts.signedIn(app, email: email)
+            func stored() async throws -> UserModel { try #require(try await UserModel.query(on: app.db).filter(\.$email == email).first()) }
+            let user = try await stored()
+            user.passwordHash = try Bcrypt.hash(Accounts.password, cost: 5)
+            try await user.save(on: app.db)
+
+            let browser = Browser(app)
+            try await browser.get("/login")
+            let wrong = try await browser.post("/login", ["email": email, "password": "not-the-password"])
+            #expect(wrong.status == .unauthorized)
+            #expect(try await stored().passwordHash.hasPrefix("$2b$05$"))
+
+            let right = try await browser.post("/login", ["email": email, "password": Accounts.password])
+            #expect(right.status == .seeOther && right.location == "/account")
+            let remade = try await stored().passwordHash
+            #expect(remade.hasPrefix("$2b$04$"))
+            #expect(try Bcrypt.verify(Accounts.password, created: remade))
+        }
+    }
+
+    @Test func bcryptCostsAreRead() {
+        #expect(bcryptCost(of: "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW") == 12)
+        #expect(bcryptCost(of: "$2y$04$abc") == 4)
+        #expect(bcryptCost(of: "plain-text") == nil && bcryptCost(of: "$1$12$abc") == nil && bcryptCost(of: "") == nil)
+    }
+
     @Test func passwordPolicy() {
         #expect(PasswordPolicy.problem(with: "short", email: "a@b.co") == "Use at least 8 characters.")
         #expect(PasswordPolicy.problem(with: "Password1", email: "a@b.co")?.contains("leaked") == true)

@@ -52,7 +52,7 @@ import Testing
         ("LOG_LEVEL", "loud", "LOG_LEVEL: 'loud' is not one of: trace, debug, info, notice, warning, error, critical"),
         ("PUBLIC_BASE_URL", "ftp://x", "PUBLIC_BASE_URL: 'ftp://x' is not an http:// or https:// URL"),
         ("IMAGE_THREADS", "0", "IMAGE_THREADS: '0' is not a whole number from 1 to 64"),
-        ("PASSWORD_HASH_COST", "8", "PASSWORD_HASH_COST: '8' is not a whole number from 10 to 16"),
+        ("PASSWORD_HASH_COST", "8", "PASSWORD_HASH_COST: '8' is not a whole number from 10 to 14"),
         ("UPLOAD_MAX_BYTES", "-1", "UPLOAD_MAX_BYTES: '-1' is not a whole number from 1024 to 1073741824"),
     ])
     func badValuesNameTheVariable(_ name: String, _ value: String, _ message: String) {

@@ -21,7 +21,7 @@ private let grid = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 7, 7])
         let polls = NIOLockedValueBox(0)
         try await withFakeServer({ app in
             app.post("sdapi", "v1", "txt2img") { _ async throws -> Response in
-                for _ in 0..<600 where polls.withLockedValue({ $0 }) < 2 { try await Task.sleep(for: .milliseconds(50)) }
+                for _ in 0..<200 where polls.withLockedValue({ $0 }) < 2 { try await Task.sleep(for: .milliseconds(50)) }
                 let images = [grid, png, png].map { "\"\($0.base64EncodedString())\"" }.joined(separator: ",")
                 return Response(status: .ok, body: .init(string: #"{"images":[\#(images)],"parameters":{},"info":"{\"seed\": 1}"}"#))
             }

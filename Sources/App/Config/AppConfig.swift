@@ -86,7 +86,7 @@ public struct AppConfig: Sendable, Equatable {
         trustProxy = try reader.boolean("TRUST_PROXY", default: false)
         termsVersion = reader.string("TERMS_VERSION", default: "2026-11-25")
         privacyVersion = reader.string("PRIVACY_VERSION", default: "2026-11-25")
-        passwordHashCost = try reader.integer("PASSWORD_HASH_COST", default: 12, range: 10...16)
+        passwordHashCost = try reader.integer("PASSWORD_HASH_COST", default: 12, range: 10...14)
         jobWorkers = try reader.integer("JOB_WORKERS", default: 8, range: 0...64)
         jobLeaseSeconds = try reader.integer("JOB_LEASE_SECONDS", default: 60, range: 3...86_400)
         builtInDelayMilliseconds = try reader.integer("BUILTIN_ENGINE_DELAY_MS", default: 0, range: 0...600_000)
@@ -106,6 +106,7 @@ public struct AppConfig: Sendable, Equatable {
             "blob_store": s3.map { "s3://\($0.bucket) at \($0.endpoint.absoluteString)" } ?? "local", "log_level": logLevel.rawValue, "log_format": logFormat.rawValue,
             "metrics_token": metricsToken == nil ? "unset" : "set",
             "job_workers": String(jobWorkers),
+            "password_hash_cost": String(passwordHashCost),
             "models": models.map { $0.map(\.id).joined(separator: ",") } ?? "builtin",
             "mail": mail.redacted,
             "secret_key": secretKey == nil ? "from DATA_DIR/secret.key" : "set",

@@ -11,7 +11,6 @@ import Synchronization
 final class WakeSignal: Sendable {
     private struct State {
         var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
-        var cancelled: Set<UUID> = []
     }
 
     private let state = Mutex(State())
@@ -50,20 +49,18 @@ final class WakeSignal: Sendable {
         let id = UUID()
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                // Cancelled before getting here: the handler below found nothing to resume.
                 let resumeNow = state.withLock { state -> Bool in
-                    if state.cancelled.remove(id) != nil { return true }
+                    if Task.isCancelled { return true }
                     state.waiters[id] = continuation
                     return false
                 }
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
-            let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                if let waiting = state.waiters.removeValue(forKey: id) { return waiting }
-                state.cancelled.insert(id)
-                return nil
-            }
-            continuation?.resume()
+            // Nil when a wake-up already took it, or when it has not registered yet (then it sees
+            // the cancellation above, under the same lock).
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
         }
     }
 }

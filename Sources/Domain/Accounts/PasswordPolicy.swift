@@ -45,3 +45,10 @@ public enum EmailAddress {
 }
 
 import Foundation
+
+/// The cost a bcrypt hash was made with (`$2b$12$…` → 12), or nil for anything else.
+public func bcryptCost(of hash: String) -> Int? {
+    let parts = hash.split(separator: "$", omittingEmptySubsequences: false)
+    guard parts.count >= 4, parts[0].isEmpty, parts[1].hasPrefix("2"), parts[2].count == 2 else { return nil }
+    return Int(parts[2])
+}

@@ -8,7 +8,7 @@ public final class UserModel: Model, @unchecked Sendable {
     /// Lower-cased, unique.
     @Field(key: "email") public var email: String
     @OptionalField(key: "email_verified_at") public var emailVerifiedAt: Date?
-    /// bcrypt, at `PASSWORD_HASH_COST` (12 unless the operator raised it).
+    /// bcrypt, at `PASSWORD_HASH_COST` (12 by default); made again at sign-in if the setting changed.
     @Field(key: "password_hash") public var passwordHash: String
     /// `user`, `support`, `moderator` or `admin`.
     @Field(key: "role") public var role: String

@@ -15,6 +15,7 @@ enum MigratedTemplate {
         var config = try AppConfig.load(environment: ["DATA_DIR": directory.path, "LOG_LEVEL": "warning"])
         config.autoMigrate = true
         config.jobWorkers = 0
+        config.passwordHashCost = 4  // configure makes the sign-in decoy hash
         let template: String
         if let adminURL = ProcessInfo.processInfo.environment["PICTOR_TEST_POSTGRES_URL"] {
             template = TestDatabase.uniqueName("pictor_template")

@@ -51,6 +51,7 @@ enum SignInController {
         }
 
         try await LoginThrottle.succeed(keys: keys, on: req.db)
+        try await rehashIfTheCostChanged(user, password: form.password ?? "", req: req)
         let remember = form.remember == "on"
         if user.totpEnabledAt != nil {
             // The password was right; the session starts only after the second factor.
@@ -61,6 +62,15 @@ enum SignInController {
             return response
         }
         return try await startSession(for: user, remember: remember, next: page.next, req: req)
+    }
+
+    /// A hash made before `PASSWORD_HASH_COST` changed is made again at the new cost while the
+    /// password is at hand. Until then, that account's sign-ins take another time than the decoy
+    /// checked for unknown emails, which would tell which emails have accounts.
+    private static func rehashIfTheCostChanged(_ user: UserModel, password: String, req: Request) async throws {
+        guard bcryptCost(of: user.passwordHash) != req.pictor.config.passwordHashCost else { return }
+        user.passwordHash = try await req.password.async.hash(password)
+        try await user.save(on: req.db)
     }
 
     /// Signs in: a new session, its cookie, the audit entry, and the redirect.
