@@ -14,13 +14,13 @@ import Testing
                     woken.update { $0 += 1 }
                 }
             }
-            try await eventually { wake.waiting == 3 }
+            #expect(try await eventually(within: 30) { wake.waiting == 3 })
 
             wake.wakeOne()
             #expect(wake.waiting == 2, "one waiter taken off at once")
-            try await eventually { woken.value == 1 }
+            #expect(try await eventually(within: 30) { woken.value == 1 })
             wake.wakeOne()
-            try await eventually { woken.value == 2 }
+            #expect(try await eventually(within: 30) { woken.value == 2 })
             #expect(wake.waiting == 1)
 
             wake.wakeAll()
@@ -28,10 +28,5 @@ import Testing
             #expect(woken.value == 3 && wake.waiting == 0)
             wake.wakeOne()  // nobody waiting: nothing happens
         }
-    }
-
-    private func eventually(_ condition: () -> Bool) async throws {
-        for _ in 0..<3000 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(condition())
     }
 }

@@ -34,8 +34,9 @@ public final class JobRunner: Sendable {
     private let handlers = Mutex<[String: any JobHandler]>([:])
     private let stopping = Atomic<Bool>(false)
     private let running = Mutex<Task<Void, Never>?>(nil)
-    private let lastAbandonedSweep = Mutex(Date.distantPast)
-    private let lastAbandonedClaim = Mutex(ContinuousClock.Instant.now - .seconds(3600))
+    /// When this runner last buried, and last looked to claim, jobs whose workers died.
+    private let lastAbandonedSweep = Mutex<ContinuousClock.Instant?>(nil)
+    private let lastAbandonedClaim = Mutex<ContinuousClock.Instant?>(nil)
 
     init(settings: Settings) {
         self.settings = settings
@@ -91,12 +92,15 @@ public final class JobRunner: Sendable {
         var busy = false
         while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
             do {
-                if abandonedSweepIsDue() {
+                // Jobs whose workers died on every attempt are buried at most once a minute.
+                if Self.isDue(lastAbandonedSweep, every: .seconds(60)) {
                     try await JobQueue.buryAbandoned(now: Date(), on: app.db)
                 }
+                // Jobs whose worker died (lease expired) are looked for by one claim per poll
+                // interval; every other claim looks at waiting jobs only.
                 if let job = try await JobQueue.claim(
                     owner: owner, leaseFor: settings.lease, now: Date(), expectWork: busy,
-                    includeAbandoned: abandonedClaimIsDue(), on: app.db) {
+                    includeAbandoned: Self.isDue(lastAbandonedClaim, every: settings.pollInterval), on: app.db) {
                     busy = true
                     await execute(job, app: app, logger: logger)
                     continue
@@ -109,22 +113,11 @@ public final class JobRunner: Sendable {
         }
     }
 
-    /// Jobs whose workers died on every attempt are buried at most once a minute per runner.
-    private func abandonedSweepIsDue() -> Bool {
-        lastAbandonedSweep.withLock { last in
-            let now = Date()
-            guard now.timeIntervalSince(last) >= 60 else { return false }
-            last = now
-            return true
-        }
-    }
-
-    /// Jobs whose worker died (lease expired) are looked for by one claim per poll interval
-    /// and runner; every other claim looks at waiting jobs only.
-    private func abandonedClaimIsDue() -> Bool {
-        lastAbandonedClaim.withLock { last in
+    /// True, and the time noted, when `every` has passed since `last` was (or it never was).
+    private static func isDue(_ last: borrowing Mutex<ContinuousClock.Instant?>, every interval: Duration) -> Bool {
+        last.withLock { last in
             let now = ContinuousClock.now
-            guard now - last >= settings.pollInterval else { return false }
+            if let last, now - last < interval { return false }
             last = now
             return true
         }

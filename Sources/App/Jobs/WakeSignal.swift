@@ -23,7 +23,7 @@ final class WakeSignal: Sendable {
         waiters.forEach { $0.resume() }
     }
 
-    /// How many are waiting now (for tests and metrics).
+    /// How many are waiting now (tests look).
     var waiting: Int { state.withLock { $0.waiters.count } }
 
     /// Wakes one waiting worker, if any is waiting.
