@@ -124,24 +124,56 @@ public enum GenerationStore {
             .run()
     }
 
+    // The reads below serve every API call, event stream and gallery page: plain SQL and plain
+    // decoding, because Fluent's query building and reflection cost more CPU than the rest of
+    // such a request (docs/PERFORMANCE.md).
+
     /// The owner's generation, or nil: another user's id is treated as unknown.
     public static func find(_ id: UUID, of userID: UUID, on db: any Database) async throws -> GenerationModel? {
-        try await GenerationModel.query(on: db).filter(\.$id == id).filter(\.$userID == userID).filter(\.$deletedAt == nil).first()
+        try await sqlDatabase(db).raw("""
+            SELECT * FROM generations WHERE id = \(bind: id) AND user_id = \(bind: userID) AND deleted_at IS NULL
+            """).first().map(generation(from:))
     }
 
     public static func find(idempotencyKey: String, of userID: UUID, on db: any Database) async throws -> GenerationModel? {
-        try await GenerationModel.query(on: db)
-            .filter(\.$userID == userID).filter(\.$idempotencyKey == idempotencyKey).first()
+        try await sqlDatabase(db).raw("""
+            SELECT * FROM generations WHERE user_id = \(bind: userID) AND idempotency_key = \(bind: idempotencyKey)
+            """).first().map(generation(from:))
     }
 
     public static func images(of generationID: UUID, on db: any Database) async throws -> [GenerationImageModel] {
-        try await GenerationImageModel.query(on: db).filter(\.$generationID == generationID).sort(\.$position).all()
+        try await sqlDatabase(db).raw("""
+            SELECT * FROM generation_images WHERE generation_id = \(bind: generationID) ORDER BY position
+            """).all().map(image(from:))
     }
 
     public static func images(of generationIDs: [UUID], on db: any Database) async throws -> [UUID: [GenerationImageModel]] {
         guard !generationIDs.isEmpty else { return [:] }
-        let rows = try await GenerationImageModel.query(on: db).filter(\.$generationID ~~ generationIDs).sort(\.$position).all()
+        let rows = try await sqlDatabase(db).raw("""
+            SELECT * FROM generation_images WHERE generation_id IN (\(binds: generationIDs)) ORDER BY position
+            """).all().map(image(from:))
         return Dictionary(grouping: rows, by: \.generationID)
+    }
+
+    /// An image from a row of `SELECT *` (plain decoding, no reflection).
+    static func image(from row: any SQLRow) throws -> GenerationImageModel {
+        let i = GenerationImageModel()
+        i.id = try row.decode(column: "id", as: UUID.self)
+        i.generationID = try row.decode(column: "generation_id", as: UUID.self)
+        i.userID = try row.decode(column: "user_id", as: UUID.self)
+        i.position = try row.decode(column: "position", as: Int.self)
+        i.blobKey = try row.decode(column: "blob_key", as: String.self)
+        i.thumbnailKey = try row.decode(column: "thumbnail_key", as: String.self)
+        i.format = try row.decode(column: "format", as: String.self)
+        i.width = try row.decode(column: "width", as: Int.self)
+        i.height = try row.decode(column: "height", as: Int.self)
+        i.bytes = try row.decode(column: "bytes", as: Int.self)
+        i.thumbnailBytes = try row.decode(column: "thumbnail_bytes", as: Int.self)
+        i.sha256 = try row.decode(column: "sha256", as: String.self)
+        i.digitalSourceType = try row.decode(column: "digital_source_type", as: String.self)
+        i.createdAt = try row.decode(column: "created_at", as: Date.self)
+        i.$id.exists = true
+        return i
     }
 
     /// How many generations (anyone's) were queued before this one and are still waiting.
