@@ -2,6 +2,7 @@
 import Domain
 import Foundation
 import Persistence
+import SQLKit
 import Synchronization
 import Testing
 import Vapor
@@ -170,15 +171,29 @@ func eventually(within seconds: Double = 10, _ condition: () async throws -> Boo
     }
 
     /// On PostgreSQL a job enqueued by another process (no in-process wake-up) is picked up
-    /// through LISTEN/NOTIFY long before the 60-second poll would find it.
+    /// through LISTEN/NOTIFY long before the 60-second poll would find it. A process's own
+    /// notifications do not wake its workers again: its enqueue already woke one
+    /// (`app.enqueue`), and waking them all sent every idle worker to race for the row.
     @Test(.enabled(if: TestDatabase.engine == "postgres"))
-    func notifyWakesWorkersInOtherProcesses() async throws {
+    func notifyWakesWorkersForOtherProcessesEnqueuesOnly() async throws {
         try await withPictor { app in
             let handler = ScriptedHandler(kind: "test.remote") { _, _ in }
             try await withRunner(app, handlers: [handler], poll: .seconds(60)) { _ in
-                try await Task.sleep(for: .milliseconds(500))  // let the listener connect
-                let id = try await JobQueue.enqueue(NewJob(kind: "test.remote", payload: "x"), now: Date(), on: app.db)
-                #expect(try await eventually(within: 5) { try await JobQueue.snapshot(id, on: app.db)?.state == .succeeded })
+                try await Task.sleep(for: .milliseconds(500))  // the workers' first claims (before any wait) pass
+                // What another process's enqueue amounts to: the row, and a notification naming
+                // that process. Picked up once the listener has connected.
+                let notifyFromAnotherProcess: SQLQueryString = "SELECT pg_notify(\(bind: JobQueue.channel), 'another-process')"
+                let remote = try await JobQueue.enqueue(NewJob(kind: "test.remote", payload: "x"), now: Date(), on: app.db)
+                #expect(try await eventually(within: 20) {
+                    try await sqlDatabase(app.db).raw(notifyFromAnotherProcess).run()
+                    return try await JobQueue.snapshot(remote, on: app.db)?.state == .succeeded
+                })
+                // The row and this process's own notification, without the in-process wake-up: it waits.
+                let own = try await JobQueue.enqueue(NewJob(kind: "test.remote", payload: "y"), now: Date(), on: app.db)
+                try await Task.sleep(for: .seconds(2))
+                #expect(try await JobQueue.snapshot(own, on: app.db)?.state == .queued)
+                try await sqlDatabase(app.db).raw(notifyFromAnotherProcess).run()
+                #expect(try await eventually(within: 5) { try await JobQueue.snapshot(own, on: app.db)?.state == .succeeded })
             }
         }
     }

@@ -192,7 +192,7 @@ public final class JobRunner: Sendable {
         }
     }
 
-    /// On PostgreSQL, `LISTEN` for enqueues from any process; reconnects after failures.
+    /// On PostgreSQL, `LISTEN` for enqueues from other processes; reconnects after failures.
     private func listenForNotifications(url: String, app: Application) async {
         var delay = Duration.milliseconds(250)
         while !Task.isCancelled {
@@ -204,7 +204,10 @@ public final class JobRunner: Sendable {
                 defer { Task { try? await connection.close() } }
                 try await connection.listen(on: JobQueue.channel) { notifications in
                     self.wake.wakeAll()  // catch what was enqueued while connecting
-                    for try await _ in notifications { self.wake.wakeAll() }
+                    // This process's own enqueues have already woken one of its workers.
+                    for try await notification in notifications where notification.payload != JobQueue.thisProcess {
+                        self.wake.wakeAll()
+                    }
                 }
             } catch {
                 if Task.isCancelled { return }

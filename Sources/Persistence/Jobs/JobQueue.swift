@@ -73,6 +73,10 @@ public enum JobQueue {
     /// The PostgreSQL notification channel workers `LISTEN` on.
     public static let channel = "pictor_jobs"
 
+    /// Names this process in the notifications it sends, so that its own listener can ignore
+    /// them: an enqueue in this process has already woken one of its workers.
+    public static let thisProcess = UUID().uuidString
+
     @discardableResult
     public static func enqueue(_ job: NewJob, now: Date, on db: any Database) async throws -> UUID {
         let id = UUID()
@@ -85,7 +89,7 @@ public enum JobQueue {
         let sql = try sqlDatabase(db)
         if sql.dialect.name == "postgresql" {
             // Delivered when the surrounding transaction commits, never before.
-            try await sql.raw("NOTIFY \(unsafeRaw: channel)").run()
+            try await sql.raw("SELECT pg_notify(\(bind: channel), \(bind: thisProcess))").run()
         }
         return id
     }
