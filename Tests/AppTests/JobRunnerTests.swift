@@ -170,31 +170,41 @@ func eventually(within seconds: Double = 10, _ condition: () async throws -> Boo
         }
     }
 
-    /// On PostgreSQL a job enqueued by another process (no in-process wake-up) is picked up
-    /// through LISTEN/NOTIFY long before the 60-second poll would find it. A process's own
-    /// notifications do not wake its workers again: its enqueue already woke one
-    /// (`app.enqueue`), and waking them all sent every idle worker to race for the row.
+    /// On PostgreSQL an enqueue's notification (sent at commit) wakes a worker long before the
+    /// 60-second poll would: here the job is enqueued with no in-process wake-up at all, as a
+    /// job enqueued inside a transaction is by the time its row can be seen.
     @Test(.enabled(if: TestDatabase.engine == "postgres"))
-    func notifyWakesWorkersForOtherProcessesEnqueuesOnly() async throws {
+    func notificationsWakeWorkersLongBeforeThePoll() async throws {
         try await withPictor { app in
-            let handler = ScriptedHandler(kind: "test.remote") { _, _ in }
-            try await withRunner(app, handlers: [handler], poll: .seconds(60)) { _ in
-                try await Task.sleep(for: .milliseconds(500))  // the workers' first claims (before any wait) pass
-                // What another process's enqueue amounts to: the row, and a notification naming
-                // that process. Picked up once the listener has connected.
-                let notifyFromAnotherProcess: SQLQueryString = "SELECT pg_notify(\(bind: JobQueue.channel), 'another-process')"
-                let remote = try await JobQueue.enqueue(NewJob(kind: "test.remote", payload: "x"), now: Date(), on: app.db)
+            let handler = ScriptedHandler(kind: "test.notified") { _, _ in }
+            try await withRunner(app, handlers: [handler], poll: .seconds(60)) { runner in
+                // The listener connects in the background; this job is picked up once it has.
+                let first = try await JobQueue.enqueue(NewJob(kind: "test.notified", payload: "1"), now: Date(), on: app.db)
                 #expect(try await eventually(within: 20) {
-                    try await sqlDatabase(app.db).raw(notifyFromAnotherProcess).run()
-                    return try await JobQueue.snapshot(remote, on: app.db)?.state == .succeeded
+                    try await sqlDatabase(app.db).raw("SELECT pg_notify(\(bind: JobQueue.channel), 'another-process')").run()
+                    try await Task.sleep(for: .milliseconds(250))
+                    return try await JobQueue.snapshot(first, on: app.db)?.state == .succeeded
                 })
-                // The row and this process's own notification, without the in-process wake-up: it waits.
-                let own = try await JobQueue.enqueue(NewJob(kind: "test.remote", payload: "y"), now: Date(), on: app.db)
-                try await Task.sleep(for: .seconds(2))
-                #expect(try await JobQueue.snapshot(own, on: app.db)?.state == .queued)
-                try await sqlDatabase(app.db).raw(notifyFromAnotherProcess).run()
-                #expect(try await eventually(within: 5) { try await JobQueue.snapshot(own, on: app.db)?.state == .succeeded })
+                #expect(try await eventually(within: 10) { runner.wake.waiting == 3 })
+                let second = try await JobQueue.enqueue(NewJob(kind: "test.notified", payload: "2"), now: Date(), on: app.db)
+                #expect(try await eventually(within: 5) { try await JobQueue.snapshot(second, on: app.db)?.state == .succeeded })
             }
+        }
+    }
+
+    /// This process's own notification wakes one idle worker (its enqueue woke one already);
+    /// another process's, which may stand for many jobs, wakes them all.
+    @Test func ownNotificationsWakeOneWorkerOthersWakeAll() async throws {
+        let runner = JobRunner(settings: .init(
+            concurrency: 3, lease: 30, pollInterval: .seconds(120), shutdownGrace: .seconds(1), retry: RetryPolicy()))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<3 { group.addTask { await runner.wake.wait(upTo: .seconds(120)) } }
+            #expect(try await eventually(within: 30) { runner.wake.waiting == 3 })
+            runner.notified(by: JobQueue.thisProcess)
+            #expect(runner.wake.waiting == 2)
+            runner.notified(by: "another-process")
+            #expect(runner.wake.waiting == 0)
+            try await group.waitForAll()
         }
     }
 }

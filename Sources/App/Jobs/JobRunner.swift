@@ -192,7 +192,15 @@ public final class JobRunner: Sendable {
         }
     }
 
-    /// On PostgreSQL, `LISTEN` for enqueues from other processes; reconnects after failures.
+    /// A job notification (PostgreSQL), sent at the commit of an enqueue by the process named.
+    /// This process's own stands for one job whose enqueue woke a worker already — perhaps
+    /// before its transaction committed, too early to see the row: it wakes one more. Another
+    /// process's may stand for many jobs: it wakes them all.
+    func notified(by sender: String) {
+        if sender == JobQueue.thisProcess { wake.wakeOne() } else { wake.wakeAll() }
+    }
+
+    /// On PostgreSQL, `LISTEN` for enqueues from any process; reconnects after failures.
     private func listenForNotifications(url: String, app: Application) async {
         var delay = Duration.milliseconds(250)
         while !Task.isCancelled {
@@ -204,10 +212,7 @@ public final class JobRunner: Sendable {
                 defer { Task { try? await connection.close() } }
                 try await connection.listen(on: JobQueue.channel) { notifications in
                     self.wake.wakeAll()  // catch what was enqueued while connecting
-                    // This process's own enqueues have already woken one of its workers.
-                    for try await notification in notifications where notification.payload != JobQueue.thisProcess {
-                        self.wake.wakeAll()
-                    }
+                    for try await notification in notifications { self.notified(by: notification.payload) }
                 }
             } catch {
                 if Task.isCancelled { return }

@@ -73,8 +73,8 @@ public enum JobQueue {
     /// The PostgreSQL notification channel workers `LISTEN` on.
     public static let channel = "pictor_jobs"
 
-    /// Names this process in the notifications it sends, so that its own listener can ignore
-    /// them: an enqueue in this process has already woken one of its workers.
+    /// Names this process in the notifications it sends: its own listener wakes one worker for
+    /// them (its enqueue already woke one), another process's listener wakes all.
     public static let thisProcess = UUID().uuidString
 
     @discardableResult
