@@ -26,7 +26,24 @@ import Testing
             wake.wakeAll()
             try await group.waitForAll()
             #expect(woken.value == 3 && wake.waiting == 0)
-            wake.wakeOne()  // nobody waiting: nothing happens
+        }
+    }
+
+    /// A wake-up that finds nobody waiting (a worker between a claim that found nothing and its
+    /// wait) is kept: the next wait returns at once, and only that one.
+    @Test func aWakeUpWithNobodyWaitingIsKeptForTheNextWait() async throws {
+        for wakeUp in [WakeSignal.wakeOne, WakeSignal.wakeAll] {
+            let wake = WakeSignal()
+            wakeUp(wake)()
+            let started = ContinuousClock.now
+            await wake.wait(upTo: .seconds(60))
+            #expect(ContinuousClock.now - started < .seconds(30), "the kept wake-up ends the wait")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await wake.wait(upTo: .seconds(120)) }
+                #expect(try await eventually(within: 30) { wake.waiting == 1 }, "kept once, not for good")
+                wake.wakeAll()
+                try await group.waitForAll()
+            }
         }
     }
 }

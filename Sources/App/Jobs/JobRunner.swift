@@ -33,6 +33,8 @@ public final class JobRunner: Sendable {
     let wake = WakeSignal()
     private let handlers = Mutex<[String: any JobHandler]>([:])
     private let stopping = Atomic<Bool>(false)
+    /// True while the PostgreSQL listener is connected (tests look).
+    let listening = Atomic<Bool>(false)
     private let running = Mutex<Task<Void, Never>?>(nil)
     /// When this runner last buried, and last looked to claim, jobs whose workers died.
     private let lastAbandonedSweep = Mutex<ContinuousClock.Instant?>(nil)
@@ -212,6 +214,8 @@ public final class JobRunner: Sendable {
                 defer { Task { try? await connection.close() } }
                 try await connection.listen(on: JobQueue.channel) { notifications in
                     self.wake.wakeAll()  // catch what was enqueued while connecting
+                    self.listening.store(true, ordering: .relaxed)
+                    defer { self.listening.store(false, ordering: .relaxed) }
                     for try await notification in notifications { self.notified(by: notification.payload) }
                 }
             } catch {
