@@ -34,7 +34,8 @@ enum GenerationEventStream {
                 var lastSent: Data?
                 var lastWrite = Date()
                 do {
-                    while Date().timeIntervalSince(started) < maxDuration {
+                    // A cancelled wait returns at once: stop rather than re-read in a loop.
+                    while Date().timeIntervalSince(started) < maxDuration && !Task.isCancelled {
                         guard let row = try await GenerationStore.find(id, of: user.id, on: req.db) else { break }
                         let dto = try await GenerationsAPI.dto(row, req: req)
                         let data = try encoder.encode(dto)
