@@ -1,3 +1,4 @@
+import CVipsShim
 import Foundation
 import Imaging
 import Testing
@@ -79,6 +80,13 @@ import TestSupport
             try TestImages.gradient(width: 120, height: 80), as: .jpeg(), integers: ["orientation": 6])
         let decoded = try Image.decode(sideways, limits: limits).image
         #expect(decoded.width == 80 && decoded.height == 120)
+    }
+
+    /// orc's run-time compiled code is not safe to free from two threads at once (it crashed
+    /// the image threads within seconds of concurrent thumbnails), so Pictor starts libvips without it.
+    @Test func libvipsRunsWithoutRuntimeCompiledVectorCode() throws {
+        try Vips.start()
+        #expect(pictor_vips_vectorised() == 0)
     }
 
     @Test func thumbnailFitsTheBoxAndKeepsAspect() throws {

@@ -1,4 +1,5 @@
 #include "CVipsShim.h"
+#include <vips/vector.h>
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
@@ -16,12 +17,21 @@ int pictor_vips_start(const char *argv0, int concurrency) {
     if (concurrency > 0) {
         vips_concurrency_set(concurrency);
     }
+    // No run-time compiled vector code (orc). With orc 0.4.33 (Debian 12), two threads
+    // freeing resize operations at once corrupt orc's code allocator: "double free or
+    // corruption" within seconds when eight threads make thumbnails, none in five minutes
+    // without it, and no thumbnail is measurably slower (docs/PERFORMANCE.md, 2026-12-02).
+    vips_vector_set_enabled(FALSE);
     // Every image is processed once: the operation cache would only hold memory.
     vips_cache_set_max(0);
     // libvips also prints warnings (e.g. "IHDR: CRC error") for damaged uploads; the
     // failure reaches Pictor through the error buffer, so the stderr copy is dropped.
     g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING, drop_log_message, NULL);
     return 0;
+}
+
+int pictor_vips_vectorised(void) {
+    return vips_vector_isenabled() ? 1 : 0;
 }
 
 static void free_owned_bytes(VipsImage *image, void *bytes) {

@@ -9,6 +9,8 @@
 
 /// Starts libvips once per process. Returns 0 on success.
 int pictor_vips_start(const char *argv0, int concurrency);
+/// 1 when libvips runs run-time compiled vector code (orc); Pictor turns it off.
+int pictor_vips_vectorised(void);
 
 /// Loads an image header from an encoded buffer. The bytes are copied and
 /// owned by the image; pixels are decoded lazily. Returns NULL on error.
