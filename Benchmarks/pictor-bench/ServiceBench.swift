@@ -203,18 +203,22 @@ func serviceBenchmarks() async throws {
         // 2. Throughput at 512² beside the image work alone, same count, same parallelism, in
         //    three rounds that alternate the two, so drift in the machine's speed hits both alike.
         let count = 200
-        var rounds: [(service: Double, alone: Double)] = []
+        // With the CPU per generation of each (this process, plus the PostgreSQL server's): the
+        // service's extra time is mostly its extra CPU, as both keep the two cores busy.
+        var rounds: [(service: Double, alone: Double, serviceCPU: Double, aloneCPU: Double)] = []
         for _ in 0..<3 {
-            let batch = try await runBatch(service, count: count, concurrency: 16, body: { #"{"prompt":"bench picture \#($0 % 7), a lighthouse at dusk","size":"512x512","seed":\#($0)}"# }, client: client)
-            let alone = try await imageWorkOnly(count: count, parallel: cores)
-            rounds.append((batch.total, alone))
+            let batch = try await measured(count: count, postgres: url != nil) {
+                try await runBatch(service, count: count, concurrency: 16, body: { #"{"prompt":"bench picture \#($0 % 7), a lighthouse at dusk","size":"512x512","seed":\#($0)}"# }, client: client)
+            }
+            let alone = try await measured(count: count) { try await imageWorkOnly(count: count, parallel: cores) }
+            rounds.append((batch.value.total, alone.value, batch.cpu + batch.server, alone.cpu))
         }
         try await service.stop()
         let ratios = rounds.map { (round: $0, ratio: $0.service / $0.alone) }.sorted { $0.ratio < $1.ratio }
         let middle = ratios[1]
-        print(String(format: "| end-to-end 512² (%d generations, 16 clients, %d workers): service / image work alone, median of 3 alternating rounds | %@ | %.1f / %.1f gen/s → service adds %.0f%% (ratio %.2f×; rounds %.2f–%.2f×) |",
+        print(String(format: "| end-to-end 512² (%d generations, 16 clients, %d workers): service / image work alone, median of 3 alternating rounds | %@ | %.1f / %.1f gen/s → service adds %.0f%% (ratio %.2f×; rounds %.2f–%.2f×); CPU %.1f / %.1f ms per generation |",
                      count, service.workers, engine, Double(count) / middle.round.service, Double(count) / middle.round.alone,
-                     (middle.ratio - 1) * 100, middle.ratio, ratios[0].ratio, ratios[2].ratio))
+                     (middle.ratio - 1) * 100, middle.ratio, ratios[0].ratio, ratios[2].ratio, middle.round.serviceCPU, middle.round.aloneCPU))
     }
     for (engine, url) in engines {
 
@@ -230,25 +234,28 @@ func serviceBenchmarks() async throws {
         print(String(format: "| database alone: write transactions (a read and a write) / single reads, 32 tasks | %@ | %.0f / %.0f per s |", engine, alone.transactions, alone.statements))
         // HTTP alone, in the same process and run: an answer that touches nothing (`/healthz`
         // without a key), and one that signs in with the API key and reads one generation. With
-        // the CPU each costs this process (client and server share it and the cores; a
-        // PostgreSQL server's own CPU is not counted), the baseline for the next row.
-        let health = try await measured(count: 3200) {
+        // the CPU each costs this process (client and server share it and the cores) and, on
+        // PostgreSQL, the database server: the baseline for the next row.
+        let postgres = url != nil
+        let health = try await measured(count: 3200, postgres: postgres) {
             try await perSecond(lanes: 32, perLane: 100) { try await bare.get("/healthz", signedIn: false, client: client) }
         }
         let probe = try await bare.submit(#"{"model":"instant","prompt":"probe","size":"64x64"}"#, client: client)
-        let keyed = try await measured(count: 3200) {
+        let keyed = try await measured(count: 3200, postgres: postgres) {
             try await perSecond(lanes: 32, perLane: 100) { try await bare.get("/api/v1/generations/\(probe)", client: client) }
         }
-        print(String(format: "| HTTP alone, 32 clients: GET /healthz (no key) / GET one generation with the API key | %@ | %.0f / %.0f per s (process CPU %.2f / %.2f ms each) |",
-                     engine, health.value, keyed.value, health.cpu, keyed.cpu))
+        print(String(format: "| HTTP alone, 32 clients: GET /healthz (no key) / GET one generation with the API key | %@ | %.0f / %.0f per s (CPU %.2f / %.2f ms each%@) |",
+                     engine, health.value, keyed.value, health.cpu, keyed.cpu,
+                     postgres ? String(format: "; PostgreSQL server %.2f / %.2f ms", health.server, keyed.server) : ""))
         let many = 2000
         _ = try await runBatch(bare, count: 100, concurrency: 32, body: { _ in #"{"model":"instant","prompt":"warm-up","size":"64x64"}"# }, client: client)
-        let run = try await measured(count: many) {
+        let run = try await measured(count: many, postgres: postgres) {
             try await runBatch(bare, count: many, concurrency: 32, body: { #"{"model":"instant","prompt":"tiny \#($0)","size":"64x64"}"# }, client: client)
         }
         try await bare.stop()
-        print(String(format: "| service alone, instant 64×64 provider (%d generations, 32 clients, %d workers) | %@ | %.0f gen/s (submits alone %.0f/s; process CPU %.2f ms per generation) |",
-                     many, bare.workers, engine, Double(many) / run.value.total, Double(many) / run.value.submits, run.cpu))
+        print(String(format: "| service alone, instant 64×64 provider (%d generations, 32 clients, %d workers) | %@ | %.0f gen/s (submits alone %.0f/s; CPU %.2f ms per generation%@) |",
+                     many, bare.workers, engine, Double(many) / run.value.total, Double(many) / run.value.submits, run.cpu,
+                     postgres ? String(format: " + PostgreSQL server %.2f ms", run.server) : ""))
     }
     try await client.shutdown()
 }
@@ -283,11 +290,30 @@ func processCPUSeconds() -> Double {
     return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
-/// Runs `body` and returns its result with the process's CPU milliseconds per item.
-func measured<T>(count: Int, _ body: () async throws -> T) async rethrows -> (value: T, cpu: Double) {
-    let before = processCPUSeconds()
+/// CPU seconds the PostgreSQL server processes on this machine have used so far (user + system,
+/// from `/proc/<pid>/stat`; the benchmark's cluster is local and its connections stay open for
+/// the whole measure, so their backends' time is all there). 0 where there is no `/proc`.
+func postgresCPUSeconds() -> Double {
+    let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+    guard let pids = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
+    var ticks = 0
+    for pid in pids where pid.allSatisfy(\.isNumber) {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")"), stat[stat.startIndex..<close].hasSuffix("(postgres") else { continue }
+        // After the command's closing parenthesis: state is field 3, utime and stime fields 14 and 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        if fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) { ticks += user + system }
+    }
+    return Double(ticks) / ticksPerSecond
+}
+
+/// Runs `body` and returns its result with the CPU milliseconds per item of this process and of
+/// the PostgreSQL server (0 on SQLite, which runs inside this process).
+func measured<T>(count: Int, postgres: Bool = false, _ body: () async throws -> T) async rethrows -> (value: T, cpu: Double, server: Double) {
+    let before = (processCPUSeconds(), postgres ? postgresCPUSeconds() : 0)
     let value = try await body()
-    return (value, (processCPUSeconds() - before) / Double(count) * 1000)
+    let after = (processCPUSeconds(), postgres ? postgresCPUSeconds() : 0)
+    return (value, (after.0 - before.0) / Double(count) * 1000, (after.1 - before.1) / Double(count) * 1000)
 }
 
 /// Runs `operation` `perLane` times in each of `lanes` concurrent tasks; returns operations per second.
