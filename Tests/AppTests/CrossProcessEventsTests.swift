@@ -1,6 +1,10 @@
 @testable import App
+import Fluent
+import FluentPostgresDriver
 import Foundation
 import Persistence
+import Synchronization
+import SQLKit
 import Testing
 import Vapor
 
@@ -23,7 +27,7 @@ import Vapor
                     return ContinuousClock.now - start < .milliseconds(450)
                 }
                 try await Task.sleep(for: .milliseconds(50))
-                try await GenerationNotifications.send(probe, on: app.db)
+                try await sqlDatabase(app.db).raw("SELECT pg_notify(\(bind: GenerationStore.changesChannel), \(bind: probe.uuidString))").run()
                 return await woken
             }
             #expect(listening, "the listener never received a notification")
@@ -60,4 +64,68 @@ import Vapor
             await listener.shutdownAsync(app)
         }
     }
+
+    /// Each change of a generation announces itself in the statement that makes it: once, at
+    /// commit, and only when a row really changed.
+    @Test(.enabled(if: TestDatabase.engine == "postgres"))
+    func aChangeIsAnnouncedOnceAtCommitAndOnlyWhenItHappened() async throws {
+        try await withPictor { app in
+            _ = try await signedInForAPI(app, email: "announced@example.com")
+            let user = try #require(try await UserModel.query(on: app.db).filter(\.$email == "announced@example.com").first())
+            try await insertGenerations(app, user: user.id!, count: 1, prompt: "a red kite")
+            let id = try #require(try await GenerationModel.query(on: app.db).first()?.id)
+            let sql = try sqlDatabase(app.db)
+            try await sql.raw("UPDATE generations SET state = 'queued' WHERE id = \(bind: id)").run()
+
+            // A listener of its own, on its own connection, keeping every payload in order.
+            guard case .postgres(let url) = app.pictor.config.database else { Issue.record("not PostgreSQL"); return }
+            let connection = try await PostgresConnection.connect(
+                configuration: try SQLPostgresConfiguration(url: url).coreConfiguration, id: 9, logger: app.logger)
+            let received = Received()
+            let listening = Task {
+                try await connection.listen(on: GenerationStore.changesChannel) { notifications in
+                    for try await notification in notifications { received.payloads.withLock { $0.append(notification.payload) } }
+                }
+            }
+            defer { listening.cancel() }
+            /// Sends a marker and waits until it arrives: everything committed before it has arrived too.
+            func settled(_ marker: String) async throws -> [String] {
+                let delivered = try await eventually(within: 20) {
+                    try await sql.raw("SELECT pg_notify(\(bind: GenerationStore.changesChannel), \(bind: marker))").run()
+                    try await Task.sleep(for: .milliseconds(100))
+                    return received.payloads.withLock { $0.contains(marker) }
+                }
+                #expect(delivered, "the marker \(marker) never arrived")
+                return received.payloads.withLock { payloads in defer { payloads.removeAll() }; return payloads.filter { $0 != marker } }
+            }
+            _ = try await settled("connected")
+            let announced = id.uuidString
+
+            // Inside a transaction: nothing before the commit, one announcement after it.
+            try await writeTransaction(on: app.db) { tx in
+                #expect(try await GenerationStore.move(id, from: [.queued], to: .running, now: Date(), on: tx))
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(received.payloads.withLock { $0.isEmpty }, "announced before the commit")
+            }
+            #expect(try await settled("after the move") == [announced])
+
+            // A move that does not apply (it is running, not queued) announces nothing.
+            #expect(try await GenerationStore.move(id, from: [.queued], to: .cancelled, now: Date(), on: app.db) == false)
+            #expect(try await settled("after the refused move") == [])
+
+            // Progress and a (re)start announce themselves once each; progress once ended, not at all.
+            #expect(try await GenerationStore.setProgress(id, 0.5, now: Date(), on: app.db))
+            #expect(try await GenerationStore.start(id, now: Date(), on: app.db)?.progress == 0.5)
+            #expect(try await settled("after progress and start") == [announced, announced])
+            #expect(try await GenerationStore.move(id, from: [.running], to: .succeeded, now: Date(), on: app.db))
+            #expect(try await GenerationStore.setProgress(id, 0.9, now: Date(), on: app.db) == false)
+            #expect(try await settled("after the end") == [announced])
+            try await connection.close()
+        }
+    }
+}
+
+/// Notification payloads in the order they arrived.
+private final class Received: Sendable {
+    let payloads = Mutex<[String]>([])
 }

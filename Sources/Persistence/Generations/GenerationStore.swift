@@ -6,7 +6,15 @@ import SQLKit
 /// Queries and state changes of generations. Every change of state is one conditional
 /// `UPDATE … WHERE state IN (…)`, so two actors racing (a worker finishing, the owner
 /// cancelling) cannot both win: exactly one move happens, and only its side effects follow.
+///
+/// On PostgreSQL every change a generation's followers should see (start, move, progress)
+/// also announces itself on `changesChannel`, in the same statement: `NOTIFY` is delivered when
+/// the surrounding transaction commits, and only for a row that really changed. Each server
+/// process `LISTEN`s there and wakes its own event streams.
 public enum GenerationStore {
+    /// The PostgreSQL notification channel changes are announced on (payload: the generation's id).
+    public static let changesChannel = "pictor_generations"
+
     /// What changes with a move besides the state.
     public struct Move: Sendable {
         public var reason: String?
@@ -52,31 +60,43 @@ public enum GenerationStore {
     public static func move(
         _ id: UUID, from: [GenerationState], to: GenerationState, _ move: Move = Move(), now: Date, on db: any Database
     ) async throws -> Bool {
+        var assignments: [SQLQueryString] = ["state = \(bind: to.rawValue)", "updated_at = \(bind: now)"]
+        if to == .running { assignments.append("started_at = \(bind: now)") }
+        if to == .queued { assignments.append("progress = \(bind: 0.0)") }
+        if to.isFinal { assignments.append("finished_at = \(bind: now)") }
+        if let reason = move.reason { assignments.append("reason = \(bind: reason)") }
+        if let charged = move.creditsCharged { assignments.append("credits_charged = \(bind: charged)") }
+        if let progress = move.progress { assignments.append("progress = \(bind: progress)") }
+        if let model = move.modelUsed { assignments.append("model_used = \(bind: model)") }
         let sql = try sqlDatabase(db)
-        var update = sql.update(GenerationModel.schema)
-            .set("state", to: to.rawValue)
-            .set("updated_at", to: now)
-            .where("id", .equal, id)
-            .where("state", .in, from.map(\.rawValue))
-        if to == .running { update = update.set("started_at", to: now) }
-        if to == .queued { update = update.set("progress", to: 0.0) }
-        if to.isFinal { update = update.set("finished_at", to: now) }
-        if let reason = move.reason { update = update.set("reason", to: reason) }
-        if let charged = move.creditsCharged { update = update.set("credits_charged", to: charged) }
-        if let progress = move.progress { update = update.set("progress", to: progress) }
-        if let model = move.modelUsed { update = update.set("model_used", to: model) }
-        return try await update.returning("id").all().isEmpty == false
+        return try await sql.raw(announcing("""
+            UPDATE generations SET \(assignments.joined(separator: ", "))
+            WHERE id = \(bind: id) AND state IN (\(binds: from.map(\.rawValue)))
+            RETURNING id
+            """, id: id, on: sql)).first() != nil
     }
 
     /// Moves a queued generation (or one whose worker died while it was running) to `running`
     /// and returns it as it now is; nil when it has ended or does not exist.
     public static func start(_ id: UUID, now: Date, on db: any Database) async throws -> GenerationModel? {
-        let row = try await sqlDatabase(db).raw("""
+        let sql = try sqlDatabase(db)
+        let row = try await sql.raw(announcing("""
             UPDATE generations SET state = 'running', started_at = \(bind: now), updated_at = \(bind: now)
             WHERE id = \(bind: id) AND state IN ('queued', 'running')
             RETURNING *
-            """).first()
+            """, id: id, on: sql)).first()
         return try row.map(generation(from:))
+    }
+
+    /// `update` (an `UPDATE generations … RETURNING …` of the generation `id`) as it runs on
+    /// `sql`: on PostgreSQL it also sends the change to `changesChannel` for the row it changed,
+    /// in the same round trip; its rows are the update's, with one more column.
+    static func announcing(_ update: SQLQueryString, id: UUID, on sql: any SQLDatabase) -> SQLQueryString {
+        guard sql.dialect.name == "postgresql" else { return update }
+        return """
+            WITH changed AS (\(update))
+            SELECT changed.*, pg_notify(\(bind: changesChannel), \(bind: id.uuidString)) AS announced FROM changed
+            """
     }
 
     /// A generation from a row of `SELECT *` (plain decoding, no reflection).
@@ -114,14 +134,15 @@ public enum GenerationStore {
         return g
     }
 
-    /// Records progress of a running generation (ignored once it has moved on).
-    public static func setProgress(_ id: UUID, _ progress: Double, now: Date, on db: any Database) async throws {
-        try await sqlDatabase(db).update(GenerationModel.schema)
-            .set("progress", to: min(max(progress, 0), 1))
-            .set("updated_at", to: now)
-            .where("id", .equal, id)
-            .where("state", .equal, GenerationState.running.rawValue)
-            .run()
+    /// Records progress of a running generation (ignored once it has moved on). True when written.
+    @discardableResult
+    public static func setProgress(_ id: UUID, _ progress: Double, now: Date, on db: any Database) async throws -> Bool {
+        let sql = try sqlDatabase(db)
+        return try await sql.raw(announcing("""
+            UPDATE generations SET progress = \(bind: min(max(progress, 0), 1)), updated_at = \(bind: now)
+            WHERE id = \(bind: id) AND state = 'running'
+            RETURNING id
+            """, id: id, on: sql)).first() != nil
     }
 
     // The reads below serve every API call, event stream and gallery page: plain SQL and plain

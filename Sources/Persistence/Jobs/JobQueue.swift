@@ -80,16 +80,21 @@ public enum JobQueue {
     @discardableResult
     public static func enqueue(_ job: NewJob, now: Date, on db: any Database) async throws -> UUID {
         let id = UUID()
+        let sql = try sqlDatabase(db)
         // Plain SQL: the hot path of every submission, without Fluent's reflection.
-        try await sqlDatabase(db).raw("""
+        let insert: SQLQueryString = """
             INSERT INTO jobs (id, kind, payload, state, run_at, attempts, max_attempts, created_at, updated_at)
             VALUES (\(bind: id), \(bind: job.kind), \(bind: job.payload), 'queued', \(bind: job.runAt ?? now), 0,
                     \(bind: max(job.maxAttempts, 1)), \(bind: now), \(bind: now))
-            """).run()
-        let sql = try sqlDatabase(db)
+            """
         if sql.dialect.name == "postgresql" {
-            // Delivered when the surrounding transaction commits, never before.
-            try await sql.raw("SELECT pg_notify(\(bind: channel), \(bind: thisProcess))").run()
+            // The notification in the same round trip; delivered when the surrounding
+            // transaction commits, never before.
+            try await sql.raw("""
+                WITH job AS (\(insert) RETURNING id) SELECT pg_notify(\(bind: channel), \(bind: thisProcess)) FROM job
+                """).run()
+        } else {
+            try await sql.raw(insert).run()
         }
         return id
     }

@@ -43,7 +43,7 @@ struct GenerationJobHandler: JobHandler {
         let logger = context.logger
         // A generation still `running` here was being made by a worker that died: run it again.
         guard let generation = try await GenerationStore.start(id, now: Date(), on: app.db) else { return }
-        try await announce(id, app: app)
+        app.pictor.generationEvents.changed(id)
 
         guard let entry = app.pictor.models.entry(generation.model) else {
             try await GenerationService.end(generation, as: .failed, reason: "The model \(generation.model) is no longer offered. You were not charged.", app: app, on: app.db)
@@ -116,7 +116,7 @@ struct GenerationJobHandler: JobHandler {
         case .retry(let reason):
             logger.notice("provider failed; retrying", metadata: ["reason": .string(reason)])
             if try await GenerationStore.move(generation.id!, from: [.running], to: .queued, now: Date(), on: app.db) {
-                try await announce(generation.id!, app: app)
+                app.pictor.generationEvents.changed(generation.id!)
             }
             throw JobFailure.retryable(reason)
         case .fail(let reason):
@@ -154,8 +154,8 @@ struct GenerationJobHandler: JobHandler {
                 while (try? await Task.sleep(for: Self.watchInterval)) != nil {
                     // Database trouble here must not abort a provider call that is going well.
                     if let current = progress.value.withLock({ $0 }), current != written,
-                        (try? await GenerationStore.setProgress(generationID, current, now: Date(), on: app.db)) != nil {
-                        try? await announce(generationID, app: app)
+                        let recorded = try? await GenerationStore.setProgress(generationID, current, now: Date(), on: app.db) {
+                        if recorded { app.pictor.generationEvents.changed(generationID) }
                         written = current
                     }
                     if let row = try? await GenerationModel.find(generationID, on: app.db), row.state != GenerationState.running.rawValue {
@@ -238,7 +238,6 @@ struct GenerationJobHandler: JobHandler {
                 else { return false }
                 for row in rows { try await GenerationStore.insert(row, on: tx) }
                 try await credits.settle(generation: id, user: generation.userID, held: generation.creditsHeld, captured: charged, on: tx)
-                try await GenerationNotifications.send(id, on: tx)
                 // The job ends with the generation: one commit for both.
                 _ = try await context.complete(on: tx)
                 return true
@@ -279,11 +278,6 @@ struct GenerationJobHandler: JobHandler {
             seed: UInt64(generation.seed), style: generation.style, referenceImages: references,
             endUser: "u_" + String(app.pictor.secrets.mac("provider-end-user", generation.userID.uuidString).prefix(24)),
             idempotencyKey: generation.id!.uuidString.lowercased())
-    }
-
-    private func announce(_ id: UUID, app: Application) async throws {
-        try await GenerationNotifications.send(id, on: app.db)
-        app.pictor.generationEvents.changed(id)
     }
 
     private struct OwnerCancelled: Error {}

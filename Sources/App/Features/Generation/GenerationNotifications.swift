@@ -5,19 +5,11 @@ import Persistence
 import Synchronization
 import Vapor
 
-/// Tells every Pictor process that a generation changed. On PostgreSQL a change sends
-/// `NOTIFY pictor_generations, '<id>'` inside its transaction (delivered at commit), and each
-/// server process `LISTEN`s and wakes its own followers. On SQLite there is one process and
-/// `GenerationEvents.changed` is enough.
+/// Tells this process about changes to generations made by other Pictor processes. On
+/// PostgreSQL every change announces itself on `GenerationStore.changesChannel` (in the
+/// statement that makes it, delivered at commit); each server process `LISTEN`s there and wakes
+/// its own followers. On SQLite there is one process and `GenerationEvents.changed` is enough.
 enum GenerationNotifications {
-    static let channel = "pictor_generations"
-
-    static func send(_ id: UUID, on db: any Database) async throws {
-        let sql = try sqlDatabase(db)
-        guard sql.dialect.name == "postgresql" else { return }
-        try await sql.raw("SELECT pg_notify(\(bind: channel), \(bind: id.uuidString))").run()
-    }
-
     /// Listens for other processes' changes while `pictor serve` runs (PostgreSQL only).
     final class Listener: LifecycleHandler, Sendable {
         private let task = Mutex<Task<Void, Never>?>(nil)
@@ -43,7 +35,7 @@ enum GenerationNotifications {
                     let connection = try await PostgresConnection.connect(configuration: configuration, id: 2, logger: logger)
                     delay = .milliseconds(250)
                     defer { Task { try? await connection.close() } }
-                    try await connection.listen(on: channel) { notifications in
+                    try await connection.listen(on: GenerationStore.changesChannel) { notifications in
                         for try await notification in notifications {
                             if let id = UUID(uuidString: notification.payload) { events.changed(id) }
                         }

@@ -112,7 +112,6 @@ enum GenerationService {
                 id, from: [.queued, .running], to: state, .init(reason: reason, creditsCharged: 0), now: Date(), on: tx)
             else { return false }
             try await credits.settle(generation: id, user: generation.userID, held: generation.creditsHeld, captured: 0, on: tx)
-            try await GenerationNotifications.send(id, on: tx)
             return true
         }
         if moved { app.pictor.generationEvents.changed(id) }
