@@ -65,67 +65,112 @@ import Vapor
         }
     }
 
-    /// Each change of a generation announces itself in the statement that makes it: once, at
-    /// commit, and only when a row really changed.
+    /// Each change of a generation announces itself in the statement that makes it: at commit,
+    /// and only when a row really changed. (Within one transaction PostgreSQL folds identical
+    /// notifications into one, so a duplicate would show only across transactions, as below.)
     @Test(.enabled(if: TestDatabase.engine == "postgres"))
-    func aChangeIsAnnouncedOnceAtCommitAndOnlyWhenItHappened() async throws {
+    func aChangeIsAnnouncedAtCommitAndOnlyWhenItHappened() async throws {
         try await withPictor { app in
             _ = try await signedInForAPI(app, email: "announced@example.com")
             let user = try #require(try await UserModel.query(on: app.db).filter(\.$email == "announced@example.com").first())
             try await insertGenerations(app, user: user.id!, count: 1, prompt: "a red kite")
             let id = try #require(try await GenerationModel.query(on: app.db).first()?.id)
-            let sql = try sqlDatabase(app.db)
-            try await sql.raw("UPDATE generations SET state = 'queued' WHERE id = \(bind: id)").run()
-
-            // A listener of its own, on its own connection, keeping every payload in order.
-            guard case .postgres(let url) = app.pictor.config.database else { Issue.record("not PostgreSQL"); return }
-            let connection = try await PostgresConnection.connect(
-                configuration: try SQLPostgresConfiguration(url: url).coreConfiguration, id: 9, logger: app.logger)
-            let received = Received()
-            let listening = Task {
-                try await connection.listen(on: GenerationStore.changesChannel) { notifications in
-                    for try await notification in notifications { received.payloads.withLock { $0.append(notification.payload) } }
-                }
-            }
-            defer { listening.cancel() }
-            /// Sends a marker and waits until it arrives: everything committed before it has arrived too.
-            func settled(_ marker: String) async throws -> [String] {
-                let delivered = try await eventually(within: 20) {
-                    try await sql.raw("SELECT pg_notify(\(bind: GenerationStore.changesChannel), \(bind: marker))").run()
-                    try await Task.sleep(for: .milliseconds(100))
-                    return received.payloads.withLock { $0.contains(marker) }
-                }
-                #expect(delivered, "the marker \(marker) never arrived")
-                return received.payloads.withLock { payloads in defer { payloads.removeAll() }; return payloads.filter { $0 != marker } }
-            }
-            _ = try await settled("connected")
+            try await sqlDatabase(app.db).raw("UPDATE generations SET state = 'queued' WHERE id = \(bind: id)").run()
+            let listener = try await ChannelListener.start(GenerationStore.changesChannel, app: app)
+            defer { listener.stop() }
+            _ = try await listener.settled("connected", on: app.db)
             let announced = id.uuidString
 
-            // Inside a transaction: nothing before the commit, one announcement after it.
+            // Inside a transaction: nothing before the commit, the announcement after it.
             try await writeTransaction(on: app.db) { tx in
                 #expect(try await GenerationStore.move(id, from: [.queued], to: .running, now: Date(), on: tx))
                 try await Task.sleep(for: .milliseconds(300))
-                #expect(received.payloads.withLock { $0.isEmpty }, "announced before the commit")
+                #expect(listener.received.isEmpty, "announced before the commit")
             }
-            #expect(try await settled("after the move") == [announced])
+            #expect(try await listener.settled("after the move", on: app.db) == [announced])
 
             // A move that does not apply (it is running, not queued) announces nothing.
             #expect(try await GenerationStore.move(id, from: [.queued], to: .cancelled, now: Date(), on: app.db) == false)
-            #expect(try await settled("after the refused move") == [])
+            #expect(try await listener.settled("after the refused move", on: app.db) == [])
 
-            // Progress and a (re)start announce themselves once each; progress once ended, not at all.
+            // Progress and a (re)start, two transactions: one announcement each. Progress on a
+            // generation that has ended: none.
             #expect(try await GenerationStore.setProgress(id, 0.5, now: Date(), on: app.db))
             #expect(try await GenerationStore.start(id, now: Date(), on: app.db)?.progress == 0.5)
-            #expect(try await settled("after progress and start") == [announced, announced])
+            #expect(try await listener.settled("after progress and start", on: app.db) == [announced, announced])
             #expect(try await GenerationStore.move(id, from: [.running], to: .succeeded, now: Date(), on: app.db))
             #expect(try await GenerationStore.setProgress(id, 0.9, now: Date(), on: app.db) == false)
-            #expect(try await settled("after the end") == [announced])
-            try await connection.close()
+            #expect(try await listener.settled("after the end", on: app.db) == [announced])
+        }
+    }
+
+    /// An enqueue announces itself, naming this process, when its transaction commits.
+    @Test(.enabled(if: TestDatabase.engine == "postgres"))
+    func anEnqueueIsAnnouncedAtCommitWithItsProcess() async throws {
+        try await withPictor { app in
+            let listener = try await ChannelListener.start(JobQueue.channel, app: app)
+            defer { listener.stop() }
+            _ = try await listener.settled("connected", on: app.db)
+            try await writeTransaction(on: app.db) { tx in
+                try await JobQueue.enqueue(NewJob(kind: "test.nothing", payload: "{}"), now: Date(), on: tx)
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(listener.received.isEmpty, "announced before the commit")
+            }
+            #expect(try await listener.settled("after the enqueue", on: app.db) == [JobQueue.thisProcess])
         }
     }
 }
 
-/// Notification payloads in the order they arrived.
-private final class Received: Sendable {
-    let payloads = Mutex<[String]>([])
+/// A `LISTEN` of its own on one channel, on its own connection, keeping every payload in order.
+private final class ChannelListener: Sendable {
+    static let markerPrefix = "marker: "
+    let channel: String
+    private let payloads = Mutex<[String]>([])
+    private let connection: PostgresConnection
+    private let listening = Mutex<Task<Void, any Error>?>(nil)
+
+    private init(channel: String, connection: PostgresConnection) {
+        self.channel = channel
+        self.connection = connection
+    }
+
+    static func start(_ channel: String, app: Application) async throws -> ChannelListener {
+        guard case .postgres(let url) = app.pictor.config.database else { throw Abort(.internalServerError, reason: "not PostgreSQL") }
+        let connection = try await PostgresConnection.connect(
+            configuration: try SQLPostgresConfiguration(url: url).coreConfiguration, id: 9, logger: app.logger)
+        let listener = ChannelListener(channel: channel, connection: connection)
+        listener.listening.withLock {
+            $0 = Task {
+                try await connection.listen(on: channel) { notifications in
+                    for try await notification in notifications { listener.payloads.withLock { $0.append(notification.payload) } }
+                }
+            }
+        }
+        return listener
+    }
+
+    /// What arrived so far, markers left out.
+    var received: [String] { payloads.withLock { $0.filter { !$0.hasPrefix(Self.markerPrefix) } } }
+
+    /// Sends a marker until one arrives (everything committed before it has arrived too), then
+    /// returns what arrived before it, markers left out, and forgets it.
+    func settled(_ name: String, on db: any Database) async throws -> [String] {
+        let marker = Self.markerPrefix + name
+        let delivered = try await eventually(within: 20) {
+            try await sqlDatabase(db).raw("SELECT pg_notify(\(bind: channel), \(bind: marker))").run()
+            try await Task.sleep(for: .milliseconds(100))
+            return payloads.withLock { $0.contains(marker) }
+        }
+        #expect(delivered, "the marker \(marker) never arrived")
+        return payloads.withLock { all in
+            defer { all.removeAll() }
+            return all.filter { !$0.hasPrefix(Self.markerPrefix) }
+        }
+    }
+
+    func stop() {
+        listening.withLock { $0?.cancel() }
+        let connection = connection
+        Task { try? await connection.close() }
+    }
 }

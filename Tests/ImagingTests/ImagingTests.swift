@@ -84,6 +84,7 @@ import TestSupport
 
     /// orc's run-time compiled code is not safe to free from two threads at once (it crashed
     /// the image threads within seconds of concurrent thumbnails), so Pictor starts libvips without it.
+    /// (Debian 12's libvips is built with orc and has it on unless told otherwise.)
     @Test func libvipsRunsWithoutRuntimeCompiledVectorCode() throws {
         try Vips.start()
         #expect(pictor_vips_vectorised() == 0)

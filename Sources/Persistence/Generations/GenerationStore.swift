@@ -62,11 +62,11 @@ public enum GenerationStore {
     ) async throws -> Bool {
         var assignments: [SQLQueryString] = ["state = \(bind: to.rawValue)", "updated_at = \(bind: now)"]
         if to == .running { assignments.append("started_at = \(bind: now)") }
-        if to == .queued { assignments.append("progress = \(bind: 0.0)") }
         if to.isFinal { assignments.append("finished_at = \(bind: now)") }
         if let reason = move.reason { assignments.append("reason = \(bind: reason)") }
         if let charged = move.creditsCharged { assignments.append("credits_charged = \(bind: charged)") }
-        if let progress = move.progress { assignments.append("progress = \(bind: progress)") }
+        // Back in the queue, a generation starts again from nothing unless told otherwise.
+        if let progress = move.progress ?? (to == .queued ? 0 : nil) { assignments.append("progress = \(bind: progress)") }
         if let model = move.modelUsed { assignments.append("model_used = \(bind: model)") }
         let sql = try sqlDatabase(db)
         return try await sql.raw(announcing("""
