@@ -114,7 +114,7 @@ let package = Package(
         .executableTarget(
             name: "pictor-bench",
             dependencies: [
-                "Imaging", "CVipsShim", "Providers", "Domain", "App", "Persistence", "TestSupport",
+                "Imaging", "CVipsShim", "Providers", "Domain", "App", "Persistence", "Storage", "TestSupport",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -8,6 +8,7 @@ import NIOCore
 import Persistence
 import Providers
 import SQLKit
+import Storage
 import Synchronization
 import Vapor
 
@@ -206,8 +207,9 @@ func serviceBenchmarks() async throws {
         // With the CPU per generation of each (this process, plus the PostgreSQL server's): the
         // service's extra time is mostly its extra CPU, as both keep the two cores busy.
         var rounds: [(service: Double, alone: Double, serviceCPU: Double, aloneCPU: Double)] = []
+        let cluster = try await postgresCluster(of: service.app.db)
         for _ in 0..<3 {
-            let batch = try await measured(count: count, postgres: url != nil) {
+            let batch = try await measured(count: count, postgres: cluster) {
                 try await runBatch(service, count: count, concurrency: 16, body: { #"{"prompt":"bench picture \#($0 % 7), a lighthouse at dusk","size":"512x512","seed":\#($0)}"# }, client: client)
             }
             let alone = try await measured(count: count) { try await imageWorkOnly(count: count, parallel: cores) }
@@ -236,20 +238,28 @@ func serviceBenchmarks() async throws {
         // without a key), and one that signs in with the API key and reads one generation. With
         // the CPU each costs this process (client and server share it and the cores) and, on
         // PostgreSQL, the database server: the baseline for the next row.
-        let postgres = url != nil
-        let health = try await measured(count: 3200, postgres: postgres) {
+        let cluster = try await postgresCluster(of: bare.app.db)
+        let postgres = cluster != nil
+        let health = try await measured(count: 3200, postgres: cluster) {
             try await perSecond(lanes: 32, perLane: 100) { try await bare.get("/healthz", signedIn: false, client: client) }
         }
         let probe = try await bare.submit(#"{"model":"instant","prompt":"probe","size":"64x64"}"#, client: client)
-        let keyed = try await measured(count: 3200, postgres: postgres) {
+        let keyed = try await measured(count: 3200, postgres: cluster) {
             try await perSecond(lanes: 32, perLane: 100) { try await bare.get("/api/v1/generations/\(probe)", client: client) }
         }
         print(String(format: "| HTTP alone, 32 clients: GET /healthz (no key) / GET one generation with the API key | %@ | %.0f / %.0f per s (CPU %.2f / %.2f ms each%@) |",
                      engine, health.value, keyed.value, health.cpu, keyed.cpu,
                      postgres ? String(format: "; PostgreSQL server %.2f / %.2f ms", health.server, keyed.server) : ""))
+        if !postgres {
+            // The parts of one such generation with no service around them, once (they do not
+            // touch the database): the output work on the image threads, and its two blob writes.
+            let parts = try await partsAlone(directory: bare.directory, count: 2048)
+            print(String(format: "| parts of one instant generation alone: output work (64×64 PNG with marker, WebP thumbnail, hash), 2 image threads / its two blob writes (fsync each), 32 tasks | – | CPU %.2f / %.2f ms per generation |",
+                         parts.output, parts.blobs))
+        }
         let many = 2000
         _ = try await runBatch(bare, count: 100, concurrency: 32, body: { _ in #"{"model":"instant","prompt":"warm-up","size":"64x64"}"# }, client: client)
-        let run = try await measured(count: many, postgres: postgres) {
+        let run = try await measured(count: many, postgres: cluster) {
             try await runBatch(bare, count: many, concurrency: 32, body: { #"{"model":"instant","prompt":"tiny \#($0)","size":"64x64"}"# }, client: client)
         }
         try await bare.stop()
@@ -258,6 +268,30 @@ func serviceBenchmarks() async throws {
                      postgres ? String(format: " + PostgreSQL server %.2f ms", run.server) : ""))
     }
     try await client.shutdown()
+}
+
+/// What the worker does for one instant generation besides the database, `count` times: the
+/// output pipeline on the image threads (2 lanes), then the two blob writes of its image and
+/// thumbnail through a `LocalBlobStore` on the same disk (32 lanes; `count` a multiple of 32).
+/// CPU ms per generation of each.
+func partsAlone(directory: URL, count: Int) async throws -> (output: Double, blobs: Double) {
+    let pipeline = OutputPipeline(limits: ImageLimits(maxBytes: 64 << 20, maxPixels: 100_000_000))
+    let pixels = [UInt8](repeating: 0, count: 64 * 64 * 3).enumerated().map { UInt8(truncatingIfNeeded: $0.offset) }
+    let sample = try pipeline.process(.rgb(pixels: pixels, width: 64, height: 64), source: .trainedAlgorithmicMedia)
+    let output = try await measured(count: count) {
+        try await perSecond(lanes: 2, perLane: count / 2) {
+            _ = try await ImageWork.run { try pipeline.process(.rgb(pixels: pixels, width: 64, height: 64), source: .trainedAlgorithmicMedia) }
+        }
+    }
+    let store = try LocalBlobStore(root: directory.appendingPathComponent("parts"))
+    let blobs = try await measured(count: count) {
+        try await perSecond(lanes: 32, perLane: count / 32) {
+            let name = UUID().uuidString.lowercased()
+            try await store.put(sample.image, at: BlobKey("parts/\(name).png"))
+            try await store.put(sample.thumbnail, at: BlobKey("parts/\(name).thumb.webp"))
+        }
+    }
+    return (output.cpu, blobs.cpu)
 }
 
 /// The database alone, through the service's own handle (`app.db`): `lanes` tasks each running
@@ -290,29 +324,43 @@ func processCPUSeconds() -> Double {
     return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
-/// CPU seconds the PostgreSQL server processes on this machine have used so far (user + system,
-/// from `/proc/<pid>/stat`; the benchmark's cluster is local and its connections stay open for
-/// the whole measure, so their backends' time is all there). 0 where there is no `/proc`.
-func postgresCPUSeconds() -> Double {
-    let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+/// The `/proc/<pid>/stat` figures of one process: its parent and its CPU ticks (user + system).
+private func processStat(_ pid: String) -> (parent: Int, ticks: Int)? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return nil }
+    // After the command's closing parenthesis: state (field 3), parent (4), utime and stime (14, 15).
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 12, let parent = Int(fields[1]), let user = Int(fields[11]), let system = Int(fields[12]) else { return nil }
+    return (parent, user + system)
+}
+
+/// The PostgreSQL cluster serving `db`, by the process id of its postmaster (the parent of this
+/// connection's backend); nil on SQLite.
+func postgresCluster(of db: any Database) async throws -> Int? {
+    let sql = try sqlDatabase(db)
+    guard sql.dialect.name == "postgresql",
+          let row = try await sql.raw("SELECT pg_backend_pid() AS pid").first() else { return nil }
+    return processStat(String(try row.decode(column: "pid", as: Int.self)))?.parent
+}
+
+/// CPU seconds the cluster's processes (its postmaster and every process it started) have used
+/// so far, from `/proc`; the benchmark's connections stay open for a whole measure, so their
+/// backends' time is all there. 0 where there is no `/proc`.
+func postgresCPUSeconds(cluster postmaster: Int) -> Double {
     guard let pids = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
     var ticks = 0
     for pid in pids where pid.allSatisfy(\.isNumber) {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")"), stat[stat.startIndex..<close].hasSuffix("(postgres") else { continue }
-        // After the command's closing parenthesis: state is field 3, utime and stime fields 14 and 15.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        if fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) { ticks += user + system }
+        if let stat = processStat(pid), Int(pid) == postmaster || stat.parent == postmaster { ticks += stat.ticks }
     }
-    return Double(ticks) / ticksPerSecond
+    return Double(ticks) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
 /// Runs `body` and returns its result with the CPU milliseconds per item of this process and of
-/// the PostgreSQL server (0 on SQLite, which runs inside this process).
-func measured<T>(count: Int, postgres: Bool = false, _ body: () async throws -> T) async rethrows -> (value: T, cpu: Double, server: Double) {
-    let before = (processCPUSeconds(), postgres ? postgresCPUSeconds() : 0)
+/// the PostgreSQL cluster whose postmaster is `postgres` (0 on SQLite, which runs inside this process).
+func measured<T>(count: Int, postgres: Int? = nil, _ body: () async throws -> T) async rethrows -> (value: T, cpu: Double, server: Double) {
+    let before = (processCPUSeconds(), postgres.map { postgresCPUSeconds(cluster: $0) } ?? 0)
     let value = try await body()
-    let after = (processCPUSeconds(), postgres ? postgresCPUSeconds() : 0)
+    let after = (processCPUSeconds(), postgres.map { postgresCPUSeconds(cluster: $0) } ?? 0)
     return (value, (after.0 - before.0) / Double(count) * 1000, (after.1 - before.1) / Double(count) * 1000)
 }
 
