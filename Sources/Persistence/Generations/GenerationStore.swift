@@ -93,10 +93,7 @@ public enum GenerationStore {
     /// in the same round trip; its rows are the update's, with one more column.
     static func announcing(_ update: SQLQueryString, id: UUID, on sql: any SQLDatabase) -> SQLQueryString {
         guard sql.dialect.name == "postgresql" else { return update }
-        return """
-            WITH changed AS (\(update))
-            SELECT changed.*, pg_notify(\(bind: changesChannel), \(bind: id.uuidString)) AS announced FROM changed
-            """
+        return notifying(update, channel: changesChannel, payload: id.uuidString)
     }
 
     /// A generation from a row of `SELECT *` (plain decoding, no reflection).

@@ -90,9 +90,7 @@ public enum JobQueue {
         if sql.dialect.name == "postgresql" {
             // The notification in the same round trip; delivered when the surrounding
             // transaction commits, never before.
-            try await sql.raw("""
-                WITH job AS (\(insert) RETURNING id) SELECT pg_notify(\(bind: channel), \(bind: thisProcess)) FROM job
-                """).run()
+            try await sql.raw(notifying("\(insert) RETURNING id", channel: channel, payload: thisProcess)).run()
         } else {
             try await sql.raw(insert).run()
         }
