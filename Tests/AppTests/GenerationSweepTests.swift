@@ -63,4 +63,32 @@ import Vapor
             #expect(runAt.timeIntervalSinceNow > Maintenance.interval - 60)
         }
     }
+
+    /// A sweep whose attempts ran out while the database or the blob store was down is
+    /// replaced by a runner that can sweep (when it starts, then once a minute).
+    @Test func aSweepThatDiedIsReplaced() async throws {
+        try await withPictor { app in
+            let dead = try await JobQueue.enqueue(NewJob(kind: Maintenance.jobKind, payload: "{}", maxAttempts: 1), now: Date(), on: app.db)
+            _ = try await JobQueue.claim(owner: "w", leaseFor: 60, now: Date(), on: app.db)
+            #expect(try await JobQueue.bury(dead, owner: "w", error: "blob store unavailable", now: Date(), on: app.db))
+            try await withRunner(app, handlers: [MaintenanceHandler()]) { _ in
+                let swept = try await eventually { try await jobCount(kind: Maintenance.jobKind, state: "succeeded", on: app.db) == 1 }
+                #expect(swept)
+            }
+            #expect(try await jobCount(kind: Maintenance.jobKind, state: "queued", on: app.db) == 1)
+        }
+    }
+
+    /// Two sweeps scheduled at once (two processes starting together) end as one chain.
+    @Test func twoSweepChainsBecomeOne() async throws {
+        try await withPictor { app in
+            for _ in 0..<2 { try await JobQueue.enqueue(NewJob(kind: Maintenance.jobKind, payload: "{}", maxAttempts: 3), now: Date(), on: app.db) }
+            try await withRunner(app, handlers: [MaintenanceHandler()]) { _ in
+                let swept = try await eventually { try await jobCount(kind: Maintenance.jobKind, state: "succeeded", on: app.db) == 2 }
+                #expect(swept)
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(try await jobCount(kind: Maintenance.jobKind, state: "queued", on: app.db) == 1)
+        }
+    }
 }

@@ -46,6 +46,20 @@ import Vapor
         }
     }
 
+    /// When the runner looks for a dead worker's job it looks there first, so a queue that
+    /// never empties does not keep that job (and its generation) waiting.
+    @Test func aDeadWorkersJobComesBeforeWaitingOnesWhenLookedFor() async throws {
+        try await withPictor { app in
+            let abandoned = try await JobQueue.enqueue(NewJob(kind: "k", payload: "{}"), now: t0, on: app.db)
+            _ = try await JobQueue.claim(owner: "dead-worker", leaseFor: 60, now: t0, on: app.db)
+            let waiting = try await JobQueue.enqueue(NewJob(kind: "k", payload: "{}"), now: t0, on: app.db)
+            let later = t0.addingTimeInterval(61)
+            #expect(try await JobQueue.claim(owner: "w", leaseFor: 60, now: later, includeAbandoned: false, on: app.db)?.id == waiting)
+            _ = try await JobQueue.enqueue(NewJob(kind: "k", payload: "{}"), now: t0, on: app.db)
+            #expect(try await JobQueue.claim(owner: "w", leaseFor: 60, now: later, includeAbandoned: true, on: app.db)?.id == abandoned)
+        }
+    }
+
     @Test func heartbeatKeepsTheLease() async throws {
         try await withPictor { app in
             _ = try await JobQueue.enqueue(NewJob(kind: "k", payload: "{}"), now: t0, on: app.db)

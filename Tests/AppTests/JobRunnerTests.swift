@@ -112,13 +112,42 @@ func eventually(within seconds: Double = 10, _ condition: () async throws -> Boo
         }
     }
 
-    @Test func jobWithoutAHandlerIsBuriedWithAReason() async throws {
+    /// A kind this version has no handler for (a newer version's, during an upgrade) is retried
+    /// like any failure, so a worker that knows it can take it, and buried with the reason last.
+    @Test func jobWithoutAHandlerIsRetriedThenBuriedWithAReason() async throws {
         try await withPictor { app in
             try await withRunner(app, handlers: []) { _ in
-                let id = try await app.enqueue(NewJob(kind: "test.nobody", payload: "x"), on: app.db)
+                let id = try await app.enqueue(NewJob(kind: "test.nobody", payload: "x", maxAttempts: 2), on: app.db)
                 #expect(try await eventually { try await JobQueue.snapshot(id, on: app.db)?.state == .dead })
-                #expect(try await JobQueue.snapshot(id, on: app.db)?.lastError == "no handler for test.nobody")
+                let job = try #require(try await JobQueue.snapshot(id, on: app.db))
+                #expect(job.attempts == 2)
+                #expect(job.lastError == "no handler for test.nobody")
             }
+        }
+    }
+
+    /// A worker whose lease was taken over (it looked dead: paused, or cut off from the
+    /// database) stops its handler at the next heartbeat and records nothing, so two workers
+    /// never carry on with one job and the new holder's outcome stands.
+    @Test func aWorkerThatLosesItsLeaseStopsItsJob() async throws {
+        try await withPictor { app in
+            let started = Locked(false)
+            let stopped = Locked(false)
+            let handler = ScriptedHandler(kind: "test.taken") { _, _ in
+                started.update { $0 = true }
+                do { try await Task.sleep(for: .seconds(30)) } catch { stopped.update { $0 = true }; throw error }
+            }
+            // Heartbeats every 0.3 s.
+            try await withRunner(app, handlers: [handler], lease: 0.9) { _ in
+                let id = try await app.enqueue(NewJob(kind: "test.taken", payload: "x"), on: app.db)
+                #expect(try await eventually { started.value })
+                try await sqlDatabase(app.db).raw("UPDATE jobs SET lease_owner = 'another-worker' WHERE id = \(bind: id)").run()
+                #expect(try await eventually(within: 5) { stopped.value })
+                try await Task.sleep(for: .milliseconds(300))
+                let job = try #require(try await JobQueue.snapshot(id, on: app.db))
+                #expect(job.state == .running && job.leaseOwner == "another-worker" && job.lastError == nil)
+            }
+            #expect(handler.totalRuns == 1)
         }
     }
 

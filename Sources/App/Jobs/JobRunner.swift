@@ -94,9 +94,11 @@ public final class JobRunner: Sendable {
         var busy = false
         while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
             do {
-                // Jobs whose workers died on every attempt are buried at most once a minute.
+                // Jobs whose workers died on every attempt are buried at most once a minute, and
+                // a runner that can sweep makes sure a sweep is scheduled (one died, or none yet).
                 if Self.isDue(lastAbandonedSweep, every: .seconds(60)) {
                     try await JobQueue.buryAbandoned(now: Date(), on: app.db)
+                    if handlers.withLock({ $0[Maintenance.jobKind] }) != nil { try await Maintenance.ensureScheduled(app: app) }
                 }
                 // Jobs whose worker died (lease expired) are looked for by one claim per poll
                 // interval; every other claim looks at waiting jobs only.
@@ -126,25 +128,38 @@ public final class JobRunner: Sendable {
     }
 
     private func execute(_ job: ClaimedJob, app: Application, logger base: Logger) async {
-        var logger = base
-        logger[metadataKey: "job-id"] = .string(job.id.uuidString)
-        logger[metadataKey: "job-kind"] = .string(job.kind)
+        let logger = {
+            var logger = base
+            logger[metadataKey: "job-id"] = .string(job.id.uuidString)
+            logger[metadataKey: "job-kind"] = .string(job.kind)
+            return logger
+        }()
         guard let handler = handlers.withLock({ $0[job.kind] }) else {
+            // Perhaps a newer version's kind, claimed by an older worker during an upgrade:
+            // retried with backoff like any failure, so a worker that knows it can take it.
             logger.error("no handler for this kind of job")
-            _ = try? await JobQueue.bury(job.id, owner: owner, error: "no handler for \(job.kind)", now: Date(), on: app.db)
+            await recordFailure(JobFailure.retryable("no handler for \(job.kind)"), of: job, app: app, logger: logger)
             return
         }
-        let heartbeat = Task { await self.keepLease(job, app: app, logger: logger) }
-        defer { heartbeat.cancel() }
         do {
             let completion = CompletionMark()
-            try await handler.run(job, context: JobContext(application: app, logger: logger, job: job, owner: owner, completion: completion))
-            heartbeat.cancel()
+            // The handler runs only while this worker holds the lease: when the lease is lost
+            // (taken over, or not renewed before it ran out), the handler is cancelled and the
+            // job's outcome is left to whoever holds it now.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await handler.run(job, context: JobContext(application: app, logger: logger, job: job, owner: self.owner, completion: completion))
+                }
+                group.addTask { try await self.keepLease(job, app: app, logger: logger) }
+                try await group.next()
+                group.cancelAll()
+            }
             if !completion.isMarked, try await JobQueue.complete(job.id, owner: owner, now: Date(), on: app.db) == false {
                 logger.warning("job finished after its lease was lost; the new holder's outcome stands")
             }
+        } catch is LeaseLost {
+            logger.warning("lost the lease on a running job; stopped it, its new holder decides its outcome")
         } catch {
-            heartbeat.cancel()
             if Task.isCancelled && stopping.load(ordering: .relaxed) {
                 logger.notice("job handed back at shutdown")
                 _ = try? await JobQueue.release(job.id, owner: owner, now: Date(), on: app.db)
@@ -160,36 +175,46 @@ public final class JobRunner: Sendable {
         let decision = settings.retry.decide(
             attempt: job.attempt, maxAttempts: job.maxAttempts, failure: failure, now: now, unit: Double.random(in: 0..<1))
         do {
+            let recorded: Bool
             switch decision {
             case .retry(let at):
                 logger.warning("job failed; will retry", metadata: [
                     "attempt": .stringConvertible(job.attempt), "error": .string(failure.message),
                     "retry-in-s": .string(String(format: "%.1f", at.timeIntervalSince(now))),
                 ])
-                try await JobQueue.reschedule(job.id, owner: owner, error: failure.message, runAt: at, now: now, on: app.db)
+                recorded = try await JobQueue.reschedule(job.id, owner: owner, error: failure.message, runAt: at, now: now, on: app.db)
             case .bury:
                 logger.error("job failed for good", metadata: [
                     "attempt": .stringConvertible(job.attempt), "error": .string(failure.message),
                 ])
-                try await JobQueue.bury(job.id, owner: owner, error: failure.message, now: now, on: app.db)
+                recorded = try await JobQueue.bury(job.id, owner: owner, error: failure.message, now: now, on: app.db)
             }
+            if !recorded { logger.warning("job failed after its lease was lost; the new holder's outcome stands") }
         } catch {
             logger.error("could not record job failure; its lease will expire", metadata: ["error": .string("\(error)")])
         }
     }
 
-    /// Extends the lease every third of its length while the handler runs.
-    private func keepLease(_ job: ClaimedJob, app: Application, logger: Logger) async {
+    /// Extends the lease every third of its length while the handler runs; throws `LeaseLost`
+    /// when another worker holds it, or when renewals failed (database trouble) until less than
+    /// one interval of it is left, so the handler stops before anyone else can take the job.
+    private func keepLease(_ job: ClaimedJob, app: Application, logger: Logger) async throws {
         let interval = Duration.milliseconds(Int64(settings.lease * 1000 / 3))
-        while !Task.isCancelled {
-            try? await Task.sleep(for: interval)
-            if Task.isCancelled { return }
+        // Claimed just before this began, so the lease lasts at least this long.
+        var expires = Date().addingTimeInterval(settings.lease)
+        while true {
+            try await Task.sleep(for: interval)
             let now = Date()
-            let kept = try? await JobQueue.extendLease(
-                job.id, owner: owner, until: now.addingTimeInterval(settings.lease), now: now, on: app.db)
-            if kept == false {
-                logger.warning("lost the lease on a running job")
-                return
+            do {
+                let until = now.addingTimeInterval(settings.lease)
+                guard try await JobQueue.extendLease(job.id, owner: owner, until: until, now: now, on: app.db) else { throw LeaseLost() }
+                expires = until
+            } catch is LeaseLost {
+                throw LeaseLost()
+            } catch {
+                if Task.isCancelled { throw CancellationError() }
+                logger.warning("could not renew a job's lease", metadata: ["error": .string("\(error)")])
+                if expires.timeIntervalSince(Date()) <= Double(settings.lease) / 3 { throw LeaseLost() }
             }
         }
     }
@@ -227,3 +252,6 @@ public final class JobRunner: Sendable {
         }
     }
 }
+
+/// Thrown by the heartbeat when this worker no longer holds a running job's lease.
+struct LeaseLost: Error {}

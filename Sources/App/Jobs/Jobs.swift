@@ -25,7 +25,6 @@ struct JobWorkersLifecycle: LifecycleHandler {
             "workers": .stringConvertible(runner.settings.concurrency), "owner": .string(runner.owner),
         ])
         runner.start(app: application)
-        try await Maintenance.ensureScheduled(app: application)
     }
 
     func shutdownAsync(_ application: Application) async {
@@ -43,7 +42,6 @@ struct WorkerCommand: AsyncCommand {
         let app = context.application
         app.logger.notice("worker started", metadata: ["owner": .string(app.jobs.owner)])
         app.jobs.start(app: app)
-        try await Maintenance.ensureScheduled(app: app)
         let received = await TerminationSignal.next()
         app.logger.notice("worker stopping", metadata: ["signal": .string(received)])
         await app.jobs.stop()

@@ -1,10 +1,13 @@
 import Fluent
 import Foundation
 import Persistence
+import SQLKit
 import Vapor
 
 /// The periodic sweeps, run as one recurring job on the same queue: each run does its work
-/// and queues the next. Workers make sure one is scheduled when they start.
+/// and queues the next. A runner that can sweep makes sure one is scheduled when it starts
+/// and once a minute after, so a sweep that died (its attempts used up while the database or
+/// the blob store was down) is replaced within a minute, not at the next restart.
 enum Maintenance {
     static let jobKind = "maintenance.sweep"
     static let interval: TimeInterval = 600
@@ -18,6 +21,18 @@ enum Maintenance {
         if pending == 0 {
             try await app.enqueue(NewJob(kind: jobKind, payload: "{}", maxAttempts: 3), on: app.db)
         }
+    }
+
+    /// Whether the sweep `job`, ending, should leave the next one to another: a sweep is
+    /// waiting already, or another runs now and comes first by id (of two running at once,
+    /// exactly one queues the next).
+    static func leavesTheNextToAnother(_ job: UUID, on db: any Database) async throws -> Bool {
+        let sql = try sqlDatabase(db)
+        let row = try await sql.raw("""
+            SELECT COUNT(*) AS n FROM jobs WHERE kind = \(bind: jobKind) AND id <> \(bind: job)
+              AND (state = 'queued' OR (state = 'running' AND id < \(bind: job)))
+            """).first()
+        return try (row?.decode(column: "n", as: Int.self) ?? 0) > 0
     }
 }
 
@@ -34,8 +49,15 @@ struct MaintenanceHandler: JobHandler {
                 "generations-ended": "\(ended)", "deleted-generations-purged": "\(purged)", "blobs-removed": "\(removed)",
             ])
         }
-        try await JobQueue.enqueue(
-            NewJob(kind: Maintenance.jobKind, payload: "{}", runAt: Date().addingTimeInterval(Maintenance.interval), maxAttempts: 3),
-            now: Date(), on: app.db)
+        // The next sweep is queued as this one is marked done, together, and not when another
+        // will do it: two chains (two processes that scheduled one at the same moment) become one.
+        _ = try await writeTransaction(on: app.db) { tx in
+            if try await !Maintenance.leavesTheNextToAnother(job.id, on: tx) {
+                try await JobQueue.enqueue(
+                    NewJob(kind: Maintenance.jobKind, payload: "{}", runAt: Date().addingTimeInterval(Maintenance.interval), maxAttempts: 3),
+                    now: Date(), on: tx)
+            }
+            return try await context.complete(on: tx)
+        }
     }
 }

@@ -98,11 +98,12 @@ public enum JobQueue {
     }
 
     /// Takes the lease on the next due job (or one whose lease expired), or returns nil.
-    /// Waiting jobs come first; each half is one index range (`jobs_claim`, `jobs_lease`)
-    /// read in order, so a claim costs the same with ten jobs waiting or ten thousand.
-    /// `expectWork` (the last claim found a job) skips the read that lets an idle queue answer
-    /// without a write. `includeAbandoned` false looks at waiting jobs only (the runner looks
-    /// for abandoned ones once per poll interval, not after every claim that found nothing).
+    /// Each half is one index range (`jobs_claim`, `jobs_lease`) read in order, so a claim
+    /// costs the same with ten jobs waiting or ten thousand. `expectWork` (the last claim found
+    /// a job) skips the read that lets an idle queue answer without a write.
+    /// `includeAbandoned` looks for a job whose worker died first, then at waiting jobs (the
+    /// runner asks once per poll interval, so a dead worker's job is not starved by a queue
+    /// that never empties); false looks at waiting jobs only.
     public static func claim(
         owner: String, leaseFor lease: TimeInterval, now: Date, expectWork: Bool = false, includeAbandoned: Bool = true,
         on db: any Database
@@ -111,7 +112,7 @@ public enum JobQueue {
         let abandoned: SQLQueryString = """
             state = 'running' AND lease_expires_at < \(bind: now) AND attempts < max_attempts ORDER BY lease_expires_at
             """
-        for candidates in includeAbandoned ? [waiting, abandoned] : [waiting] {
+        for candidates in includeAbandoned ? [abandoned, waiting] : [waiting] {
             if let job = try await claim(candidates, owner: owner, leaseFor: lease, now: now, checkFirst: !expectWork, on: db) {
                 return job
             }

@@ -43,8 +43,9 @@ final class RecordingCredits: Credits {
 let workHandlers: [any JobHandler] = [GenerationJobHandler(), SendMailHandler()]
 
 /// How many jobs of `kind` exist, in any state.
-func jobCount(kind: String, on db: any Database) async throws -> Int {
-    let row = try await sqlDatabase(db).raw("SELECT COUNT(*) AS n FROM jobs WHERE kind = \(bind: kind)").first()
+func jobCount(kind: String, state: String? = nil, on db: any Database) async throws -> Int {
+    let inState: SQLQueryString = state.map { "AND state = \(bind: $0)" } ?? ""
+    let row = try await sqlDatabase(db).raw("SELECT COUNT(*) AS n FROM jobs WHERE kind = \(bind: kind) \(inState)").first()
     return try row?.decode(column: "n", as: Int.self) ?? 0
 }
 
