@@ -7,6 +7,7 @@ import Imaging
 import Persistence
 import Providers
 import Storage
+import TestSupport
 import Testing
 import Vapor
 import VaporTesting
@@ -145,6 +146,28 @@ import VaporTesting
         }
     }
 
+    /// The upload limit (UPLOAD_MAX_BYTES) is for uploads: a model's output larger than it is
+    /// stored, not refused after the provider was paid. The pixel limit holds for both.
+    @Test func anOutputLargerThanTheUploadLimitIsKept() async throws {
+        let side = 256
+        let noise = (0..<(side * side * 3)).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13) }
+        let png = try noise.withUnsafeBytes { try Image(pixels: $0, width: side, height: side, bands: 3).encode(.png()) }
+        let provider = ScriptedProvider(calls: [[.deliverBytes(png)], [.deliverBytes(TestPNG.bomb(width: 20_000, height: 20_000))]])
+        try await withPictor({ $0.imageLimits = ImageLimits(maxBytes: 1024, maxPixels: 40_000_000) }) { app in
+            #expect(png.count > 1024)
+            app.pictor = app.pictor.with(models: scriptedCatalog(provider, maxAttempts: 1))
+            let browser = try await signedInForAPI(app, email: "large@example.com")
+            try await withRunner(app, handlers: workHandlers) { _ in
+                let large: GenerationView = try await browser.generate(#"{"model":"scripted","prompt":"a wide field","size":"64x64"}"#).decoded()
+                let kept = try await browser.finished(large.id)
+                #expect(kept.status == "succeeded" && kept.images.first?.width == side, "\(kept.status) \(kept.reason ?? "")")
+                let bomb: GenerationView = try await browser.generate(#"{"model":"scripted","prompt":"a bomb","size":"64x64"}"#).decoded()
+                let refused = try await browser.finished(bomb.id)
+                #expect(refused.status == "failed" && refused.creditsCharged == 0, "\(refused.status)")
+            }
+        }
+    }
+
     @Test func aRetryableErrorIsRetriedAndThenCharged() async throws {
         let provider = ScriptedProvider(calls: [[.fail(.retryable("HTTP 429"))]], otherwise: [.progress(0.5), .deliver(side: 64)])
         try await withPictor { app in
@@ -224,6 +247,33 @@ import VaporTesting
             }
             let badKey = try await browser.generate(#"{"prompt":"cat"}"#, idempotencyKey: "has space")
             #expect(badKey.status == .badRequest)
+            #expect(try await GenerationModel.query(on: app.db).count() == 0)
+        }
+    }
+
+    /// A field of the wrong type is named, in words, like any other bad field, not reported as
+    /// the decoder's own text about Swift types.
+    @Test func wronglyTypedFieldsAreNamedInWords() async throws {
+        try await withPictor { app in
+            let browser = try await signedInForAPI(app, email: "types@example.com")
+            let cases: [(body: String, field: String, message: String)] = [
+                (#"{"prompt":"cat","count":"2"}"#, "count", "must be a whole number"),
+                (#"{"prompt":"cat","width":"512","height":512}"#, "width", "must be a whole number"),
+                (#"{"prompt":5}"#, "prompt", "must be text"),
+                (#"{"prompt":"cat","referenceImageIds":"abc"}"#, "referenceImageIds", "must be a list"),
+                (#"{"prompt":"cat","referenceImageIds":["not-an-id"]}"#, "referenceImageIds[0]", "has a value that could not be read"),
+            ]
+            for (body, field, message) in cases {
+                let response = try await browser.generate(body)
+                #expect(response.status == .badRequest, "\(body)")
+                #expect(response.headers.contentType?.description.hasPrefix("application/problem+json") == true)
+                let problem: ProblemView = try response.decoded()
+                #expect(problem.errors?.map { "\($0.field): \($0.message)" } == ["\(field): \(message)"], "\(body)")
+            }
+            let notJSON = try await browser.generate("prompt=cat")
+            #expect(notJSON.status == .badRequest)
+            let problem: ProblemView = try notJSON.decoded()
+            #expect(problem.errors == nil && problem.detail?.hasPrefix("The request body could not be read") == true, "\(problem.detail ?? "")")
             #expect(try await GenerationModel.query(on: app.db).count() == 0)
         }
     }

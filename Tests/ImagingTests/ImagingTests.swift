@@ -108,6 +108,9 @@ import TestSupport
         }
         let error = ImagingError.tooManyPixels(width: 100_000, height: 100_000, limit: 40_000_000)
         #expect(error.userMessage == "The image is 100000×100000 pixels; images may have at most 40 megapixels.")
+        // A limit that is not a whole number of megapixels is not rounded down (to "2", or "0").
+        #expect(ImagingError.tooManyPixels(width: 2000, height: 2000, limit: 2_500_000).userMessage.hasSuffix("at most 2.5 megapixels."))
+        #expect(ImagingError.tooManyPixels(width: 300, height: 300, limit: 50_000).userMessage.hasSuffix("at most 50000 pixels."))
     }
 
     @Test func oversizedFileIsRefusedBeforeDecoding() throws {

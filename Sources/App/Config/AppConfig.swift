@@ -21,7 +21,12 @@ public struct AppConfig: Sendable, Equatable {
     public var blobDirectory: String
     /// Set by BLOB_STORE_URL=s3://…: blobs live in that bucket instead of `blobDirectory`.
     public var s3: S3BlobStore.Settings?
+    /// Uploads (reference images): UPLOAD_MAX_BYTES and IMAGE_MAX_PIXELS.
     public var imageLimits: ImageLimits
+    /// What a model made, when it is decoded: the same pixel limit (a bomb from a provider is
+    /// refused too), but as many bytes as a provider's answer may carry (256 MB), so a large
+    /// output is not refused by a limit meant for uploads after the provider was paid.
+    public var outputLimits: ImageLimits { ImageLimits(maxBytes: 256 * 1_048_576, maxPixels: imageLimits.maxPixels) }
     /// libvips threads per image operation; parallelism comes from running several jobs.
     public var imageThreads: Int
     public var logLevel: LogLevel

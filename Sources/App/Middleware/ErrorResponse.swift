@@ -22,10 +22,11 @@ struct ErrorResponse: Sendable {
         switch error {
         case let error as any UserFacingError:
             self.init(status: Self.status(for: error.kind), message: error.userMessage, fieldErrors: error.fieldErrors)
+        case let error as DecodingError:
+            // Before `AbortError`, which Vapor makes it, with the decoder's own text as reason.
+            self.init(unreadable: error)
         case let abort as any AbortError:
             self.init(status: abort.status, message: Self.message(for: abort))
-        case is DecodingError:
-            self.init(status: .badRequest, message: "The request body could not be read. Check its format and fields.")
         default:
             self.init(status: .internalServerError, message: "Something went wrong on our side. Please try again.")
         }

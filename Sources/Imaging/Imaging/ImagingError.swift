@@ -23,7 +23,7 @@ public enum ImagingError: UserFacingError, Equatable {
         case .tooManyBytes(let actual, let limit):
             "The image is \(Self.megabytes(actual)) MB; the limit is \(Self.megabytes(limit)) MB."
         case .tooManyPixels(let width, let height, let limit):
-            "The image is \(width)×\(height) pixels; images may have at most \(limit / 1_000_000) megapixels."
+            "The image is \(width)×\(height) pixels; images may have at most \(Self.pixelCount(limit))."
         case .unsupportedFormat:
             "This file is not a PNG, JPEG or WebP image."
         case .undecodable:
@@ -31,6 +31,13 @@ public enum ImagingError: UserFacingError, Equatable {
         case .encodingFailed, .notStarted:
             "The image could not be processed."
         }
+    }
+
+    /// "40 megapixels", "2.5 megapixels", or "50000 pixels" below a tenth of one.
+    private static func pixelCount(_ pixels: Int) -> String {
+        if pixels % 1_000_000 == 0 { return "\(pixels / 1_000_000) megapixels" }
+        if pixels < 100_000 { return "\(pixels) pixels" }
+        return String(format: "%.1f megapixels", Double(pixels) / 1_000_000)
     }
 
     private static func megabytes(_ bytes: Int) -> String {

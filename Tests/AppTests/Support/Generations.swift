@@ -9,7 +9,8 @@ import Testing
 import Vapor
 import VaporTesting
 
-/// Credits that record every hold and settlement, with an optional balance.
+/// Credits that record every hold and settlement, with an optional balance; a hold needs its
+/// generation row in the same transaction, as a ledger referring to it would.
 final class RecordingCredits: Credits {
     struct Settlement: Equatable, Sendable {
         let generation: UUID
@@ -26,6 +27,8 @@ final class RecordingCredits: Credits {
     }
 
     func hold(_ amount: Int, user: UUID, generation: UUID, on db: any Database) async throws {
+        // As a ledger that refers to the generation would: its row is there, in this transaction.
+        guard try await GenerationModel.find(generation, on: db) != nil else { throw HeldBeforeItsGeneration() }
         if let balance, amount > balance { throw CreditsError(needed: amount, available: balance) }
         holds.update { $0[generation] = amount }
     }
@@ -38,6 +41,8 @@ final class RecordingCredits: Credits {
         settlements.value.filter { $0.generation == generation }
     }
 }
+
+struct HeldBeforeItsGeneration: Error {}
 
 /// The handlers a generation test's runner needs (its sign-up mail is delivered too).
 let workHandlers: [any JobHandler] = [GenerationJobHandler(), SendMailHandler()]

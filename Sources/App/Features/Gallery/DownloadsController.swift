@@ -34,7 +34,7 @@ enum DownloadsController {
     /// The stored image in `format`; encoding runs on the thread pool (tens of ms for WebP).
     private static func convert(_ stored: Data, storedFormat: String, to format: ImageFormat, source: String, req: Request) async throws -> Data {
         if format.rawValue == storedFormat { return stored }
-        let limits = req.pictor.config.imageLimits
+        let limits = req.pictor.config.outputLimits
         let marker = XMPPacket.digitalSource(DigitalSourceType(rawValue: source) ?? .trainedAlgorithmicMedia)
         return try await req.application.threadPool.runIfActive {
             let image = try Image.decode(stored, limits: limits).image

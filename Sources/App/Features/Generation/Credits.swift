@@ -7,7 +7,10 @@ import Foundation
 /// Billing implements this with balances; until then `UnlimitedCredits` is wired.
 protocol Credits: Sendable {
     /// Reserves `amount` for the generation. Throws `CreditsError.insufficient` when the
-    /// user's balance cannot cover it (nothing is written then).
+    /// user's balance cannot cover it (nothing is written then). Called after the generation's
+    /// row is inserted in the same transaction: a ledger may refer to it, and a repeated
+    /// Idempotency-Key fails on that row's unique key before any hold is tried, so a parallel
+    /// repeat answers with the first generation, never "not enough credits".
     func hold(_ amount: Int, user: UUID, generation: UUID, on db: any Database) async throws
     /// Captures `captured` of the generation's hold of `held` and releases the rest.
     /// The generation pipeline calls it exactly once per generation.

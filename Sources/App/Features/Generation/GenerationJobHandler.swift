@@ -192,7 +192,7 @@ struct GenerationJobHandler: JobHandler {
         let id = generation.id!
         let references = try JSONDecoder().decode([UUID].self, from: Data(generation.referenceIDs.utf8))
         let source: DigitalSourceType = references.isEmpty ? .trainedAlgorithmicMedia : .compositeWithTrainedAlgorithmicMedia
-        let pipeline = OutputPipeline(limits: app.pictor.config.imageLimits)
+        let pipeline = OutputPipeline(limits: app.pictor.config.outputLimits)
         let outputs: [OutputPipeline.Output]
         do {
             let images = Array(delivered.prefix(generation.count))

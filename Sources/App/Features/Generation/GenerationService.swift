@@ -72,10 +72,10 @@ enum GenerationService {
         let credits = app.pictor.credits
         do {
             try await writeTransaction(on: db) { tx in
-                try await credits.hold(generation.creditsHeld, user: user, generation: generation.id!, on: tx)
                 generation.jobID = try await JobQueue.enqueue(
                     NewJob(kind: jobKind, payload: payload, maxAttempts: entry.maxAttempts), now: now, on: tx)
                 try await GenerationStore.insert(generation, on: tx)
+                try await credits.hold(generation.creditsHeld, user: user, generation: generation.id!, on: tx)
             }
         } catch where (error as? any DatabaseError)?.isConstraintFailure == true && submission.idempotencyKey != nil {
             // Another request with the same key committed first: answer with its generation.
