@@ -6,6 +6,7 @@ import Foundation
 import Imaging
 import Persistence
 import Providers
+import SQLKit
 import Storage
 import TestSupport
 import Testing
@@ -168,6 +169,30 @@ import VaporTesting
         }
     }
 
+    /// What a provider sends is re-encoded: a comment or location it carried is gone, the
+    /// marker is written, in the image and its thumbnail.
+    @Test func aProviderImageLosesItsMetadataAndGainsTheMarker() async throws {
+        let photo = try ReferenceImageTests.photoWithComment("taken at 52.52N 13.40E by Jane Roe")
+        let provider = ScriptedProvider(otherwise: [.deliverBytes(photo)])
+        try await withPictor { app in
+            app.pictor = app.pictor.with(models: scriptedCatalog(provider))
+            let browser = try await signedInForAPI(app, email: "stripped@example.com")
+            try await withRunner(app, handlers: workHandlers) { _ in
+                let created: GenerationView = try await browser.generate(#"{"model":"scripted","prompt":"a street","size":"64x64"}"#).decoded()
+                let done = try await browser.finished(created.id)
+                let image = try #require(done.images.first, "\(done.status) \(done.reason ?? "")")
+                func has(_ bytes: Data, _ text: String) -> Bool { bytes.range(of: Data(text.utf8)) != nil }
+                #expect(has(photo, "Jane Roe"))
+                for path in [image.url, image.thumbnailUrl] {
+                    let bytes = Data(try await browser.api(.GET, path).body.readableBytesView)
+                    #expect(!has(bytes, "Jane Roe") && !has(bytes, "52.52N"), "\(path)")
+                    let header = try Image.header(of: bytes, limits: app.pictor.config.imageLimits)
+                    #expect(header.xmp?.text.contains("trainedAlgorithmicMedia") == true, "\(path)")
+                }
+            }
+        }
+    }
+
     @Test func aRetryableErrorIsRetriedAndThenCharged() async throws {
         let provider = ScriptedProvider(calls: [[.fail(.retryable("HTTP 429"))]], otherwise: [.progress(0.5), .deliver(side: 64)])
         try await withPictor { app in
@@ -291,12 +316,23 @@ import VaporTesting
             for path in ["/api/v1/generations/\(created.id)", image.url, image.thumbnailUrl, "/generations/\(created.id)/events"] {
                 #expect(try await other.api(.GET, path).status == .notFound, "\(path)")
             }
+            // Not even a 304 to someone holding the owner's ETag (it would confirm what they hold).
+            for path in [image.url, image.thumbnailUrl] {
+                let etag = try #require(try await owner.api(.GET, path).headers.first(name: .eTag))
+                #expect(try await owner.api(.GET, path, headers: ["If-None-Match": etag]).status == .notModified, "\(path)")
+                #expect(try await other.api(.GET, path, headers: ["If-None-Match": etag]).status == .notFound, "\(path)")
+            }
             #expect(try await other.api(.POST, "/api/v1/generations/\(created.id)/cancel").status == .notFound)
             let page: GenerationPageView = try await other.api(.GET, "/api/v1/generations").decoded()
             #expect(page.data.isEmpty)
             // Signed out: no access at all.
             let visitor = Browser(app)
             #expect(try await visitor.api(.GET, image.url).status == .unauthorized)
+            // An Idempotency-Key is the owner's own: the same key from someone else makes theirs.
+            let mine: GenerationView = try await owner.generate(#"{"prompt":"a key","size":"512x512"}"#, idempotencyKey: "shared-key-1").decoded()
+            let theirs = try await other.generate(#"{"prompt":"a key","size":"512x512"}"#, idempotencyKey: "shared-key-1")
+            #expect(theirs.status == .created)
+            #expect(try theirs.decoded(GenerationView.self).id != mine.id)
         }
     }
 
@@ -343,6 +379,17 @@ import VaporTesting
             } while cursor != nil
             #expect(seen == made.reversed())
             #expect(try await browser.api(.GET, "/api/v1/generations?cursor=nonsense").status == .badRequest)
+
+            // Made in the same instant (a batch, a coarse clock): every one still comes once.
+            try await sqlDatabase(app.db).raw("UPDATE generations SET created_at = \(bind: Date(timeIntervalSince1970: 1_800_000_000))").run()
+            var tied: [UUID] = []
+            cursor = nil
+            repeat {
+                let page: GenerationPageView = try await browser.api(.GET, "/api/v1/generations?limit=2" + (cursor.map { "&cursor=\($0)" } ?? "")).decoded()
+                tied += page.data.map(\.id)
+                cursor = page.nextCursor
+            } while cursor != nil && tied.count <= made.count
+            #expect(tied.count == made.count && Set(tied) == Set(made), "\(tied)")
         }
     }
 
@@ -366,6 +413,25 @@ import VaporTesting
                 #expect(names.last == "succeeded", "\(names)")
                 #expect(events.contains { $0.hasPrefix("event: running") && $0.contains(#""progress":0.5"#) }, "\(events)")
                 #expect(events.last?.contains(#""thumbnailUrl":"/images/"#) == true)
+            }
+        }
+    }
+
+    /// A stream ends with the failure and its reason, as it ends with the images on success.
+    @Test func eventsEndWithTheFailureAndItsReason() async throws {
+        let provider = ScriptedProvider(otherwise: [.wait(.milliseconds(200)), .fail(.permanent("unsupported style"))])
+        try await withPictor { app in
+            app.pictor = app.pictor.with(models: scriptedCatalog(provider))
+            let browser = try await signedInForAPI(app, email: "unlucky-watcher@example.com")
+            let created: GenerationView = try await browser.generate(#"{"model":"scripted","prompt":"a kite","size":"64x64"}"#).decoded()
+            let streaming = Task { try await browser.api(.GET, "/generations/\(created.id)/events", headers: ["Accept": "text/event-stream"]) }
+            #expect(try await eventually { app.pictor.generationEvents.followers(of: created.id) == 1 })
+            try await withRunner(app, handlers: workHandlers) { _ in
+                let stream = try await streaming.value
+                let events = stream.body.string.components(separatedBy: "\n\n").filter { $0.hasPrefix("event: ") }
+                let last = try #require(events.last)
+                #expect(last.hasPrefix("event: failed\n"), "\(events)")
+                #expect(last.contains("unsupported style") && last.contains("not charged"), "\(last)")
             }
         }
     }

@@ -3,6 +3,7 @@ import Fluent
 import Foundation
 import Imaging
 import Persistence
+import Providers
 import SQLKit
 import TestSupport
 import Testing
@@ -151,6 +152,32 @@ import VaporTesting
             #expect(try await GallerySweeps.purgeDeleted(app: app) == 1)
             #expect(try await ReferenceImageModel.query(on: app.db).count() == 0)
             #expect(try await app.pictor.blobs.list(prefix: "users/").isEmpty)
+        }
+    }
+
+    /// A reference uploaded with one generation (it goes when that one is purged) and used
+    /// again by another is kept, detached, when the first is purged: the second keeps working.
+    @Test func aReferenceUsedAgainOutlivesThePurgeOfItsFirstGeneration() async throws {
+        try await withPictor { app in
+            app.pictor = app.pictor.with(models: scriptedCatalog(ScriptedProvider()))
+            let browser = try await signedInForAPI(app, email: "reuser@example.com")
+            let reference: ReferenceImageTests.Reference = try await browser.apiBytes(
+                .POST, "/api/v1/reference-images", multipart: try ReferenceImageTests.photoWithComment("x")).decoded()
+            let body = #"{"model":"scripted","prompt":"like this","size":"64x64","referenceImageIds":["\#(reference.id)"]}"#
+            let first: GenerationView = try await browser.generate(body).decoded()
+            try await ReferenceImageStore.attach([reference.id], to: first.id, on: app.db)  // as the studio form does
+            let second: GenerationView = try await browser.generate(body).decoded()
+            #expect(try await browser.api(.DELETE, "/api/v1/generations/\(first.id)").status == .noContent)
+            try await sqlDatabase(app.db).raw("UPDATE generations SET deleted_at = \(bind: Date().addingTimeInterval(-3600)) WHERE id = \(bind: first.id)").run()
+            #expect(try await GallerySweeps.purgeDeleted(app: app) == 1)
+
+            let kept = try #require(try await ReferenceImageModel.find(reference.id, on: app.db))
+            #expect(kept.generationID == nil)
+            #expect(try await browser.api(.GET, "/api/v1/reference-images/\(reference.id)/file").status == .ok)
+            try await withRunner(app, handlers: workHandlers) { _ in
+                let done = try await browser.finished(second.id)
+                #expect(done.status == "succeeded", "\(done.status) \(done.reason ?? "")")
+            }
         }
     }
 

@@ -70,14 +70,19 @@ public enum GalleryStore {
     /// Removes a deleted generation's rows (images, share links, downloads and the reference
     /// images uploaded with it) if it is still deleted before `before`; returns the image and
     /// reference rows' blob keys to remove after commit, or nil when it was restored meanwhile.
+    /// A reference uploaded with it that another of the owner's generations also used is kept,
+    /// as one of the owner's stored references, so that generation is not left without it.
     public static func purge(_ id: UUID, deletedBefore before: Date, on db: any Database) async throws -> [String]? {
         let sql = try sqlDatabase(db)
         let images = try await sql.raw("""
             SELECT blob_key, thumbnail_key FROM generation_images WHERE generation_id = \(bind: id)
             """).all().flatMap { [try $0.decode(column: "blob_key", as: String.self), try $0.decode(column: "thumbnail_key", as: String.self)] }
         let references = try await sql.raw("""
-            SELECT blob_key FROM reference_images WHERE generation_id = \(bind: id)
-            """).all().map { try $0.decode(column: "blob_key", as: String.self) }
+            SELECT id, user_id, blob_key FROM reference_images WHERE generation_id = \(bind: id)
+            """).all().map {
+                (id: try $0.decode(column: "id", as: UUID.self), user: try $0.decode(column: "user_id", as: UUID.self),
+                 blobKey: try $0.decode(column: "blob_key", as: String.self))
+            }
         // The generation first, and only while it is still deleted: an undo that won the race keeps everything.
         guard try await sql.raw("""
             DELETE FROM generations WHERE id = \(bind: id) AND deleted_at IS NOT NULL AND deleted_at < \(bind: before) RETURNING id
@@ -85,8 +90,21 @@ public enum GalleryStore {
         try await sql.raw("DELETE FROM generation_images WHERE generation_id = \(bind: id)").run()
         try await sql.raw("DELETE FROM share_links WHERE generation_id = \(bind: id)").run()
         try await sql.raw("DELETE FROM downloads WHERE generation_id = \(bind: id)").run()
-        try await sql.raw("DELETE FROM reference_images WHERE generation_id = \(bind: id)").run()
-        return images + references
+        var removedReferences: [String] = []
+        for reference in references {
+            // `reference_ids` holds a JSON list of ids as JSONEncoder writes them (upper case).
+            let usedElsewhere = try await sql.raw("""
+                SELECT 1 AS used FROM generations
+                WHERE user_id = \(bind: reference.user) AND reference_ids LIKE \(bind: "%\"\(reference.id.uuidString)\"%") LIMIT 1
+                """).first() != nil
+            if usedElsewhere {
+                try await sql.raw("UPDATE reference_images SET generation_id = NULL WHERE id = \(bind: reference.id)").run()
+            } else {
+                try await sql.raw("DELETE FROM reference_images WHERE id = \(bind: reference.id)").run()
+                removedReferences.append(reference.blobKey)
+            }
+        }
+        return images + removedReferences
     }
 }
 

@@ -22,6 +22,8 @@ enum ImagesController {
         guard let id = req.parameters.get("imageID", as: UUID.self),
             let image = try await GalleryStore.image(id, of: user.id, on: req.db)
         else { throw AccessError.notFound }
+        // The owner's content key first: after erasure not even a 304 answers for the image.
+        guard let key = try await req.pictor.contentKeys.existingKey(for: user.id, on: req.db) else { throw AccessError.notFound }
         let etag = "\"\(image.sha256)\(thumbnail ? "-t" : "")\""
         var headers = HTTPHeaders()
         headers.replaceOrAdd(name: .eTag, value: etag)
@@ -33,7 +35,6 @@ enum ImagesController {
         }) {
             return Response(status: .notModified, headers: headers)
         }
-        guard let key = try await req.pictor.contentKeys.existingKey(for: user.id, on: req.db) else { throw AccessError.notFound }
         let sealed = try await req.pictor.blobs.get(BlobKey(thumbnail ? image.thumbnailKey : image.blobKey))
         let bytes = try key.open(sealed)
         let format = thumbnail ? "webp" : image.format
