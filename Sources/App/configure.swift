@@ -22,7 +22,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         ?? LocalBlobStore(root: URL(fileURLWithPath: config.blobDirectory))
     let jobs = JobRunner(settings: .init(
         concurrency: config.jobWorkers, lease: TimeInterval(config.jobLeaseSeconds),
-        pollInterval: .milliseconds(500), shutdownGrace: .seconds(20), retry: RetryPolicy()))
+        pollInterval: .milliseconds(500), shutdownGrace: .seconds(config.jobShutdownGraceSeconds), retry: RetryPolicy()))
     jobs.register(SendMailHandler())
     jobs.register(GenerationJobHandler())
     jobs.register(MaintenanceHandler())

@@ -86,4 +86,36 @@ import Vapor
             #expect(survivor.terminationReason == .exit && survivor.terminationStatus == 0, "\(Self.log(config, "worker-2.log").suffix(1000))")
         }
     }
+
+    /// SIGTERM in the middle of a generation that will not finish within the grace period:
+    /// the worker hands the job back and exits cleanly, and the next worker makes it, with the
+    /// interrupted run not counted as an attempt.
+    @Test func aStoppedWorkerHandsItsGenerationBack() async throws {
+        try await withPictor { app in
+            let config = app.pictor.config
+            let browser = try await signedInForAPI(app, email: "handback@example.com")
+            let created: GenerationView = try await browser.generate(#"{"prompt":"a calm sea","size":"512x512"}"#).decoded()
+            let stopping = try Self.startWorker(config, environment: [
+                "JOB_WORKERS": "1", "BUILTIN_ENGINE_DELAY_MS": "60000", "JOB_SHUTDOWN_GRACE_SECONDS": "0",
+            ], log: "worker-1.log")
+            let started = try await eventually(within: 60) { try await browser.generation(created.id).status == "running" }
+            #expect(started, "the worker never started the job: \(Self.log(config, "worker-1.log").suffix(2000))")
+            let signalled = Date()
+            kill(stopping.processIdentifier, SIGTERM)
+            stopping.waitUntilExit()
+            #expect(stopping.terminationReason == .exit && stopping.terminationStatus == 0, "\(Self.log(config, "worker-1.log").suffix(1000))")
+            #expect(Date().timeIntervalSince(signalled) < 10, "JOB_SHUTDOWN_GRACE_SECONDS=0 hands back at once")
+            let jobID = try #require(try await GenerationModel.find(created.id, on: app.db)?.jobID)
+            let handedBack = try #require(try await JobQueue.snapshot(jobID, on: app.db))
+            #expect(handedBack.state == .queued && handedBack.attempts == 0 && handedBack.leaseOwner == nil)
+
+            let next = try Self.startWorker(config, environment: ["JOB_WORKERS": "1"], log: "worker-2.log")
+            defer { if next.isRunning { kill(next.processIdentifier, SIGKILL) } }
+            let finished = try await eventually(within: 60) { try await browser.generation(created.id).status == "succeeded" }
+            #expect(finished, "not finished by the next worker: \(Self.log(config, "worker-2.log").suffix(2000))")
+            #expect(try await JobQueue.snapshot(jobID, on: app.db)?.attempts == 1)
+            kill(next.processIdentifier, SIGTERM)
+            next.waitUntilExit()
+        }
+    }
 }

@@ -45,6 +45,8 @@ public struct AppConfig: Sendable, Equatable {
     public var jobWorkers: Int
     /// Seconds a claimed job stays leased without a heartbeat.
     public var jobLeaseSeconds: Int
+    /// On SIGTERM, seconds running jobs may take to finish before they are handed back.
+    public var jobShutdownGraceSeconds: Int
     /// A pause before each built-in engine picture (0 normally): for demos of live progress
     /// and for the test that kills a worker in the middle of a job.
     public var builtInDelayMilliseconds: Int
@@ -94,6 +96,7 @@ public struct AppConfig: Sendable, Equatable {
         passwordHashCost = try reader.integer("PASSWORD_HASH_COST", default: 12, range: 10...14)
         jobWorkers = try reader.integer("JOB_WORKERS", default: 8, range: 0...64)
         jobLeaseSeconds = try reader.integer("JOB_LEASE_SECONDS", default: 60, range: 3...86_400)
+        jobShutdownGraceSeconds = try reader.integer("JOB_SHUTDOWN_GRACE_SECONDS", default: 20, range: 0...3600)
         builtInDelayMilliseconds = try reader.integer("BUILTIN_ENGINE_DELAY_MS", default: 0, range: 0...600_000)
         postgresConnectionsPerLoop = try reader.integer("DATABASE_CONNECTIONS_PER_CORE", default: 4, range: 1...64)
         models = try reader.models(ModelsFile.variable)
@@ -110,7 +113,7 @@ public struct AppConfig: Sendable, Equatable {
             "blob_dir": blobDirectory,
             "blob_store": s3.map { "s3://\($0.bucket) at \($0.endpoint.absoluteString)" } ?? "local", "log_level": logLevel.rawValue, "log_format": logFormat.rawValue,
             "metrics_token": metricsToken == nil ? "unset" : "set",
-            "job_workers": String(jobWorkers),
+            "job_workers": String(jobWorkers), "job_shutdown_grace_s": String(jobShutdownGraceSeconds),
             "password_hash_cost": String(passwordHashCost),
             "models": models.map { $0.map(\.id).joined(separator: ",") } ?? "builtin",
             "mail": mail.redacted,

@@ -40,18 +40,20 @@ struct WorkerCommand: AsyncCommand {
 
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
+        // Listening before the workers start: a SIGTERM from now on stops them gracefully.
+        let signals = TerminationSignal.stream()
         app.logger.notice("worker started", metadata: ["owner": .string(app.jobs.owner)])
         app.jobs.start(app: app)
-        let received = await TerminationSignal.next()
+        let received = await TerminationSignal.first(of: signals)
         app.logger.notice("worker stopping", metadata: ["signal": .string(received)])
         await app.jobs.stop()
     }
 }
 
-/// Waits for SIGTERM or SIGINT.
+/// SIGTERM and SIGINT, caught from the moment `stream()` is called.
 enum TerminationSignal {
-    static func next() async -> String {
-        let stream = AsyncStream<String> { continuation in
+    static func stream() -> AsyncStream<String> {
+        AsyncStream<String> { continuation in
             let sources = SignalSources([(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")].map { number, name in
                 signal(number, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
@@ -61,6 +63,10 @@ enum TerminationSignal {
             })
             continuation.onTermination = { _ in sources.cancel() }
         }
+    }
+
+    /// Waits for the first signal of `stream`.
+    static func first(of stream: AsyncStream<String>) async -> String {
         for await name in stream { return name }
         return "SIGTERM"
     }
