@@ -336,6 +336,51 @@ import VaporTesting
         }
     }
 
+    /// The owner's cancel racing the worker's final transaction, many times over: each
+    /// generation ends one way only, settled once, with images and a charge only if it
+    /// succeeded, and no stored bytes left for one that was cancelled.
+    @Test func aCancelRacingTheFinishEndsOneWayAndSettlesOnce() async throws {
+        let calls: [[ScriptedProvider.Step]] = (0..<24).map { [.wait(.milliseconds(20 + ($0 % 5) * 10)), .deliver(side: 64)] }
+        let provider = ScriptedProvider(calls: calls, otherwise: [.deliver(side: 64)])
+        try await withPictor { app in
+            let credits = RecordingCredits()
+            app.pictor = app.pictor.with(models: scriptedCatalog(provider), credits: credits)
+            let browser = try await signedInForAPI(app, email: "racer@example.com")
+            try await withRunner(app, handlers: workHandlers) { _ in
+                try await withThrowingTaskGroup(of: UUID.self) { group in
+                    for n in 0..<24 {
+                        group.addTask {
+                            let created: GenerationView = try await browser.generate(#"{"model":"scripted","prompt":"race \#(n)","size":"64x64"}"#).decoded()
+                            // Once it runs, at moments around its provider's answer and final transaction.
+                            _ = try await eventually { try await GenerationModel.find(created.id, on: app.db)?.state != "queued" }
+                            try await Task.sleep(for: .milliseconds((n % 8) * 8))
+                            let answer = try await browser.api(.POST, "/api/v1/generations/\(created.id)/cancel")
+                            #expect(answer.status == .ok || answer.status == .conflict, "\(answer.status)")
+                            return created.id
+                        }
+                    }
+                    for try await id in group {
+                        let done = try await browser.finished(id)
+                        let settled = credits.settlements(of: id)
+                        switch done.status {
+                        case "succeeded":
+                            #expect(done.images.count == 1 && done.creditsCharged == done.creditsHeld && settled.map(\.captured) == [done.creditsHeld])
+                        case "cancelled":
+                            #expect(done.images.isEmpty && done.creditsCharged == 0 && settled.map(\.captured) == [0])
+                        default:
+                            Issue.record("ended \(done.status): \(done.reason ?? "")")
+                        }
+                    }
+                }
+                let succeeded = try await GenerationModel.query(on: app.db).filter(\.$state == "succeeded").count()
+                #expect(try await GenerationImageModel.query(on: app.db).count() == succeeded)
+                // A cancelled attempt removes what it stored once its job has ended.
+                #expect(try await eventually { try await jobCount(kind: GenerationService.jobKind, state: "succeeded", on: app.db) == 24 })
+                #expect(try await app.pictor.blobs.list(prefix: "users/").count == 2 * succeeded)
+            }
+        }
+    }
+
     @Test func theOwnerCancelsQueuedAndRunningGenerations() async throws {
         let provider = ScriptedProvider(otherwise: [.progress(0.2), .hang])
         try await withPictor { app in
