@@ -14,13 +14,30 @@ public protocol BlobStore: Sendable {
     func exists(_ key: BlobKey) async throws -> Bool
     /// Removes the blob; removing a missing blob is not an error.
     func delete(_ key: BlobKey) async throws
-    /// Every key that starts with `prefix`, sorted.
-    func list(prefix: String) async throws -> [BlobKey]
+    /// Every blob whose key starts with `prefix`, sorted by key, with when it was written.
+    func entries(prefix: String) async throws -> [StoredBlob]
     /// Throws unless a blob can be written, read back and deleted now (readiness).
     func checkWritable() async throws
 }
 
+/// A blob as a listing shows it.
+public struct StoredBlob: Sendable, Equatable {
+    public let key: BlobKey
+    /// When it was last written; `.distantFuture` when the store did not say (never "old").
+    public let modified: Date
+
+    public init(key: BlobKey, modified: Date) {
+        self.key = key
+        self.modified = modified
+    }
+}
+
 extension BlobStore {
+    /// Every key that starts with `prefix`, sorted.
+    public func list(prefix: String) async throws -> [BlobKey] {
+        try await entries(prefix: prefix).map(\.key)
+    }
+
     /// Writes a small blob, reads it back and deletes it: the same probe for every store.
     public func checkWritable() async throws {
         let probe = try BlobKey("readiness-probe/\(UUID().uuidString)")

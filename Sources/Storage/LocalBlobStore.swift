@@ -82,38 +82,42 @@ public struct LocalBlobStore: BlobStore {
         guard unlink(url(for: key).path) == 0 || errno == ENOENT else { throw posixFailure("delete") }
     }
 
-    public func list(prefix: String) async throws -> [BlobKey] {
+    public func entries(prefix: String) async throws -> [StoredBlob] {
         // A walk of the whole tree (the maintenance sweep's): on the file threads too.
         let root = root
         return try await Self.fileThreads.runIfActive { Self.walk(root, prefix: prefix) }
     }
 
-    private static func walk(_ root: URL, prefix: String) -> [BlobKey] {
-        guard let walker = FileManager.default.enumerator(
-            at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
+    private static func walk(_ root: URL, prefix: String) -> [StoredBlob] {
+        let properties: [URLResourceKey] = [.isRegularFileKey, .contentModificationDateKey]
+        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: properties, options: [.skipsHiddenFiles])
         else { return [] }
         let rootPath = root.path.hasSuffix("/") ? root.path : root.path + "/"
-        var keys: [BlobKey] = []
+        var blobs: [StoredBlob] = []
         for case let file as URL in walker {
-            guard (try? file.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
+            guard let values = try? file.resourceValues(forKeys: Set(properties)), values.isRegularFile == true else { continue }
             let relative = String(file.standardizedFileURL.path.dropFirst(rootPath.count))
             if relative.hasPrefix(prefix), let key = try? BlobKey(relative) {
-                keys.append(key)
+                blobs.append(StoredBlob(key: key, modified: values.contentModificationDate ?? .distantFuture))
             }
         }
-        return keys.sorted { $0.rawValue < $1.rawValue }
+        return blobs.sorted { $0.key.rawValue < $1.key.rawValue }
     }
 
-    /// Deletes temporary files older than `age` left by a process that died mid-write.
-    public func removeStalePartials(olderThan age: TimeInterval, now: Date = Date()) throws -> Int {
-        let files = (try? FileManager.default.contentsOfDirectory(
-            at: partialDirectory, includingPropertiesForKeys: [.contentModificationDateKey])) ?? []
-        var removed = 0
-        for file in files {
-            let modified = (try? file.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? now
-            if now.timeIntervalSince(modified) > age, unlink(file.path) == 0 { removed += 1 }
+    /// Deletes temporary files older than `age` left by a process that died mid-write (the
+    /// maintenance sweep calls it); on the file threads.
+    public func removeStalePartials(olderThan age: TimeInterval, now: Date = Date()) async throws -> Int {
+        let directory = partialDirectory
+        return try await Self.fileThreads.runIfActive {
+            let files = (try? FileManager.default.contentsOfDirectory(
+                at: directory, includingPropertiesForKeys: [.contentModificationDateKey])) ?? []
+            var removed = 0
+            for file in files {
+                let modified = (try? file.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? now
+                if now.timeIntervalSince(modified) > age, unlink(file.path) == 0 { removed += 1 }
+            }
+            return removed
         }
-        return removed
     }
 
     /// The file for a key. `BlobKey` has already refused `..`, dot-segments and

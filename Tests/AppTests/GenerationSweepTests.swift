@@ -49,6 +49,31 @@ import Vapor
         }
     }
 
+    /// Reference bytes without a row (an upload that died between its bytes and its row), and
+    /// temporary files a killed process left, go once they are an hour old; younger ones may
+    /// be an upload or a write in flight and stay.
+    @Test func referenceBytesWithoutARowAreRemovedOnceOld() async throws {
+        try await withPictor { app in
+            let browser = try await signedInForAPI(app, email: "uploader@example.com")
+            let kept: ReferenceImageTests.Reference = try await browser.apiBytes(
+                .POST, "/api/v1/reference-images", multipart: try ReferenceImageTests.photoWithComment("x")).decoded()
+            let user = try #require(try await ReferenceImageModel.find(kept.id, on: app.db)?.userID).uuidString.lowercased()
+            let stray = try BlobKey("users/\(user)/references/\(UUID().uuidString.lowercased()).png")
+            try await app.pictor.blobs.put(Data("sealed".utf8), at: stray)
+            // And half a file in the local store's temporary folder, as a killed process leaves it.
+            let partial = URL(fileURLWithPath: app.pictor.config.blobDirectory).appendingPathComponent(".partial/left-by-a-crash")
+            try Data("half".utf8).write(to: partial)
+
+            #expect(try await GenerationSweeps.removeUnrecordedBlobs(app: app) == 0)
+            let later = Date().addingTimeInterval(GenerationSweeps.referenceUploadGrace + 60)
+            #expect(try await GenerationSweeps.removeUnrecordedBlobs(app: app, now: later) == 2)
+            #expect(!FileManager.default.fileExists(atPath: partial.path))
+            let left = try await app.pictor.blobs.list(prefix: "users/").map(\.rawValue)
+            #expect(left.count == 1 && !left.contains(stray.rawValue))
+            #expect(try await browser.api(.GET, "/api/v1/reference-images/\(kept.id)/file").status == .ok)
+        }
+    }
+
     @Test func workersScheduleOneRecurringSweep() async throws {
         try await withPictor { app in
             try await Maintenance.ensureScheduled(app: app)

@@ -141,7 +141,10 @@ func eventually(within seconds: Double = 10, _ condition: () async throws -> Boo
             try await withRunner(app, handlers: [handler], lease: 0.9) { _ in
                 let id = try await app.enqueue(NewJob(kind: "test.taken", payload: "x"), on: app.db)
                 #expect(try await eventually { started.value })
-                try await sqlDatabase(app.db).raw("UPDATE jobs SET lease_owner = 'another-worker' WHERE id = \(bind: id)").run()
+                // Taken over as a real new holder would: its own lease, running a while yet.
+                try await sqlDatabase(app.db).raw("""
+                    UPDATE jobs SET lease_owner = 'another-worker', lease_expires_at = \(bind: Date().addingTimeInterval(600)) WHERE id = \(bind: id)
+                    """).run()
                 #expect(try await eventually(within: 5) { stopped.value })
                 try await Task.sleep(for: .milliseconds(300))
                 let job = try #require(try await JobQueue.snapshot(id, on: app.db))

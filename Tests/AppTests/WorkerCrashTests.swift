@@ -98,9 +98,13 @@ import Vapor
             let stopping = try Self.startWorker(config, environment: [
                 "JOB_WORKERS": "1", "BUILTIN_ENGINE_DELAY_MS": "60000", "JOB_SHUTDOWN_GRACE_SECONDS": "0",
             ], log: "worker-1.log")
+            defer { if stopping.isRunning { kill(stopping.processIdentifier, SIGKILL) } }
             let started = try await eventually(within: 60) { try await browser.generation(created.id).status == "running" }
             #expect(started, "the worker never started the job: \(Self.log(config, "worker-1.log").suffix(2000))")
             let signalled = Date()
+            // A worker that ignored SIGTERM would otherwise hold this test (and a thread) forever.
+            let watchdog = Task { try await Task.sleep(for: .seconds(60)); kill(stopping.processIdentifier, SIGKILL) }
+            defer { watchdog.cancel() }
             kill(stopping.processIdentifier, SIGTERM)
             stopping.waitUntilExit()
             #expect(stopping.terminationReason == .exit && stopping.terminationStatus == 0, "\(Self.log(config, "worker-1.log").suffix(1000))")

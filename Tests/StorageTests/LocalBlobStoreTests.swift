@@ -63,6 +63,9 @@ import Testing
         }
         #expect(try await store.list(prefix: "g/1/").map(\.rawValue) == ["g/1/a", "g/1/b"])
         #expect(try await store.list(prefix: "").count == 4)
+        for entry in try await store.entries(prefix: "") {
+            #expect(abs(entry.modified.timeIntervalSinceNow) < 60, "\(entry)")
+        }
     }
 
     @Test func readinessProbeLeavesNoBlob() async throws {
@@ -70,10 +73,10 @@ import Testing
         #expect(try await store.list(prefix: "").isEmpty)
     }
 
-    @Test func stalePartialsAreRemoved() throws {
+    @Test func stalePartialsAreRemoved() async throws {
         let stale = root.appendingPathComponent(".partial/left-by-a-crash")
         try Data("half".utf8).write(to: stale)
-        #expect(try store.removeStalePartials(olderThan: 60, now: Date().addingTimeInterval(3600)) == 1)
+        #expect(try await store.removeStalePartials(olderThan: 60, now: Date().addingTimeInterval(3600)) == 1)
         #expect(!FileManager.default.fileExists(atPath: stale.path))
     }
 }

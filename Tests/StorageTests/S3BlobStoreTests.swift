@@ -37,6 +37,10 @@ import TestSupport
             #expect(try await store.list(prefix: "users/u1/").map(\.rawValue) == [
                 "users/u1/generations/g1/0-abc.png", "users/u1/generations/g1/0-abc.thumb.webp",
             ])
+            // When each was written, as the bucket says (its clock: within a few minutes of ours).
+            for entry in try await store.entries(prefix: "users/") {
+                #expect(abs(entry.modified.timeIntervalSinceNow) < 600, "\(entry)")
+            }
             try await store.delete(key)
             try await store.delete(key)  // deleting twice is fine
             #expect(try await store.exists(key) == false)

@@ -196,26 +196,33 @@ public final class JobRunner: Sendable {
     }
 
     /// Extends the lease every third of its length while the handler runs; throws `LeaseLost`
-    /// when another worker holds it, or when renewals failed (database trouble) until less than
-    /// one interval of it is left, so the handler stops before anyone else can take the job.
+    /// when another worker holds it, or when renewals keep failing (database trouble) and less
+    /// than a third of it may be left, so the handler is cancelled before anyone else can take
+    /// the job (unless renewing takes longer than that, or the handler ignores cancellation).
     private func keepLease(_ job: ClaimedJob, app: Application, logger: Logger) async throws {
-        let interval = Duration.milliseconds(Int64(settings.lease * 1000 / 3))
-        // Claimed just before this began, so the lease lasts at least this long.
-        var expires = Date().addingTimeInterval(settings.lease)
+        let third = settings.lease / 3
+        // The claim set the expiry a moment before this began; count from its start, not now.
+        var expires = Date().addingTimeInterval(settings.lease - 1)
+        var wait = third
         while true {
-            try await Task.sleep(for: interval)
+            try await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
             let now = Date()
+            let kept: Bool
             do {
-                let until = now.addingTimeInterval(settings.lease)
-                guard try await JobQueue.extendLease(job.id, owner: owner, until: until, now: now, on: app.db) else { throw LeaseLost() }
-                expires = until
-            } catch is LeaseLost {
-                throw LeaseLost()
+                kept = try await JobQueue.extendLease(
+                    job.id, owner: owner, until: now.addingTimeInterval(settings.lease), now: now, on: app.db)
             } catch {
                 if Task.isCancelled { throw CancellationError() }
                 logger.warning("could not renew a job's lease", metadata: ["error": .string("\(error)")])
-                if expires.timeIntervalSince(Date()) <= Double(settings.lease) / 3 { throw LeaseLost() }
+                let left = expires.timeIntervalSince(Date())
+                if left <= third { throw LeaseLost() }
+                // Try again while more than a third would still be left.
+                wait = min(third, left - third)
+                continue
             }
+            guard kept else { throw LeaseLost() }
+            expires = now.addingTimeInterval(settings.lease)
+            wait = third
         }
     }
 

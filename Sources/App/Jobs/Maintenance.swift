@@ -19,8 +19,13 @@ enum Maintenance {
             SELECT COUNT(*) AS n FROM jobs WHERE kind = \(bind: jobKind) AND state IN ('queued', 'running')
             """).first()?.decode(column: "n", as: Int.self) ?? 0
         if pending == 0 {
-            try await app.enqueue(NewJob(kind: jobKind, payload: "{}", maxAttempts: 3), on: app.db)
+            try await app.enqueue(sweep(at: Date()), on: app.db)
         }
+    }
+
+    /// A sweep to run at `date`.
+    static func sweep(at date: Date) -> NewJob {
+        NewJob(kind: jobKind, payload: "{}", runAt: date, maxAttempts: 3)
     }
 
     /// Whether the sweep `job`, ending, should leave the next one to another: a sweep is
@@ -51,13 +56,10 @@ struct MaintenanceHandler: JobHandler {
         }
         // The next sweep is queued as this one is marked done, together, and not when another
         // will do it: two chains (two processes that scheduled one at the same moment) become one.
-        _ = try await writeTransaction(on: app.db) { tx in
-            if try await !Maintenance.leavesTheNextToAnother(job.id, on: tx) {
-                try await JobQueue.enqueue(
-                    NewJob(kind: Maintenance.jobKind, payload: "{}", runAt: Date().addingTimeInterval(Maintenance.interval), maxAttempts: 3),
-                    now: Date(), on: tx)
-            }
-            return try await context.complete(on: tx)
+        // A sweep taken over by another worker (this one lost its lease) leaves it to that one.
+        try await writeTransaction(on: app.db) { tx in
+            guard try await context.complete(on: tx), try await !Maintenance.leavesTheNextToAnother(job.id, on: tx) else { return }
+            try await JobQueue.enqueue(Maintenance.sweep(at: Date().addingTimeInterval(Maintenance.interval)), now: Date(), on: tx)
         }
     }
 }

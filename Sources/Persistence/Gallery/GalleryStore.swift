@@ -92,10 +92,10 @@ public enum GalleryStore {
         try await sql.raw("DELETE FROM downloads WHERE generation_id = \(bind: id)").run()
         var removedReferences: [String] = []
         for reference in references {
-            // `reference_ids` holds a JSON list of ids as JSONEncoder writes them (upper case).
+            // `reference_ids` holds a JSON list of ids (JSONEncoder writes them upper case).
             let usedElsewhere = try await sql.raw("""
                 SELECT 1 AS used FROM generations
-                WHERE user_id = \(bind: reference.user) AND reference_ids LIKE \(bind: "%\"\(reference.id.uuidString)\"%") LIMIT 1
+                WHERE user_id = \(bind: reference.user) AND UPPER(reference_ids) LIKE \(bind: "%\"\(reference.id.uuidString.uppercased())\"%") LIMIT 1
                 """).first() != nil
             if usedElsewhere {
                 try await sql.raw("UPDATE reference_images SET generation_id = NULL WHERE id = \(bind: reference.id)").run()

@@ -98,8 +98,8 @@ public struct S3BlobStore: BlobStore {
         }
     }
 
-    public func list(prefix: String) async throws -> [BlobKey] {
-        var keys: [BlobKey] = []
+    public func entries(prefix: String) async throws -> [StoredBlob] {
+        var blobs: [StoredBlob] = []
         var token: String?
         repeat {
             var query = "list-type=2&prefix=" + SigV4.encode(settings.prefix + prefix)
@@ -107,13 +107,15 @@ public struct S3BlobStore: BlobStore {
             let answer = try await send("GET", url: URL(string: bucketURL().absoluteString + "?" + query)!, operation: "list")
             guard answer.status == .ok else { throw failure(answer, operation: "list", key: nil) }
             let listing = ListingParser.parse(answer.body)
-            keys += listing.keys.compactMap { name in
-                guard name.hasPrefix(settings.prefix) else { return nil }
-                return try? BlobKey(String(name.dropFirst(settings.prefix.count)))
+            blobs += listing.objects.compactMap { object in
+                guard object.key.hasPrefix(settings.prefix),
+                    let key = try? BlobKey(String(object.key.dropFirst(settings.prefix.count)))
+                else { return nil }
+                return StoredBlob(key: key, modified: object.modified)
             }
             token = listing.nextToken
         } while token != nil
-        return keys.sorted { $0.rawValue < $1.rawValue }
+        return blobs.sorted { $0.key.rawValue < $1.key.rawValue }
     }
 
     /// Creates the bucket (tests and first-time setup); an existing bucket of yours is fine.
@@ -226,16 +228,24 @@ struct MultipartUpload {
 /// Reads the few XML answers S3 gives: object listings and error codes.
 enum ListingParser {
     struct Listing {
-        let keys: [String]
+        let objects: [(key: String, modified: Date)]
         let nextToken: String?
     }
 
     static func parse(_ xml: Data) -> Listing {
         let text = String(decoding: xml, as: UTF8.self)
         let truncated = values(of: "IsTruncated", in: text).first == "true"
-        return Listing(
-            keys: values(of: "Key", in: text).map(unescape),
-            nextToken: truncated ? values(of: "NextContinuationToken", in: text).first.map(unescape) : nil)
+        let objects = values(of: "Contents", in: text).compactMap { entry -> (key: String, modified: Date)? in
+            guard let key = values(of: "Key", in: entry).first.map(unescape) else { return nil }
+            return (key, values(of: "LastModified", in: entry).first.flatMap(date) ?? .distantFuture)
+        }
+        return Listing(objects: objects, nextToken: truncated ? values(of: "NextContinuationToken", in: text).first.map(unescape) : nil)
+    }
+
+    /// `2026-12-02T06:00:00.000Z`, with or without the fraction.
+    static func date(_ text: String) -> Date? {
+        (try? Date(text, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true)))
+            ?? (try? Date(text, strategy: .iso8601))
     }
 
     static func errorCode(_ xml: Data) -> String? {

@@ -27,21 +27,33 @@ enum GenerationSweeps {
         return ended
     }
 
-    /// Deletes generation blobs that no image row records, once their generation has ended
-    /// (or no longer exists). Blobs of queued and running generations belong to attempts in
-    /// flight and are left alone. Returns how many were removed.
-    static func removeUnrecordedBlobs(app: Application) async throws -> Int {
-        // users/<user>/generations/<generation>.<position>-<attempt>.<extension>
-        var byGeneration: [UUID: [BlobKey]] = [:]
-        for key in try await app.pictor.blobs.list(prefix: "users/") {
-            let parts = key.rawValue.split(separator: "/")
-            guard parts.count == 4, parts[2] == "generations",
-                let id = parts[3].split(separator: ".").first.flatMap({ UUID(uuidString: String($0)) })
-            else { continue }
-            byGeneration[id, default: []].append(key)
-        }
-        guard !byGeneration.isEmpty else { return 0 }
+    /// How old a reference image's bytes (or a temporary file) must be before the sweep may
+    /// call them unrecorded: an upload writes its bytes a moment before its row.
+    static let referenceUploadGrace: TimeInterval = 3600
+
+    /// Deletes image bytes that no row records: a generation's once the generation has ended
+    /// (or no longer exists; blobs of queued and running generations belong to attempts in
+    /// flight), and a reference image's once it is an hour old (an upload that died between its
+    /// bytes and its row, or a removal whose file delete failed), and the local store's
+    /// half-written temporary files once as old (a process killed mid-write). Returns how many.
+    static func removeUnrecordedBlobs(app: Application, now: Date = Date()) async throws -> Int {
         var removed = 0
+        if let local = app.pictor.blobs as? LocalBlobStore {
+            removed += try await local.removeStalePartials(olderThan: referenceUploadGrace, now: now)
+        }
+        var byGeneration: [UUID: [BlobKey]] = [:]
+        var references: [UUID: BlobKey] = [:]
+        for blob in try await app.pictor.blobs.entries(prefix: "users/") {
+            // users/<user>/generations/<generation>.<position>-<attempt>.<extension>
+            // users/<user>/references/<reference>.png
+            let parts = blob.key.rawValue.split(separator: "/")
+            guard parts.count == 4, let id = parts[3].split(separator: ".").first.flatMap({ UUID(uuidString: String($0)) }) else { continue }
+            if parts[2] == "generations" {
+                byGeneration[id, default: []].append(blob.key)
+            } else if parts[2] == "references", now.timeIntervalSince(blob.modified) > referenceUploadGrace {
+                references[id] = blob.key
+            }
+        }
         for chunk in Array(byGeneration.keys).chunked(into: 200) {
             let generations = try await GenerationModel.query(on: app.db).filter(\.$id ~~ chunk).all()
             let states = Dictionary(uniqueKeysWithValues: generations.map { ($0.id!, GenerationState(rawValue: $0.state)) })
@@ -53,6 +65,15 @@ enum GenerationSweeps {
                     try await app.pictor.blobs.delete(key)
                     removed += 1
                 }
+            }
+        }
+        for chunk in Array(references.keys).chunked(into: 200) {
+            let rows = try await ReferenceImageModel.query(on: app.db).filter(\.$id ~~ chunk).all()
+            let recorded = Set(rows.map(\.blobKey))
+            for id in chunk {
+                guard let key = references[id], !recorded.contains(key.rawValue) else { continue }
+                try await app.pictor.blobs.delete(key)
+                removed += 1
             }
         }
         return removed

@@ -81,10 +81,15 @@ enum ReferenceImagesAPI {
         return row
     }
 
-    /// Removes a stored reference: the row, then its bytes.
+    /// Removes a stored reference: the row, then its bytes. Bytes that cannot be deleted now
+    /// (storage unavailable) are left to the maintenance sweep, which removes unrecorded ones.
     static func remove(_ row: ReferenceImageModel, req: Request) async throws {
         try await row.delete(on: req.db)
-        try await req.pictor.blobs.delete(BlobKey(row.blobKey))
+        do {
+            try await req.pictor.blobs.delete(BlobKey(row.blobKey))
+        } catch {
+            req.logger.warning("reference image bytes left for the maintenance sweep", metadata: ["error": .string("\(error)")])
+        }
     }
 
     /// Decodes untrusted bytes with every check and writes a fresh PNG of the pixels only.
