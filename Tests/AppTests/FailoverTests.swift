@@ -30,6 +30,11 @@ import Vapor
                 #expect(done.status == "succeeded" && done.images.count == 1 && done.creditsCharged == 2)
                 let row = try #require(try await GenerationModel.find(created.id, on: app.db))
                 #expect(row.modelUsed == "backup")
+                // People see what made the images, in the API and on the page.
+                let names = (app.pictor.models.entry("backup")!.displayName, app.pictor.models.entry("primary")!.displayName)
+                #expect(done.modelName == "\(names.0), standing in for \(names.1)", "\(done.modelName)")
+                let page = try await browser.get("/generations/\(created.id.uuidString.lowercased())")
+                #expect(page.text.contains("<dd>\(names.0), standing in for \(names.1)</dd>"), "\(page.text.prefix(0))")
                 let jobID = try #require(row.jobID)
                 let job = try #require(try await JobQueue.snapshot(jobID, on: app.db))
                 #expect(job.attempts == 1)  // no retry was needed

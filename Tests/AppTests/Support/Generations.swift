@@ -77,6 +77,7 @@ struct GenerationView: Decodable {
 
     let id: UUID
     let status: String
+    let modelName: String
     let prompt: String
     let seed: Int64
     let progress: Double

@@ -65,7 +65,7 @@ enum SharingController {
         let token = try token(req)
         let page = SharedPage(
             layout: .make(for: req, title: "Shared images"), prompt: prompt,
-            modelName: req.pictor.models.entry(generation.model)?.displayName ?? generation.model,
+            modelName: req.pictor.models.madeBy(model: generation.model, modelUsed: generation.modelUsed),
             size: "\(generation.width) × \(generation.height)",
             pictures: images.map { image in
                 SharedPage.Picture(

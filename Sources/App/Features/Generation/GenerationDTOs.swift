@@ -21,6 +21,7 @@ struct GenerationDTO: Content {
     let id: UUID
     let status: String
     let model: String
+    /// What made the images, for people (names the fallback when one stood in).
     let modelName: String
     /// The model that delivered, when a fallback stood in for the chosen one.
     let modelUsed: String?
@@ -52,7 +53,7 @@ struct GenerationDTO: Content {
         id = row.id!
         status = row.state
         model = row.model
-        modelName = models.entry(row.model)?.displayName ?? row.model
+        modelName = models.madeBy(model: row.model, modelUsed: row.modelUsed)
         modelUsed = row.modelUsed
         prompt = (try? key?.open(text: row.promptSealed)) ?? ""
         negativePrompt = (try? key?.open(text: row.negativePromptSealed)) ?? ""

@@ -51,6 +51,14 @@ public struct ModelCatalog: Sendable {
 
     func entry(_ id: String) -> Entry? { entries.first { $0.id == id } }
 
+    /// What made a generation's images, for people: the chosen model, or the fallback that
+    /// stood in for it (so images from the built-in engine always say so).
+    func madeBy(model: String, modelUsed: String?) -> String {
+        let chosen = entry(model)?.displayName ?? model
+        guard let used = modelUsed, used != model else { return chosen }
+        return "\(entry(used)?.displayName ?? used), standing in for \(chosen)"
+    }
+
     /// The models to try for a request, in order: the chosen one, then its fallback when the
     /// fallback can make the same request (size, count, reference images).
     func route(for entry: Entry, request: GenerationRequest) -> [Entry] {
