@@ -70,6 +70,10 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     if config.jobWorkers > 0, isServeCommand(app.environment.arguments) {
         app.lifecycle.use(JobWorkersLifecycle(runner: jobs))
     }
+    if isServeCommand(app.environment.arguments) {
+        // Shut down in reverse order: the event streams end before the workers' grace period.
+        app.lifecycle.use(GenerationEvents.Closer(events: app.pictor.generationEvents))
+    }
 
     try await DatabaseSetup.tune(app, config: config)
     if config.autoMigrate, isServeCommand(app.environment.arguments) {

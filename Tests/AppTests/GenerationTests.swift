@@ -462,6 +462,23 @@ import VaporTesting
         }
     }
 
+    /// At shutdown the streams end at once (their clients reconnect elsewhere) rather than
+    /// holding the server's shutdown until its timeout.
+    @Test func eventStreamsEndWhenTheProcessShutsDown() async throws {
+        try await withPictor { app in
+            let browser = try await signedInForAPI(app, email: "leaving@example.com")
+            let created: GenerationView = try await browser.generate(#"{"prompt":"a quiet lake","size":"512x512"}"#).decoded()
+            let streaming = Task { try await browser.api(.GET, "/generations/\(created.id)/events", headers: ["Accept": "text/event-stream"]) }
+            #expect(try await eventually { app.pictor.generationEvents.followers(of: created.id) == 1 })
+            let closed = Date()
+            app.pictor.generationEvents.closeAll()
+            let stream = try await streaming.value
+            #expect(Date().timeIntervalSince(closed) < 1.5, "ended by the close, not by a re-read")
+            #expect(stream.body.string.hasPrefix("event: queued"))
+            #expect(app.pictor.generationEvents.followers(of: created.id) == 0)
+        }
+    }
+
     /// A stream ends with the failure and its reason, as it ends with the images on success.
     @Test func eventsEndWithTheFailureAndItsReason() async throws {
         let provider = ScriptedProvider(otherwise: [.wait(.milliseconds(200)), .fail(.permanent("unsupported style"))])

@@ -6,7 +6,8 @@ import Vapor
 /// `GET /generations/{id}/events`: Server-Sent Events for one generation. Each change sends
 /// an event named after the state (`queued`, `running`, `succeeded`, `failed`, `blocked`,
 /// `cancelled`) whose data is the generation as `GET /api/v1/generations/{id}` shows it
-/// (queue position, progress, images, reason). The stream ends after a final state.
+/// (queue position, progress, images, reason). The stream ends after a final state, after
+/// `maxDuration`, or when the process shuts down.
 /// Polling clients use that GET instead.
 enum GenerationEventStream {
     /// Longest wait between re-reads when no change is announced (changes from processes
@@ -35,7 +36,8 @@ enum GenerationEventStream {
                 var lastWrite = Date()
                 do {
                     // A cancelled wait returns at once: stop rather than re-read in a loop.
-                    while Date().timeIntervalSince(started) < maxDuration && !Task.isCancelled {
+                    let events = req.pictor.generationEvents
+                    while Date().timeIntervalSince(started) < maxDuration && !Task.isCancelled && !events.isClosing {
                         guard let row = try await GenerationStore.find(id, of: user.id, on: req.db) else { break }
                         let dto = try await GenerationsAPI.dto(row, req: req)
                         let data = try encoder.encode(dto)

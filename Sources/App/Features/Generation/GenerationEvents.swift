@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Vapor
 
 /// Wakes whoever follows a generation (its event stream) when it changes in this process.
 /// Changes made by other processes are seen by the followers' periodic re-read (and, on
@@ -11,6 +12,23 @@ final class GenerationEvents: Sendable {
     }
 
     private let watches = Mutex<[UUID: Watch]>([:])
+    private let closing = Atomic<Bool>(false)
+
+    /// True once the process is shutting down: streams end (their clients reconnect to another
+    /// process) instead of holding the server's shutdown until its timeout.
+    var isClosing: Bool { closing.load(ordering: .relaxed) }
+
+    /// Ends every stream at its next step.
+    func closeAll() {
+        closing.store(true, ordering: .relaxed)
+        for signal in watches.withLock({ $0.values.map(\.signal) }) { signal.wakeAll() }
+    }
+
+    /// Ends the event streams when `pictor serve` shuts down, first of all (registered last).
+    struct Closer: LifecycleHandler {
+        let events: GenerationEvents
+        func shutdownAsync(_ application: Application) async { events.closeAll() }
+    }
 
     /// Wakes every follower of `id`.
     func changed(_ id: UUID) {
