@@ -42,7 +42,7 @@ import Vapor
                 await app.pictor.generationEvents.follow(id) { await $0.wait(upTo: .seconds(120)) }
                 return ContinuousClock.now - start
             }
-            let stream = Task { try await browser.api(.GET, "/generations/\(id)/events", headers: ["Accept": "text/event-stream"]) }
+            let stream = browser.openEvents(id)
             #expect(try await eventually { app.pictor.generationEvents.followers(of: id) == 2 })
 
             let worker = try WorkerCrashTests.startWorker(app.pictor.config, environment: [
@@ -54,7 +54,7 @@ import Vapor
             #expect(waited < .seconds(60), "no notification from the worker process: \(WorkerCrashTests.log(app.pictor.config, "worker.log").suffix(2000))")
 
             let response = try await stream.value
-            let events = response.body.string.components(separatedBy: "\n\n").filter { $0.hasPrefix("event: ") }
+            let events = serverSentEvents(response)
             let names = events.map { String($0.prefix { $0 != "\n" }.dropFirst("event: ".count)) }
             #expect(names.first == "queued" && names.contains("running") && names.last == "succeeded", "\(names)")
             #expect(events.last?.contains(#""thumbnailUrl":"/images/"#) == true)

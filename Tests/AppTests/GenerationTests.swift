@@ -445,13 +445,13 @@ import VaporTesting
             let browser = try await signedInForAPI(app, email: "watcher@example.com")
             let created: GenerationView = try await browser.generate(#"{"model":"scripted","prompt":"a kite","size":"64x64"}"#).decoded()
             // The stream opens while the generation waits; the workers start after.
-            let streaming = Task { try await browser.api(.GET, "/generations/\(created.id)/events", headers: ["Accept": "text/event-stream"]) }
+            let streaming = browser.openEvents(created.id)
             #expect(try await eventually { app.pictor.generationEvents.followers(of: created.id) == 1 })
             try await withRunner(app, handlers: workHandlers) { _ in
                 let stream = try await streaming.value
                 #expect(stream.status == .ok)
                 #expect(stream.headers.contentType?.description.hasPrefix("text/event-stream") == true)
-                let events = stream.body.string.components(separatedBy: "\n\n").filter { $0.hasPrefix("event: ") }
+                let events = serverSentEvents(stream)
                 let names = events.map { $0.prefix { $0 != "\n" }.dropFirst("event: ".count) }
                 #expect(names.first == "queued", "\(names)")
                 #expect(events.first?.contains(#""queuePosition":0"#) == true, "\(events.first ?? "")")
@@ -468,7 +468,7 @@ import VaporTesting
         try await withPictor { app in
             let browser = try await signedInForAPI(app, email: "leaving@example.com")
             let created: GenerationView = try await browser.generate(#"{"prompt":"a quiet lake","size":"512x512"}"#).decoded()
-            let streaming = Task { try await browser.api(.GET, "/generations/\(created.id)/events", headers: ["Accept": "text/event-stream"]) }
+            let streaming = browser.openEvents(created.id)
             #expect(try await eventually { app.pictor.generationEvents.followers(of: created.id) == 1 })
             let closed = Date()
             app.pictor.generationEvents.closeAll()
@@ -486,11 +486,11 @@ import VaporTesting
             app.pictor = app.pictor.with(models: scriptedCatalog(provider))
             let browser = try await signedInForAPI(app, email: "unlucky-watcher@example.com")
             let created: GenerationView = try await browser.generate(#"{"model":"scripted","prompt":"a kite","size":"64x64"}"#).decoded()
-            let streaming = Task { try await browser.api(.GET, "/generations/\(created.id)/events", headers: ["Accept": "text/event-stream"]) }
+            let streaming = browser.openEvents(created.id)
             #expect(try await eventually { app.pictor.generationEvents.followers(of: created.id) == 1 })
             try await withRunner(app, handlers: workHandlers) { _ in
                 let stream = try await streaming.value
-                let events = stream.body.string.components(separatedBy: "\n\n").filter { $0.hasPrefix("event: ") }
+                let events = serverSentEvents(stream)
                 let last = try #require(events.last)
                 #expect(last.hasPrefix("event: failed\n"), "\(events)")
                 #expect(last.contains("unsupported style") && last.contains("not charged"), "\(last)")

@@ -113,7 +113,17 @@ extension TestingHTTPResponse {
     }
 }
 
+/// The events in a finished event stream's body, each `event: <name>\ndata: <json>`.
+func serverSentEvents(_ response: TestingHTTPResponse) -> [String] {
+    response.body.string.components(separatedBy: "\n\n").filter { $0.hasPrefix("event: ") }
+}
+
 extension Browser {
+    /// Opens a generation's event stream; the task answers once the stream has ended.
+    func openEvents(_ id: UUID) -> Task<TestingHTTPResponse, any Error> {
+        Task { try await self.api(.GET, "/generations/\(id)/events", headers: ["Accept": "text/event-stream"]) }
+    }
+
     /// Submits a generation through the API.
     func generate(_ json: String, idempotencyKey: String? = nil) async throws -> TestingHTTPResponse {
         var headers = HTTPHeaders()
