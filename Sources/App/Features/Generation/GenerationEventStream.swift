@@ -37,7 +37,7 @@ enum GenerationEventStream {
                 do {
                     // A cancelled wait returns at once: stop rather than re-read in a loop.
                     let events = req.pictor.generationEvents
-                    while Date().timeIntervalSince(started) < maxDuration && !Task.isCancelled && !events.isClosing {
+                    while Date().timeIntervalSince(started) < maxDuration && !Task.isCancelled {
                         guard let row = try await GenerationStore.find(id, of: user.id, on: req.db) else { break }
                         let dto = try await GenerationsAPI.dto(row, req: req)
                         let data = try encoder.encode(dto)
@@ -51,7 +51,8 @@ enum GenerationEventStream {
                             try await writer.write(.buffer(ByteBuffer(string: ": keep-alive\n\n")))
                             lastWrite = Date()
                         }
-                        if GenerationState(rawValue: row.state)?.isFinal == true { break }
+                        // Shutting down: the client has the current state, and reconnects elsewhere.
+                        if GenerationState(rawValue: row.state)?.isFinal == true || events.isClosing { break }
                         await signal.wait(upTo: recheckInterval)
                     }
                 } catch {
