@@ -65,7 +65,7 @@ import Vapor
             try Data("half".utf8).write(to: partial)
 
             #expect(try await GenerationSweeps.removeUnrecordedBlobs(app: app) == 0)
-            let later = Date().addingTimeInterval(GenerationSweeps.referenceUploadGrace + 60)
+            let later = Date().addingTimeInterval(GenerationSweeps.inFlightGrace + 60)
             #expect(try await GenerationSweeps.removeUnrecordedBlobs(app: app, now: later) == 2)
             #expect(!FileManager.default.fileExists(atPath: partial.path))
             let left = try await app.pictor.blobs.list(prefix: "users/").map(\.rawValue)

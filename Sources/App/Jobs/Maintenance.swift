@@ -14,11 +14,7 @@ enum Maintenance {
 
     /// Queues a sweep now unless one is already waiting or running.
     static func ensureScheduled(app: Application) async throws {
-        let sql = try sqlDatabase(app.db)
-        let pending = try await sql.raw("""
-            SELECT COUNT(*) AS n FROM jobs WHERE kind = \(bind: jobKind) AND state IN ('queued', 'running')
-            """).first()?.decode(column: "n", as: Int.self) ?? 0
-        if pending == 0 {
+        if try await count(where: "state IN ('queued', 'running')", on: app.db) == 0 {
             try await app.enqueue(sweep(at: Date()), on: app.db)
         }
     }
@@ -32,12 +28,13 @@ enum Maintenance {
     /// waiting already, or another runs now and comes first by id (of two running at once,
     /// exactly one queues the next).
     static func leavesTheNextToAnother(_ job: UUID, on db: any Database) async throws -> Bool {
-        let sql = try sqlDatabase(db)
-        let row = try await sql.raw("""
-            SELECT COUNT(*) AS n FROM jobs WHERE kind = \(bind: jobKind) AND id <> \(bind: job)
-              AND (state = 'queued' OR (state = 'running' AND id < \(bind: job)))
-            """).first()
-        return try (row?.decode(column: "n", as: Int.self) ?? 0) > 0
+        try await count(where: "id <> \(bind: job) AND (state = 'queued' OR (state = 'running' AND id < \(bind: job)))", on: db) > 0
+    }
+
+    /// How many sweep jobs match `condition`.
+    private static func count(where condition: SQLQueryString, on db: any Database) async throws -> Int {
+        let row = try await sqlDatabase(db).raw("SELECT COUNT(*) AS n FROM jobs WHERE kind = \(bind: jobKind) AND \(condition)").first()
+        return try row?.decode(column: "n", as: Int.self) ?? 0
     }
 }
 

@@ -34,9 +34,9 @@ enum GenerationEventStream {
                 let started = Date()
                 var lastSent: Data?
                 var lastWrite = Date()
+                let events = req.pictor.generationEvents
                 do {
                     // A cancelled wait returns at once: stop rather than re-read in a loop.
-                    let events = req.pictor.generationEvents
                     while Date().timeIntervalSince(started) < maxDuration && !Task.isCancelled {
                         guard let row = try await GenerationStore.find(id, of: user.id, on: req.db) else { break }
                         let dto = try await GenerationsAPI.dto(row, req: req)

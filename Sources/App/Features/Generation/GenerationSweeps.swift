@@ -27,9 +27,10 @@ enum GenerationSweeps {
         return ended
     }
 
-    /// How old a reference image's bytes (or a temporary file) must be before the sweep may
-    /// call them unrecorded: an upload writes its bytes a moment before its row.
-    static let referenceUploadGrace: TimeInterval = 3600
+    /// How old a reference image's bytes, or a temporary file, must be before the sweep may
+    /// call them left behind: an upload writes its bytes a moment before its row, and a write
+    /// in flight has its temporary file.
+    static let inFlightGrace: TimeInterval = 3600
 
     /// Deletes image bytes that no row records: a generation's once the generation has ended
     /// (or no longer exists; blobs of queued and running generations belong to attempts in
@@ -39,7 +40,7 @@ enum GenerationSweeps {
     static func removeUnrecordedBlobs(app: Application, now: Date = Date()) async throws -> Int {
         var removed = 0
         if let local = app.pictor.blobs as? LocalBlobStore {
-            removed += try await local.removeStalePartials(olderThan: referenceUploadGrace, now: now)
+            removed += try await local.removeStalePartials(olderThan: inFlightGrace, now: now)
         }
         var byGeneration: [UUID: [BlobKey]] = [:]
         var references: [UUID: BlobKey] = [:]
@@ -50,7 +51,7 @@ enum GenerationSweeps {
             guard parts.count == 4, let id = parts[3].split(separator: ".").first.flatMap({ UUID(uuidString: String($0)) }) else { continue }
             if parts[2] == "generations" {
                 byGeneration[id, default: []].append(blob.key)
-            } else if parts[2] == "references", now.timeIntervalSince(blob.modified) > referenceUploadGrace {
+            } else if parts[2] == "references", now.timeIntervalSince(blob.modified) > inFlightGrace {
                 references[id] = blob.key
             }
         }
