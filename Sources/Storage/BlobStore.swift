@@ -6,6 +6,10 @@ import Domain
 public protocol BlobStore: Sendable {
     /// Stores `data` at `key`, replacing what was there.
     func put(_ data: Data, at key: BlobKey) async throws
+    /// Stores each blob at its key, as one step: when it returns, all of them are stored (on a
+    /// disk, flushed with their names, so they outlive a power cut). If it throws, those it had
+    /// stored are removed again; use new keys, as what a key held before is not brought back.
+    func put(all blobs: [(key: BlobKey, data: Data)]) async throws
     /// Stores the concatenation of `chunks` at `key`. If the sequence throws,
     /// nothing is stored and what was at `key` before is untouched.
     func put(chunks: some AsyncSequence<Data, any Error> & Sendable, at key: BlobKey) async throws
@@ -33,6 +37,20 @@ public struct StoredBlob: Sendable, Equatable {
 }
 
 extension BlobStore {
+    /// One blob after another (a store whose writes are durable once they return, such as S3).
+    public func put(all blobs: [(key: BlobKey, data: Data)]) async throws {
+        var stored: [BlobKey] = []
+        do {
+            for blob in blobs {
+                try await put(blob.data, at: blob.key)
+                stored.append(blob.key)
+            }
+        } catch {
+            for key in stored { try? await delete(key) }
+            throw error
+        }
+    }
+
     /// Every key that starts with `prefix`, sorted.
     public func list(prefix: String) async throws -> [BlobKey] {
         try await entries(prefix: prefix).map(\.key)

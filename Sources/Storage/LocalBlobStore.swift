@@ -5,9 +5,10 @@ import Glibc
 #endif
 
 /// Blobs as files under a root directory. A write goes to a temporary file in
-/// `<root>/.partial/`, is flushed to disk, then renamed over the final path,
-/// so readers never see a half-written blob and a crash leaves at most a
-/// temporary file (which `list` ignores and `removeStalePartials` clears).
+/// `<root>/.partial/`, is flushed to disk, then renamed over the final path and the
+/// folder flushed, so readers never see a half-written blob, a crash leaves at most a
+/// temporary file (which `list` ignores and `removeStalePartials` clears), and a blob
+/// whose write returned survives a power cut, name included.
 public struct LocalBlobStore: BlobStore {
     public let root: URL
     private var partialDirectory: URL { root.appendingPathComponent(".partial", isDirectory: true) }
@@ -35,11 +36,13 @@ public struct LocalBlobStore: BlobStore {
         // Done on the file threads in one trip, so the threads that run Swift tasks keep
         // running them meanwhile.
         let file = PartialFile(store: self, key: key)
+        let root = root
         try await Self.fileThreads.runIfActive {
-            try file.create()
             do {
+                try file.create()
                 try file.append(data)
-                try file.commit()
+                try file.flush()
+                try PartialFile.place([file], root: root)
             } catch {
                 file.abandon()
                 throw error
@@ -47,15 +50,46 @@ public struct LocalBlobStore: BlobStore {
         }
     }
 
+    /// Each blob goes to a temporary file of its own and is flushed, all at once on the file
+    /// threads (a flush waits for the disk, and the disk takes several at a time); then, in one
+    /// trip, each is renamed to its key and each folder they went to is flushed once.
+    public func put(all blobs: [(key: BlobKey, data: Data)]) async throws {
+        let files = blobs.map { PartialFile(store: self, key: $0.key) }
+        let pool = Self.fileThreads
+        let root = root
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (file, blob) in zip(files, blobs) {
+                    group.addTask {
+                        try await pool.runIfActive {
+                            try file.create()
+                            try file.append(blob.data)
+                            try file.flush()
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            try await pool.runIfActive { try PartialFile.place(files, root: root) }
+        } catch {
+            for file in files { file.abandon() }
+            throw error
+        }
+    }
+
     public func put(chunks: some AsyncSequence<Data, any Error> & Sendable, at key: BlobKey) async throws {
         let file = PartialFile(store: self, key: key)
         let pool = Self.fileThreads
+        let root = root
         try await pool.runIfActive { try file.create() }
         do {
             for try await chunk in chunks {
                 try await pool.runIfActive { try file.append(chunk) }
             }
-            try await pool.runIfActive { try file.commit() }
+            try await pool.runIfActive {
+                try file.flush()
+                try PartialFile.place([file], root: root)
+            }
         } catch {
             file.abandon()
             throw error
@@ -130,13 +164,15 @@ public struct LocalBlobStore: BlobStore {
     fileprivate func newPartialPath() -> String { partialDirectory.appendingPathComponent(UUID().uuidString).path }
 }
 
-/// One blob being written: a temporary file in `.partial/`, flushed and renamed over the
-/// final path by `commit`, or removed by `abandon`. Its calls block; callers run them on a
-/// thread pool, one at a time.
+/// One blob being written: a temporary file in `.partial/`, flushed by `flush`, renamed to its
+/// key by `place` (with the folder it went to flushed as well, so that the name outlives a
+/// power cut, not only the bytes), or removed by `abandon`. Its calls block; callers run them
+/// on a thread pool, one at a time.
 private final class PartialFile: @unchecked Sendable {
     private let temporary: String
     private let destination: URL
     private var descriptor: Int32 = -1
+    private var placed = false
 
     init(store: LocalBlobStore, key: BlobKey) {
         temporary = store.newPartialPath()
@@ -162,24 +198,65 @@ private final class PartialFile: @unchecked Sendable {
         }
     }
 
-    /// Flushes the file to disk and moves it to its key. Most writes go to a folder that
-    /// exists; the folder is made only when the rename says it is missing.
-    func commit() throws {
+    /// Flushes the bytes to disk and closes the file.
+    func flush() throws {
         guard fsync(descriptor) == 0 else { throw posixFailure("flush") }
         close(descriptor)
         descriptor = -1
-        if rename(temporary, destination.path) != 0 {
-            guard errno == ENOENT else { throw posixFailure("rename") }
-            try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
-            guard rename(temporary, destination.path) == 0 else { throw posixFailure("rename") }
+    }
+
+    /// Renames each flushed file to its key, then flushes each folder that received one, once.
+    /// Most writes go to a folder that exists; folders are made only when a rename says one is
+    /// missing, and then every folder from there up to `root` is flushed too (each new folder's
+    /// name lives in the one above it).
+    static func place(_ files: [PartialFile], root: URL) throws {
+        var folders: Set<String> = []
+        for file in files {
+            folders.formUnion(try file.moveToKey(root: root))
+        }
+        for folder in folders.sorted() {
+            try syncFolder(folder)
         }
     }
 
-    /// Closes and removes the temporary file after a failure.
+    /// The folders whose entries this rename changed.
+    private func moveToKey(root: URL) throws -> [String] {
+        let folder = destination.deletingLastPathComponent()
+        if rename(temporary, destination.path) == 0 {
+            placed = true
+            return [folder.path]
+        }
+        guard errno == ENOENT else { throw posixFailure("rename") }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        guard rename(temporary, destination.path) == 0 else { throw posixFailure("rename") }
+        placed = true
+        var changed: [String] = []
+        var current = folder
+        while current.path.count >= root.path.count {
+            changed.append(current.path)
+            current = current.deletingLastPathComponent()
+        }
+        return changed
+    }
+
+    private static func syncFolder(_ path: String) throws {
+        let folder = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard folder >= 0 else { throw posixFailure("open folder") }
+        defer { close(folder) }
+        guard fsync(folder) == 0 else { throw posixFailure("flush folder") }
+    }
+
+    /// Undoes what was done after a failure: closes and removes the temporary file, or removes
+    /// the blob if it was already renamed (a caller that got an error must not find it stored).
     func abandon() {
         if descriptor >= 0 { close(descriptor) }
         descriptor = -1
-        unlink(temporary)
+        if placed {
+            unlink(destination.path)
+            placed = false
+        } else {
+            unlink(temporary)
+        }
     }
 }
 

@@ -15,10 +15,17 @@ import Vapor
             .appendingPathComponent(".build/debug/pictor")
     }
 
-    static func startWorker(_ config: AppConfig, environment extra: [String: String], log: String) throws -> Process {
+    /// `pictor worker` on the test's database and data folder; `under` runs it inside another
+    /// command (its path, then its arguments), e.g. strace.
+    static func startWorker(_ config: AppConfig, environment extra: [String: String], log: String, under wrapper: [String] = []) throws -> Process {
         let process = Process()
-        process.executableURL = binary
-        process.arguments = ["worker"]
+        if let command = wrapper.first {
+            process.executableURL = URL(fileURLWithPath: command)
+            process.arguments = Array(wrapper.dropFirst()) + [binary.path, "worker"]
+        } else {
+            process.executableURL = binary
+            process.arguments = ["worker"]
+        }
         process.currentDirectoryURL = URL(fileURLWithPath: config.dataDirectory)
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PICTOR_") }
         environment["DATA_DIR"] = config.dataDirectory

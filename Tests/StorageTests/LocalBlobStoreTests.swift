@@ -79,4 +79,28 @@ import Testing
         #expect(try await store.removeStalePartials(olderThan: 60, now: Date().addingTimeInterval(3600)) == 1)
         #expect(!FileManager.default.fileExists(atPath: stale.path))
     }
+
+    @Test func putAllStoresEveryBlob() async throws {
+        let blobs = try [("users/1/generations/g.0.png", 70_000), ("users/1/generations/g.0.thumb.webp", 900),
+                         ("users/2/generations/h.0.png", 10)].map { (key: try BlobKey($0.0), data: Data(repeating: UInt8($0.1 % 256), count: $0.1)) }
+        try await store.put(all: blobs)
+        for blob in blobs {
+            #expect(try await store.get(blob.key) == blob.data)
+        }
+        let partials = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(".partial").path)
+        #expect(partials.isEmpty, "\(partials)")
+    }
+
+    /// A batch whose last blob cannot be stored (its folder's name is taken by a file) throws,
+    /// and the blobs it had already renamed into place are gone again: the caller records none.
+    @Test func aFailedPutAllLeavesNoneOfItsBlobs() async throws {
+        try await store.put(Data("a file, not a folder".utf8), at: try BlobKey("taken"))
+        let blobs = try [("kept/a.png", "a"), ("kept/b.png", "b"), ("taken/c.png", "c")]
+            .map { (key: try BlobKey($0.0), data: Data($0.1.utf8)) }
+        await #expect(throws: (any Error).self) { try await store.put(all: blobs) }
+        #expect(try await store.list(prefix: "kept/").isEmpty)
+        #expect(try await store.list(prefix: "") == [try BlobKey("taken")])
+        let partials = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(".partial").path)
+        #expect(partials.isEmpty, "no temporary file is left: \(partials)")
+    }
 }

@@ -228,10 +228,13 @@ struct GenerationJobHandler: JobHandler {
         let charged = GenerationPricing.charge(pricePerImage: generation.pricePerImage, delivered: rows.count, asked: generation.count)
         let recorded: Bool
         do {
+            // All images and thumbnails at once, flushed with their names, before the rows commit.
+            var blobs: [(key: BlobKey, data: Data)] = []
             for (row, output) in zip(rows, outputs) {
-                try await app.pictor.blobs.put(try contentKey.seal(output.image), at: BlobKey(row.blobKey))
-                try await app.pictor.blobs.put(try contentKey.seal(output.thumbnail), at: BlobKey(row.thumbnailKey))
+                blobs.append((try BlobKey(row.blobKey), try contentKey.seal(output.image)))
+                blobs.append((try BlobKey(row.thumbnailKey), try contentKey.seal(output.thumbnail)))
             }
+            try await app.pictor.blobs.put(all: blobs)
             recorded = try await writeTransaction(on: app.db) { tx -> Bool in
                 guard try await GenerationStore.move(
                     id, from: [.running], to: .succeeded, .init(creditsCharged: charged, progress: 1, modelUsed: usedModel), now: now, on: tx)
