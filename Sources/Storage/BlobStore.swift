@@ -4,14 +4,16 @@ import Domain
 /// Where image bytes live. Every implementation writes atomically: a reader sees
 /// either the whole blob or none of it, never a partial file.
 public protocol BlobStore: Sendable {
-    /// Stores `data` at `key`, replacing what was there.
+    /// Stores `data` at `key`, replacing what was there. If it throws, nothing is stored at
+    /// `key` (when the failure came after the replacing, the old blob is gone too).
     func put(_ data: Data, at key: BlobKey) async throws
     /// Stores each blob at its key, as one step: when it returns, all of them are stored (on a
     /// disk, flushed with their names, so they outlive a power cut). If it throws, those it had
     /// stored are removed again; use new keys, as what a key held before is not brought back.
     func put(all blobs: [(key: BlobKey, data: Data)]) async throws
     /// Stores the concatenation of `chunks` at `key`. If the sequence throws,
-    /// nothing is stored and what was at `key` before is untouched.
+    /// nothing is stored and what was at `key` before is untouched; other failures are as
+    /// for `put(_:at:)`.
     func put(chunks: some AsyncSequence<Data, any Error> & Sendable, at key: BlobKey) async throws
     /// The bytes at `key`; throws `BlobStoreError.notFound` when there are none.
     func get(_ key: BlobKey) async throws -> Data

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOPosix
 #if canImport(Glibc)
 import Glibc
@@ -206,37 +207,42 @@ private final class PartialFile: @unchecked Sendable {
     }
 
     /// Renames each flushed file to its key, then flushes each folder that received one, once.
-    /// Most writes go to a folder that exists; folders are made only when a rename says one is
-    /// missing, and then every folder from there up to `root` is flushed too (each new folder's
-    /// name lives in the one above it).
+    /// A folder this process has not flushed before (new, or made by another writer, or left by
+    /// a process that died before flushing it) is flushed with every folder above it up to
+    /// `root`, since each folder's name lives in the one above it; folders are made only when a
+    /// rename says one is missing.
     static func place(_ files: [PartialFile], root: URL) throws {
         var folders: Set<String> = []
         for file in files {
-            folders.formUnion(try file.moveToKey(root: root))
+            folders.insert(try file.moveToKey())
         }
         for folder in folders.sorted() {
             try syncFolder(folder)
+            if !flushedFolders.withLockedValue({ $0.contains(folder) }) {
+                var above = URL(fileURLWithPath: folder).deletingLastPathComponent()
+                while above.path.hasPrefix(root.path) {
+                    try syncFolder(above.path)
+                    if above.path == root.path { break }
+                    above = above.deletingLastPathComponent()
+                }
+                flushedFolders.withLockedValue { _ = $0.insert(folder) }
+            }
         }
     }
 
-    /// The folders whose entries this rename changed.
-    private func moveToKey(root: URL) throws -> [String] {
+    /// Folders whose names this process has flushed all the way up to the root (one per user).
+    private static let flushedFolders = NIOLockedValueBox<Set<String>>([])
+
+    /// Renames the file to its key; returns the folder it went to.
+    private func moveToKey() throws -> String {
         let folder = destination.deletingLastPathComponent()
-        if rename(temporary, destination.path) == 0 {
-            placed = true
-            return [folder.path]
+        if rename(temporary, destination.path) != 0 {
+            guard errno == ENOENT else { throw posixFailure("rename") }
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            guard rename(temporary, destination.path) == 0 else { throw posixFailure("rename") }
         }
-        guard errno == ENOENT else { throw posixFailure("rename") }
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        guard rename(temporary, destination.path) == 0 else { throw posixFailure("rename") }
         placed = true
-        var changed: [String] = []
-        var current = folder
-        while current.path.count >= root.path.count {
-            changed.append(current.path)
-            current = current.deletingLastPathComponent()
-        }
-        return changed
+        return folder.path
     }
 
     private static func syncFolder(_ path: String) throws {
