@@ -40,9 +40,7 @@ public struct LocalBlobStore: BlobStore {
         let root = root
         try await Self.fileThreads.runIfActive {
             do {
-                try file.create()
-                try file.append(data)
-                try file.flush()
+                try file.writeWhole(data)
                 try PartialFile.place([file], root: root)
             } catch {
                 file.abandon()
@@ -62,11 +60,7 @@ public struct LocalBlobStore: BlobStore {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (file, blob) in zip(files, blobs) {
                     group.addTask {
-                        try await pool.runIfActive {
-                            try file.create()
-                            try file.append(blob.data)
-                            try file.flush()
-                        }
+                        try await pool.runIfActive { try file.writeWhole(blob.data) }
                     }
                 }
                 try await group.waitForAll()
@@ -197,6 +191,13 @@ private final class PartialFile: @unchecked Sendable {
                 offset += written
             }
         }
+    }
+
+    /// The whole blob at once: creates the file, writes `data`, flushes and closes it.
+    func writeWhole(_ data: Data) throws {
+        try create()
+        try append(data)
+        try flush()
     }
 
     /// Flushes the bytes to disk and closes the file.

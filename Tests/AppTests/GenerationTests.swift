@@ -445,8 +445,7 @@ import VaporTesting
             let browser = try await signedInForAPI(app, email: "watcher@example.com")
             let created: GenerationView = try await browser.generate(#"{"model":"scripted","prompt":"a kite","size":"64x64"}"#).decoded()
             // The stream opens while the generation waits; the workers start after.
-            let streaming = browser.openEvents(created.id)
-            #expect(try await eventually { app.pictor.generationEvents.followers(of: created.id) == 1 })
+            let streaming = try await browser.openEvents(created.id, followedBy: app)
             try await withRunner(app, handlers: workHandlers) { _ in
                 let stream = try await streaming.value
                 #expect(stream.status == .ok)
@@ -468,8 +467,7 @@ import VaporTesting
         try await withPictor { app in
             let browser = try await signedInForAPI(app, email: "leaving@example.com")
             let created: GenerationView = try await browser.generate(#"{"prompt":"a quiet lake","size":"512x512"}"#).decoded()
-            let streaming = browser.openEvents(created.id)
-            #expect(try await eventually { app.pictor.generationEvents.followers(of: created.id) == 1 })
+            let streaming = try await browser.openEvents(created.id, followedBy: app)
             app.pictor.generationEvents.closeAll()
             // Nothing else would end it: the generation stays queued.
             let ended = try await eventually(within: 10) { app.pictor.generationEvents.followers(of: created.id) == 0 }
@@ -488,8 +486,7 @@ import VaporTesting
             app.pictor = app.pictor.with(models: scriptedCatalog(provider))
             let browser = try await signedInForAPI(app, email: "unlucky-watcher@example.com")
             let created: GenerationView = try await browser.generate(#"{"model":"scripted","prompt":"a kite","size":"64x64"}"#).decoded()
-            let streaming = browser.openEvents(created.id)
-            #expect(try await eventually { app.pictor.generationEvents.followers(of: created.id) == 1 })
+            let streaming = try await browser.openEvents(created.id, followedBy: app)
             try await withRunner(app, handlers: workHandlers) { _ in
                 let stream = try await streaming.value
                 let events = serverSentEvents(stream)

@@ -124,6 +124,14 @@ extension Browser {
         Task { try await self.api(.GET, "/generations/\(id)/events", headers: ["Accept": "text/event-stream"]) }
     }
 
+    /// Opens a generation's event stream and waits until `app` follows it, so that what happens
+    /// next is streamed; the task answers once the stream has ended.
+    func openEvents(_ id: UUID, followedBy app: Application) async throws -> Task<TestingHTTPResponse, any Error> {
+        let stream = openEvents(id)
+        #expect(try await eventually { app.pictor.generationEvents.followers(of: id) == 1 }, "the event stream was not followed")
+        return stream
+    }
+
     /// Submits a generation through the API.
     func generate(_ json: String, idempotencyKey: String? = nil) async throws -> TestingHTTPResponse {
         var headers = HTTPHeaders()
