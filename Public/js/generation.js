@@ -25,7 +25,8 @@
   };
   source.addEventListener("queued", show);
   source.addEventListener("running", show);
-  ["succeeded", "failed", "blocked", "cancelled"].forEach(function (name) {
+  // "signed-out": the session ended elsewhere; the reload shows the sign-in page.
+  ["succeeded", "failed", "blocked", "cancelled", "signed-out"].forEach(function (name) {
     source.addEventListener(name, finish);
   });
 })();

@@ -35,6 +35,14 @@ extension Request {
         return user
     }
 
+    /// Whether `user`'s sign-in (the session, or the API key) still holds. A response that runs
+    /// for minutes asks again as it goes: signing out, a revoked session or key, or a suspended
+    /// account ends it.
+    func isStillSignedIn(_ user: CurrentUser) async throws -> Bool {
+        if user.apiScopes != nil { return try await APIKeyStore.isLive(keyID: user.sessionID, on: db) }
+        return try await SessionStore.isLive(user.sessionID, now: Date(), policy: pictor.sessions, on: db)
+    }
+
     /// The CSRF token forms on this page must carry: the session's, or for visitors the
     /// value of their CSRF cookie (set on first need).
     var csrfToken: String {

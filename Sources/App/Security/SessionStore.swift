@@ -38,6 +38,16 @@ enum SessionStore {
         return (session, user)
     }
 
+    /// Whether the session is still live and its user active: a response that runs for minutes
+    /// (an event stream) asks again as it goes, so that signing out ends it.
+    static func isLive(_ sessionID: UUID, now: Date, policy: SessionPolicy, on db: any Database) async throws -> Bool {
+        guard let session = try await SessionModel.query(on: db).filter(\.$id == sessionID).filter(\.$revokedAt == nil).first(),
+            policy.isLive(createdAt: session.createdAt, lastSeenAt: session.lastSeenAt, now: now),
+            let user = try await UserModel.find(session.userID, on: db)
+        else { return false }
+        return user.status == "active"
+    }
+
     /// The user's sessions that are still live, most recently seen first.
     static func live(of userID: UUID, policy: SessionPolicy, on db: any Database) async throws -> [SessionModel] {
         let now = Date()

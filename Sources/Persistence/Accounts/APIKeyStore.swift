@@ -41,6 +41,15 @@ public enum APIKeyStore {
             emailVerified: try row.decode(column: "email_verified_at", as: Date?.self) != nil)
     }
 
+    /// Whether the key is still live (not revoked) and its user still active: a response that
+    /// runs for minutes (an event stream) asks again as it goes.
+    public static func isLive(keyID: UUID, on db: any Database) async throws -> Bool {
+        try await sqlDatabase(db).raw("""
+            SELECT k.id FROM api_keys k JOIN users u ON u.id = k.user_id
+            WHERE k.id = \(bind: keyID) AND k.revoked_at IS NULL AND u.status = 'active'
+            """).first() != nil
+    }
+
     /// Records when the key was last used.
     public static func markUsed(_ keyID: UUID, at now: Date, on db: any Database) async throws {
         try await sqlDatabase(db).raw("UPDATE api_keys SET last_used_at = \(bind: now) WHERE id = \(bind: keyID)").run()

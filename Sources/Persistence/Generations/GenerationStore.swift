@@ -153,6 +153,13 @@ public enum GenerationStore {
             """).first().map(generation(from:))
     }
 
+    /// A generation's state alone, or nil if there is no such row: what a worker checks while the
+    /// provider works, to notice that the owner cancelled.
+    public static func state(of id: UUID, on db: any Database) async throws -> GenerationState? {
+        try await sqlDatabase(db).raw("SELECT state FROM generations WHERE id = \(bind: id)").first()
+            .flatMap { GenerationState(rawValue: try $0.decode(column: "state", as: String.self)) }
+    }
+
     public static func find(idempotencyKey: String, of userID: UUID, on db: any Database) async throws -> GenerationModel? {
         try await sqlDatabase(db).raw("""
             SELECT * FROM generations WHERE user_id = \(bind: userID) AND idempotency_key = \(bind: idempotencyKey)

@@ -7,7 +7,8 @@ import Vapor
 /// an event named after the state (`queued`, `running`, `succeeded`, `failed`, `blocked`,
 /// `cancelled`) whose data is the generation as `GET /api/v1/generations/{id}` shows it
 /// (queue position, progress, images, reason). The stream ends after a final state, after
-/// `maxDuration`, or when the process shuts down.
+/// `maxDuration`, when the process shuts down, or with an event `signed-out` when the sign-in
+/// that opened it no longer holds (signed out, session or API key revoked, account suspended).
 /// Polling clients use that GET instead.
 enum GenerationEventStream {
     /// Longest wait between re-reads when no change is announced (changes from processes
@@ -17,6 +18,9 @@ enum GenerationEventStream {
     static let keepAliveInterval: TimeInterval = 15
     /// A stream ends after this long; EventSource reconnects by itself.
     static let maxDuration: TimeInterval = 600
+    /// How often a stream asks whether its sign-in still holds (at most; a quiet stream asks at
+    /// its next re-read, so a revoked one ends within about twice this).
+    static let signInRecheckInterval: TimeInterval = 2
 
     @Sendable static func stream(req: Request) async throws -> Response {
         let user = try req.requireUser(scope: .generationsRead)
@@ -34,10 +38,18 @@ enum GenerationEventStream {
                 let started = Date()
                 var lastSent: Data?
                 var lastWrite = Date()
+                var signInChecked = Date()
                 let events = req.pictor.generationEvents
                 do {
                     // A cancelled wait returns at once: stop rather than re-read in a loop.
                     while Date().timeIntervalSince(started) < maxDuration && !Task.isCancelled {
+                        if Date().timeIntervalSince(signInChecked) >= signInRecheckInterval {
+                            guard try await req.isStillSignedIn(user) else {
+                                try await writer.write(.buffer(ByteBuffer(string: "event: signed-out\ndata: {}\n\n")))
+                                break
+                            }
+                            signInChecked = Date()
+                        }
                         guard let row = try await GenerationStore.find(id, of: user.id, on: req.db) else { break }
                         let dto = try await GenerationsAPI.dto(row, req: req)
                         let data = try encoder.encode(dto)

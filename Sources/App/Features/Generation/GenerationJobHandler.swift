@@ -158,7 +158,7 @@ struct GenerationJobHandler: JobHandler {
                         if recorded { app.pictor.generationEvents.changed(generationID) }
                         written = current
                     }
-                    if let row = try? await GenerationModel.find(generationID, on: app.db), row.state != GenerationState.running.rawValue {
+                    if let state = try? await GenerationStore.state(of: generationID, on: app.db), state != .running {
                         await first.settle(with: .failure(OwnerCancelled()))
                         return
                     }

@@ -1,0 +1,56 @@
+@testable import App
+import Fluent
+import Foundation
+import Persistence
+import Testing
+import Vapor
+import VaporTesting
+
+/// An event stream runs for up to ten minutes on the sign-in that opened it: signing out or
+/// revoking the API key must end it, not only refuse the next request.
+@Suite struct EventStreamSignInTests {
+    @Test func signingOutEndsTheSessionsEventStreams() async throws {
+        try await withPictor { app in
+            let browser = try await signedInForAPI(app, email: "signing-out@example.com")
+            // No workers: the generation stays queued, so only the sign-in can end the stream.
+            let created: GenerationView = try await browser.generate(#"{"prompt":"a long wait","size":"512x512"}"#).decoded()
+            let streaming = try await browser.openEvents(created.id, followedBy: app)
+
+            // While the session holds, the stream outlives its sign-in checks.
+            try await Task.sleep(for: .seconds(GenerationEventStream.signInRecheckInterval + 0.5))
+            #expect(app.pictor.generationEvents.followers(of: created.id) == 1, "the stream ended while still signed in")
+
+            #expect(try await browser.post(SiteURL.signOut.path).status == .seeOther)
+            let ended = try await eventually(within: 10) { app.pictor.generationEvents.followers(of: created.id) == 0 }
+            #expect(ended, "the stream is still open after signing out")
+            if !ended { app.pictor.generationEvents.closeAll() }
+            let events = serverSentEvents(try await streaming.value)
+            #expect(events.first?.hasPrefix("event: queued") == true, "\(events)")
+            #expect(events.last == "event: signed-out\ndata: {}", "\(events)")
+        }
+    }
+
+    @Test func revokingTheAPIKeyEndsItsEventStreams() async throws {
+        try await withPictor { app in
+            _ = try await signedInForAPI(app, email: "key-holder@example.com")
+            let user = try #require(try await UserModel.query(on: app.db).filter(\.$email == "key-holder@example.com").first())
+            let key = try await APIKeys.create(name: "watcher", scopes: [.generationsRead, .generationsWrite], for: user.id!, on: app.db)
+            let headers: HTTPHeaders = ["Authorization": "Bearer \(key.key)", "Accept": "application/json", "Content-Type": "application/json"]
+            let created = try await app.testing().sendRequest(.POST, "/api/v1/generations", headers: headers, body: ByteBuffer(string: #"{"prompt":"a long wait","size":"512x512"}"#))
+            let id = try created.decoded(GenerationView.self).id
+            let streaming = Task {
+                try await app.testing().sendRequest(.GET, "/generations/\(id)/events", headers: ["Authorization": "Bearer \(key.key)"])
+            }
+            #expect(try await eventually { app.pictor.generationEvents.followers(of: id) == 1 }, "the event stream was not followed")
+
+            key.row.revokedAt = Date()
+            try await key.row.update(on: app.db)
+            let ended = try await eventually(within: 10) { app.pictor.generationEvents.followers(of: id) == 0 }
+            #expect(ended, "the stream is still open after its key was revoked")
+            if !ended { app.pictor.generationEvents.closeAll() }
+            let stream = try await streaming.value
+            #expect(stream.status == .ok)
+            #expect(serverSentEvents(stream).last == "event: signed-out\ndata: {}", "\(stream.body.string)")
+        }
+    }
+}
