@@ -29,7 +29,8 @@ public struct BuiltInEngine: ImageProvider {
     public func generate(_ request: GenerationRequest, progress: @Sendable (Double) -> Void) async throws -> [ProviderImage] {
         var images: [ProviderImage] = []
         let references = request.referenceImages
-        let reference = try await ImageWork.run { ReferencePalette.read(references) }
+        // Only with references: the image threads are the busiest, and a trip there is a wait in line.
+        let reference = references.isEmpty ? nil : try await ImageWork.run { ReferencePalette.read(references) }
         for index in 0..<request.count {
             if delayPerImage > .zero { try await Task.sleep(for: delayPerImage) }
             try Task.checkCancellation()
