@@ -7,8 +7,9 @@ import Vapor
 import VaporTesting
 
 /// An event stream runs for up to ten minutes on the sign-in that opened it: signing out or
-/// revoking the API key must end it, not only refuse the next request.
-@Suite struct EventStreamSignInTests {
+/// revoking the API key must end it, not only refuse the next request; and one person cannot
+/// hold more than a process's share of them open.
+@Suite struct EventStreamAccessTests {
     @Test func signingOutEndsTheSessionsEventStreams() async throws {
         try await withPictor { app in
             let browser = try await signedInForAPI(app, email: "signing-out@example.com")
@@ -51,6 +52,46 @@ import VaporTesting
             let stream = try await streaming.value
             #expect(stream.status == .ok)
             #expect(serverSentEvents(stream).last == "event: signed-out\ndata: {}", "\(stream.body.string)")
+        }
+    }
+
+    @Test func onePersonCanFollowOnlySoManyGenerationsLive() async throws {
+        try await withPictor { app in
+            let events = app.pictor.generationEvents
+            let limit = events.maxStreamsPerUser
+            let browser = try await signedInForAPI(app, email: "many-tabs@example.com")
+            let owner = try #require(try await UserModel.query(on: app.db).filter(\.$email == "many-tabs@example.com").first()?.id)
+            let first: GenerationView = try await browser.generate(#"{"prompt":"one","size":"512x512"}"#).decoded()
+            let second: GenerationView = try await browser.generate(#"{"prompt":"two","size":"512x512"}"#).decoded()
+            var streams = (1..<limit).map { _ in browser.openEvents(first.id) }
+            streams.append(browser.openEvents(second.id))
+            #expect(try await eventually { events.followers(of: first.id) == limit - 1 && events.followers(of: second.id) == 1 })
+
+            // One more is answered at once (were it opened, it would last as long as the generation waits).
+            let answered = Locked(false)
+            let attempt = Task {
+                defer { answered.update { $0 = true } }
+                return try await browser.api(.GET, "/generations/\(first.id)/events", headers: ["Accept": "text/event-stream"])
+            }
+            #expect(try await eventually(within: 5) { answered.value }, "a stream over the limit was opened")
+            if !answered.value { events.closeAll() }
+            let refused = try await attempt.value
+            #expect(refused.status == .tooManyRequests)
+            #expect(refused.body.string.contains("already follow \(limit) generations live"), "\(refused.body.string)")
+            // Someone else is not held back by it.
+            let other = try await signedInForAPI(app, email: "one-tab@example.com")
+            let theirs: GenerationView = try await other.generate(#"{"prompt":"mine","size":"512x512"}"#).decoded()
+            let their = try await other.openEvents(theirs.id, followedBy: app)
+
+            // A stream that ends gives its place back.
+            #expect(try await browser.api(.POST, "/api/v1/generations/\(second.id)/cancel").status == .ok)
+            #expect(try await eventually { events.streams(of: owner) == limit - 1 })
+            let again = browser.openEvents(first.id)
+            #expect(try await eventually { events.followers(of: first.id) == limit }, "a place given back was not free again")
+
+            events.closeAll()
+            for stream in streams + [again, their] { _ = try await stream.value }
+            #expect(try await eventually { events.streams(of: owner) == 0 })
         }
     }
 }

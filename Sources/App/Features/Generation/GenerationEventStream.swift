@@ -26,6 +26,9 @@ enum GenerationEventStream {
         let user = try req.requireUser(scope: .generationsRead)
         let first = try await GenerationsAPI.owned(req, user: user)
         let id = first.id!
+        guard let place = req.pictor.generationEvents.reserveStream(for: user.id) else {
+            throw TooManyEventStreams(limit: req.pictor.generationEvents.maxStreamsPerUser)
+        }
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = .withoutEscapingSlashes
@@ -34,6 +37,7 @@ enum GenerationEventStream {
         response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
         response.headers.replaceOrAdd(name: "X-Accel-Buffering", value: "no")
         response.body = .init(asyncStream: { writer in
+            defer { place.release() }
             await req.pictor.generationEvents.follow(id) { signal in
                 let started = Date()
                 var lastSent: Data?
@@ -74,5 +78,14 @@ enum GenerationEventStream {
             try? await writer.write(.end)
         })
         return response
+    }
+}
+
+/// A user opened more event streams than one process allows at once.
+struct TooManyEventStreams: UserFacingError {
+    let limit: Int
+    var kind: FailureKind { .rateLimited }
+    var userMessage: String {
+        "You already follow \(limit) generations live. Close one of those pages or streams, or poll GET /api/v1/generations/{id} instead."
     }
 }

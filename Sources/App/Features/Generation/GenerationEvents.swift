@@ -12,6 +12,11 @@ final class GenerationEvents: Sendable {
     }
 
     private let watches = Mutex<[UUID: Watch]>([:])
+    /// Open event streams per user, in this process.
+    private let streams = Mutex<[UUID: Int]>([:])
+    /// How many event streams one user may hold open in one process: each holds a connection
+    /// and re-reads the database every 2 s. A page needs one; a script should poll beyond that.
+    let maxStreamsPerUser: Int
     private let closing = Atomic<Bool>(false)
 
     /// True once the process is shutting down: streams end (their clients reconnect to another
@@ -28,6 +33,32 @@ final class GenerationEvents: Sendable {
     struct Closer: LifecycleHandler {
         let events: GenerationEvents
         func shutdownAsync(_ application: Application) async { events.closeAll() }
+    }
+
+    init(maxStreamsPerUser: Int = 20) {
+        self.maxStreamsPerUser = maxStreamsPerUser
+    }
+
+    /// A place for one more of `user`'s event streams, or nil when they hold `maxStreamsPerUser`.
+    /// The place is given back by `release()`, or when the stream is dropped without running.
+    func reserveStream(for user: UUID) -> StreamPlace? {
+        let taken = streams.withLock { streams -> Bool in
+            guard streams[user, default: 0] < maxStreamsPerUser else { return false }
+            streams[user, default: 0] += 1
+            return true
+        }
+        guard taken else { return nil }
+        return StreamPlace { [weak self] in
+            self?.streams.withLock { streams in
+                let left = streams[user, default: 1] - 1
+                streams[user] = left > 0 ? left : nil
+            }
+        }
+    }
+
+    /// How many event streams `user` holds open in this process.
+    func streams(of user: UUID) -> Int {
+        streams.withLock { $0[user] ?? 0 }
     }
 
     /// Wakes every follower of `id`.
@@ -57,4 +88,21 @@ final class GenerationEvents: Sendable {
         }
         return try await body(signal)
     }
+}
+
+/// One user's place among their open event streams; given back once, by `release()` or when
+/// dropped (a response whose body never ran still gives its place back).
+final class StreamPlace: Sendable {
+    private let giveBack: @Sendable () -> Void
+    private let given = Atomic<Bool>(false)
+
+    init(giveBack: @escaping @Sendable () -> Void) {
+        self.giveBack = giveBack
+    }
+
+    func release() {
+        if !given.exchange(true, ordering: .relaxed) { giveBack() }
+    }
+
+    deinit { release() }
 }
