@@ -1,4 +1,6 @@
 """Studio to gallery in a real browser: generate with the built-in engine, watch it finish."""
+import datetime
+import time
 import uuid
 
 from selenium.webdriver.common.by import By
@@ -8,8 +10,12 @@ from conftest import VIEWPORTS
 from test_accounts import fill, mailed_code, submit
 
 
+SIGNED_UP = []
+
+
 def sign_up_and_in(browser, base_url):
     email = f"studio-{uuid.uuid4().hex[:8]}@example.com"
+    SIGNED_UP.append(email)
     browser.delete_all_cookies()
     browser.get(base_url + "/signup")
     fill(browser, email=email, password="violet-harbour-lantern", birthDate="1990-04-12")
@@ -137,3 +143,40 @@ def test_reference_images_preview_remove_and_use(browser, base_url, screenshot, 
     """, image)
     assert red_sky
     assert csp_errors(browser) == []
+
+
+def test_signing_out_ends_the_live_progress(browser, base_url, screenshot):
+    browser.set_window_size(*VIEWPORTS["desktop"])
+    sign_up_and_in(browser, base_url)
+    browser.get(base_url + "/studio")
+    browser.find_element(By.ID, "prompt").send_keys("a slow harbour at night")
+    Select(browser.find_element(By.ID, "count")).select_by_value("4")
+    submit(browser, "#studio-form button[type=submit]")
+    assert "/generations/" in browser.current_url
+    generation = browser.current_url.rstrip("/").split("/")[-1]
+
+    # Signed out elsewhere (the page's own sign-out form, sent in the background so this page
+    # stays open and keeps following its event stream): four pictures at 1.5 s each are still
+    # being made.
+    browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const form = document.querySelector(".site-header form[action='/logout']");
+        fetch(form.action, {method: "POST", body: new URLSearchParams(new FormData(form))}).then(() => done());
+    """)
+    # The stream says "signed-out" and the page reloads to the sign-in page, before the
+    # generation has ended (which would also reload it). A page that ignored the event would
+    # stay as it is: its stream ended, and reconnecting is refused.
+    WebDriverWait(browser, 10, poll_frequency=0.1).until(lambda b: "/login" in b.current_url)
+    left_at = time.time()
+    screenshot("generation-signed-out-desktop")
+    assert csp_errors(browser) == []
+
+    fill(browser, email=SIGNED_UP[-1], password="violet-harbour-lantern")
+    submit(browser, "form[action='/login'] button")
+    finished = WebDriverWait(browser, 20).until(lambda b: b.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        fetch("/api/v1/generations/" + arguments[0], {headers: {Accept: "application/json"}})
+            .then(r => r.json()).then(g => done(g.finishedAt || null));
+    """, generation))
+    finished_at = datetime.datetime.fromisoformat(finished.replace("Z", "+00:00")).timestamp()
+    assert left_at < finished_at, f"the page left at {left_at}, the generation ended at {finished_at}"
