@@ -94,4 +94,25 @@ import VaporTesting
             #expect(try await eventually { events.streams(of: owner) == 0 })
         }
     }
+
+    /// A place is given back once: by `release()`, or when dropped unreleased (a response whose
+    /// body never ran), never twice.
+    @Test func aStreamPlaceIsGivenBackExactlyOnce() {
+        let events = GenerationEvents(maxStreamsPerUser: 2)
+        let user = UUID()
+        do {
+            let dropped = events.reserveStream(for: user)
+            #expect(dropped != nil && events.streams(of: user) == 1)
+        }
+        #expect(events.streams(of: user) == 0, "a dropped place was not given back")
+
+        let first = events.reserveStream(for: user)
+        let second = events.reserveStream(for: user)
+        #expect(first != nil && second != nil && events.reserveStream(for: user) == nil)
+        first?.release()
+        first?.release()
+        #expect(events.streams(of: user) == 1, "a place given back twice freed someone else's")
+        #expect(events.reserveStream(for: UUID()) != nil, "another person's limit is their own")
+        _ = second
+    }
 }
