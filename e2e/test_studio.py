@@ -1,6 +1,8 @@
 """Studio to gallery in a real browser: generate with the built-in engine, watch it finish."""
 import datetime
+import http.client
 import time
+import urllib.parse
 import uuid
 
 from selenium.webdriver.common.by import By
@@ -156,7 +158,7 @@ def test_signing_out_ends_the_live_progress(browser, base_url, screenshot):
     generation = browser.current_url.rstrip("/").split("/")[-1]
 
     # Signed out elsewhere (the page's own sign-out form, sent in the background so this page
-    # stays open and keeps following its event stream): four pictures at 1.5 s each are still
+    # stays open and keeps following its event stream): four pictures at 2.5 s each are still
     # being made.
     browser.execute_async_script("""
         const done = arguments[arguments.length - 1];
@@ -180,3 +182,49 @@ def test_signing_out_ends_the_live_progress(browser, base_url, screenshot):
     """, generation))
     finished_at = datetime.datetime.fromisoformat(finished.replace("Z", "+00:00")).timestamp()
     assert left_at < finished_at, f"the page left at {left_at}, the generation ended at {finished_at}"
+
+
+def test_a_refused_event_stream_falls_back_to_reloading(browser, base_url, screenshot):
+    browser.set_window_size(*VIEWPORTS["desktop"])
+    sign_up_and_in(browser, base_url)
+    # Made from the studio page in the background, so that this browser holds no stream of its own.
+    browser.get(base_url + "/studio")
+    generation = browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        fetch("/api/v1/generations", {method: "POST", headers: {
+            "Content-Type": "application/json", Accept: "application/json",
+            "X-CSRF-Token": document.querySelector("input[name=_csrf]").value},
+            body: JSON.stringify({prompt: "a crowded harbour at noon", count: 4, size: "512x512"})})
+          .then(r => r.json()).then(g => done(g.id));
+    """)
+    page = urllib.parse.urlsplit(f"{base_url}/generations/{generation}")
+
+    # Twenty streams held open with this person's cookies (the most one person may have; a
+    # browser itself opens at most six connections to one site), then the generation's page:
+    # its own stream is refused, so it says so and reloads by itself.
+    cookies = "; ".join(f"{c['name']}={c['value']}" for c in browser.get_cookies())
+    held = []
+    for _ in range(20):
+        connection = http.client.HTTPConnection(page.hostname, page.port, timeout=30)
+        connection.request("GET", page.path + "/events", headers={"Cookie": cookies, "Accept": "text/event-stream"})
+        response = connection.getresponse()
+        assert response.status == 200, response.status
+        held.append(connection)
+    try:
+        browser.get(page.geturl())
+        status = browser.find_element(By.ID, "generation-status")
+        WebDriverWait(browser, 10).until(lambda b: "refreshing every few seconds" in status.text)
+        screenshot("generation-stream-refused-desktop")
+        WebDriverWait(browser, 10).until(lambda b: _is_stale(status))  # the page reloaded
+    finally:
+        for connection in held:
+            connection.close()
+    assert csp_errors(browser) == []
+
+
+def _is_stale(element):
+    try:
+        element.is_enabled()
+        return False
+    except Exception:
+        return True

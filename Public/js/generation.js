@@ -23,6 +23,13 @@
     source.close();
     window.location.reload();
   };
+  // A stream the server refuses (too many open, or no longer signed in): the browser gives up on
+  // it, so the page reloads every few seconds instead, showing the state as it is then.
+  source.onerror = function () {
+    if (source.readyState !== EventSource.CLOSED) { return; }
+    statusLine.textContent += " (refreshing every few seconds)";
+    window.setTimeout(function () { window.location.reload(); }, 5000);
+  };
   source.addEventListener("queued", show);
   source.addEventListener("running", show);
   // "signed-out": the session ended elsewhere; the reload shows the sign-in page.

@@ -17,8 +17,9 @@ import VaporTesting
             let created: GenerationView = try await browser.generate(#"{"prompt":"a long wait","size":"512x512"}"#).decoded()
             let streaming = try await browser.openEvents(created.id, followedBy: app)
 
-            // While the session holds, the stream outlives its sign-in checks.
-            try await Task.sleep(for: .seconds(GenerationEventStream.signInRecheckInterval + 0.5))
+            // While the session holds, the stream outlives its sign-in checks (a quiet stream asks
+            // at its first re-read after the interval: within two intervals).
+            try await Task.sleep(for: GenerationEventStream.signInRecheckInterval * 2 + .milliseconds(500))
             #expect(app.pictor.generationEvents.followers(of: created.id) == 1, "the stream ended while still signed in")
 
             #expect(try await browser.post(SiteURL.signOut.path).status == .seeOther)

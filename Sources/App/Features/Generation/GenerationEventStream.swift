@@ -20,7 +20,7 @@ enum GenerationEventStream {
     static let maxDuration: TimeInterval = 600
     /// How often a stream asks whether its sign-in still holds (at most; a quiet stream asks at
     /// its next re-read, so a revoked one ends within about twice this).
-    static let signInRecheckInterval: TimeInterval = 2
+    static let signInRecheckInterval: Duration = .seconds(2)
 
     @Sendable static func stream(req: Request) async throws -> Response {
         let user = try req.requireUser(scope: .generationsRead)
@@ -42,17 +42,17 @@ enum GenerationEventStream {
                 let started = Date()
                 var lastSent: Data?
                 var lastWrite = Date()
-                var signInChecked = Date()
+                var signInChecked = ContinuousClock.now
                 let events = req.pictor.generationEvents
                 do {
                     // A cancelled wait returns at once: stop rather than re-read in a loop.
                     while Date().timeIntervalSince(started) < maxDuration && !Task.isCancelled {
-                        if Date().timeIntervalSince(signInChecked) >= signInRecheckInterval {
+                        if ContinuousClock.now - signInChecked >= signInRecheckInterval {
                             guard try await req.isStillSignedIn(user) else {
                                 try await writer.write(.buffer(ByteBuffer(string: "event: signed-out\ndata: {}\n\n")))
                                 break
                             }
-                            signInChecked = Date()
+                            signInChecked = ContinuousClock.now
                         }
                         guard let row = try await GenerationStore.find(id, of: user.id, on: req.db) else { break }
                         let dto = try await GenerationsAPI.dto(row, req: req)
