@@ -34,7 +34,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         models: .configured(
             config.models, builtInDelay: .milliseconds(config.builtInDelayMilliseconds),
             webhooks: config.replicateWebhookSecret == nil ? nil : config.publicBaseURL.appendingPathComponent("webhooks")), credits: UnlimitedCredits(), contentKeys: ContentKeys(secrets: secrets),
-        generationEvents: GenerationEvents(), providerHealth: ProviderHealth(),
+        generationEvents: GenerationEvents(), providerHealth: ProviderHealth(), queueClock: QueueClock(),
         passwordDecoy: try Bcrypt.hash(Tokens.random(), cost: config.passwordHashCost))
     app.passwords.use(.bcrypt(cost: config.passwordHashCost))
     if !cookies.secure {
@@ -64,6 +64,10 @@ public func configure(_ app: Application, config: AppConfig) async throws {
 
     app.asyncCommands.use(WorkerCommand(), as: "worker")
     app.asyncCommands.use(AdminCommand(), as: "admin")
+    if isServeCommand(app.environment.arguments) || app.environment.arguments.dropFirst().first == "worker" {
+        // Before the workers start: they read the queue with the database's time.
+        app.lifecycle.use(QueueClock.Aligner())
+    }
     if isServeCommand(app.environment.arguments) {
         app.lifecycle.use(GenerationNotifications.Listener())
     }

@@ -23,7 +23,7 @@ public struct JobContext: Sendable {
     /// outcome and the job's completion commit together (the runner then does not repeat it).
     /// False when this worker no longer holds the lease.
     public func complete(on db: any Database) async throws -> Bool {
-        let done = try await JobQueue.complete(job.id, owner: owner, now: Date(), on: db)
+        let done = try await JobQueue.complete(job.id, owner: owner, now: application.pictor.queueClock.now, on: db)
         if done { completion.mark() }
         return done
     }

@@ -97,13 +97,13 @@ public final class JobRunner: Sendable {
                 // Jobs whose workers died on every attempt are buried at most once a minute, and
                 // a runner that can sweep makes sure a sweep is scheduled (one died, or none yet).
                 if Self.isDue(lastAbandonedSweep, every: .seconds(60)) {
-                    try await JobQueue.buryAbandoned(now: Date(), on: app.db)
+                    try await JobQueue.buryAbandoned(now: app.pictor.queueClock.now, on: app.db)
                     if handlers.withLock({ $0[Maintenance.jobKind] }) != nil { try await Maintenance.ensureScheduled(app: app) }
                 }
                 // Jobs whose worker died (lease expired) are looked for by one claim per poll
                 // interval; every other claim looks at waiting jobs only.
                 if let job = try await JobQueue.claim(
-                    owner: owner, leaseFor: settings.lease, now: Date(), expectWork: busy,
+                    owner: owner, leaseFor: settings.lease, now: app.pictor.queueClock.now, expectWork: busy,
                     includeAbandoned: Self.isDue(lastAbandonedClaim, every: settings.pollInterval), on: app.db) {
                     busy = true
                     await execute(job, app: app, logger: logger)
@@ -154,7 +154,7 @@ public final class JobRunner: Sendable {
                 try await group.next()
                 group.cancelAll()
             }
-            if !completion.isMarked, try await JobQueue.complete(job.id, owner: owner, now: Date(), on: app.db) == false {
+            if !completion.isMarked, try await JobQueue.complete(job.id, owner: owner, now: app.pictor.queueClock.now, on: app.db) == false {
                 logger.warning("job finished after its lease was lost; the new holder's outcome stands")
             }
         } catch is LeaseLost {
@@ -162,7 +162,7 @@ public final class JobRunner: Sendable {
         } catch {
             if Task.isCancelled && stopping.load(ordering: .relaxed) {
                 logger.notice("job handed back at shutdown")
-                _ = try? await JobQueue.release(job.id, owner: owner, now: Date(), on: app.db)
+                _ = try? await JobQueue.release(job.id, owner: owner, now: app.pictor.queueClock.now, on: app.db)
             } else {
                 await recordFailure(error, of: job, app: app, logger: logger)
             }
@@ -171,7 +171,7 @@ public final class JobRunner: Sendable {
 
     private func recordFailure(_ error: any Error, of job: ClaimedJob, app: Application, logger: Logger) async {
         let failure = (error as? JobFailure) ?? .retryable(String(describing: error))
-        let now = Date()
+        let now = app.pictor.queueClock.now
         let decision = settings.retry.decide(
             attempt: job.attempt, maxAttempts: job.maxAttempts, failure: failure, now: now, unit: Double.random(in: 0..<1))
         do {
@@ -201,12 +201,13 @@ public final class JobRunner: Sendable {
     /// the job (unless renewing takes longer than that, or the handler ignores cancellation).
     private func keepLease(_ job: ClaimedJob, app: Application, logger: Logger) async throws {
         let third = settings.lease / 3
+        let clock = app.pictor.queueClock
         // The claim set the expiry a moment before this began; count from its start, not now.
-        var expires = Date().addingTimeInterval(settings.lease - 1)
+        var expires = clock.now.addingTimeInterval(settings.lease - 1)
         var wait = third
         while true {
             try await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
-            let now = Date()
+            let now = clock.now
             let kept: Bool
             do {
                 kept = try await JobQueue.extendLease(
@@ -214,7 +215,7 @@ public final class JobRunner: Sendable {
             } catch {
                 if Task.isCancelled { throw CancellationError() }
                 logger.warning("could not renew a job's lease", metadata: ["error": .string("\(error)")])
-                let left = expires.timeIntervalSince(Date())
+                let left = expires.timeIntervalSince(clock.now)
                 if left <= third { throw LeaseLost() }
                 // Try again while more than a third would still be left.
                 wait = min(third, left - third)

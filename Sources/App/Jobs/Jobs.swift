@@ -10,7 +10,7 @@ extension Application {
     /// and wakes one of this process's idle workers.
     @discardableResult
     public func enqueue(_ job: NewJob, on db: any Database) async throws -> UUID {
-        let id = try await JobQueue.enqueue(job, now: Date(), on: db)
+        let id = try await JobQueue.enqueue(job, now: pictor.queueClock.now, on: db)
         jobs.wake.wakeOne()
         return id
     }

@@ -15,7 +15,7 @@ enum Maintenance {
     /// Queues a sweep now unless one is already waiting or running.
     static func ensureScheduled(app: Application) async throws {
         if try await count(where: "state IN ('queued', 'running')", on: app.db) == 0 {
-            try await app.enqueue(sweep(at: Date()), on: app.db)
+            try await app.enqueue(sweep(at: app.pictor.queueClock.now), on: app.db)
         }
     }
 
@@ -56,7 +56,8 @@ struct MaintenanceHandler: JobHandler {
         // A sweep taken over by another worker (this one lost its lease) leaves it to that one.
         try await writeTransaction(on: app.db) { tx in
             guard try await context.complete(on: tx), try await !Maintenance.leavesTheNextToAnother(job.id, on: tx) else { return }
-            try await JobQueue.enqueue(Maintenance.sweep(at: Date().addingTimeInterval(Maintenance.interval)), now: Date(), on: tx)
+            let now = app.pictor.queueClock.now
+            try await JobQueue.enqueue(Maintenance.sweep(at: now.addingTimeInterval(Maintenance.interval)), now: now, on: tx)
         }
     }
 }

@@ -73,7 +73,7 @@ enum GenerationService {
         do {
             try await writeTransaction(on: db) { tx in
                 generation.jobID = try await JobQueue.enqueue(
-                    NewJob(kind: jobKind, payload: payload, maxAttempts: entry.maxAttempts), now: now, on: tx)
+                    NewJob(kind: jobKind, payload: payload, maxAttempts: entry.maxAttempts), now: app.pictor.queueClock.now, on: tx)
                 try await GenerationStore.insert(generation, on: tx)
                 try await credits.hold(generation.creditsHeld, user: user, generation: generation.id!, on: tx)
             }
