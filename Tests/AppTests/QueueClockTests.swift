@@ -19,6 +19,20 @@ import Vapor
         }
     }
 
+    /// Once aligned, the clock runs on this machine's monotonic clock: a step of the wall clock
+    /// (an NTP correction, a resumed VM) does not move it.
+    @Test func aStepOfTheWallClockDoesNotMoveAnAlignedClock() async throws {
+        try await withPictor { app in
+            let step = Locked<TimeInterval>(0)
+            let clock = QueueClock(localNow: { Date().addingTimeInterval(step.value) })
+            try await clock.align(on: app.db)
+            step.update { $0 = 600 }
+            #expect(abs(clock.now.timeIntervalSinceNow) < 1, "\(clock.now) against \(Date())")
+            try await clock.align(on: app.db)
+            #expect(abs(clock.measuredOffset + 600) < 1, "the new offset is measured: \(clock.measuredOffset)")
+        }
+    }
+
     /// `pictor serve` (and `pictor worker`) align at boot, before the workers start.
     @Test func theServerAlignsItsQueueClockAtBoot() async throws {
         try await withPictor { app in

@@ -9,55 +9,82 @@ import Vapor
 /// still agree on both; a worker whose clock ran a minute fast would otherwise take jobs that
 /// others still hold, and call their providers a second time.
 ///
-/// `now` is this machine's clock plus an offset measured against the database (`align(on:)`:
-/// the database's time read in one round trip, set against the middle of that trip). Each
-/// process aligns when it starts and every `alignInterval` (`Aligner`); until then the offset
-/// is zero. On SQLite every process shares one machine's clock and the offset stays near zero.
+/// `align(on:)` reads the database's time on one connection, three times, and keeps the reading
+/// with the shortest round trip, set against the middle of it. From then on `now` is that reading
+/// plus the time elapsed on this machine's monotonic clock, so a step of the machine's wall clock
+/// (an NTP correction, a resumed VM) does not move it. Each process aligns when it starts and every
+/// `alignInterval` (`Aligner`); until the first alignment `now` is the machine's clock. On SQLite
+/// every process shares one machine's clock and the measured offset stays near zero.
 final class QueueClock: Sendable {
     static let alignInterval: Duration = .seconds(300)
+    /// After a failed alignment, how soon to try again.
+    static let retryInterval: Duration = .seconds(10)
+
+    private struct Anchor {
+        let database: Date
+        let at: ContinuousClock.Instant
+        let offset: TimeInterval
+        let measuredAt: Date
+    }
 
     private let localNow: @Sendable () -> Date
-    private let offset = Mutex<TimeInterval>(0)
-    private let aligned = Mutex<Date?>(nil)
+    private let anchor = Mutex<Anchor?>(nil)
 
-    /// `localNow` is this machine's clock (tests pass a wrong one).
+    /// `localNow` is this machine's wall clock (tests pass a wrong one).
     init(localNow: @escaping @Sendable () -> Date = { Date() }) {
         self.localNow = localNow
     }
 
-    var now: Date { localNow().addingTimeInterval(offset.withLock { $0 }) }
+    var now: Date {
+        guard let anchor = anchor.withLock({ $0 }) else { return localNow() }
+        return anchor.database.addingTimeInterval((ContinuousClock.now - anchor.at).seconds)
+    }
 
-    /// Seconds the database's clock is ahead of this machine's, as last measured.
-    var measuredOffset: TimeInterval { offset.withLock { $0 } }
+    /// Seconds the database's clock was ahead of this machine's wall clock when last measured.
+    var measuredOffset: TimeInterval { anchor.withLock { $0?.offset ?? 0 } }
 
-    /// When the offset was last measured (this machine's time), or nil if never.
-    var alignedAt: Date? { aligned.withLock { $0 } }
+    /// When the clock was last aligned (this machine's time), or nil if never.
+    var alignedAt: Date? { anchor.withLock { $0?.measuredAt } }
 
     func align(on db: any Database) async throws {
-        let sent = localNow()
-        let database = try await DatabaseTime.now(on: db)
-        let received = localNow()
-        let middle = sent.addingTimeInterval(received.timeIntervalSince(sent) / 2)
-        offset.withLock { $0 = database.timeIntervalSince(middle) }
-        aligned.withLock { $0 = received }
+        // On one connection: waiting for one from the pool, or opening it, is not part of the trip.
+        let best = try await db.withConnection { connection in
+            var best: (database: Date, sent: ContinuousClock.Instant, trip: Duration)?
+            for _ in 0..<3 {
+                let sent = ContinuousClock.now
+                let database = try await DatabaseTime.now(on: connection)
+                let trip = ContinuousClock.now - sent
+                if best.map({ trip < $0.trip }) ?? true { best = (database, sent, trip) }
+            }
+            return best!
+        }
+        let middle = best.sent + best.trip / 2
+        let local = localNow().addingTimeInterval(-(ContinuousClock.now - middle).seconds)
+        anchor.withLock {
+            $0 = Anchor(database: best.database, at: middle, offset: best.database.timeIntervalSince(local), measuredAt: localNow())
+        }
     }
 
     /// Aligns, and says so when the offset is large (a clock not kept by NTP) or cannot be read
     /// (the last measure stands).
-    func alignReporting(on db: any Database, logger: Logger) async {
+    @discardableResult
+    func alignReporting(on db: any Database, logger: Logger) async -> Bool {
         do {
             try await align(on: db)
             if abs(measuredOffset) > 1 {
                 logger.warning("this machine's clock disagrees with the database's; the job queue follows the database's",
                                metadata: ["offset-s": .string(String(format: "%.3f", measuredOffset))])
             }
+            return true
         } catch {
-            logger.warning("could not read the database's clock", metadata: ["error": .string("\(error)")])
+            logger.warning("could not read the database's clock; trying again shortly", metadata: ["error": .string("\(error)")])
+            return false
         }
     }
 
     /// Keeps the clock aligned while `pictor serve` or `pictor worker` runs: once at boot, before
-    /// the workers start (registered before them), then every `alignInterval`.
+    /// the workers start (registered before them), then every `alignInterval` (every
+    /// `retryInterval` while it fails).
     final class Aligner: LifecycleHandler, Sendable {
         private let task = Mutex<Task<Void, Never>?>(nil)
 
@@ -65,11 +92,12 @@ final class QueueClock: Sendable {
             let clock = application.pictor.queueClock
             let db = application.db
             let logger = application.logger
-            await clock.alignReporting(on: db, logger: logger)
+            let first = await clock.alignReporting(on: db, logger: logger)
             task.withLock {
                 $0 = Task {
-                    while (try? await Task.sleep(for: QueueClock.alignInterval)) != nil {
-                        await clock.alignReporting(on: db, logger: logger)
+                    var aligned = first
+                    while (try? await Task.sleep(for: aligned ? QueueClock.alignInterval : QueueClock.retryInterval)) != nil {
+                        aligned = await clock.alignReporting(on: db, logger: logger)
                     }
                 }
             }
@@ -80,5 +108,12 @@ final class QueueClock: Sendable {
             running.cancel()
             await running.value
         }
+    }
+}
+
+extension Duration {
+    /// In seconds, as a `TimeInterval`.
+    var seconds: TimeInterval {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
