@@ -39,20 +39,21 @@ def fill(browser, **fields):
             element.send_keys(value)
 
 
+def is_detached(element):
+    """True once the page that held `element` has been replaced."""
+    # Chromium reports a detached node either as stale or as an "inspector error".
+    try:
+        element.is_enabled()
+        return False
+    except WebDriverException:
+        return True
+
+
 def submit(browser, selector):
     """Clicks a submit button and waits until the next page has replaced this one."""
     button = browser.find_element(By.CSS_SELECTOR, selector)
     button.click()
-
-    def replaced(_):
-        # Chromium reports a detached node either as stale or as an "inspector error".
-        try:
-            button.is_enabled()
-            return False
-        except WebDriverException:
-            return True
-
-    WebDriverWait(browser, 10).until(replaced)
+    WebDriverWait(browser, 10).until(lambda _: is_detached(button))
     WebDriverWait(browser, 10).until(lambda b: b.execute_script("return document.readyState") == "complete")
 
 

@@ -9,7 +9,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from conftest import VIEWPORTS
-from test_accounts import fill, mailed_code, submit
+from test_accounts import fill, is_detached, mailed_code, submit
 
 
 SIGNED_UP = []
@@ -215,16 +215,8 @@ def test_a_refused_event_stream_falls_back_to_reloading(browser, base_url, scree
         status = browser.find_element(By.ID, "generation-status")
         WebDriverWait(browser, 10).until(lambda b: "refreshing every few seconds" in status.text)
         screenshot("generation-stream-refused-desktop")
-        WebDriverWait(browser, 10).until(lambda b: _is_stale(status))  # the page reloaded
+        WebDriverWait(browser, 10).until(lambda _: is_detached(status))  # the page reloaded
     finally:
         for connection in held:
             connection.close()
     assert csp_errors(browser) == []
-
-
-def _is_stale(element):
-    try:
-        element.is_enabled()
-        return False
-    except Exception:
-        return True

@@ -27,7 +27,7 @@ struct RequestObservationMiddleware: AsyncMiddleware {
         let elapsed = ContinuousClock.now - start
         let route = Self.routeLabel(request)
         metrics.record(method: request.method.rawValue, route: route, status: status, duration: elapsed)
-        let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+        let milliseconds = elapsed.seconds * 1000
         request.logger.info("request", metadata: [
             "method": .string(request.method.rawValue),
             "route": .string(route),

@@ -40,7 +40,7 @@ final class ProviderHealth: Sendable {
     }
 
     func recordSuccess(_ model: String, latency: Duration) {
-        let milliseconds = Double(latency.components.seconds) * 1000 + Double(latency.components.attoseconds) / 1e15
+        let milliseconds = latency.seconds * 1000
         stats.withLock { stats in
             var entry = stats[model] ?? Stats(breaker: CircuitBreaker(threshold: threshold, cooldown: cooldown))
             entry.breaker.recordSuccess()
