@@ -64,23 +64,27 @@ public func configure(_ app: Application, config: AppConfig) async throws {
 
     app.asyncCommands.use(WorkerCommand(), as: "worker")
     app.asyncCommands.use(AdminCommand(), as: "admin")
-    if isServeCommand(app.environment.arguments) || app.environment.arguments.dropFirst().first == "worker" {
+    let serving = isServeCommand(app.environment.arguments)
+    let runsWorkers = (serving && config.jobWorkers > 0) || app.environment.arguments.dropFirst().first == "worker"
+    if serving || runsWorkers {
         // Before the workers start: they read the queue with the database's time.
         app.lifecycle.use(QueueClock.Aligner())
+        // On PostgreSQL, one connection listens for what other processes announce: changes to
+        // generations (for this server's event streams) and new jobs (for this process's workers).
+        app.lifecycle.use(DatabaseNotifications(
+            (serving ? [GenerationNotifications.subscription(for: app.pictor.generationEvents)] : [])
+                + (runsWorkers ? [jobs.notifications] : [])))
     }
-    if isServeCommand(app.environment.arguments) {
-        app.lifecycle.use(GenerationNotifications.Listener())
-    }
-    if config.jobWorkers > 0, isServeCommand(app.environment.arguments) {
+    if serving && config.jobWorkers > 0 {
         app.lifecycle.use(JobWorkersLifecycle(runner: jobs))
     }
-    if isServeCommand(app.environment.arguments) {
+    if serving {
         // Shut down in reverse order: the event streams end before the workers' grace period.
         app.lifecycle.use(GenerationEvents.Closer(events: app.pictor.generationEvents))
     }
 
     try await DatabaseSetup.tune(app, config: config)
-    if config.autoMigrate, isServeCommand(app.environment.arguments) {
+    if config.autoMigrate, serving {
         try await app.autoMigrate()
     }
     app.logger.info("configured", metadata: config.redactedSummary.mapValues { .string($0) })

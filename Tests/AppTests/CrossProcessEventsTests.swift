@@ -16,7 +16,7 @@ import Vapor
         #expect(FileManager.default.isExecutableFile(atPath: WorkerCrashTests.binary.path), "build the pictor binary first (swift build)")
         try await withPictor { app in
             // `pictor serve` starts the listener at boot; the test app starts it itself.
-            let listener = GenerationNotifications.Listener()
+            let listener = DatabaseNotifications([GenerationNotifications.subscription(for: app.pictor.generationEvents)])
             try await listener.didBootAsync(app)
             // The listener connects in the background: wait until a notification gets through.
             let probe = UUID()

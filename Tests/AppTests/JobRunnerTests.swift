@@ -39,13 +39,18 @@ func withRunner<T>(
         retry: RetryPolicy(baseDelay: 0.05, maxDelay: 0.2, jitter: 0)))
     handlers.forEach(runner.register)
     app.pictor = app.pictor.with(jobs: runner)
+    // As in `pictor worker`: on PostgreSQL the runner hears of other processes' enqueues.
+    let notifications = DatabaseNotifications([runner.notifications])
+    try await notifications.didBootAsync(app)
     runner.start(app: app)
     do {
         let result = try await body(runner)
         await runner.stop()
+        await notifications.shutdownAsync(app)
         return result
     } catch {
         await runner.stop()
+        await notifications.shutdownAsync(app)
         throw error
     }
 }

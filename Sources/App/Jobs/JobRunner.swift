@@ -1,6 +1,5 @@
 import Domain
 import Fluent
-import FluentPostgresDriver
 import Persistence
 import Synchronization
 import Vapor
@@ -33,7 +32,7 @@ public final class JobRunner: Sendable {
     let wake = WakeSignal()
     private let handlers = Mutex<[String: any JobHandler]>([:])
     private let stopping = Atomic<Bool>(false)
-    /// True while the PostgreSQL listener is connected (tests look).
+    /// True while this process listens for job notifications (PostgreSQL; tests look).
     let listening = Atomic<Bool>(false)
     private let running = Mutex<Task<Void, Never>?>(nil)
     /// When this runner last buried, and last looked to claim, jobs whose workers died.
@@ -78,12 +77,6 @@ public final class JobRunner: Sendable {
             for index in 0..<max(settings.concurrency, 1) {
                 group.addTask { await self.loop(app: app, index: index) }
             }
-            if case .postgres(let url) = app.pictor.config.database {
-                group.addTask { await self.listenForNotifications(url: url, app: app) }
-            }
-            // The listener runs until cancelled: once every loop has ended, cancel it.
-            for _ in 0..<max(settings.concurrency, 1) { await group.next() }
-            group.cancelAll()
         }
     }
 
@@ -235,29 +228,13 @@ public final class JobRunner: Sendable {
         if sender == JobQueue.thisProcess { wake.wakeOne() } else { wake.wakeAll() }
     }
 
-    /// On PostgreSQL, `LISTEN` for enqueues from any process; reconnects after failures.
-    private func listenForNotifications(url: String, app: Application) async {
-        var delay = Duration.milliseconds(250)
-        while !Task.isCancelled {
-            do {
-                let configuration = try SQLPostgresConfiguration(url: url).coreConfiguration
-                let connection = try await PostgresConnection.connect(
-                    configuration: configuration, id: 1, logger: app.logger)
-                delay = .milliseconds(250)
-                defer { Task { try? await connection.close() } }
-                try await connection.listen(on: JobQueue.channel) { notifications in
-                    self.wake.wakeAll()  // catch what was enqueued while connecting
-                    self.listening.store(true, ordering: .relaxed)
-                    defer { self.listening.store(false, ordering: .relaxed) }
-                    for try await notification in notifications { self.notified(by: notification.payload) }
-                }
-            } catch {
-                if Task.isCancelled { return }
-                app.logger.warning("job notifications unavailable; polling", metadata: ["error": .string("\(error)")])
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(30))
-            }
-        }
+    /// On PostgreSQL, the enqueues of every process: once listening (again), one wake-up for
+    /// all, as jobs may have been enqueued while the connection was down.
+    var notifications: DatabaseNotifications.Subscription {
+        DatabaseNotifications.Subscription(channel: JobQueue.channel, listening: { listening in
+            if listening { self.wake.wakeAll() }
+            self.listening.store(listening, ordering: .relaxed)
+        }, received: { self.notified(by: $0) })
     }
 }
 

@@ -1,0 +1,93 @@
+@testable import App
+import Foundation
+import Persistence
+import SQLKit
+import Synchronization
+import Testing
+import Vapor
+
+/// On PostgreSQL a process listens for every channel it needs on one connection.
+@Suite struct DatabaseNotificationsTests {
+    /// Two channels, one connection: each subscriber receives its own channel's payloads and no
+    /// other's, and the server sees exactly one connection of that listener's name.
+    @Test(.enabled(if: TestDatabase.engine == "postgres"))
+    func oneConnectionListensOnEveryChannel() async throws {
+        try await withPictor { app in
+            let first = Recorder(), second = Recorder()
+            try await listening([first.subscription, second.subscription], app: app) { notifications in
+                #expect(try await eventually(within: 20) { first.isListening && second.isListening })
+
+                try await notify(first.channel, "one", on: app)
+                try await notify(second.channel, "two", on: app)
+                try await notify(first.channel, "three", on: app)
+                #expect(try await eventually { first.payloads == ["one", "three"] && second.payloads == ["two"] },
+                        "\(first.payloads) \(second.payloads)")
+                #expect(try await connections(named: notifications.connectionName, on: app) == 1)
+            }
+        }
+    }
+
+    /// A lost connection is made again, every channel is listened on again (each subscriber
+    /// hears that it was down), and notifications get through as before.
+    @Test(.enabled(if: TestDatabase.engine == "postgres"))
+    func aLostConnectionIsMadeAgain() async throws {
+        try await withPictor { app in
+            let first = Recorder(), second = Recorder()
+            try await listening([first.subscription, second.subscription], app: app) { notifications in
+                #expect(try await eventually(within: 20) { first.isListening && second.isListening })
+
+                try await sqlDatabase(app.db).raw("""
+                    SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = \(bind: notifications.connectionName)
+                    """).run()
+                #expect(try await eventually(within: 20) { first.timesListening == 2 && second.timesListening == 2 },
+                        "\(first.timesListening) \(second.timesListening)")
+                try await notify(second.channel, "after", on: app)
+                #expect(try await eventually { second.payloads == ["after"] })
+                #expect(try await connections(named: notifications.connectionName, on: app) == 1)
+            }
+        }
+    }
+
+    /// Keeps what its channel (unique to it) delivers, and how often it was told "listening".
+    private final class Recorder: Sendable {
+        let channel = "test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())"
+        private let state = Mutex<(payloads: [String], listening: Bool, timesListening: Int)>(([], false, 0))
+
+        var payloads: [String] { state.withLock { $0.payloads } }
+        var isListening: Bool { state.withLock { $0.listening } }
+        var timesListening: Int { state.withLock { $0.timesListening } }
+
+        var subscription: DatabaseNotifications.Subscription {
+            .init(channel: channel, listening: { listening in
+                self.state.withLock {
+                    $0.listening = listening
+                    if listening { $0.timesListening += 1 }
+                }
+            }, received: { payload in self.state.withLock { $0.payloads.append(payload) } })
+        }
+    }
+
+    /// Runs `body` while a `DatabaseNotifications` of `subscriptions` listens.
+    private func listening(
+        _ subscriptions: [DatabaseNotifications.Subscription], app: Application, _ body: (DatabaseNotifications) async throws -> Void
+    ) async throws {
+        let notifications = DatabaseNotifications(subscriptions)
+        try await notifications.didBootAsync(app)
+        do {
+            try await body(notifications)
+        } catch {
+            await notifications.shutdownAsync(app)
+            throw error
+        }
+        await notifications.shutdownAsync(app)
+    }
+
+    private func notify(_ channel: String, _ payload: String, on app: Application) async throws {
+        try await sqlDatabase(app.db).raw("SELECT pg_notify(\(bind: channel), \(bind: payload))").run()
+    }
+
+    private func connections(named name: String, on app: Application) async throws -> Int {
+        try await sqlDatabase(app.db).raw("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = \(bind: name)")
+            .first()?.decode(column: "n", as: Int.self) ?? -1
+    }
+}
