@@ -176,30 +176,36 @@ func imageWorkOnly(count: Int, parallel: Int) async throws -> Double {
 }
 
 func serviceBenchmarks() async throws {
-    let engines: [(String, String?)] = [("SQLite", nil)]
-        + (ProcessInfo.processInfo.environment["PICTOR_BENCH_POSTGRES_URL"].map { [("PostgreSQL", $0)] } ?? [])
+    let environment = ProcessInfo.processInfo.environment
+    // PICTOR_BENCH_ENGINE=SQLite or PostgreSQL measures that engine alone (both by default).
+    let engines: [(String, String?)] = ([("SQLite", nil)]
+        + (environment["PICTOR_BENCH_POSTGRES_URL"].map { [("PostgreSQL", $0)] } ?? []))
+        .filter { engine, _ in environment["PICTOR_BENCH_ENGINE"].map { $0 == engine } ?? true }
     let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
     let cores = ProcessInfo.processInfo.activeProcessorCount
 
     print("\n## Generation service (HTTP + queue + database + blob store, \(cores) cores)\n")
     print("| measure | engine | result |")
     print("| --- | --- | --- |")
-    // PICTOR_BENCH_ONLY=instant runs only the third measure (for profiling it alone);
-    // JOB_WORKERS=n runs the services with n job workers instead of `pictor serve`'s default.
-    let onlyInstant = ProcessInfo.processInfo.environment["PICTOR_BENCH_ONLY"] == "instant"
-    for (engine, url) in engines where !onlyInstant {
+    // PICTOR_BENCH_ONLY=instant runs only the third measure (for profiling it alone), =512
+    // only the second; JOB_WORKERS=n runs the services with n job workers instead of
+    // `pictor serve`'s default.
+    let only = environment["PICTOR_BENCH_ONLY"]
+    for (engine, url) in engines where only != "instant" {
         // 1. One user, one generation at a time: submit, follow the event stream to its end.
         let service = try await BenchService.start(database: url)
         var latencies: [Double] = []
-        for index in 0..<(5 + 40) {
+        for index in 0..<(only == "512" ? 0 : 5 + 40) {
             let start = ContinuousClock.now
             let id = try await service.submit(#"{"prompt":"a lighthouse at dusk \#(index)","size":"1024x1024"}"#, client: client)
             let end = try await service.follow(id, client: client)
             guard end == "succeeded" else { throw BenchError("generation ended \(end)") }
             if index >= 5 { latencies.append(seconds(since: start) * 1000) }
         }
-        print(String(format: "| submit → done, built-in 1024², one user (p50 / p99 ms, %d runs) | %@ | %.1f / %.1f |",
-                     latencies.count, engine, percentile(latencies, 0.5), percentile(latencies, 0.99)))
+        if !latencies.isEmpty {
+            print(String(format: "| submit → done, built-in 1024², one user (p50 / p99 ms, %d runs) | %@ | %.1f / %.1f |",
+                         latencies.count, engine, percentile(latencies, 0.5), percentile(latencies, 0.99)))
+        }
 
         // 2. Throughput at 512² beside the image work alone, same count, same parallelism, in
         //    five rounds that alternate the two, so drift in the machine's speed hits both alike.
@@ -222,7 +228,7 @@ func serviceBenchmarks() async throws {
                      count, service.workers, engine, Double(count) / middle.round.service, Double(count) / middle.round.alone,
                      (middle.ratio - 1) * 100, middle.ratio, ratios.first!.ratio, ratios.last!.ratio, middle.round.serviceCPU, middle.round.aloneCPU))
     }
-    for (engine, url) in engines {
+    for (engine, url) in engines where only != "512" {
 
         // 3. The service alone: a provider that hands back a ready 64×64 image at once.
         let instant = ModelCatalog(entries: [
