@@ -1,7 +1,5 @@
 @testable import App
 import Domain
-import Fluent
-import SQLKit
 import Foundation
 import Persistence
 import Synchronization
@@ -124,35 +122,6 @@ import Vapor
             #expect(counted.count == 200)
             #expect(counted.values.allSatisfy { $0 == 1 })
             #expect(try await JobQueue.counts(on: app.db) == [.succeeded: 200])
-        }
-    }
-
-    /// On PostgreSQL a claim's transaction commits without waiting for the disk (a lost claim
-    /// is a job that runs again), while an enqueue's and a completion's wait as usual. Each is
-    /// run inside a transaction that asked for a durable commit (the test cluster's default is
-    /// not), and the transaction's setting is read back before it commits.
-    @Test(.enabled(if: TestDatabase.engine == "postgres"))
-    func onlyAClaimCommitsWithoutWaitingForTheDisk() async throws {
-        try await withPictor { app in
-            /// What the transaction of `write` will commit with, and what `write` returned.
-            func commitSetting<T: Sendable>(of write: @escaping @Sendable (any Database) async throws -> T) async throws -> (String, T) {
-                try await writeTransaction(on: app.db) { tx in
-                    let sql = try sqlDatabase(tx)
-                    try await sql.raw("SET LOCAL synchronous_commit = on").run()
-                    let result = try await write(tx)
-                    let setting = try await sql.raw("SELECT current_setting('synchronous_commit') AS s").first()?
-                        .decode(column: "s", as: String.self)
-                    return (setting ?? "?", result)
-                }
-            }
-            let (enqueue, id) = try await commitSetting { try await JobQueue.enqueue(NewJob(kind: "k", payload: "{}"), now: t0, on: $0) }
-            #expect(enqueue == "on")
-            let (claim, claimed) = try await commitSetting { try await JobQueue.claim(owner: "w", leaseFor: 60, now: t0, on: $0) }
-            #expect(claim == "off" && claimed?.id == id)
-            let (emptyClaim, none) = try await commitSetting { try await JobQueue.claim(owner: "w", leaseFor: 60, now: t0, on: $0) }
-            #expect(emptyClaim == "on" && none == nil, "nothing claimed, nothing relaxed")
-            let (completion, completed) = try await commitSetting { try await JobQueue.complete(id, owner: "w", now: t0, on: $0) }
-            #expect(completion == "on" && completed)
         }
     }
 }

@@ -126,21 +126,14 @@ public enum JobQueue {
         let sql = try sqlDatabase(db)
         // An idle queue is answered by a read: no write (and on SQLite no write lock) per poll.
         if checkFirst, try await sql.raw("SELECT id FROM jobs WHERE \(candidates) LIMIT 1").first() == nil { return nil }
-        let postgres = sql.dialect.name == "postgresql"
-        let lock: SQLQueryString = postgres ? "FOR UPDATE SKIP LOCKED" : ""
-        let update: SQLQueryString = """
+        let lock: SQLQueryString = sql.dialect.name == "postgresql" ? "FOR UPDATE SKIP LOCKED" : ""
+        let row = try await sql.raw("""
             UPDATE jobs SET state = 'running', lease_owner = \(bind: owner),
                 lease_expires_at = \(bind: now.addingTimeInterval(lease)),
                 attempts = attempts + 1, updated_at = \(bind: now)
             WHERE id = (SELECT id FROM jobs WHERE \(candidates) LIMIT 1 \(lock))
             RETURNING id, kind, payload, attempts, max_attempts
-            """
-        // On PostgreSQL a claim does not wait for the disk. If a crash of the database server
-        // loses it, the job is waiting again and runs again, as after a worker's crash; the
-        // claim's own worker is fenced off by the lease when it records its result. (Anything
-        // durable that this worker commits later, such as the generation's `running` mark,
-        // flushes the claim first: the WAL is written in order.)
-        let row = try await sql.raw(postgres ? committingWithoutWaitingForDisk(update) : update).first()
+            """).first()
         guard let row else { return nil }
         return ClaimedJob(
             id: try row.decode(column: "id", as: UUID.self),
