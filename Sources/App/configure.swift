@@ -64,27 +64,24 @@ public func configure(_ app: Application, config: AppConfig) async throws {
 
     app.asyncCommands.use(WorkerCommand(), as: "worker")
     app.asyncCommands.use(AdminCommand(), as: "admin")
-    let serving = isServeCommand(app.environment.arguments)
-    let runsWorkers = (serving && config.jobWorkers > 0) || app.environment.arguments.dropFirst().first == "worker"
-    if serving || runsWorkers {
+    let roles = ProcessRoles(arguments: app.environment.arguments, jobWorkers: config.jobWorkers)
+    if roles.serves || roles.runsWorkers {
         // Before the workers start: they read the queue with the database's time.
         app.lifecycle.use(QueueClock.Aligner())
-        // On PostgreSQL, one connection listens for what other processes announce: changes to
-        // generations (for this server's event streams) and new jobs (for this process's workers).
+        // On PostgreSQL, one connection listens for what other processes announce.
         app.lifecycle.use(DatabaseNotifications(
-            (serving ? [GenerationNotifications.subscription(for: app.pictor.generationEvents)] : [])
-                + (runsWorkers ? [jobs.notifications] : [])))
+            DatabaseNotifications.subscriptions(for: roles, events: app.pictor.generationEvents, jobs: jobs)))
     }
-    if serving && config.jobWorkers > 0 {
+    if roles.serves && config.jobWorkers > 0 {
         app.lifecycle.use(JobWorkersLifecycle(runner: jobs))
     }
-    if serving {
+    if roles.serves {
         // Shut down in reverse order: the event streams end before the workers' grace period.
         app.lifecycle.use(GenerationEvents.Closer(events: app.pictor.generationEvents))
     }
 
     try await DatabaseSetup.tune(app, config: config)
-    if config.autoMigrate, serving {
+    if config.autoMigrate, roles.serves {
         try await app.autoMigrate()
     }
     app.logger.info("configured", metadata: config.redactedSummary.mapValues { .string($0) })
@@ -92,6 +89,19 @@ public func configure(_ app: Application, config: AppConfig) async throws {
 
 /// Threads of `app.threadPool` (password hashing, download encoding).
 let sharedPoolThreads = max(8, 4 * System.coreCount)
+
+/// What this process does, from its command line and settings.
+struct ProcessRoles: Equatable {
+    /// `serve`: the web server and its event streams.
+    let serves: Bool
+    /// Job workers run here: `serve` with JOB_WORKERS > 0, or `worker`.
+    let runsWorkers: Bool
+
+    init(arguments: [String], jobWorkers: Int) {
+        serves = isServeCommand(arguments)
+        runsWorkers = (serves && jobWorkers > 0) || arguments.dropFirst().first == "worker"
+    }
+}
 
 /// `pictor` with no command, or with flags only, runs `serve`.
 func isServeCommand(_ arguments: [String]) -> Bool {

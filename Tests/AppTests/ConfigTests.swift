@@ -1,6 +1,8 @@
 @testable import App
 import Foundation
+import Domain
 import Imaging
+import Persistence
 import Testing
 
 @Suite struct ConfigTests {
@@ -96,6 +98,25 @@ import Testing
         #expect(isServeCommand(["pictor", "--port", "1"]))
         #expect(!isServeCommand(["pictor", "migrate"]))
         #expect(!isServeCommand(["pictor", "routes"]))
+    }
+
+    /// Which processes run workers, and what each listens for on PostgreSQL: a server its
+    /// generations' changes (and new jobs when it has workers), `pictor worker` new jobs only,
+    /// other commands nothing.
+    @Test func eachProcessListensForWhatItRuns() {
+        let jobs = JobRunner(settings: .init(concurrency: 1, lease: 30, pollInterval: .seconds(1), shutdownGrace: .seconds(1), retry: RetryPolicy()))
+        func channels(_ arguments: [String], workers: Int) -> [String] {
+            DatabaseNotifications.subscriptions(
+                for: ProcessRoles(arguments: arguments, jobWorkers: workers), events: GenerationEvents(), jobs: jobs
+            ).map(\.channel)
+        }
+        #expect(channels(["pictor"], workers: 8) == [GenerationStore.changesChannel, JobQueue.channel])
+        #expect(channels(["pictor", "serve"], workers: 0) == [GenerationStore.changesChannel])
+        #expect(channels(["pictor", "worker"], workers: 8) == [JobQueue.channel])
+        #expect(channels(["pictor", "worker"], workers: 0) == [JobQueue.channel])
+        #expect(channels(["pictor", "migrate"], workers: 8) == [])
+        #expect(ProcessRoles(arguments: ["pictor", "admin"], jobWorkers: 8) == ProcessRoles(arguments: ["pictor", "migrate"], jobWorkers: 0))
+        #expect(!ProcessRoles(arguments: ["pictor", "migrate"], jobWorkers: 8).runsWorkers)
     }
 }
 

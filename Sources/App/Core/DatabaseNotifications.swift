@@ -77,4 +77,10 @@ final class DatabaseNotifications: LifecycleHandler, Sendable {
     }
 
     private struct ListenEnded: Error {}
+
+    /// What a process listens for: a server, changes to generations (for its event streams); a
+    /// process with workers, new jobs.
+    static func subscriptions(for roles: ProcessRoles, events: GenerationEvents, jobs: JobRunner) -> [Subscription] {
+        (roles.serves ? [GenerationNotifications.subscription(for: events)] : []) + (roles.runsWorkers ? [jobs.notifications] : [])
+    }
 }
