@@ -49,6 +49,29 @@ import Vapor
         }
     }
 
+    /// A connection that stops answering is noticed by the periodic question and made again.
+    /// Its server process is frozen (SIGSTOP): from this side, what a connection silently dropped
+    /// by a firewall or load balancer looks like, with no error ever arriving.
+    @Test(.enabled(if: TestDatabase.engine == "postgres"))
+    func aConnectionThatStopsAnsweringIsMadeAgain() async throws {
+        try await withPictor { app in
+            let first = Recorder()
+            try await listening([first.subscription], app: app, checkInterval: .milliseconds(300), answerWithin: .seconds(1)) { notifications in
+                #expect(try await eventually(within: 20) { first.isListening })
+                let row = try await sqlDatabase(app.db).raw("""
+                    SELECT pid FROM pg_stat_activity WHERE application_name = \(bind: notifications.connectionName)
+                    """).first()
+                let backend = try #require(try row?.decode(column: "pid", as: Int32.self))
+                #expect(kill(backend, SIGSTOP) == 0, "could not freeze the listener's server process")
+                defer { kill(backend, SIGCONT) }
+                #expect(try await eventually(within: 20) { first.changes == [true, false, true] }, "\(first.changes)")
+                kill(backend, SIGCONT)
+                try await notify(first.channel, "after", on: app)
+                #expect(try await eventually { first.payloads == ["after"] })
+            }
+        }
+    }
+
     /// Keeps what its channel (unique to it) delivers, and every "listening" or "not" it is told.
     private final class Recorder: Sendable {
         let channel = "test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())"
@@ -66,9 +89,11 @@ import Vapor
 
     /// Runs `body` while a `DatabaseNotifications` of `subscriptions` listens.
     private func listening(
-        _ subscriptions: [DatabaseNotifications.Subscription], app: Application, _ body: (DatabaseNotifications) async throws -> Void
+        _ subscriptions: [DatabaseNotifications.Subscription], app: Application,
+        checkInterval: Duration = .seconds(30), answerWithin: Duration = .seconds(10),
+        _ body: (DatabaseNotifications) async throws -> Void
     ) async throws {
-        let notifications = DatabaseNotifications(subscriptions)
+        let notifications = DatabaseNotifications(subscriptions, checkInterval: checkInterval, answerWithin: answerWithin)
         try await notifications.didBootAsync(app)
         do {
             try await body(notifications)

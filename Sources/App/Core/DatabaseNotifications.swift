@@ -23,12 +23,21 @@ final class DatabaseNotifications: LifecycleHandler, Sendable {
     }
 
     let subscriptions: [Subscription]
+    /// How often the connection is asked a question, and how long it may take to answer before it
+    /// counts as lost. A listening connection only ever receives: without the question, one
+    /// that a firewall or load balancer dropped while idle (or a server that stopped answering)
+    /// would look alive forever, and nothing would be heard again. The question also keeps an
+    /// idle connection from being dropped.
+    let checkInterval: Duration
+    let answerWithin: Duration
     /// The connection's `application_name`, unique to this instance (tests find it by it).
     let connectionName = "pictor notifications \(UUID().uuidString.prefix(8))"
     private let task = Mutex<Task<Void, Never>?>(nil)
 
-    init(_ subscriptions: [Subscription]) {
+    init(_ subscriptions: [Subscription], checkInterval: Duration = .seconds(30), answerWithin: Duration = .seconds(10)) {
         self.subscriptions = subscriptions
+        self.checkInterval = checkInterval
+        self.answerWithin = answerWithin
     }
 
     func didBootAsync(_ application: Application) async throws {
@@ -52,8 +61,8 @@ final class DatabaseNotifications: LifecycleHandler, Sendable {
                 let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
                 delay = .milliseconds(250)
                 defer { Task { try? await connection.close() } }
-                // Each channel on the same connection; when one fails (the connection is gone),
-                // all stop and the connection is made again.
+                // Each channel on the same connection, and the check that it still answers; when
+                // one fails (the connection is gone), all stop and the connection is made again.
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for subscription in subscriptions {
                         group.addTask {
@@ -65,6 +74,7 @@ final class DatabaseNotifications: LifecycleHandler, Sendable {
                             throw ListenEnded()
                         }
                     }
+                    group.addTask { try await self.checkAnswers(connection, logger: logger) }
                     try await group.next()
                 }
             } catch {
@@ -76,7 +86,41 @@ final class DatabaseNotifications: LifecycleHandler, Sendable {
         }
     }
 
+    /// Every `checkInterval`, `SELECT 1`; throws when the answer does not come within
+    /// `answerWithin` (or the question fails).
+    private func checkAnswers(_ connection: PostgresConnection, logger: Logger) async throws {
+        while true {
+            try await Task.sleep(for: checkInterval)
+            guard await answers(connection, logger: logger) else { throw NoAnswer() }
+        }
+    }
+
+    /// Whether `connection` answers `SELECT 1` within `answerWithin`. The question runs in a task
+    /// of its own, not waited for when it is late: a connection that does not answer does not give
+    /// the question back either, until it is closed.
+    private func answers(_ connection: PostgresConnection, logger: Logger) async -> Bool {
+        let (outcomes, outcome) = AsyncStream<Bool>.makeStream()
+        Task {
+            do {
+                for try await _ in try await connection.query("SELECT 1", logger: logger) {}
+                outcome.yield(true)
+            } catch {
+                outcome.yield(false)
+            }
+        }
+        let late = Task {
+            guard (try? await Task.sleep(for: answerWithin)) != nil else { return }
+            outcome.yield(false)
+        }
+        defer { late.cancel() }
+        for await answered in outcomes { return answered }
+        return false  // cancelled: shutting down
+    }
+
     private struct ListenEnded: Error {}
+    private struct NoAnswer: Error, CustomStringConvertible {
+        var description: String { "the connection did not answer in time" }
+    }
 
     /// What a process listens for: a server, changes to generations (for its event streams); a
     /// process with workers, new jobs.
