@@ -141,6 +141,7 @@ let package = Package(
                 "App", "Domain", "Persistence", "Imaging", "Storage", "TestSupport",
                 .product(name: "VaporTesting", package: "vapor"),
                 .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
     ],

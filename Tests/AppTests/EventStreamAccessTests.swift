@@ -1,4 +1,5 @@
 @testable import App
+import AsyncHTTPClient
 import Fluent
 import Foundation
 import Persistence
@@ -93,6 +94,62 @@ import VaporTesting
             events.closeAll()
             for stream in streams + [again, their] { _ = try await stream.value }
             #expect(try await eventually { events.streams(of: owner) == 0 })
+        }
+    }
+
+    /// A quiet stream sends its state once, then keep-alive comments only: re-reading an
+    /// unchanged generation sends nothing new (its data encodes the same every time).
+    @Test func aQuietStreamSendsEachStateOnce() async throws {
+        try await withPictor { app in
+            let browser = try await signedInForAPI(app, email: "quiet@example.com")
+            // No workers: the generation stays queued.
+            let created: GenerationView = try await browser.generate(#"{"prompt":"a quiet wait","size":"512x512"}"#).decoded()
+            let streaming = try await browser.openEvents(created.id, followedBy: app)
+            // Three re-reads at least.
+            try await Task.sleep(for: GenerationEventStream.recheckInterval * 3 + .milliseconds(500))
+            app.pictor.generationEvents.closeAll()
+            let response = try await streaming.value
+            let events = serverSentEvents(response)
+            #expect(events.count == 1 && events.first?.hasPrefix("event: queued") == true, "\(events)")
+            #expect(response.body.string.contains(": keep-alive"), "no keep-alive in \(response.body.string)")
+        }
+    }
+
+    /// A stream whose client went away (a closed tab) gives its place back within seconds: a
+    /// quiet stream writes a keep-alive at each re-read, and the first write after the client
+    /// left fails. Over a real connection, closed by the client.
+    @Test func aStreamWhoseClientLeftGivesItsPlaceBackWithinSeconds() async throws {
+        try await withPictor { app in
+            try await app.server.start(address: .hostname("127.0.0.1", port: 0))
+            let port = try #require((app.server as? HTTPServer)?.localAddress?.port)
+            _ = try await signedInForAPI(app, email: "closed-tab@example.com")
+            let owner = try #require(try await UserModel.query(on: app.db).filter(\.$email == "closed-tab@example.com").first()?.id)
+            let key = try await APIKeys.create(name: "tab", scopes: [.generationsRead, .generationsWrite], for: owner, on: app.db)
+            let created = try await app.testing().sendRequest(.POST, "/api/v1/generations", headers: [
+                "Authorization": "Bearer \(key.key)", "Content-Type": "application/json",
+            ], body: ByteBuffer(string: #"{"prompt":"a long wait","size":"512x512"}"#))
+            let id = try created.decoded(GenerationView.self).id
+
+            // No workers: the generation stays queued and its stream quiet after the first event.
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            let reading = Task {
+                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/generations/\(id)/events")
+                request.headers.add(name: "Authorization", value: "Bearer \(key.key)")
+                let response = try await client.execute(request, timeout: .seconds(120))
+                for try await _ in response.body {}
+            }
+            let events = app.pictor.generationEvents
+            #expect(try await eventually { events.streams(of: owner) == 1 }, "the stream did not open")
+            // Well after the first event and a keep-alive: the stream is quiet, not starting.
+            try await Task.sleep(for: .seconds(3))
+            reading.cancel()
+            _ = await reading.result
+            // Within a few re-reads (a keep-alive of 15 s, as before, would not make it).
+            let givenBack = try await eventually(within: 10) { events.streams(of: owner) == 0 }
+            #expect(givenBack, "a stream whose client left still holds its place")
+            events.closeAll()
+            try await client.shutdown()
+            await app.server.shutdown()
         }
     }
 

@@ -14,8 +14,12 @@ enum GenerationEventStream {
     /// Longest wait between re-reads when no change is announced (changes from processes
     /// that cannot notify this one are still seen).
     static let recheckInterval: Duration = .seconds(2)
-    /// A comment line keeps proxies from closing a quiet stream.
-    static let keepAliveInterval: TimeInterval = 15
+    /// A comment line after this long without a write. It keeps proxies from closing a quiet
+    /// stream, and it is how a stream learns that its client has gone (a closed tab): nothing
+    /// tells it but a write that fails (a test holds this). A quiet stream re-reads every
+    /// `recheckInterval` anyway, so it writes a few bytes about each time, and a stream whose
+    /// client left gives its place (`GenerationEvents.reserveStream`) back within seconds.
+    static let keepAliveInterval: TimeInterval = 2
     /// A stream ends after this long; EventSource reconnects by itself.
     static let maxDuration: TimeInterval = 600
     /// How often a stream asks whether its sign-in still holds (at most; a quiet stream asks at
@@ -31,7 +35,9 @@ enum GenerationEventStream {
         }
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = .withoutEscapingSlashes
+        // Sorted keys: an event is sent when its data changed, and without them the same
+        // generation encodes with its keys in a different order each time (a test holds this).
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         let response = Response(status: .ok)
         response.headers.contentType = HTTPMediaType(type: "text", subType: "event-stream", parameters: ["charset": "utf-8"])
         response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
