@@ -72,6 +72,34 @@ import Vapor
         }
     }
 
+    /// The breaker's trial call is refused (a permanent answer, which says nothing about the
+    /// provider's health): the next generation tries the model again instead of finding its
+    /// breaker half-open for good and going to the backup.
+    @Test func aRefusedTrialCallLetsTheNextGenerationTryTheModel() async throws {
+        let primary = ScriptedProvider(id: "primary", calls: [
+            [.fail(.retryable("HTTP 503"))], [.fail(.permanent("the prompt was refused"))],
+        ])
+        let backup = ScriptedProvider(id: "backup")
+        try await withPictor { app in
+            app.pictor = app.pictor.with(
+                models: Self.catalog(primary: primary, backup: backup), providerHealth: ProviderHealth(threshold: 1, cooldown: 0.2))
+            let browser = try await signedInForAPI(app, email: "trial@example.com")
+            try await withRunner(app, handlers: workHandlers) { _ in
+                var used: [String?] = []
+                for n in 0..<3 {
+                    if n > 0 { try await Task.sleep(for: .milliseconds(300)) }  // past the cooldown
+                    let created: GenerationView = try await browser.generate(#"{"model":"primary","prompt":"cat \#(n)","size":"64x64"}"#).decoded()
+                    let done = try await browser.finished(created.id)
+                    used.append(done.status == "succeeded" ? try await GenerationModel.find(created.id, on: app.db)?.modelUsed : done.status)
+                }
+                // The failure opened the breaker (backup); the trial was refused (failed, free);
+                // the next generation is a trial again and the primary makes it.
+                #expect(used == ["backup", "failed", "primary"], "\(used)")
+            }
+            #expect(app.pictor.providerHealth.rows(for: ["primary"])[0].state == .closed)
+        }
+    }
+
     @Test func withoutAFallbackTheErrorIsRetriedThenFailsFree() async throws {
         let lonely = ScriptedProvider(id: "lonely", otherwise: [.fail(.retryable("HTTP 502"))])
         try await withPictor { app in

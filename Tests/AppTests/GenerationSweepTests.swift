@@ -2,11 +2,84 @@
 import Fluent
 import Foundation
 import Persistence
+import Providers
 import Storage
 import Testing
 import Vapor
 
 @Suite struct GenerationSweepTests {
+    /// On the last attempt the final transaction fails after marking the job done in it (here
+    /// the credits cannot be captured): the generation ends failed and free, and its job ends
+    /// with it instead of staying `running` until its lease runs out.
+    @Test func aFinalTransactionFailingOnTheLastAttemptEndsItsJob() async throws {
+        try await withPictor { app in
+            app.pictor = app.pictor.with(models: ModelCatalog(entries: [
+                .init(id: "once", provider: ScriptedProvider(id: "once"), pricePerImage: 1, timeout: .seconds(5), maxAttempts: 1, styles: []),
+            ]), credits: CaptureRefused())
+            let browser = try await signedInForAPI(app, email: "refused-capture@example.com")
+            try await withRunner(app, handlers: workHandlers, lease: 600) { _ in
+                let created: GenerationView = try await browser.generate(#"{"model":"once","prompt":"a kite","size":"64x64"}"#).decoded()
+                let done = try await browser.finished(created.id)
+                #expect(done.status == "failed" && done.creditsCharged == 0 && done.images.isEmpty, "\(done.status)")
+                let job = try #require(try await GenerationModel.find(created.id, on: app.db)?.jobID)
+                let ended = try await eventually(within: 5) { try await JobQueue.snapshot(job, on: app.db)?.state == .succeeded }
+                let state = try await JobQueue.snapshot(job, on: app.db)?.state
+                #expect(ended, "the job is \(String(describing: state))")
+            }
+        }
+    }
+
+    /// Holds anything; refuses to capture.
+    struct CaptureRefused: Credits {
+        struct Refused: Error {}
+        func hold(_ amount: Int, user: UUID, generation: UUID, on db: any Database) async throws {}
+        func settle(generation: UUID, user: UUID, held: Int, captured: Int, on db: any Database) async throws {
+            if captured > 0 { throw Refused() }
+        }
+    }
+
+    /// After a final transaction that reported an error, an attempt's bytes are removed only
+    /// where their rows are not in the database: a transaction may have committed all the
+    /// same (the connection lost at COMMIT), and a recorded image must keep its bytes.
+    @Test func onlyUnrecordedBytesAreRemovedAfterAFailedFinalTransaction() async throws {
+        try await withPictor { app in
+            _ = try await signedInForAPI(app, email: "lost-commit@example.com")
+            let user = try #require(try await UserModel.query(on: app.db).filter(\.$email == "lost-commit@example.com").first()?.id)
+            try await insertGenerations(app, user: user, count: 1, prompt: "a kite at dusk")
+            let generation = try #require(try await GenerationModel.query(on: app.db).first()?.id)
+            let rows = (0..<2).map { position in
+                let row = GenerationImageModel()
+                row.id = UUID()
+                row.generationID = generation
+                row.userID = user
+                row.position = position
+                row.blobKey = "users/\(user.uuidString.lowercased())/generations/lost-commit.\(position).png"
+                row.thumbnailKey = "users/\(user.uuidString.lowercased())/generations/lost-commit.\(position).thumb.webp"
+                row.format = "png"
+                row.width = 64
+                row.height = 64
+                row.bytes = 3
+                row.thumbnailBytes = 3
+                row.sha256 = String(repeating: "0", count: 64)
+                row.digitalSourceType = "trainedAlgorithmicMedia"
+                row.createdAt = Date()
+                return row
+            }
+            for row in rows {
+                try await app.pictor.blobs.put(Data("png".utf8), at: BlobKey(row.blobKey))
+                try await app.pictor.blobs.put(Data("web".utf8), at: BlobKey(row.thumbnailKey))
+            }
+            // The first image's row made it into the database, the second's did not.
+            try await GenerationStore.insert(rows[0], on: app.db)
+
+            await GenerationJobHandler.removeUnrecordedBlobs(of: rows, generation: generation, app: app)
+            #expect(try await app.pictor.blobs.exists(BlobKey(rows[0].blobKey)), "a recorded image lost its bytes")
+            #expect(try await app.pictor.blobs.exists(BlobKey(rows[0].thumbnailKey)))
+            #expect(try await app.pictor.blobs.exists(BlobKey(rows[1].blobKey)) == false, "unrecorded bytes were left")
+            #expect(try await app.pictor.blobs.exists(BlobKey(rows[1].thumbnailKey)) == false)
+        }
+    }
+
     @Test func aGenerationWhoseJobDiedIsEndedFree() async throws {
         try await withPictor { app in
             let credits = RecordingCredits()

@@ -207,6 +207,31 @@ func eventually(within seconds: Double = 10, _ condition: () async throws -> Boo
         }
     }
 
+    /// The worker loops of one runner hold leases in names of their own: were they the
+    /// runner's, a loop whose renewal stalled past its lease would renew it again after
+    /// another loop of the same runner had taken the job, and both would run it.
+    @Test func eachWorkerLoopHoldsLeasesInItsOwnName() async throws {
+        try await withPictor { app in
+            let release = Locked(false)
+            let handler = ScriptedHandler(kind: "test.held") { _, _ in
+                while !release.value { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            try await withRunner(app, handlers: [handler]) { runner in
+                let first = try await app.enqueue(NewJob(kind: "test.held", payload: "one"), on: app.db)
+                let second = try await app.enqueue(NewJob(kind: "test.held", payload: "two"), on: app.db)
+                #expect(try await eventually { handler.totalRuns == 2 })
+                let owners = [
+                    try await JobQueue.snapshot(first, on: app.db)?.leaseOwner,
+                    try await JobQueue.snapshot(second, on: app.db)?.leaseOwner,
+                ]
+                #expect(owners[0] != owners[1], "\(owners)")
+                #expect(owners.allSatisfy { $0?.hasPrefix(runner.owner + "#") == true }, "\(owners)")
+                release.update { $0 = true }
+                #expect(try await eventually { try await JobQueue.snapshot(second, on: app.db)?.state == .succeeded })
+            }
+        }
+    }
+
     /// On PostgreSQL an enqueue's notification (sent at commit) wakes a worker long before the
     /// 60-second poll would: here the job is enqueued with no in-process wake-up at all, as a
     /// job enqueued inside a transaction is by the time its row can be seen.

@@ -85,6 +85,41 @@ import VaporTesting
         }
     }
 
+    /// The provider gets the reference images in the order the request named them (several
+    /// providers start from the first), whatever order the database returns them in.
+    @Test func referencesReachTheProviderInTheOrderGiven() async throws {
+        let provider = ScriptedProvider()
+        try await withPictor { app in
+            app.pictor = app.pictor.with(models: scriptedCatalog(provider))
+            let browser = try await signedInForAPI(app, email: "ordered-refs@example.com")
+            var references: [(id: UUID, bytes: Data)] = []
+            for shade in [UInt8(40), 120, 200] {
+                let pixels = [UInt8](repeating: shade, count: 32 * 32 * 3)
+                let picture = try pixels.withUnsafeBytes { try Image(pixels: $0, width: 32, height: 32, bands: 3) }.encode(.png(compression: 1))
+                let reference: Reference = try await upload(browser, picture).decoded()
+                let served = try await browser.api(.GET, reference.url)
+                references.append((reference.id, Data(served.body.readableBytesView)))
+            }
+            #expect(Set(references.map(\.bytes)).count == 3)
+            // An order that is neither the upload order nor the ids' order (nor either reversed),
+            // so that no way the database might return them matches it by chance.
+            let byUpload = references.map(\.id)
+            let byID = byUpload.sorted { $0.uuidString < $1.uuidString }
+            let unlikely = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]]
+                .map { $0.map { references[$0] } }
+                .first { order in ![byUpload, byID, byUpload.reversed(), byID.reversed()].contains(order.map(\.id)) }
+            let order = try #require(unlikely)
+            let ids = order.map { "\"\($0.id)\"" }.joined(separator: ",")
+            try await withRunner(app, handlers: workHandlers) { _ in
+                let created: GenerationView = try await browser.generate(
+                    #"{"model":"scripted","prompt":"like these","size":"64x64","referenceImageIds":[\#(ids)]}"#).decoded()
+                #expect(try await browser.finished(created.id).status == "succeeded")
+            }
+            let sent = try #require(await provider.received().first)
+            #expect(sent.referenceImages == order.map(\.bytes), "the references reached the provider in another order")
+        }
+    }
+
     @Test func bombsNonImagesAndOversizedFilesAreRefusedClearly() async throws {
         try await withPictor({ $0.imageLimits.maxBytes = 200_000 }) { app in
             let browser = try await signedInForAPI(app, email: "attacker@example.com")

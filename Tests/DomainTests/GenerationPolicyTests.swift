@@ -69,6 +69,22 @@ import Testing
         #expect(breaker.state == .closed && breaker.consecutiveFailures == 0 && closed)
     }
 
+    /// A trial call that ends without a verdict (the prompt refused, the owner cancelling)
+    /// must not leave the breaker half-open, refusing every call for good: the next call is the trial.
+    @Test func aTrialWithoutAVerdictLetsTheNextCallTry() {
+        var breaker = CircuitBreaker(threshold: 1, cooldown: 30)
+        breaker.recordFailure(now: start)
+        let trial = breaker.allows(now: start.addingTimeInterval(30))
+        #expect(trial && breaker.state == .halfOpen)
+        breaker.recordAbandoned()
+        let next = breaker.allows(now: start.addingTimeInterval(31))
+        #expect(next && breaker.state == .halfOpen, "no call is let through after an abandoned trial")
+        // A closed breaker is left as it is.
+        breaker.recordSuccess()
+        breaker.recordAbandoned()
+        #expect(breaker.state == .closed)
+    }
+
     @Test func aSuccessResetsTheCount() {
         var breaker = CircuitBreaker(threshold: 2, cooldown: 30)
         breaker.recordFailure(now: start)

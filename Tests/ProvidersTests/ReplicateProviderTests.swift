@@ -2,7 +2,7 @@ import Crypto
 import Domain
 import Foundation
 import NIOConcurrencyHelpers
-import Providers
+@testable import Providers
 import Testing
 import Vapor
 
@@ -142,5 +142,23 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 5, 5])
             id: "msg_1", timestamp: stale, signatures: Self.sign(id: "msg_1", timestamp: stale, body: Self.body), body: Self.body,
             secret: Self.secret, now: now))
         #expect(!ReplicateWebhook.isAuthentic(id: "msg_1", timestamp: timestamp, signatures: "", body: Self.body, secret: Self.secret, now: now))
+    }
+
+    /// A wait that ends without its webhook (the poll interval passed) leaves nothing behind:
+    /// with no webhook configured, every prediction ends so.
+    @Test func waitsThatTimeOutLeaveNothingBehind() async {
+        let signals = PredictionSignals()
+        await withTaskGroup(of: Void.self) { group in
+            for n in 0..<50 { group.addTask { await signals.wait(for: "prediction-\(n)", upTo: .milliseconds(20)) } }
+        }
+        #expect(signals.predictionsWaitedFor == 0)
+        // An arrival still wakes a wait made after it, and one made before it.
+        signals.arrived("early")
+        await signals.wait(for: "early", upTo: .seconds(30))
+        async let woken: Void = signals.wait(for: "late", upTo: .seconds(30))
+        while signals.predictionsWaitedFor == 0 { try? await Task.sleep(for: .milliseconds(10)) }
+        signals.arrived("late")
+        await woken
+        #expect(signals.predictionsWaitedFor == 0)
     }
 }

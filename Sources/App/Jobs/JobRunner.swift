@@ -26,7 +26,7 @@ public final class JobRunner: Sendable {
         }
     }
 
-    /// Unique per process and runner, so leases name their holder.
+    /// Unique per process and runner; each of its worker loops holds leases as `owner#n`.
     public let owner: String
     let settings: Settings
     let wake = WakeSignal()
@@ -81,8 +81,11 @@ public final class JobRunner: Sendable {
     }
 
     private func loop(app: Application, index: Int) async {
+        // Each loop holds leases in its own name: were they the runner's, a loop whose renewal
+        // stalled past its lease would not notice that another loop of this runner took the job.
+        let holder = "\(owner)#\(index)"
         var logger = app.logger
-        logger[metadataKey: "worker"] = .string("\(owner)#\(index)")
+        logger[metadataKey: "worker"] = .string(holder)
         // After a claim that found work, the next one skips the read that spares an idle queue a write.
         var busy = false
         while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
@@ -96,10 +99,10 @@ public final class JobRunner: Sendable {
                 // Jobs whose worker died (lease expired) are looked for by one claim per poll
                 // interval; every other claim looks at waiting jobs only.
                 if let job = try await JobQueue.claim(
-                    owner: owner, leaseFor: settings.lease, now: app.pictor.queueClock.now, expectWork: busy,
+                    owner: holder, leaseFor: settings.lease, now: app.pictor.queueClock.now, expectWork: busy,
                     includeAbandoned: Self.isDue(lastAbandonedClaim, every: settings.pollInterval), on: app.db) {
                     busy = true
-                    await execute(job, app: app, logger: logger)
+                    await execute(job, holder: holder, app: app, logger: logger)
                     continue
                 }
                 busy = false
@@ -120,7 +123,7 @@ public final class JobRunner: Sendable {
         }
     }
 
-    private func execute(_ job: ClaimedJob, app: Application, logger base: Logger) async {
+    private func execute(_ job: ClaimedJob, holder: String, app: Application, logger base: Logger) async {
         let logger = {
             var logger = base
             logger[metadataKey: "job-id"] = .string(job.id.uuidString)
@@ -131,7 +134,7 @@ public final class JobRunner: Sendable {
             // Perhaps a newer version's kind, claimed by an older worker during an upgrade:
             // retried with backoff like any failure, so a worker that knows it can take it.
             logger.error("no handler for this kind of job")
-            await recordFailure(JobFailure.retryable("no handler for \(job.kind)"), of: job, app: app, logger: logger)
+            await recordFailure(JobFailure.retryable("no handler for \(job.kind)"), of: job, holder: holder, app: app, logger: logger)
             return
         }
         do {
@@ -141,13 +144,13 @@ public final class JobRunner: Sendable {
             // job's outcome is left to whoever holds it now.
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    try await handler.run(job, context: JobContext(application: app, logger: logger, job: job, owner: self.owner, completion: completion))
+                    try await handler.run(job, context: JobContext(application: app, logger: logger, job: job, owner: holder, completion: completion))
                 }
-                group.addTask { try await self.keepLease(job, app: app, logger: logger) }
+                group.addTask { try await self.keepLease(job, holder: holder, app: app, logger: logger) }
                 try await group.next()
                 group.cancelAll()
             }
-            if !completion.isMarked, try await JobQueue.complete(job.id, owner: owner, now: app.pictor.queueClock.now, on: app.db) == false {
+            if !completion.isMarked, try await JobQueue.complete(job.id, owner: holder, now: app.pictor.queueClock.now, on: app.db) == false {
                 logger.warning("job finished after its lease was lost; the new holder's outcome stands")
             }
         } catch is LeaseLost {
@@ -155,14 +158,14 @@ public final class JobRunner: Sendable {
         } catch {
             if Task.isCancelled && stopping.load(ordering: .relaxed) {
                 logger.notice("job handed back at shutdown")
-                _ = try? await JobQueue.release(job.id, owner: owner, now: app.pictor.queueClock.now, on: app.db)
+                _ = try? await JobQueue.release(job.id, owner: holder, now: app.pictor.queueClock.now, on: app.db)
             } else {
-                await recordFailure(error, of: job, app: app, logger: logger)
+                await recordFailure(error, of: job, holder: holder, app: app, logger: logger)
             }
         }
     }
 
-    private func recordFailure(_ error: any Error, of job: ClaimedJob, app: Application, logger: Logger) async {
+    private func recordFailure(_ error: any Error, of job: ClaimedJob, holder: String, app: Application, logger: Logger) async {
         let failure = (error as? JobFailure) ?? .retryable(String(describing: error))
         let now = app.pictor.queueClock.now
         let decision = settings.retry.decide(
@@ -175,12 +178,12 @@ public final class JobRunner: Sendable {
                     "attempt": .stringConvertible(job.attempt), "error": .string(failure.message),
                     "retry-in-s": .string(String(format: "%.1f", at.timeIntervalSince(now))),
                 ])
-                recorded = try await JobQueue.reschedule(job.id, owner: owner, error: failure.message, runAt: at, now: now, on: app.db)
+                recorded = try await JobQueue.reschedule(job.id, owner: holder, error: failure.message, runAt: at, now: now, on: app.db)
             case .bury:
                 logger.error("job failed for good", metadata: [
                     "attempt": .stringConvertible(job.attempt), "error": .string(failure.message),
                 ])
-                recorded = try await JobQueue.bury(job.id, owner: owner, error: failure.message, now: now, on: app.db)
+                recorded = try await JobQueue.bury(job.id, owner: holder, error: failure.message, now: now, on: app.db)
             }
             if !recorded { logger.warning("job failed after its lease was lost; the new holder's outcome stands") }
         } catch {
@@ -192,7 +195,7 @@ public final class JobRunner: Sendable {
     /// when another worker holds it, or when renewals keep failing (database trouble) and less
     /// than a third of it may be left, so the handler is cancelled before anyone else can take
     /// the job (unless renewing takes longer than that, or the handler ignores cancellation).
-    private func keepLease(_ job: ClaimedJob, app: Application, logger: Logger) async throws {
+    private func keepLease(_ job: ClaimedJob, holder: String, app: Application, logger: Logger) async throws {
         let third = settings.lease / 3
         let clock = app.pictor.queueClock
         // The claim set the expiry a moment before this began; count from its start, not now.
@@ -204,7 +207,7 @@ public final class JobRunner: Sendable {
             let kept: Bool
             do {
                 kept = try await JobQueue.extendLease(
-                    job.id, owner: owner, until: now.addingTimeInterval(settings.lease), now: now, on: app.db)
+                    job.id, owner: holder, until: now.addingTimeInterval(settings.lease), now: now, on: app.db)
             } catch {
                 if Task.isCancelled { throw CancellationError() }
                 logger.warning("could not renew a job's lease", metadata: ["error": .string("\(error)")])

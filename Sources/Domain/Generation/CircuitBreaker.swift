@@ -2,7 +2,8 @@ import Foundation
 
 /// A circuit breaker for one provider. After `threshold` failures in a row it opens: calls are
 /// not made (the router fails over or the generation waits) until `cooldown` has passed; then
-/// one trial call is let through (half-open): success closes it, failure opens it again.
+/// one trial call is let through (half-open): success closes it, failure opens it again, and a
+/// call that ends without a verdict (refused, cancelled) lets the next call be the trial.
 public struct CircuitBreaker: Sendable, Equatable {
     public enum State: String, Sendable, Equatable { case closed, open, halfOpen = "half-open" }
 
@@ -33,6 +34,13 @@ public struct CircuitBreaker: Sendable, Equatable {
         state = .closed
         consecutiveFailures = 0
         openedAt = nil
+    }
+
+    /// A call that ended without a verdict on the provider (refused, cancelled). A trial call
+    /// ending so would leave the breaker half-open, refusing every call for good: it opens
+    /// again as it was, its cooldown already served, so the next call is the trial.
+    public mutating func recordAbandoned() {
+        if state == .halfOpen { state = .open }
     }
 
     public mutating func recordFailure(now: Date) {

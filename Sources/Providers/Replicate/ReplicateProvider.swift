@@ -187,11 +187,14 @@ public final class PredictionSignals: Sendable {
     public static let shared = PredictionSignals()
 
     private struct State {
+        /// Who waits for which prediction; an id with nobody waiting has no entry.
         var waiters: [String: [UUID: CheckedContinuation<Void, Never>]] = [:]
-        var cancelled: Set<UUID> = []
         /// Arrivals nobody was waiting for yet (the webhook beat the wait): the next wait returns at once.
         var early: Set<String> = []
     }
+
+    /// How many predictions have someone waiting (tests look: a wait that ended leaves nothing).
+    var predictionsWaitedFor: Int { state.withLock { $0.waiters.count } }
 
     private let state = Mutex(State())
 
@@ -223,8 +226,10 @@ public final class PredictionSignals: Sendable {
         let token = UUID()
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                // Under the lock: either this sees the cancellation (set before `onCancel` runs),
+                // or `onCancel`, coming after, finds the waiter here.
                 let resumeNow = state.withLock { state -> Bool in
-                    if state.cancelled.remove(token) != nil || state.early.remove(id) != nil { return true }
+                    if Task.isCancelled || state.early.remove(id) != nil { return true }
                     state.waiters[id, default: [:]][token] = continuation
                     return false
                 }
@@ -232,9 +237,9 @@ public final class PredictionSignals: Sendable {
             }
         } onCancel: {
             let waiting = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                if let continuation = state.waiters[id]?.removeValue(forKey: token) { return continuation }
-                state.cancelled.insert(token)
-                return nil
+                let continuation = state.waiters[id]?.removeValue(forKey: token)
+                if state.waiters[id]?.isEmpty == true { state.waiters[id] = nil }
+                return continuation
             }
             waiting?.resume()
         }

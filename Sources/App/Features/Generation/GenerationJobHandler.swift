@@ -35,6 +35,10 @@ struct GenerationJobHandler: JobHandler {
             context.logger.error("generation failed for good", metadata: ["error": .string("\(error)")])
             guard let generation = try await GenerationModel.find(payload.generationID, on: app.db) else { return }
             try await GenerationService.end(generation, as: .failed, reason: GenerationService.ourFault, app: app, on: app.db)
+            // Its job ends with it. The failed final transaction may have marked the job done
+            // before it rolled back, and the runner would then leave it running until its lease
+            // ran out (and bury it as if its worker had died).
+            _ = try await context.complete(on: app.db)
         }
     }
 
@@ -90,21 +94,32 @@ struct GenerationJobHandler: JobHandler {
                 logger.notice("provider skipped: its breaker is open", metadata: ["model": .string(candidate.id)])
                 continue
             }
-            if let processor = candidate.processor {
-                try await DisclosureStore.record(Disclosure(
-                    userID: userID, generationID: generationID, processor: processor, purpose: "Making the images you asked for",
-                    categories: Self.categories(sentIn: request), createdAt: Date()), on: app.db)
-            }
+            // From here every way out tells the breaker how the call ended: a trial call (its
+            // breaker half-open) that ended any other way than success or a retryable failure
+            // would leave it half-open, refusing every call, for good.
             let started = ContinuousClock.now
             do {
+                if let processor = candidate.processor {
+                    try await DisclosureStore.record(Disclosure(
+                        userID: userID, generationID: generationID, processor: processor, purpose: "Making the images you asked for",
+                        categories: Self.categories(sentIn: request), createdAt: Date()), on: app.db)
+                }
                 let images = try await call(candidate, with: request, generationID: generationID, app: app)
                 health.recordSuccess(candidate.id, latency: ContinuousClock.now - started)
                 return (images, candidate.id)
             } catch ProviderError.retryable(let reason) {
-                if Task.isCancelled { throw CancellationError() }
+                if Task.isCancelled {
+                    health.recordAbandoned(candidate.id)
+                    throw CancellationError()
+                }
                 health.recordFailure(candidate.id)
                 logger.warning("provider failed; trying the next one if any", metadata: ["model": .string(candidate.id), "reason": .string(reason)])
                 lastError = .retryable(reason)
+            } catch {
+                // A refusal, a blocked image, the owner's cancellation, shutting down: nothing
+                // said about the provider's health.
+                health.recordAbandoned(candidate.id)
+                throw error
             }
         }
         throw lastError ?? .retryable("the model is resting after repeated failures")
@@ -240,25 +255,35 @@ struct GenerationJobHandler: JobHandler {
                     id, from: [.running], to: .succeeded, .init(creditsCharged: charged, progress: 1, modelUsed: usedModel), now: now, on: tx)
                 else { return false }
                 for row in rows { try await GenerationStore.insert(row, on: tx) }
-                try await credits.settle(generation: id, user: generation.userID, held: generation.creditsHeld, captured: charged, on: tx)
                 // The job ends with the generation: one commit for both.
                 _ = try await context.complete(on: tx)
+                try await credits.settle(generation: id, user: generation.userID, held: generation.creditsHeld, captured: charged, on: tx)
                 return true
             }
         } catch {
-            await removeBlobs(of: rows, app: app)
+            await Self.removeUnrecordedBlobs(of: rows, generation: id, app: app)
             throw error
         }
         if recorded {
             app.pictor.generationEvents.changed(id)
             logger.info("generation succeeded", metadata: ["images": .stringConvertible(rows.count)])
         } else {
-            await removeBlobs(of: rows, app: app)
+            await Self.removeBlobs(of: rows, app: app)
         }
     }
 
+    /// After the final transaction failed: removes the attempt's bytes only when their rows are
+    /// certainly not there. A transaction can commit and still report an error (the connection
+    /// lost at `COMMIT`); its images must keep their bytes. When the rows cannot be read either,
+    /// the bytes stay, and the sweeper removes them once it sees they have no row.
+    static func removeUnrecordedBlobs(of rows: [GenerationImageModel], generation id: UUID, app: Application) async {
+        guard let recorded = try? await GenerationStore.images(of: id, on: app.db) else { return }
+        let recordedIDs = Set(recorded.compactMap(\.id))
+        await removeBlobs(of: rows.filter { !recordedIDs.contains($0.id!) }, app: app)
+    }
+
     /// Removes what an attempt stored but did not record (what this misses, the sweeper finds).
-    private func removeBlobs(of rows: [GenerationImageModel], app: Application) async {
+    private static func removeBlobs(of rows: [GenerationImageModel], app: Application) async {
         for row in rows {
             try? await app.pictor.blobs.delete(BlobKey(row.blobKey))
             try? await app.pictor.blobs.delete(BlobKey(row.thumbnailKey))
@@ -271,8 +296,11 @@ struct GenerationJobHandler: JobHandler {
         var references: [Data] = []
         if !referenceIDs.isEmpty {
             let rows = try await ReferenceImageModel.query(on: app.db).filter(\.$id ~~ referenceIDs).filter(\.$userID == generation.userID).all()
-            guard rows.count == referenceIDs.count else { return nil }
-            for row in rows { references.append(try contentKey.open(try await app.pictor.blobs.get(BlobKey(row.blobKey)))) }
+            // In the order the person gave them (several providers start from the first).
+            let byID = Dictionary(rows.map { ($0.id!, $0) }, uniquingKeysWith: { first, _ in first })
+            let ordered = referenceIDs.compactMap { byID[$0] }
+            guard ordered.count == referenceIDs.count else { return nil }
+            for row in ordered { references.append(try contentKey.open(try await app.pictor.blobs.get(BlobKey(row.blobKey)))) }
         }
         return GenerationRequest(
             prompt: try contentKey.open(text: generation.promptSealed),

@@ -61,6 +61,15 @@ final class ProviderHealth: Sendable {
         }
     }
 
+    /// A call that ended without saying anything about the provider's health (a refusal, a
+    /// cancellation): if it was the trial call, the breaker opens again and the next call is
+    /// the trial.
+    func recordAbandoned(_ model: String) {
+        stats.withLock { stats in
+            stats[model]?.breaker.recordAbandoned()
+        }
+    }
+
     func rows(for models: [String]) -> [Row] {
         stats.withLock { stats in
             models.map { model in
