@@ -100,6 +100,21 @@ import Vapor
         }
     }
 
+    /// A call admitted while the breaker was closed and abandoned while another call is the
+    /// trial leaves that trial alone: no second trial goes out beside it.
+    @Test func onlyTheTrialsOwnAbandonmentReopensTheBreaker() {
+        let health = ProviderHealth(threshold: 1, cooldown: 10)
+        let start = Date()
+        let early = health.admit("m", now: start)
+        health.recordFailure("m", now: start)
+        let trial = health.admit("m", now: start.addingTimeInterval(11))
+        #expect(early == .allowed && trial == .trial)
+        health.recordAbandoned("m", admission: early)
+        #expect(health.admit("m", now: start.addingTimeInterval(12)) == .refused, "a second trial went out")
+        health.recordAbandoned("m", admission: trial)
+        #expect(health.admit("m", now: start.addingTimeInterval(13)) == .trial)
+    }
+
     @Test func withoutAFallbackTheErrorIsRetriedThenFailsFree() async throws {
         let lonely = ScriptedProvider(id: "lonely", otherwise: [.fail(.retryable("HTTP 502"))])
         try await withPictor { app in

@@ -74,15 +74,15 @@ import Testing
     @Test func aTrialWithoutAVerdictLetsTheNextCallTry() {
         var breaker = CircuitBreaker(threshold: 1, cooldown: 30)
         breaker.recordFailure(now: start)
-        let trial = breaker.allows(now: start.addingTimeInterval(30))
-        #expect(trial && breaker.state == .halfOpen)
-        breaker.recordAbandoned()
-        let next = breaker.allows(now: start.addingTimeInterval(31))
-        #expect(next && breaker.state == .halfOpen, "no call is let through after an abandoned trial")
+        let trial = breaker.admit(now: start.addingTimeInterval(30))
+        #expect(trial == .trial && breaker.state == .halfOpen)
+        breaker.recordAbandonedTrial()
+        let next = breaker.admit(now: start.addingTimeInterval(31))
+        #expect(next == .trial, "no call is let through after an abandoned trial")
         // A closed breaker is left as it is.
         breaker.recordSuccess()
-        breaker.recordAbandoned()
-        #expect(breaker.state == .closed)
+        breaker.recordAbandonedTrial()
+        #expect(breaker.state == .closed && breaker.admit(now: start) == .allowed)
     }
 
     @Test func aSuccessResetsTheCount() {

@@ -119,7 +119,7 @@ final class DatabaseNotifications: LifecycleHandler, Sendable {
 
     private struct ListenEnded: Error {}
     private struct NoAnswer: Error, CustomStringConvertible {
-        var description: String { "the connection did not answer in time" }
+        var description: String { "the connection did not answer SELECT 1 in time (or failed it)" }
     }
 
     /// What a process listens for: a server, changes to generations (for its event streams); a

@@ -21,7 +21,10 @@ public struct JobContext: Sendable {
 
     /// Marks the job done on `db`, inside the handler's own final transaction, so that its
     /// outcome and the job's completion commit together (the runner then does not repeat it).
-    /// False when this worker no longer holds the lease.
+    /// False when this worker no longer holds the lease. The runner learns of it when the
+    /// statement succeeds, before the transaction commits: a handler that catches its
+    /// transaction's failure and returns normally must complete the job itself (it is fenced
+    /// by the lease, so calling it again is harmless).
     public func complete(on db: any Database) async throws -> Bool {
         let done = try await JobQueue.complete(job.id, owner: owner, now: application.pictor.queueClock.now, on: db)
         if done { completion.mark() }

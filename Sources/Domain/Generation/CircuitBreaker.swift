@@ -18,16 +18,28 @@ public struct CircuitBreaker: Sendable, Equatable {
         self.cooldown = cooldown
     }
 
+    /// What a call asking now may do.
+    public enum Admission: Sendable, Equatable {
+        case refused
+        case allowed
+        /// The one call let through after the cooldown: its outcome closes or reopens the breaker.
+        case trial
+    }
+
     /// Whether a call may be made now. Moving from open to half-open lets exactly one through.
-    public mutating func allows(now: Date) -> Bool {
+    public mutating func admit(now: Date) -> Admission {
         switch state {
-        case .closed: return true
-        case .halfOpen: return false  // the trial call is still out
+        case .closed: return .allowed
+        case .halfOpen: return .refused  // the trial call is still out
         case .open:
-            guard let openedAt, now.timeIntervalSince(openedAt) >= cooldown else { return false }
+            guard let openedAt, now.timeIntervalSince(openedAt) >= cooldown else { return .refused }
             state = .halfOpen
-            return true
+            return .trial
         }
+    }
+
+    public mutating func allows(now: Date) -> Bool {
+        admit(now: now) != .refused
     }
 
     public mutating func recordSuccess() {
@@ -36,10 +48,11 @@ public struct CircuitBreaker: Sendable, Equatable {
         openedAt = nil
     }
 
-    /// A call that ended without a verdict on the provider (refused, cancelled). A trial call
-    /// ending so would leave the breaker half-open, refusing every call for good: it opens
-    /// again as it was, its cooldown already served, so the next call is the trial.
-    public mutating func recordAbandoned() {
+    /// The trial call (`admit` said `.trial`) ended without a verdict on the provider (refused,
+    /// cancelled). Left half-open, the breaker would refuse every call for good: it opens again
+    /// as it was, its cooldown already served, so the next call is the trial. Only for the
+    /// trial: another call abandoned meanwhile would let a second trial out beside it.
+    public mutating func recordAbandonedTrial() {
         if state == .halfOpen { state = .open }
     }
 

@@ -33,11 +33,11 @@ struct GenerationJobHandler: JobHandler {
             if Task.isCancelled { throw error }
             if case JobFailure.permanent = error {} else if job.attempt < job.maxAttempts { throw error }
             context.logger.error("generation failed for good", metadata: ["error": .string("\(error)")])
-            guard let generation = try await GenerationModel.find(payload.generationID, on: app.db) else { return }
-            try await GenerationService.end(generation, as: .failed, reason: GenerationService.ourFault, app: app, on: app.db)
-            // Its job ends with it. The failed final transaction may have marked the job done
-            // before it rolled back, and the runner would then leave it running until its lease
-            // ran out (and bury it as if its worker had died).
+            if let generation = try await GenerationModel.find(payload.generationID, on: app.db) {
+                try await GenerationService.end(generation, as: .failed, reason: GenerationService.ourFault, app: app, on: app.db)
+            }
+            // The job ends here too, completed by this handler: a failed final transaction may
+            // have marked it done before it rolled back (see `JobContext.complete`).
             _ = try await context.complete(on: app.db)
         }
     }
@@ -90,7 +90,8 @@ struct GenerationJobHandler: JobHandler {
         let health = app.pictor.providerHealth
         var lastError: ProviderError?
         for candidate in app.pictor.models.route(for: entry, request: request) {
-            guard health.allows(candidate.id) else {
+            let admission = health.admit(candidate.id)
+            guard admission != .refused else {
                 logger.notice("provider skipped: its breaker is open", metadata: ["model": .string(candidate.id)])
                 continue
             }
@@ -109,7 +110,7 @@ struct GenerationJobHandler: JobHandler {
                 return (images, candidate.id)
             } catch ProviderError.retryable(let reason) {
                 if Task.isCancelled {
-                    health.recordAbandoned(candidate.id)
+                    health.recordAbandoned(candidate.id, admission: admission)
                     throw CancellationError()
                 }
                 health.recordFailure(candidate.id)
@@ -118,7 +119,7 @@ struct GenerationJobHandler: JobHandler {
             } catch {
                 // A refusal, a blocked image, the owner's cancellation, shutting down: nothing
                 // said about the provider's health.
-                health.recordAbandoned(candidate.id)
+                health.recordAbandoned(candidate.id, admission: admission)
                 throw error
             }
         }

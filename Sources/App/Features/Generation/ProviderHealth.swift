@@ -30,12 +30,13 @@ final class ProviderHealth: Sendable {
         self.cooldown = cooldown
     }
 
-    /// Whether the model may be called now (its breaker is closed, or this is its trial call).
-    func allows(_ model: String, now: Date = Date()) -> Bool {
+    /// Whether the model may be called now: its breaker is closed (`.allowed`), or this is its
+    /// trial call (`.trial`).
+    func admit(_ model: String, now: Date = Date()) -> CircuitBreaker.Admission {
         stats.withLock { stats in
             var entry = stats[model] ?? Stats(breaker: CircuitBreaker(threshold: threshold, cooldown: cooldown))
             defer { stats[model] = entry }
-            return entry.breaker.allows(now: now)
+            return entry.breaker.admit(now: now)
         }
     }
 
@@ -62,11 +63,12 @@ final class ProviderHealth: Sendable {
     }
 
     /// A call that ended without saying anything about the provider's health (a refusal, a
-    /// cancellation): if it was the trial call, the breaker opens again and the next call is
-    /// the trial.
-    func recordAbandoned(_ model: String) {
+    /// cancellation), admitted as `admission`: if it was the trial call, the breaker opens again
+    /// and the next call is the trial; any other call changes nothing.
+    func recordAbandoned(_ model: String, admission: CircuitBreaker.Admission) {
+        guard admission == .trial else { return }
         stats.withLock { stats in
-            stats[model]?.breaker.recordAbandoned()
+            stats[model]?.breaker.recordAbandonedTrial()
         }
     }
 
