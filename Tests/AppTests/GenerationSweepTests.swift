@@ -1,4 +1,5 @@
 @testable import App
+import Domain
 import Fluent
 import Foundation
 import Persistence
@@ -27,6 +28,44 @@ import Vapor
                 #expect(ended, "the job is \(String(describing: state))")
             }
         }
+    }
+
+    /// An attempt that fails on storage (not on the provider) is tried again after a backoff,
+    /// and meanwhile the generation is back in the queue, not shown running with old progress.
+    @Test func aStorageFailureSendsTheGenerationBackToTheQueueUntilItsRetry() async throws {
+        try await withPictor { app in
+            let blobs = FailingOnceBlobs(app.pictor.blobs)
+            app.pictor = app.pictor.with(blobs: blobs)
+            let browser = try await signedInForAPI(app, email: "disk-trouble@example.com")
+            try await withRunner(app, handlers: workHandlers, retry: RetryPolicy(baseDelay: 2, maxDelay: 2, jitter: 0)) { _ in
+                let created: GenerationView = try await browser.generate(#"{"prompt":"a kite","size":"512x512"}"#).decoded()
+                #expect(try await eventually { blobs.failed.value })
+                // Within the 2 s backoff.
+                #expect(try await eventually(within: 1.5) { try await browser.generation(created.id).status == "queued" })
+                let done = try await browser.finished(created.id, within: 30)
+                #expect(done.status == "succeeded" && done.images.count == 1, "\(done.status)")
+            }
+        }
+    }
+
+    /// The real store, except that the first `put(all:)` fails.
+    final class FailingOnceBlobs: BlobStore {
+        struct DiskTrouble: Error {}
+        let base: any BlobStore
+        let failed = Locked(false)
+        init(_ base: any BlobStore) { self.base = base }
+
+        func put(all blobs: [(key: BlobKey, data: Data)]) async throws {
+            if !failed.update({ failed in defer { failed = true }; return failed }) { throw DiskTrouble() }
+            try await base.put(all: blobs)
+        }
+        func put(_ data: Data, at key: BlobKey) async throws { try await base.put(data, at: key) }
+        func put(chunks: some AsyncSequence<Data, any Error> & Sendable, at key: BlobKey) async throws { try await base.put(chunks: chunks, at: key) }
+        func get(_ key: BlobKey) async throws -> Data { try await base.get(key) }
+        func exists(_ key: BlobKey) async throws -> Bool { try await base.exists(key) }
+        func delete(_ key: BlobKey) async throws { try await base.delete(key) }
+        func entries(prefix: String) async throws -> [StoredBlob] { try await base.entries(prefix: prefix) }
+        func checkWritable() async throws { try await base.checkWritable() }
     }
 
     /// Holds anything; refuses to capture.

@@ -32,11 +32,11 @@ final class ScriptedHandler: JobHandler {
 /// Installs a runner with fast settings and starts it; stops it when `body` ends.
 func withRunner<T>(
     _ app: Application, handlers: [any JobHandler], grace: Duration = .seconds(5), lease: TimeInterval = 30,
-    poll: Duration = .milliseconds(100), _ body: (JobRunner) async throws -> T
+    poll: Duration = .milliseconds(100), retry: RetryPolicy = RetryPolicy(baseDelay: 0.05, maxDelay: 0.2, jitter: 0),
+    _ body: (JobRunner) async throws -> T
 ) async throws -> T {
     let runner = JobRunner(settings: .init(
-        concurrency: 3, lease: lease, pollInterval: poll, shutdownGrace: grace,
-        retry: RetryPolicy(baseDelay: 0.05, maxDelay: 0.2, jitter: 0)))
+        concurrency: 3, lease: lease, pollInterval: poll, shutdownGrace: grace, retry: retry))
     handlers.forEach(runner.register)
     app.pictor = app.pictor.with(jobs: runner)
     // As in `pictor worker`: on PostgreSQL the runner hears of other processes' enqueues.

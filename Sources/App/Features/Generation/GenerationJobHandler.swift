@@ -31,7 +31,14 @@ struct GenerationJobHandler: JobHandler {
             // retry while attempts remain. Otherwise the generation ends failed, so that no
             // generation is left running with its credits held when its job ends.
             if Task.isCancelled { throw error }
-            if case JobFailure.permanent = error {} else if job.attempt < job.maxAttempts { throw error }
+            if case JobFailure.permanent = error {} else if job.attempt < job.maxAttempts {
+                // Tried again after a backoff: back in the queue meanwhile, as after a provider's
+                // retryable failure, rather than shown running with its old progress.
+                if (try? await GenerationStore.move(payload.generationID, from: [.running], to: .queued, now: Date(), on: app.db)) == true {
+                    app.pictor.generationEvents.changed(payload.generationID)
+                }
+                throw error
+            }
             context.logger.error("generation failed for good", metadata: ["error": .string("\(error)")])
             if let generation = try await GenerationModel.find(payload.generationID, on: app.db) {
                 try await GenerationService.end(generation, as: .failed, reason: GenerationService.ourFault, app: app, on: app.db)
