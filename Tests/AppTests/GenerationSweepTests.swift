@@ -48,6 +48,24 @@ import Vapor
         }
     }
 
+    /// The same after a provider's retryable failure (the one path `run` shares with it).
+    @Test func aProvidersRetryableFailureSendsTheGenerationBackToTheQueueUntilItsRetry() async throws {
+        let provider = ScriptedProvider(calls: [[.fail(.retryable("HTTP 503"))]])
+        try await withPictor { app in
+            app.pictor = app.pictor.with(models: scriptedCatalog(provider))
+            let browser = try await signedInForAPI(app, email: "provider-trouble@example.com")
+            try await withRunner(app, handlers: workHandlers, retry: RetryPolicy(baseDelay: 2, maxDelay: 2, jitter: 0)) { _ in
+                let created: GenerationView = try await browser.generate(#"{"model":"scripted","prompt":"a kite","size":"64x64"}"#).decoded()
+                #expect(try await eventually { await provider.received().count == 1 })
+                // Within the 2 s backoff.
+                #expect(try await eventually(within: 1.5) { try await browser.generation(created.id).status == "queued" })
+                let done = try await browser.finished(created.id, within: 30)
+                #expect(done.status == "succeeded" && done.images.count == 1, "\(done.status)")
+            }
+            #expect(await provider.received().count == 2)
+        }
+    }
+
     /// The real store, except that the first `put(all:)` fails.
     final class FailingOnceBlobs: BlobStore {
         struct DiskTrouble: Error {}

@@ -24,16 +24,14 @@ struct GenerationJobHandler: JobHandler {
         }
         do {
             try await attempt(payload.generationID, job: job, context: context)
-        } catch JobFailure.retryable(let reason) where job.attempt < job.maxAttempts {
-            throw JobFailure.retryable(reason)
         } catch {
-            // Shutting down: the runner hands the job back. Storage or database trouble:
-            // retry while attempts remain. Otherwise the generation ends failed, so that no
-            // generation is left running with its credits held when its job ends.
+            // Shutting down: the runner hands the job back. A provider's retryable failure, or
+            // storage or database trouble: retried while attempts remain. Otherwise the
+            // generation ends failed, so that no generation is left running with its credits
+            // held when its job ends.
             if Task.isCancelled { throw error }
             if case JobFailure.permanent = error {} else if job.attempt < job.maxAttempts {
-                // Tried again after a backoff: back in the queue meanwhile, as after a provider's
-                // retryable failure, rather than shown running with its old progress.
+                // Back in the queue for the backoff, rather than shown running with old progress.
                 if (try? await GenerationStore.move(payload.generationID, from: [.running], to: .queued, now: Date(), on: app.db)) == true {
                     app.pictor.generationEvents.changed(payload.generationID)
                 }
@@ -138,10 +136,7 @@ struct GenerationJobHandler: JobHandler {
         switch GenerationFailurePolicy.decide(error, attempt: job.attempt, maxAttempts: job.maxAttempts) {
         case .retry(let reason):
             logger.notice("provider failed; retrying", metadata: ["reason": .string(reason)])
-            if try await GenerationStore.move(generation.id!, from: [.running], to: .queued, now: Date(), on: app.db) {
-                app.pictor.generationEvents.changed(generation.id!)
-            }
-            throw JobFailure.retryable(reason)
+            throw JobFailure.retryable(reason)  // `run` puts the generation back in the queue
         case .fail(let reason):
             try await GenerationService.end(generation, as: .failed, reason: reason + " You were not charged.", app: app, on: app.db)
         case .block(let reason):
