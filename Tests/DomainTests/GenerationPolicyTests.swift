@@ -50,23 +50,23 @@ import Testing
     @Test func opensAfterTheThresholdAndTriesOnceAfterTheCooldown() {
         var breaker = CircuitBreaker(threshold: 3, cooldown: 30)
         for _ in 0..<2 { breaker.recordFailure(now: start) }
-        let early = breaker.allows(now: start)
-        #expect(breaker.state == .closed && early)
+        let early = breaker.admit(now: start)
+        #expect(breaker.state == .closed && early == .allowed)
         breaker.recordFailure(now: start)
-        let cooling = breaker.allows(now: start.addingTimeInterval(29))
-        #expect(breaker.state == .open && !cooling)
-        let trial = breaker.allows(now: start.addingTimeInterval(30))  // the one trial
-        #expect(trial)
-        let second = breaker.allows(now: start.addingTimeInterval(31))
-        #expect(breaker.state == .halfOpen && !second)
+        let cooling = breaker.admit(now: start.addingTimeInterval(29))
+        #expect(breaker.state == .open && cooling == .refused)
+        let trial = breaker.admit(now: start.addingTimeInterval(30))  // the one trial
+        #expect(trial == .trial)
+        let second = breaker.admit(now: start.addingTimeInterval(31))
+        #expect(breaker.state == .halfOpen && second == .refused)
         breaker.recordFailure(now: start.addingTimeInterval(31))
-        let reopened = breaker.allows(now: start.addingTimeInterval(40))
-        #expect(breaker.state == .open && !reopened)
-        let again = breaker.allows(now: start.addingTimeInterval(61))
-        #expect(again)
+        let reopened = breaker.admit(now: start.addingTimeInterval(40))
+        #expect(breaker.state == .open && reopened == .refused)
+        let again = breaker.admit(now: start.addingTimeInterval(61))
+        #expect(again == .trial)
         breaker.recordSuccess()
-        let closed = breaker.allows(now: start.addingTimeInterval(62))
-        #expect(breaker.state == .closed && breaker.consecutiveFailures == 0 && closed)
+        let closed = breaker.admit(now: start.addingTimeInterval(62))
+        #expect(breaker.state == .closed && breaker.consecutiveFailures == 0 && closed == .allowed)
     }
 
     /// A trial call that ends without a verdict (the prompt refused, the owner cancelling)

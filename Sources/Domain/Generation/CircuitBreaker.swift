@@ -38,10 +38,6 @@ public struct CircuitBreaker: Sendable, Equatable {
         }
     }
 
-    public mutating func allows(now: Date) -> Bool {
-        admit(now: now) != .refused
-    }
-
     public mutating func recordSuccess() {
         state = .closed
         consecutiveFailures = 0
