@@ -19,9 +19,9 @@ enum GenerationEventStream {
     /// tells it but a write that fails (a test holds this). A quiet stream re-reads every
     /// `recheckInterval` anyway, so it writes a few bytes about each time, and a stream whose
     /// client left gives its place (`GenerationEvents.reserveStream`) back within seconds.
-    static let keepAliveInterval: TimeInterval = 2
+    static let keepAliveInterval: Duration = .seconds(2)
     /// A stream ends after this long; EventSource reconnects by itself.
-    static let maxDuration: TimeInterval = 600
+    static let maxDuration: Duration = .seconds(600)
     /// How often a stream asks whether its sign-in still holds (at most; a quiet stream asks at
     /// its next re-read, so a revoked one ends within about twice this).
     static let signInRecheckInterval: Duration = .seconds(2)
@@ -45,14 +45,14 @@ enum GenerationEventStream {
         response.body = .init(asyncStream: { writer in
             defer { place.release() }
             await req.pictor.generationEvents.follow(id) { signal in
-                let started = Date()
+                let started = ContinuousClock.now
                 var lastSent: Data?
-                var lastWrite = Date()
+                var lastWrite = ContinuousClock.now
                 var signInChecked = ContinuousClock.now
                 let events = req.pictor.generationEvents
                 do {
                     // A cancelled wait returns at once: stop rather than re-read in a loop.
-                    while Date().timeIntervalSince(started) < maxDuration && !Task.isCancelled {
+                    while ContinuousClock.now - started < maxDuration && !Task.isCancelled {
                         if ContinuousClock.now - signInChecked >= signInRecheckInterval {
                             guard try await req.isStillSignedIn(user) else {
                                 try await writer.write(.buffer(ByteBuffer(string: "event: signed-out\ndata: {}\n\n")))
@@ -68,10 +68,10 @@ enum GenerationEventStream {
                             event += String(decoding: data, as: UTF8.self) + "\n\n"
                             try await writer.write(.buffer(ByteBuffer(string: event)))
                             lastSent = data
-                            lastWrite = Date()
-                        } else if Date().timeIntervalSince(lastWrite) >= keepAliveInterval {
+                            lastWrite = ContinuousClock.now
+                        } else if ContinuousClock.now - lastWrite >= keepAliveInterval {
                             try await writer.write(.buffer(ByteBuffer(string: ": keep-alive\n\n")))
-                            lastWrite = Date()
+                            lastWrite = ContinuousClock.now
                         }
                         // Shutting down: the client has the current state, and reconnects elsewhere.
                         if GenerationState(rawValue: row.state)?.isFinal == true || events.isClosing { break }
