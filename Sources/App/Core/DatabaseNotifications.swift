@@ -1,5 +1,4 @@
 import FluentPostgresDriver
-import Synchronization
 import Vapor
 
 /// Notifications from other Pictor processes on PostgreSQL (`LISTEN/NOTIFY`): one connection per
@@ -32,7 +31,7 @@ final class DatabaseNotifications: LifecycleHandler, Sendable {
     let answerWithin: Duration
     /// The connection's `application_name`, unique to this instance (tests find it by it).
     let connectionName = "pictor notifications \(UUID().uuidString.prefix(8))"
-    private let task = Mutex<Task<Void, Never>?>(nil)
+    private let background = BackgroundTask()
 
     init(_ subscriptions: [Subscription], checkInterval: Duration = .seconds(30), answerWithin: Duration = .seconds(10)) {
         self.subscriptions = subscriptions
@@ -43,13 +42,11 @@ final class DatabaseNotifications: LifecycleHandler, Sendable {
     func didBootAsync(_ application: Application) async throws {
         guard case .postgres(let url) = application.pictor.config.database, !subscriptions.isEmpty else { return }
         let logger = application.logger
-        task.withLock { $0 = Task { await self.listen(url: url, logger: logger) } }
+        background.start { await self.listen(url: url, logger: logger) }
     }
 
     func shutdownAsync(_ application: Application) async {
-        guard let running = task.withLock({ $0 }) else { return }
-        running.cancel()
-        await running.value
+        await background.stop()
     }
 
     private func listen(url: String, logger: Logger) async {

@@ -86,27 +86,23 @@ final class QueueClock: Sendable {
     /// the workers start (registered before them), then every `alignInterval` (every
     /// `retryInterval` while it fails).
     final class Aligner: LifecycleHandler, Sendable {
-        private let task = Mutex<Task<Void, Never>?>(nil)
+        private let background = BackgroundTask()
 
         func didBootAsync(_ application: Application) async throws {
             let clock = application.pictor.queueClock
             let db = application.db
             let logger = application.logger
             let first = await clock.alignReporting(on: db, logger: logger)
-            task.withLock {
-                $0 = Task {
-                    var aligned = first
-                    while (try? await Task.sleep(for: aligned ? QueueClock.alignInterval : QueueClock.retryInterval)) != nil {
-                        aligned = await clock.alignReporting(on: db, logger: logger)
-                    }
+            background.start {
+                var aligned = first
+                while (try? await Task.sleep(for: aligned ? QueueClock.alignInterval : QueueClock.retryInterval)) != nil {
+                    aligned = await clock.alignReporting(on: db, logger: logger)
                 }
             }
         }
 
         func shutdownAsync(_ application: Application) async {
-            guard let running = task.withLock({ $0 }) else { return }
-            running.cancel()
-            await running.value
+            await background.stop()
         }
     }
 }
