@@ -130,4 +130,33 @@ import Vapor
             #expect(await lonely.received().count == 2)
         }
     }
+
+    /// A worker told to stop while it was still preparing the call (reading the generation,
+    /// recording the disclosure) hands the job back without calling the provider: the next
+    /// worker would call it again, and the person would pay twice for one picture.
+    @Test func aWorkerStoppedBeforeTheCallDoesNotCallTheProvider() async throws {
+        let remote = ScriptedProvider(id: "remote")
+        try await withPictor { app in
+            app.pictor = app.pictor.with(models: ModelCatalog(entries: [
+                .init(id: "remote", provider: remote, pricePerImage: 1, timeout: .seconds(5), maxAttempts: 2, styles: [],
+                      processor: "Example Images Inc. (api.example.com)"),
+            ]))
+            let browser = try await signedInForAPI(app, email: "stopped@example.com")
+            let created: GenerationView = try await browser.generate(#"{"prompt":"a cat","size":"64x64"}"#).decoded()
+            var claimed: ClaimedJob?
+            repeat {  // signing up queued mail before it
+                claimed = try await JobQueue.claim(owner: "w", leaseFor: 60, now: Date(), on: app.db)
+            } while claimed != nil && claimed?.kind != GenerationService.jobKind
+            let job = try #require(claimed)
+            let context = JobContext(application: app, logger: app.logger, job: job, owner: "w", completion: CompletionMark())
+            let outcome = await Task {
+                withUnsafeCurrentTask { $0?.cancel() }  // the stop arrives before the call starts
+                try await GenerationJobHandler().run(job, context: context)
+            }.result
+            #expect(throws: CancellationError.self) { try outcome.get() }
+            try await Task.sleep(for: .milliseconds(200))  // a call already on its way would have reached the provider
+            #expect(await remote.received().isEmpty)
+            #expect(try await GenerationModel.find(created.id, on: app.db)?.state == "running")  // the runner hands it back
+        }
+    }
 }

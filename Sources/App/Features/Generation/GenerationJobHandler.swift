@@ -110,6 +110,9 @@ struct GenerationJobHandler: JobHandler {
                         userID: userID, generationID: generationID, processor: processor, purpose: "Making the images you asked for",
                         categories: Self.categories(sentIn: request), createdAt: Date()), on: app.db)
                 }
+                // Stopped while preparing: hand the job back before anything is sent, or the next
+                // worker's call would be a second, paid one.
+                try Task.checkCancellation()
                 let images = try await call(candidate, with: request, generationID: generationID, app: app)
                 health.recordSuccess(candidate.id, latency: ContinuousClock.now - started)
                 return (images, candidate.id)
