@@ -17,11 +17,7 @@ import Vapor
     @Test func everyCallToAnOutsideProviderIsRecordedForItsPerson() async throws {
         let remote = ScriptedProvider(id: "remote")
         try await withPictor { app in
-            app.pictor = app.pictor.with(models: ModelCatalog(entries: [
-                .init(id: "remote", provider: remote, pricePerImage: 1, timeout: .seconds(5), maxAttempts: 1, styles: [],
-                      processor: "Example Images Inc. (api.example.com)"),
-                ModelCatalog.standard.entries[0],
-            ]))
+            app.pictor = app.pictor.with(models: remoteCatalog(remote))
             let browser = try await signedInForAPI(app, email: "curious@example.com")
             let other = try await signedInForAPI(app, email: "someone-else@example.com")
             let viaRemote: GenerationView = try await browser.generate(

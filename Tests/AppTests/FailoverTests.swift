@@ -137,12 +137,9 @@ import Vapor
     @Test func aWorkerStoppedBeforeTheCallDoesNotCallTheProvider() async throws {
         let remote = ScriptedProvider(id: "remote")
         try await withPictor { app in
-            app.pictor = app.pictor.with(models: ModelCatalog(entries: [
-                .init(id: "remote", provider: remote, pricePerImage: 1, timeout: .seconds(5), maxAttempts: 2, styles: [],
-                      processor: "Example Images Inc. (api.example.com)"),
-            ]))
+            app.pictor = app.pictor.with(models: remoteCatalog(remote, maxAttempts: 2))
             let browser = try await signedInForAPI(app, email: "stopped@example.com")
-            let created: GenerationView = try await browser.generate(#"{"prompt":"a cat","size":"64x64"}"#).decoded()
+            let created: GenerationView = try await browser.generate(#"{"model":"remote","prompt":"a cat","size":"64x64"}"#).decoded()
             var claimed: ClaimedJob?
             repeat {  // signing up queued mail before it
                 claimed = try await JobQueue.claim(owner: "w", leaseFor: 60, now: Date(), on: app.db)

@@ -62,6 +62,16 @@ func scriptedCatalog(_ provider: ScriptedProvider, price: Int = 2, timeout: Dura
     ])
 }
 
+/// A catalog whose first model, "remote", is run by an outside company (each call to it is
+/// disclosed to its person), beside the built-in engine.
+func remoteCatalog(_ provider: ScriptedProvider, maxAttempts: Int = 1) -> ModelCatalog {
+    ModelCatalog(entries: [
+        .init(id: "remote", provider: provider, pricePerImage: 1, timeout: .seconds(5), maxAttempts: maxAttempts, styles: [],
+              processor: "Example Images Inc. (api.example.com)"),
+        ModelCatalog.standard.entries[0],
+    ])
+}
+
 /// A generation as the API shows it (the fields tests look at).
 struct GenerationView: Decodable {
     struct Image: Decodable {
