@@ -156,7 +156,8 @@ import VaporTesting
     }
 
     /// A reference uploaded with one generation (it goes when that one is purged) and used
-    /// again by another is kept, detached, when the first is purged: the second keeps working.
+    /// again by another (a variation) is kept when the first is purged, now with the second: the
+    /// second keeps working, and the reference goes when the second is purged too.
     @Test func aReferenceUsedAgainOutlivesThePurgeOfItsFirstGeneration() async throws {
         try await withPictor { app in
             app.pictor = app.pictor.with(models: scriptedCatalog(ScriptedProvider()))
@@ -172,12 +173,19 @@ import VaporTesting
             #expect(try await GallerySweeps.purgeDeleted(app: app) == 1)
 
             let kept = try #require(try await ReferenceImageModel.find(reference.id, on: app.db))
-            #expect(kept.generationID == nil)
+            #expect(kept.generationID == second.id)
             #expect(try await browser.api(.GET, "/api/v1/reference-images/\(reference.id)/file").status == .ok)
             try await withRunner(app, handlers: workHandlers) { _ in
                 let done = try await browser.finished(second.id)
                 #expect(done.status == "succeeded", "\(done.status) \(done.reason ?? "")")
             }
+
+            // Once no generation uses it, the photo goes with the last one: nothing of it is kept.
+            #expect(try await browser.api(.DELETE, "/api/v1/generations/\(second.id)").status == .noContent)
+            try await sqlDatabase(app.db).raw("UPDATE generations SET deleted_at = \(bind: Date().addingTimeInterval(-3600)) WHERE id = \(bind: second.id)").run()
+            #expect(try await GallerySweeps.purgeDeleted(app: app) == 1)
+            #expect(try await ReferenceImageModel.query(on: app.db).count() == 0)
+            #expect(try await app.pictor.blobs.list(prefix: "users/").isEmpty)
         }
     }
 

@@ -175,7 +175,7 @@ extension DataInventory {
         ),
         TablePolicy(
             table: "reference_images",
-            purpose: "Reference images you uploaded (metadata removed, stored encrypted with your key) until you delete them, or with the generation you uploaded them for.",
+            purpose: "Reference images you uploaded (metadata removed, stored encrypted with your key) until you delete them; those uploaded with a generation go with it, or with the last of its variations that used them.",
             columns: Dictionary(uniqueKeysWithValues: [
                 "id", "user_id", "blob_key", "format", "width", "height", "bytes", "sha256", "created_at", "generation_id",
             ].map { ($0, ColumnPolicy.account("user.content.private")) })

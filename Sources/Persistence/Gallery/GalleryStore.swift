@@ -71,7 +71,8 @@ public enum GalleryStore {
     /// images uploaded with it) if it is still deleted before `before`; returns the image and
     /// reference rows' blob keys to remove after commit, or nil when it was restored meanwhile.
     /// A reference uploaded with it that another of the owner's generations also used is kept,
-    /// as one of the owner's stored references, so that generation is not left without it.
+    /// attached to that generation instead, so that it is not left without it and the reference
+    /// goes when the last generation using it is purged.
     public static func purge(_ id: UUID, deletedBefore before: Date, on db: any Database) async throws -> [String]? {
         let sql = try sqlDatabase(db)
         let images = try await sql.raw("""
@@ -93,12 +94,12 @@ public enum GalleryStore {
         var removedReferences: [String] = []
         for reference in references {
             // `reference_ids` holds a JSON list of ids (JSONEncoder writes them upper case).
-            let usedElsewhere = try await sql.raw("""
-                SELECT 1 AS used FROM generations
+            let usedBy = try await sql.raw("""
+                SELECT id FROM generations
                 WHERE user_id = \(bind: reference.user) AND UPPER(reference_ids) LIKE \(bind: "%\"\(reference.id.uuidString.uppercased())\"%") LIMIT 1
-                """).first() != nil
-            if usedElsewhere {
-                try await sql.raw("UPDATE reference_images SET generation_id = NULL WHERE id = \(bind: reference.id)").run()
+                """).first()?.decode(column: "id", as: UUID.self)
+            if let usedBy {
+                try await sql.raw("UPDATE reference_images SET generation_id = \(bind: usedBy) WHERE id = \(bind: reference.id)").run()
             } else {
                 try await sql.raw("DELETE FROM reference_images WHERE id = \(bind: reference.id)").run()
                 removedReferences.append(reference.blobKey)
