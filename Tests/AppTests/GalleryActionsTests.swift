@@ -130,6 +130,10 @@ import VaporTesting
                 #expect(response.headers.first(name: .contentDisposition)?.hasPrefix("attachment; filename=\"pictor-") == true)
                 #expect(String(decoding: bytes, as: UTF8.self).contains("trainedAlgorithmicMedia"), "\(format) lost the AI marker")
             }
+            // A HEAD (download managers and link checkers ask first) answers as the download
+            // would, and downloads nothing: it is not recorded.
+            let head = try await browser.api(.HEAD, base + "?format=webp")
+            #expect(head.status == .ok && head.headers.contentType?.subType == "webp")
             let activity = try await DownloadStore.recent(of: try #require(try await UserModel.query(on: app.db).first()?.id), limit: 10, on: app.db)
             #expect(activity.map(\.format) == ["webp", "jpeg", "png"])
             #expect(activity.allSatisfy { $0.imageID == image.id && $0.generationID == made.id })

@@ -7,7 +7,8 @@ import Vapor
 
 /// `GET /images/{id}/download?format=png|jpeg|webp`: the owner's image as a file to save, in
 /// the format asked for (PNG is the stored file; JPEG and WebP are encoded from it, carrying
-/// the same AI-origin marker). Every download is recorded in the person's download activity.
+/// the same AI-origin marker). Every download is recorded in the person's download activity
+/// (a HEAD, which downloads nothing, is not).
 enum DownloadsController {
     @Sendable static func download(req: Request) async throws -> Response {
         let user = try req.requireUser(scope: .generationsRead)
@@ -21,8 +22,12 @@ enum DownloadsController {
         else { throw AccessError.notFound }
         let stored = try key.open(try await req.pictor.blobs.get(BlobKey(image.blobKey)))
         let bytes = try await convert(stored, storedFormat: image.format, to: format, source: image.digitalSourceType, req: req)
-        try await DownloadStore.record(DownloadRecord(
-            userID: user.id, imageID: image.id!, generationID: image.generationID, format: format.rawValue, createdAt: Date()), on: req.db)
+        // Vapor answers a HEAD with this route, sending no body: nothing was downloaded. (It is
+        // still encoded, so that its Content-Length is the download's.)
+        if req.method != .HEAD {
+            try await DownloadStore.record(DownloadRecord(
+                userID: user.id, imageID: image.id!, generationID: image.generationID, format: format.rawValue, createdAt: Date()), on: req.db)
+        }
         var headers = HTTPHeaders()
         headers.contentType = HTTPMediaType(type: "image", subType: format.rawValue)
         headers.replaceOrAdd(name: .cacheControl, value: "private, no-store")
