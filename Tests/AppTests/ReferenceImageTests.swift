@@ -149,7 +149,13 @@ import VaporTesting
             #expect(list.isEmpty)
             let used = try await other.generate(#"{"prompt":"x","size":"512x512","referenceImageIds":["\#(reference.id)"]}"#)
             #expect(used.status == .badRequest)
-            #expect(try await owner.api(.GET, reference.url).status == .ok)
+            // The owner's browser keeps it privately, per signed-in person, and asks again cheaply.
+            let file = try await owner.api(.GET, reference.url)
+            let etag = try #require(file.headers.first(name: .eTag))
+            #expect(file.status == .ok && file.headers.first(name: .vary) == "Cookie, Authorization")
+            #expect(file.headers.first(name: .cacheControl)?.hasPrefix("private") == true)
+            #expect(try await owner.api(.GET, reference.url, headers: ["If-None-Match": etag]).status == .notModified)
+            #expect(try await other.api(.GET, reference.url, headers: ["If-None-Match": etag]).status == .notFound)
         }
     }
 }

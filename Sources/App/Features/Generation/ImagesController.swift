@@ -25,16 +25,8 @@ enum ImagesController {
         // The owner's content key first: after erasure not even a 304 answers for the image.
         guard let key = try await req.pictor.contentKeys.existingKey(for: user.id, on: req.db) else { throw AccessError.notFound }
         let etag = "\"\(image.sha256)\(thumbnail ? "-t" : "")\""
-        var headers = HTTPHeaders()
-        headers.replaceOrAdd(name: .eTag, value: etag)
-        headers.replaceOrAdd(name: .cacheControl, value: "private, max-age=31536000, immutable")
-        headers.replaceOrAdd(name: .vary, value: "Cookie, Authorization")
-        if req.headers[.ifNoneMatch].flatMap({ $0.split(separator: ",") }).contains(where: {
-            let tag = $0.trimmingCharacters(in: .whitespaces)
-            return tag == etag || tag == "W/" + etag || tag == "*"
-        }) {
-            return Response(status: .notModified, headers: headers)
-        }
+        var headers = HTTPHeaders.privateFile(etag: etag, maxAge: 31_536_000, immutable: true)
+        if req.hasCurrentCopy(of: etag) { return Response(status: .notModified, headers: headers) }
         let sealed = try await req.pictor.blobs.get(BlobKey(thumbnail ? image.thumbnailKey : image.blobKey))
         let bytes = try key.open(sealed)
         let format = thumbnail ? "webp" : image.format

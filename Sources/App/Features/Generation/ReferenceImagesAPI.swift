@@ -108,11 +108,11 @@ enum ReferenceImagesAPI {
         let user = try req.requireUser(scope: .generationsRead)
         let row = try await owned(req, user: user)
         guard let key = try await req.pictor.contentKeys.existingKey(for: user.id, on: req.db) else { throw AccessError.notFound }
+        let etag = "\"\(row.sha256)\""
+        var headers = HTTPHeaders.privateFile(etag: etag, maxAge: 3600, immutable: false)
+        if req.hasCurrentCopy(of: etag) { return Response(status: .notModified, headers: headers) }
         let bytes = try key.open(try await req.pictor.blobs.get(BlobKey(row.blobKey)))
-        var headers = HTTPHeaders()
         headers.contentType = .png
-        headers.replaceOrAdd(name: .cacheControl, value: "private, max-age=3600")
-        headers.replaceOrAdd(name: .eTag, value: "\"\(row.sha256)\"")
         return Response(status: .ok, headers: headers, body: .init(data: bytes))
     }
 
