@@ -87,6 +87,30 @@ import VaporTesting
         }
     }
 
+    /// A deletion whose cancellation fails is refused, rather than hiding a generation that
+    /// could still run and be charged for; and the purge never removes one that has not ended
+    /// (its credit hold would never be settled).
+    @Test func aGenerationThatCouldNotBeCancelledIsNeitherDeletedNorPurged() async throws {
+        try await withPictor { app in
+            let credits = RecordingCredits()
+            app.pictor = app.pictor.with(credits: credits)
+            let browser = try await signedInForAPI(app, email: "unlucky@example.com")
+            let queued: GenerationView = try await browser.generate(#"{"prompt":"never mind","size":"512x512"}"#).decoded()
+            credits.refusals.update { $0 = 1 }
+            #expect(try await browser.api(.DELETE, "/api/v1/generations/\(queued.id)").status == .internalServerError)
+            var row = try #require(try await GenerationModel.find(queued.id, on: app.db))
+            #expect(row.state == "queued" && row.deletedAt == nil)
+
+            // Deleted some other way while still queued (as before this was fixed): kept until it ends.
+            try await sqlDatabase(app.db).raw("UPDATE generations SET deleted_at = \(bind: Date().addingTimeInterval(-3600)) WHERE id = \(bind: queued.id)").run()
+            #expect(try await GallerySweeps.purgeDeleted(app: app) == 0)
+            row = try #require(try await GenerationModel.find(queued.id, on: app.db))
+            #expect(try await GenerationService.end(row, as: .cancelled, reason: "test", app: app, on: app.db))
+            #expect(try await GallerySweeps.purgeDeleted(app: app) == 1)
+            #expect(credits.settlements(of: queued.id).map(\.captured) == [0])
+        }
+    }
+
     @Test func favouriteVariationAndUseAgainFromThePage() async throws {
         try await withPictor { app in
             app.pictor = app.pictor.with(models: scriptedCatalog(Self.instant))

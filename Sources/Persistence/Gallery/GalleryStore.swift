@@ -59,13 +59,17 @@ public enum GalleryStore {
             """).first() != nil
     }
 
-    /// Generations deleted before `before`, oldest first: what the purge removes for good.
+    /// Generations deleted before `before` that have ended, oldest first: what the purge removes
+    /// for good. One still queued or running (deleted while its cancellation failed) waits until
+    /// it ends: removed mid-run, its credit hold would never be settled.
     public static func deleted(before: Date, limit: Int, on db: any Database) async throws -> [GenerationModel] {
         try await sqlDatabase(db).raw("""
-            SELECT * FROM generations WHERE deleted_at IS NOT NULL AND deleted_at < \(bind: before)
+            SELECT * FROM generations WHERE deleted_at IS NOT NULL AND deleted_at < \(bind: before) AND \(unsafeRaw: ended)
             ORDER BY deleted_at LIMIT \(literal: limit)
             """).all().map(GenerationStore.generation(from:))
     }
+
+    private static let ended = "state NOT IN ('queued', 'running')"
 
     /// Removes a deleted generation's rows (images, share links, downloads and the reference
     /// images uploaded with it) if it is still deleted before `before`; returns the image and
@@ -86,7 +90,8 @@ public enum GalleryStore {
             }
         // The generation first, and only while it is still deleted: an undo that won the race keeps everything.
         guard try await sql.raw("""
-            DELETE FROM generations WHERE id = \(bind: id) AND deleted_at IS NOT NULL AND deleted_at < \(bind: before) RETURNING id
+            DELETE FROM generations WHERE id = \(bind: id) AND deleted_at IS NOT NULL AND deleted_at < \(bind: before) AND \(unsafeRaw: ended)
+            RETURNING id
             """).first() != nil else { return nil }
         try await sql.raw("DELETE FROM generation_images WHERE generation_id = \(bind: id)").run()
         try await sql.raw("DELETE FROM share_links WHERE generation_id = \(bind: id)").run()

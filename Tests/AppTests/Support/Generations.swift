@@ -21,6 +21,9 @@ final class RecordingCredits: Credits {
     let holds = Locked<[UUID: Int]>([:])
     let settlements = Locked<[Settlement]>([])
     let balance: Int?
+    /// How many settlements to refuse (as a ledger the database could not reach would) before
+    /// recording again.
+    let refusals = Locked(0)
 
     init(balance: Int? = nil) {
         self.balance = balance
@@ -34,6 +37,10 @@ final class RecordingCredits: Credits {
     }
 
     func settle(generation: UUID, user: UUID, held: Int, captured: Int, on db: any Database) async throws {
+        if refusals.update({ refusals in
+            defer { refusals = max(0, refusals - 1) }
+            return refusals > 0
+        }) { throw SettlementRefused() }
         settlements.update { $0.append(Settlement(generation: generation, held: held, captured: captured)) }
     }
 
@@ -43,6 +50,7 @@ final class RecordingCredits: Credits {
 }
 
 struct HeldBeforeItsGeneration: Error {}
+struct SettlementRefused: Error {}
 
 /// The handlers a generation test's runner needs (its sign-up mail is delivered too).
 let workHandlers: [any JobHandler] = [GenerationJobHandler(), SendMailHandler()]

@@ -75,7 +75,12 @@ enum GenerationActions {
     private static func delete(_ id: UUID, user: CurrentUser, req: Request) async throws {
         guard let generation = try await GenerationStore.find(id, of: user.id, on: req.db) else { throw AccessError.notFound }
         if GenerationState(rawValue: generation.state)?.isFinal != true {
-            _ = try? await GenerationService.cancel(id, user: user.id, app: req.application, on: req.db)
+            // Cancelled first, so that nothing is charged for it. It may have ended meanwhile (the
+            // conflict); any other failure stops the deletion: hidden but still running, it
+            // could be charged for.
+            do {
+                _ = try await GenerationService.cancel(id, user: user.id, app: req.application, on: req.db)
+            } catch is GenerationConflict {}
         }
         guard try await GalleryStore.markDeleted(id, of: user.id, now: Date(), on: req.db) else { throw AccessError.notFound }
         req.pictor.generationEvents.changed(id)
