@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// Sends mail over SMTP (RFC 5321): EHLO, STARTTLS (or implicit TLS), AUTH PLAIN or
 /// LOGIN, then one message per connection. 4xx replies are temporary, 5xx permanent.
@@ -36,6 +37,7 @@ public struct SMTPMailer: Mailer {
     private func deliver(_ data: String, from: String, to: String) async throws {
         let tls = try makeTLSContext()
         let host = settings.host
+        let received = SMTPReceivedLines()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(10))
             .connect(host: host, port: settings.port) { channel in
@@ -44,7 +46,7 @@ public struct SMTPMailer: Mailer {
                         try channel.pipeline.syncOperations.addHandler(
                             try NIOSSLClientHandler(context: tls, serverHostname: Self.sniName(host)))
                     }
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPReplyLineDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPReplyLineDecoder(received: received)))
                     return try NIOAsyncChannel<String, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
@@ -57,7 +59,15 @@ public struct SMTPMailer: Mailer {
                     throw MailDeliveryError.permanent("the SMTP server does not offer STARTTLS (set SMTP_SECURITY=none only for a local relay)")
                 }
                 _ = try await session.command("STARTTLS", expect: 220)
+                let repliesRead = session.linesRead
                 try await channel.channel.eventLoop.submit {
+                    // Whatever arrived after the 220 was sent before encryption: a reply injected
+                    // by someone in between, which would be taken for the server's answer to what
+                    // follows. Checked on the event loop, where nothing more is read before TLS.
+                    guard received.lines == repliesRead, !received.partial else {
+                        throw MailDeliveryError.retryable(
+                            "the SMTP server's agreement to STARTTLS came with more text before encryption began; refused, as someone between may be tampering with the connection")
+                    }
                     try channel.channel.pipeline.syncOperations.addHandler(
                         try NIOSSLClientHandler(context: tls, serverHostname: Self.sniName(host)), position: .first)
                 }.get()
@@ -115,6 +125,8 @@ public struct SMTPMailer: Mailer {
 struct SMTPSession {
     var lines: NIOAsyncChannelInboundStream<String>.AsyncIterator
     let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    /// How many reply lines have been read.
+    private(set) var linesRead = 0
 
     /// Reads the server's greeting.
     mutating func expect(_ code: Int) async throws {
@@ -135,6 +147,7 @@ struct SMTPSession {
             guard let line = try await lines.next() else {
                 throw MailDeliveryError.retryable("the SMTP server closed the connection after \(sent)")
             }
+            linesRead += 1
             let bytes = Array(line.utf8)
             guard bytes.count >= 3, let code = Int(String(decoding: bytes[0..<3], as: UTF8.self)) else {
                 throw MailDeliveryError.retryable("unreadable SMTP reply after \(sent): \(line.prefix(80))")
@@ -150,15 +163,29 @@ struct SMTPSession {
     }
 }
 
-/// Splits the byte stream into lines without their CRLF.
+/// Splits the byte stream into lines without their CRLF, counting them in `received`.
 struct SMTPReplyLineDecoder: ByteToMessageDecoder {
     typealias InboundOut = String
+    let received: SMTPReceivedLines
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else { return .needMoreData }
-        guard var bytes = buffer.readBytes(length: newline - buffer.readerIndex + 1) else { return .needMoreData }
+        guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")),
+            var bytes = buffer.readBytes(length: newline - buffer.readerIndex + 1)
+        else {
+            received.state.withLock { $0.partial = buffer.readableBytes > 0 }
+            return .needMoreData
+        }
         while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { bytes.removeLast() }
+        received.state.withLock { $0.lines += 1 }
         context.fireChannelRead(wrapInboundOut(String(decoding: bytes, as: UTF8.self)))
         return .continue
     }
+}
+
+/// What the decoder has taken off the connection: complete lines, and whether part of one is
+/// waiting for its end.
+final class SMTPReceivedLines: Sendable {
+    let state = Mutex<(lines: Int, partial: Bool)>((0, false))
+    var lines: Int { state.withLock { $0.lines } }
+    var partial: Bool { state.withLock { $0.partial } }
 }

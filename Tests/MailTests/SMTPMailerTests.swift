@@ -54,6 +54,22 @@ import TestSupport
         #expect(try server.records().isEmpty)
     }
 
+    /// Someone between Pictor and the server answers STARTTLS with a second, plaintext reply in
+    /// the same packet. Read after encryption began, it would be taken for the server's answer to
+    /// the next command, and every reply after it for the one before. Refused before TLS starts.
+    @Test func aReplyInjectedBeforeEncryptionIsRefused() async throws {
+        let server = try TestServer(script: "smtp_server.py", arguments: ["--inject-after-starttls"])
+        defer { server.stop() }
+        await #expect {
+            try await SMTPMailer(settings: settings(server)).send(message, from: sender)
+        } throws: { error in
+            guard case MailDeliveryError.retryable(let reason) = error else { return false }
+            return reason.contains("tampering")
+        }
+        let lines = try JSONSerialization.jsonObject(with: Data(contentsOf: server.directory.appendingPathComponent("lines.json"))) as? [String]
+        #expect(lines?.count == 2 && lines?.last == "STARTTLS", "\(lines ?? [])")  // nothing more was sent
+    }
+
     @Test func localRelayWithoutTLSWorksWhenAskedFor() async throws {
         let server = try TestServer(script: "smtp_server.py", arguments: ["--no-tls"])
         defer { server.stop() }

@@ -1,9 +1,12 @@
 """A real SMTP server for Pictor's tests (aiosmtpd), with STARTTLS and AUTH.
 
-Usage: smtp_server.py DIR [--no-tls] [--exclude-auth PLAIN]
+Usage: smtp_server.py DIR [--no-tls] [--exclude-auth PLAIN] [--inject-after-starttls]
 Makes a self-signed certificate for 127.0.0.1 in DIR (DIR/cert.pem is the CA the client
 must trust), accepts user "pictor" with password "secret" after STARTTLS, stores every
 message as DIR/N.json ({"mail_from", "rcpt_tos", "data"}), and prints "PORT n" once ready.
+--inject-after-starttls plays an attacker between client and server instead: its answer to
+STARTTLS carries a second, plaintext reply ("250 injected") in the same packet, then it records
+every line the client sends (DIR/lines.json) until the client hangs up.
 """
 import argparse
 import asyncio
@@ -41,11 +44,36 @@ def authenticate(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=ok, handled=False)
 
 
+def serve_injecting(directory, port):
+    """A plaintext conversation up to STARTTLS, whose 220 arrives with an injected reply."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", port))
+    listener.listen(1)
+
+    def conversation():
+        while True:
+            client, _ = listener.accept()
+            lines = []
+            with client, client.makefile("rb") as incoming:
+                client.sendall(b"220 injector ESMTP\r\n")
+                for raw in incoming:
+                    line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                    lines.append(line)
+                    (directory / "lines.json").write_text(json.dumps(lines))
+                    if line.upper().startswith("EHLO"):
+                        client.sendall(b"250-injector\r\n250 STARTTLS\r\n")
+                    elif line.upper() == "STARTTLS":
+                        client.sendall(b"220 Go ahead\r\n250 injected\r\n")
+
+    threading.Thread(target=conversation, daemon=True).start()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("directory")
     parser.add_argument("--no-tls", action="store_true")
     parser.add_argument("--exclude-auth", action="append", default=[])
+    parser.add_argument("--inject-after-starttls", action="store_true")
     args = parser.parse_args()
     directory = pathlib.Path(args.directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -66,6 +94,12 @@ def main():
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(str(cert), str(key))
         options.update(tls_context=context, require_starttls=True, auth_require_tls=True)
+
+    if args.inject_after_starttls:
+        serve_injecting(directory, port)
+        print(f"PORT {port}", flush=True)
+        sys.stdin.read()
+        return
 
     controller = Controller(Store(directory), **options)
     controller.start()
