@@ -5,8 +5,9 @@ import Foundation
 /// `multipart/alternative` when there is an HTML part.
 public enum MIMEMessage {
     public static func render(
-        _ message: MailMessage, from sender: MailAddress, date: Date = Date(), messageID: String = UUID().uuidString
+        _ message: MailMessage, from sender: MailAddress, date: Date = Date(), messageID: String? = nil
     ) -> String {
+        let messageID = messageID ?? message.id?.uuidString.lowercased() ?? UUID().uuidString.lowercased()
         let domain = sender.address.split(separator: "@").last.map(String.init) ?? "localhost"
         var headers = [
             "From: \(format(sender))",
@@ -36,10 +37,17 @@ public enum MIMEMessage {
         return (headers + [""] + body).joined(separator: "\r\n") + "\r\n"
     }
 
+    /// `Name <address>`: the name as it is when it is letters, digits and spaces; quoted when it
+    /// has other printable ASCII (`"Pictor, Inc."`: bare, the comma would make two mailboxes);
+    /// an encoded word otherwise.
     static func format(_ address: MailAddress) -> String {
         guard let name = address.name else { return address.address }
-        let safe = name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == " ") }
-        return "\(safe ? name : encodedWord(name)) <\(address.address)>"
+        let plain = name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == " ") }
+        let printable = name.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value < 0x7F }
+        let shown = plain ? name
+            : printable ? "\"" + name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            : encodedWord(name)
+        return "\(shown) <\(address.address)>"
     }
 
     /// RFC 2047 `=?UTF-8?B?…?=` for text that is not plain printable ASCII.

@@ -11,8 +11,13 @@ public struct MailMessage: Sendable, Equatable, Codable {
     public var text: String
     public var html: String?
     public var category: Category
+    /// Names the message in its `Message-ID`, the same on every attempt to send it (Pictor
+    /// uses its outbox row's id): a message sent again after a lost answer is recognisable as
+    /// the same one. Nil: a new id each time it is rendered.
+    public var id: UUID?
 
-    public init(to: String, subject: String, text: String, html: String? = nil, category: Category) {
+    public init(to: String, subject: String, text: String, html: String? = nil, category: Category, id: UUID? = nil) {
+        self.id = id
         self.to = to
         self.subject = subject
         self.text = text

@@ -58,6 +58,8 @@ func useMailer(_ mailer: any Mailer, in app: Application) {
             let eml = try String(contentsOfFile: directory + "/" + files[0], encoding: .utf8)
             #expect(eml.contains("To: ada@example.com") && eml.contains("Your code is 123456"))
             #expect(eml.contains("From: Pictor <no-reply@localhost.localdomain>"))
+            // Named after its outbox row: the same on a second attempt.
+            #expect(eml.contains("Message-ID: <\(id.uuidString.lowercased())@localhost.localdomain>"))
         }
     }
 

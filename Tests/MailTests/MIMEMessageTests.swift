@@ -40,6 +40,26 @@ import Testing
         #expect(rendered.contains("X-Pictor-Category: security"))
     }
 
+    /// A message sent again (its first answer lost) carries the same Message-ID, so a receiving
+    /// server can tell it is a repeat.
+    @Test func aMessagesIDIsTheSameOnEveryAttempt() {
+        let id = UUID()
+        let message = MailMessage(to: "a@b.example", subject: "s", text: "t", category: .account, id: id)
+        let header = "Message-ID: <\(id.uuidString.lowercased())@pictor.example>\r\n"
+        #expect(MIMEMessage.render(message, from: sender).contains(header))
+        #expect(MIMEMessage.render(message, from: sender).contains(header))
+    }
+
+    @Test(arguments: [
+        ("Pictor", "Pictor <p@x.io>"),
+        ("Pictor, Inc.", #""Pictor, Inc." <p@x.io>"#),
+        (#"The "Best" \ Co"#, #""The \"Best\" \\ Co" <p@x.io>"#),
+        ("Zoë", "=?UTF-8?B?\(Data("Zoë".utf8).base64EncodedString())?= <p@x.io>"),
+    ])
+    func senderNamesAreQuotedOrEncodedWhenTheyMustBe(_ name: String, _ header: String) {
+        #expect(MIMEMessage.format(MailAddress(name: name, address: "p@x.io")) == header)
+    }
+
     @Test(arguments: ["a@b.example", "Pictor <no-reply@pictor.example>", "\"Team\" <t@x.io>"])
     func addressesParse(_ raw: String) {
         #expect(MailAddress(parsing: raw) != nil)

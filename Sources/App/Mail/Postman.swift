@@ -56,7 +56,7 @@ struct SendMailHandler: JobHandler {
         guard row.sentAt == nil else { return }
         let message = MailMessage(
             to: row.recipient, subject: row.subject, text: row.bodyText, html: row.bodyHTML,
-            category: MailMessage.Category(rawValue: row.category) ?? .account)
+            category: MailMessage.Category(rawValue: row.category) ?? .account, id: row.id)
         do {
             try await app.pictor.mailer.send(message, from: app.pictor.config.mail.from)
         } catch let error as MailDeliveryError {
