@@ -3,6 +3,7 @@ import Domain
 import Fluent
 import Foundation
 import Persistence
+import SQLKit
 import Testing
 import Vapor
 
@@ -107,6 +108,30 @@ import Vapor
             #expect(try await mallory.get("/login/two-factor").location == "/login")
             let old = PendingSignIn.cookieValue(userID: user.id!, remember: false, next: "", secrets: app.pictor.secrets, now: Date().addingTimeInterval(-301))
             #expect(PendingSignIn.read(old, secrets: app.pictor.secrets) == nil)
+        }
+    }
+
+    /// Two-factor is turned off only together with the notice that tells its owner (and the
+    /// audit entry): when the notice cannot be queued, nothing changes.
+    @Test func twoFactorIsNotTurnedOffWithoutItsNotice() async throws {
+        try await withPictor { app in
+            let email = "noticed@example.com"
+            let browser = try await Accounts.signedIn(app, email: email)
+            _ = try await enable(browser, app, email: email)
+            let sql = try sqlDatabase(app.db)
+            if sql.dialect.name == "sqlite" {
+                try await sql.raw("CREATE TRIGGER refuse_jobs BEFORE INSERT ON jobs BEGIN SELECT RAISE(ABORT, 'refused by the test'); END").run()
+            } else {
+                try await sql.raw("CREATE FUNCTION refuse_jobs() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql").run()
+                try await sql.raw("CREATE TRIGGER refuse_jobs BEFORE INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION refuse_jobs()").run()
+            }
+            try await browser.get("/account/security")
+            #expect(try await browser.post("/account/two-factor/disable").status == .internalServerError)
+            let user = try #require(try await UserModel.query(on: app.db).filter(\.$email == email).first())
+            #expect(user.totpEnabledAt != nil, "turned off without telling its owner")
+            let notices = try await MailOutboxModel.query(on: app.db).filter(\.$bodyText ~~ "turned off").count()
+            #expect(notices == 0, "an outbox message without its job would never be sent")
+            #expect(try await AuditEventModel.query(on: app.db).filter(\.$action == "two_factor.disabled").count() == 0)
         }
     }
 

@@ -120,11 +120,16 @@ enum SecurityController {
         guard let totp = try TwoFactor.totp(for: user, secrets: req.pictor.secrets) else {
             return req.redirect(to: SiteURL.accountSecurity.path)
         }
-        guard let codes = try await TwoFactor.confirmEnrolment(user, code: code, secrets: req.pictor.secrets, on: req.db) else {
+        // The change, its audit entry and the notice to the owner commit together or not at all.
+        let enrolled = try await writeTransaction(on: req.db) { tx -> [String]? in
+            guard let codes = try await TwoFactor.confirmEnrolment(user, code: code, secrets: req.pictor.secrets, on: tx) else { return nil }
+            try await Audit.record("two_factor.enabled", actor: user.id, request: req, on: tx)
+            try await Postman.queue(AccountMail.securityChange(to: user.email, change: "Two-factor sign-in was turned on."), userID: user.id, app: req.application, on: tx)
+            return codes
+        }
+        guard let codes = enrolled else {
             return try await setupPage(totp, email: user.email, error: "That code is not right. Check the time on your device and try the next code.", req: req, status: .unprocessableEntity)
         }
-        try await Audit.record("two_factor.enabled", actor: user.id, request: req, on: req.db)
-        try await Postman.queue(AccountMail.securityChange(to: user.email, change: "Two-factor sign-in was turned on."), userID: user.id, app: req.application, on: req.db)
         return try await req.view.render("account/recovery-codes", RecoveryCodesPage(
             layout: .make(for: req, title: "Recovery codes"), codes: codes)).encodeResponse(for: req)
     }
@@ -133,9 +138,12 @@ enum SecurityController {
         if let redirect = try reauthentication(req, returnTo: .accountSecurity) { return redirect }
         let current = try req.requireUser()
         let user = try await req.userRecord(current)
-        try await TwoFactor.disable(user, on: req.db)
-        try await Audit.record("two_factor.disabled", actor: user.id, request: req, on: req.db)
-        try await Postman.queue(AccountMail.securityChange(to: user.email, change: "Two-factor sign-in was turned off."), userID: user.id, app: req.application, on: req.db)
+        // Turned off only with its notice queued: the owner hears of it if it was not them.
+        try await writeTransaction(on: req.db) { tx in
+            try await TwoFactor.disable(user, on: tx)
+            try await Audit.record("two_factor.disabled", actor: user.id, request: req, on: tx)
+            try await Postman.queue(AccountMail.securityChange(to: user.email, change: "Two-factor sign-in was turned off."), userID: user.id, app: req.application, on: tx)
+        }
         return req.redirect(to: SiteURL.accountSecurity.path + "?done=two-factor-off")
     }
 
