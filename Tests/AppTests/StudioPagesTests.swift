@@ -155,6 +155,30 @@ import VaporTesting
         }
     }
 
+    /// The references uploaded with a form are attached to its generation in the same
+    /// transaction: when attaching fails, there is no generation left queued whose references
+    /// the failed form then removed (it would fail later, "a reference image was deleted").
+    @Test func aFormWhoseReferencesCannotBeAttachedLeavesNothing() async throws {
+        try await withPictor { app in
+            let browser = try await Accounts.signedIn(app, email: "unattached@example.com")
+            try await browser.get("/studio")
+            let csrf = try #require(browser.csrf)
+            let sql = try sqlDatabase(app.db)
+            if sql.dialect.name == "sqlite" {
+                try await sql.raw("CREATE TRIGGER refuse_attach BEFORE UPDATE ON reference_images BEGIN SELECT RAISE(ABORT, 'refused by the test'); END").run()
+            } else {
+                try await sql.raw("CREATE FUNCTION refuse_attach() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql").run()
+                try await sql.raw("CREATE TRIGGER refuse_attach BEFORE UPDATE ON reference_images FOR EACH ROW EXECUTE FUNCTION refuse_attach()").run()
+            }
+            let (type, body) = multipart(["_csrf": csrf, "prompt": "a harbour like this", "size": "512x512", "count": "1"],
+                                         files: [("harbour.png", try png())])
+            #expect(try await browser.post("/studio", body: body, contentType: type).status == .internalServerError)
+            #expect(try await GenerationModel.query(on: app.db).count() == 0)
+            #expect(try await ReferenceImageModel.query(on: app.db).count() == 0)
+            #expect(try await app.pictor.blobs.list(prefix: "users/").isEmpty)
+        }
+    }
+
     /// A reference uploaded with one generation (it goes when that one is purged) and used
     /// again by another (a variation) is kept when the first is purged, now with the second: the
     /// second keeps working, and the reference goes when the second is purged too.

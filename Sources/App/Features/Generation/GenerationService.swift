@@ -35,9 +35,12 @@ enum GenerationService {
     }
 
     /// Validates, then in one transaction: places the credit hold, inserts the generation
-    /// (`queued`) and its job. With an Idempotency-Key, a repeat returns the first generation
+    /// (`queued`) and its job, and with `attachingReferences` ties the reference images uploaded
+    /// with the request to it (they go when it is purged). With an Idempotency-Key, a repeat returns the first generation
     /// and creates nothing; a different request under a used key is refused.
-    static func submit(_ submission: GenerationSubmission, user: UUID, app: Application, on db: any Database) async throws -> Submitted {
+    static func submit(
+        _ submission: GenerationSubmission, user: UUID, attachingReferences: Bool = false, app: Application, on db: any Database
+    ) async throws -> Submitted {
         if let key = submission.idempotencyKey { try IdempotencyKey.validate(key) }
         let contentKey = try await app.pictor.contentKeys.key(for: user, on: db)
         let hash = requestHash(submission, key: contentKey)
@@ -75,6 +78,9 @@ enum GenerationService {
                 generation.jobID = try await JobQueue.enqueue(
                     NewJob(kind: jobKind, payload: payload, maxAttempts: entry.maxAttempts), now: app.pictor.queueClock.now, on: tx)
                 try await GenerationStore.insert(generation, on: tx)
+                if attachingReferences {
+                    try await ReferenceImageStore.attach(submission.referenceIDs, to: generation.id!, on: tx)
+                }
                 try await credits.hold(generation.creditsHeld, user: user, generation: generation.id!, on: tx)
             }
         } catch where (error as? any DatabaseError)?.isConstraintFailure == true && submission.idempotencyKey != nil {

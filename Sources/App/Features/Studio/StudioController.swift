@@ -43,11 +43,10 @@ enum StudioController {
                 }
             }
             submission.referenceIDs = stored.map { $0.id! }
-            let submitted = try await GenerationService.submit(submission, user: user.id, app: req.application, on: req.db)
-            if !stored.isEmpty {
-                // Uploaded with this request: they go when the generation is deleted for good.
-                try await ReferenceImageStore.attach(stored.map { $0.id! }, to: submitted.generation.id!, on: req.db)
-            }
+            // Uploaded with this request, they are attached to the generation in its transaction:
+            // they go when it is deleted for good.
+            let submitted = try await GenerationService.submit(
+                submission, user: user.id, attachingReferences: true, app: req.application, on: req.db)
             return req.redirect(to: pageURL(submitted.generation.id!))
         } catch {
             // Whatever went wrong, nothing uploaded with a refused form is kept.
