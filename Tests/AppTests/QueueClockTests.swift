@@ -64,12 +64,19 @@ import Vapor
             let owner = try holder?.decode(column: "lease_owner", as: String.self)
             #expect(owner == "elsewhere")
 
-            // The same worker going by its own clock takes it: what the alignment prevents.
-            app.pictor = app.pictor.with(queueClock: QueueClock(localNow: { Date().addingTimeInterval(120) }))
+            // A worker whose alignment at boot failed (the database was not reachable yet) aligns
+            // before its first claim, rather than claiming by its own clock meanwhile.
+            let unaligned = QueueClock(localNow: { Date().addingTimeInterval(120) })
+            app.pictor = app.pictor.with(queueClock: unaligned)
             try await withRunner(app, handlers: [handler], lease: 30, poll: .milliseconds(50)) { _ in
-                let taken = try await eventually(within: 5) { handler.totalRuns == 1 }
-                #expect(taken, "the unaligned worker did not take the job")
+                try await Task.sleep(for: .milliseconds(600))
             }
+            #expect(handler.totalRuns == 0, "the unaligned worker took the job")
+            #expect(unaligned.alignedAt != nil)
+
+            // Going by its own clock, it would have: what the alignment prevents.
+            let fast = QueueClock(localNow: { Date().addingTimeInterval(120) })
+            #expect(try await JobQueue.claim(owner: "fast", leaseFor: 30, now: fast.now, on: app.db)?.id == id)
         }
     }
 }

@@ -90,6 +90,9 @@ public final class JobRunner: Sendable {
         var busy = false
         while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
             do {
+                // Leases are taken and compared on the database's time: if the alignment at boot
+                // failed, the first claim that can reach the database aligns first.
+                if app.pictor.queueClock.alignedAt == nil { try await app.pictor.queueClock.align(on: app.db) }
                 // Jobs whose workers died on every attempt are buried at most once a minute, and
                 // a runner that can sweep makes sure a sweep is scheduled (one died, or none yet).
                 if Self.isDue(lastAbandonedSweep, every: .seconds(60)) {

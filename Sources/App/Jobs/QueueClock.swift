@@ -13,7 +13,8 @@ import Vapor
 /// with the shortest round trip, set against the middle of it. From then on `now` is that reading
 /// plus the time elapsed on this machine's monotonic clock, so a step of the machine's wall clock
 /// (an NTP correction, a resumed VM) does not move it. Each process aligns when it starts and every
-/// `alignInterval` (`Aligner`); until the first alignment `now` is the machine's clock. On SQLite
+/// `alignInterval` (`Aligner`); until the first alignment `now` is the machine's clock, and a job
+/// runner whose process could not align at boot aligns before it claims. On SQLite
 /// every process shares one machine's clock and the measured offset stays near zero.
 final class QueueClock: Sendable {
     static let alignInterval: Duration = .seconds(300)
