@@ -90,7 +90,7 @@ func useMailer(_ mailer: any Mailer, in app: Application) {
             }
             #expect(mailer.sent.value.map(\.to) == ["ada@example.com"])
 
-            let refusing = ScriptedMailer(failing: [.permanent("550 no such user")])
+            let refusing = ScriptedMailer(failing: [.permanent("550 <Nobody@Example.com> no such user, to RCPT TO:<nobody@example.com>")])
             useMailer(refusing, in: app)
             let refused = try await Postman.queue(
                 MailMessage(to: "nobody@example.com", subject: "s", text: "t", category: .account), app: app, on: app.db)
@@ -98,6 +98,10 @@ func useMailer(_ mailer: any Mailer, in app: Application) {
                 #expect(try await eventually { try await JobQueue.counts(on: app.db)[.dead] == 1 })
             }
             #expect(try await MailOutboxModel.find(refused, on: app.db)?.sentAt == nil)
+            // Why, without whom: the job's error is an operational record, kept apart from the person.
+            let reason = try await sqlDatabase(app.db).raw("SELECT last_error FROM jobs WHERE state = 'dead'").first()?
+                .decode(column: "last_error", as: String.self)
+            #expect(reason == "550 <(the recipient)> no such user, to RCPT TO:<(the recipient)>")
             #expect(refusing.sent.value.isEmpty)
         }
     }

@@ -60,13 +60,19 @@ struct SendMailHandler: JobHandler {
         do {
             try await app.pictor.mailer.send(message, from: app.pictor.config.mail.from)
         } catch let error as MailDeliveryError {
+            // The reason goes to the job's last error and the log, kept as operational records
+            // with no person in them: servers quote the address ("550 <ada@…> unknown").
             switch error {
-            case .retryable(let reason): throw JobFailure.retryable(reason)
-            case .permanent(let reason): throw JobFailure.permanent(reason)
+            case .retryable(let reason): throw JobFailure.retryable(Self.withoutAddress(reason, row.recipient))
+            case .permanent(let reason): throw JobFailure.permanent(Self.withoutAddress(reason, row.recipient))
             }
         }
         row.sentAt = Date()
         try await row.update(on: app.db)
         context.logger.info("mail sent", metadata: ["category": .string(row.category)])
+    }
+
+    static func withoutAddress(_ reason: String, _ address: String) -> String {
+        reason.replacingOccurrences(of: address, with: "(the recipient)", options: .caseInsensitive)
     }
 }
