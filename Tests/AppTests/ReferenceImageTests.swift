@@ -33,6 +33,11 @@ import VaporTesting
         let url: String
     }
 
+    struct Page: Decodable {
+        let data: [Reference]
+        let nextCursor: String?
+    }
+
     func upload(_ browser: Browser, _ data: Data) async throws -> TestingHTTPResponse {
         try await browser.apiBytes(.POST, "/api/v1/reference-images", multipart: data)
     }
@@ -145,8 +150,8 @@ import VaporTesting
             let reference: Reference = try await upload(owner, try Self.photoWithComment("mine")).decoded()
             #expect(try await other.api(.GET, reference.url).status == .notFound)
             #expect(try await other.api(.DELETE, "/api/v1/reference-images/\(reference.id)").status == .notFound)
-            let list: [Reference] = try await other.api(.GET, "/api/v1/reference-images").decoded()
-            #expect(list.isEmpty)
+            let list: Page = try await other.api(.GET, "/api/v1/reference-images").decoded()
+            #expect(list.data.isEmpty)
             let used = try await other.generate(#"{"prompt":"x","size":"512x512","referenceImageIds":["\#(reference.id)"]}"#)
             #expect(used.status == .badRequest)
             // The owner's browser keeps it privately, per signed-in person, and asks again cheaply.
@@ -156,6 +161,44 @@ import VaporTesting
             #expect(file.headers.first(name: .cacheControl)?.hasPrefix("private") == true)
             #expect(try await owner.api(.GET, reference.url, headers: ["If-None-Match": etag]).status == .notModified)
             #expect(try await other.api(.GET, reference.url, headers: ["If-None-Match": etag]).status == .notFound)
+        }
+    }
+
+    /// The list goes page by page, newest first, so that every stored reference can be found
+    /// (and deleted); and one person can keep at most `maxStoredPerUser`.
+    @Test func referencesAreListedPageByPageAndTheirNumberIsCapped() async throws {
+        try await withPictor { app in
+            let owner = try await signedInForAPI(app, email: "collector@example.com")
+            var uploaded: [UUID] = []
+            for n in 0..<3 {
+                let reference: Reference = try await upload(owner, try Self.photoWithComment("\(n)")).decoded()
+                uploaded.append(reference.id)
+            }
+            let first: Page = try await owner.api(.GET, "/api/v1/reference-images?limit=2").decoded()
+            let cursor = try #require(first.nextCursor)
+            let second: Page = try await owner.api(.GET, "/api/v1/reference-images?limit=2&cursor=\(cursor)").decoded()
+            #expect(second.nextCursor == nil)
+            #expect((first.data + second.data).map(\.id) == uploaded.reversed())
+            #expect(try await owner.api(.GET, "/api/v1/reference-images?cursor=nonsense").status == .badRequest)
+
+            // Filled up to the cap (rows alone: the count is what is checked), the next upload is refused.
+            let user = try #require(try await UserModel.query(on: app.db).filter(\.$email == "collector@example.com").first()?.id)
+            for n in 3..<ReferenceImagesAPI.maxStoredPerUser {
+                let row = ReferenceImageModel()
+                row.id = UUID()
+                row.userID = user
+                row.blobKey = "users/\(user.uuidString.lowercased())/references/filler-\(n).png"
+                row.format = "png"
+                row.width = 1
+                row.height = 1
+                row.bytes = 1
+                row.sha256 = String(repeating: "0", count: 64)
+                row.createdAt = Date()
+                try await row.create(on: app.db)
+            }
+            let refused = try await upload(owner, try Self.photoWithComment("one too many"))
+            #expect(refused.status == .conflict && refused.body.string.contains("reference images stored"), "\(refused.body.string)")
+            #expect(try await ReferenceImageModel.query(on: app.db).count() == ReferenceImagesAPI.maxStoredPerUser)
         }
     }
 }

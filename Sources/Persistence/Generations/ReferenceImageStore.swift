@@ -12,4 +12,21 @@ public enum ReferenceImageStore {
             .where("id", .in, ids)
             .run()
     }
+
+    /// A page of the owner's references, newest first, after `cursor`.
+    public static func page(of userID: UUID, after cursor: PageCursor?, limit: Int, on db: any Database) async throws -> [ReferenceImageModel] {
+        var query = ReferenceImageModel.query(on: db).filter(\.$userID == userID)
+        if let cursor {
+            query = query.group(.or) { older in
+                older.filter(\.$createdAt < cursor.createdAt)
+                older.group(.and) { same in same.filter(\.$createdAt == cursor.createdAt).filter(\.$id < cursor.id) }
+            }
+        }
+        return try await query.sort(\.$createdAt, .descending).sort(\.$id, .descending).limit(limit).all()
+    }
+
+    /// How many references the owner has stored.
+    public static func count(of userID: UUID, on db: any Database) async throws -> Int {
+        try await ReferenceImageModel.query(on: db).filter(\.$userID == userID).count()
+    }
 }

@@ -30,14 +30,8 @@ enum GenerationsAPI {
 
     @Sendable static func list(req: Request) async throws -> GenerationPageDTO {
         let user = try req.requireUser(scope: .generationsRead)
-        let limit = min(max((try? req.query.get(Int.self, at: "limit")) ?? 20, 1), 100)
-        var cursor: PageCursor?
-        if let token = try? req.query.get(String.self, at: "cursor") {
-            guard let parsed = PageCursor(token: token) else {
-                throw GenerationInputError(fieldErrors: [FieldError(field: "cursor", message: "This cursor is not one Pictor gave out; start from the first page.")])
-            }
-            cursor = parsed
-        }
+        let limit = PageCursor.limit(req)
+        let cursor = try PageCursor.from(req)
         // The gallery's filters: q (words of the prompt), model, status, favourites=1, from, to (YYYY-MM-DD).
         let key = try await req.pictor.contentKeys.existingKey(for: user.id, on: req.db)
         let filter = try req.query.decode(GalleryQuery.self).filter(key: key).get()

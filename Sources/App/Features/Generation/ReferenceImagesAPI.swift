@@ -32,6 +32,15 @@ enum ReferenceImagesAPI {
         }
     }
 
+    struct ReferenceImagePageDTO: Content {
+        let data: [ReferenceImageDTO]
+        /// Pass as `cursor` to get the next page; null on the last page.
+        let nextCursor: String?
+    }
+
+    /// How many reference images one person may keep stored.
+    static let maxStoredPerUser = 500
+
     struct Upload: Content {
         var image: File?
     }
@@ -56,6 +65,7 @@ enum ReferenceImagesAPI {
 
     /// Checks and cleans an uploaded image, then stores it sealed, bytes before row.
     static func store(_ data: Data, user: UUID, req: Request) async throws -> ReferenceImageModel {
+        guard try await ReferenceImageStore.count(of: user, on: req.db) < maxStoredPerUser else { throw UploadError.tooMany }
         // Decoding an upload of up to 40 megapixels takes seconds: on the image threads.
         let limits = req.pictor.config.imageLimits
         let reencoded = try await ImageWork.run { try clean(data, limits: limits) }
@@ -98,10 +108,15 @@ enum ReferenceImagesAPI {
         return (try decoded.image.encode(.png(compression: 2)), decoded.image.width, decoded.image.height)
     }
 
-    @Sendable static func list(req: Request) async throws -> [ReferenceImageDTO] {
+    /// `GET /api/v1/reference-images`: the owner's, newest first, `limit` (1–100, default 50) a
+    /// page, `cursor` from the previous page's `nextCursor`.
+    @Sendable static func list(req: Request) async throws -> ReferenceImagePageDTO {
         let user = try req.requireUser(scope: .generationsRead)
-        return try await ReferenceImageModel.query(on: req.db).filter(\.$userID == user.id)
-            .sort(\.$createdAt, .descending).limit(200).all().map(ReferenceImageDTO.init)
+        let limit = PageCursor.limit(req, fallback: 50)
+        let rows = try await ReferenceImageStore.page(of: user.id, after: try PageCursor.from(req), limit: limit + 1, on: req.db)
+        let data = rows.prefix(limit).map(ReferenceImageDTO.init)
+        let next = rows.count > limit ? data.last.map { PageCursor(createdAt: $0.createdAt, id: $0.id).token } : nil
+        return ReferenceImagePageDTO(data: data, nextCursor: next)
     }
 
     @Sendable static func file(req: Request) async throws -> Response {
@@ -130,12 +145,13 @@ enum ReferenceImagesAPI {
     }
 
     enum UploadError: UserFacingError {
-        case notMultipart, missingFile
+        case notMultipart, missingFile, tooMany
 
         var kind: FailureKind {
             switch self {
             case .notMultipart: .unsupportedMediaType
             case .missingFile: .invalidInput
+            case .tooMany: .conflict
             }
         }
 
@@ -143,11 +159,12 @@ enum ReferenceImagesAPI {
             switch self {
             case .notMultipart: "Send the image as multipart/form-data in a field named image."
             case .missingFile: "Choose an image to upload (PNG, JPEG or WebP)."
+            case .tooMany: "You have \(ReferenceImagesAPI.maxStoredPerUser) reference images stored, the most Pictor keeps for one person. Delete some you no longer need first."
             }
         }
 
         var fieldErrors: [FieldError] {
-            self == .missingFile ? [FieldError(field: "image", message: userMessage)] : []
+            self == .notMultipart ? [] : [FieldError(field: "image", message: userMessage)]
         }
     }
 }

@@ -40,6 +40,8 @@ enum StudioController {
                     stored.append(try await ReferenceImagesAPI.store(Data(file.data.readableBytesView), user: user.id, req: req))
                 } catch let error as ImagingError {
                     throw GenerationInputError(fieldErrors: [FieldError(field: "references", message: "\(file.filename): \(error.userMessage)")])
+                } catch ReferenceImagesAPI.UploadError.tooMany {
+                    throw GenerationInputError(fieldErrors: [FieldError(field: "references", message: ReferenceImagesAPI.UploadError.tooMany.userMessage)])
                 }
             }
             submission.referenceIDs = stored.map { $0.id! }
