@@ -72,6 +72,21 @@ import Vapor
         }
     }
 
+    /// A connection whose LISTEN fails at once (here a channel name the server refuses; in life
+    /// a hot standby or a pooler) is made again ever more slowly: 250 ms, 500 ms, 1 s, … — not
+    /// every 250 ms for good.
+    @Test(.enabled(if: TestDatabase.engine == "postgres"))
+    func aListenThatFailsAtOnceIsRetriedEverMoreSlowly() async throws {
+        try await withPictor { app in
+            let refused = DatabaseNotifications.Subscription(channel: "", received: { _ in })
+            try await listening([refused], app: app) { notifications in
+                try await Task.sleep(for: .seconds(3))
+                // At 0, 0.25, 0.75 and 1.75 s (the next at 3.75 s); without the backoff, ten or more.
+                #expect((1...5).contains(notifications.connectionsMade), "\(notifications.connectionsMade) connections in 3 s")
+            }
+        }
+    }
+
     /// Keeps what its channel (unique to it) delivers, and every "listening" or "not" it is told.
     private final class Recorder: Sendable {
         let channel = "test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())"

@@ -1,4 +1,5 @@
 import FluentPostgresDriver
+import Synchronization
 import Vapor
 
 /// Notifications from other Pictor processes on PostgreSQL (`LISTEN/NOTIFY`): one connection per
@@ -49,14 +50,20 @@ final class DatabaseNotifications: LifecycleHandler, Sendable {
         await background.stop()
     }
 
+    /// Connections made so far (tests watch the pace of reconnection).
+    var connectionsMade: Int { made.load(ordering: .relaxed) }
+    private let made = Atomic<Int>(0)
+
     private func listen(url: String, logger: Logger) async {
         var delay = Duration.milliseconds(250)
         while !Task.isCancelled {
+            var connectedAt: ContinuousClock.Instant?
             do {
                 var configuration = try SQLPostgresConfiguration(url: url).coreConfiguration
                 configuration.options.additionalStartupParameters = [("application_name", connectionName)]
                 let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
-                delay = .milliseconds(250)
+                made.add(1, ordering: .relaxed)
+                connectedAt = .now
                 defer { Task { try? await connection.close() } }
                 // Each channel on the same connection, and the check that it still answers; when
                 // one fails (the connection is gone), all stop and the connection is made again.
@@ -77,6 +84,10 @@ final class DatabaseNotifications: LifecycleHandler, Sendable {
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("database notifications unavailable; job workers and event streams poll", metadata: ["error": .string("\(error)")])
+                // Quick again only after a connection that lasted: one whose LISTEN fails at once
+                // (a hot standby, a pooler that refuses it) is retried ever more slowly, not four
+                // times a second for good.
+                if let connectedAt, ContinuousClock.now - connectedAt >= checkInterval { delay = .milliseconds(250) }
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(30))
             }
