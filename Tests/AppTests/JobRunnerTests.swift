@@ -265,4 +265,26 @@ func eventually(within seconds: Double = 10, _ condition: () async throws -> Boo
             try await group.waitForAll()
         }
     }
+
+    /// A handler that completes its job in its own transaction and then goes on (cleaning up
+    /// after the commit) is not stopped by a lease renewal that finds the job already done.
+    @Test func aHandlerThatCompletedItsJobIsNotCutShortByTheLeaseRenewal() async throws {
+        struct CompletesThenCleansUp: JobHandler {
+            let kind = "completes-early"
+            let cleanedUp = Locked(false)
+            func run(_ job: ClaimedJob, context: JobContext) async throws {
+                _ = try await context.complete(on: context.application.db)
+                try await Task.sleep(for: .milliseconds(500))  // past a renewal: a third of the 0.6 s lease
+                cleanedUp.update { $0 = true }
+            }
+        }
+        try await withPictor { app in
+            let handler = CompletesThenCleansUp()
+            let id = try await JobQueue.enqueue(NewJob(kind: handler.kind, payload: "x"), now: Date(), on: app.db)
+            try await withRunner(app, handlers: [handler], lease: 0.6, poll: .milliseconds(50)) { (_: JobRunner) async throws in
+                #expect(try await eventually(within: 5) { handler.cleanedUp.value }, "the handler was stopped after completing its job")
+            }
+            #expect(try await JobQueue.snapshot(id, on: app.db)?.state == .succeeded)
+        }
+    }
 }

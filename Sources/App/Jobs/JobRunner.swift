@@ -149,7 +149,7 @@ public final class JobRunner: Sendable {
                 group.addTask {
                     try await handler.run(job, context: JobContext(application: app, logger: logger, job: job, owner: holder, completion: completion))
                 }
-                group.addTask { try await self.keepLease(job, holder: holder, app: app, logger: logger) }
+                group.addTask { try await self.keepLease(job, holder: holder, completion: completion, app: app, logger: logger) }
                 try await group.next()
                 group.cancelAll()
             }
@@ -198,7 +198,9 @@ public final class JobRunner: Sendable {
     /// when another worker holds it, or when renewals keep failing (database trouble) and less
     /// than a third of it may be left, so the handler is cancelled before anyone else can take
     /// the job (unless renewing takes longer than that, or the handler ignores cancellation).
-    private func keepLease(_ job: ClaimedJob, holder: String, app: Application, logger: Logger) async throws {
+    /// Once the handler has completed the job itself, there is no lease left to keep: its work
+    /// after the commit (cleaning up, telling watchers) is not cut short as if it were lost.
+    private func keepLease(_ job: ClaimedJob, holder: String, completion: CompletionMark, app: Application, logger: Logger) async throws {
         let third = settings.lease / 3
         let clock = app.pictor.queueClock
         // The claim set the expiry a moment before this began; count from its start, not now.
@@ -206,6 +208,7 @@ public final class JobRunner: Sendable {
         var wait = third
         while true {
             try await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
+            if completion.isMarked { continue }
             let now = clock.now
             let kept: Bool
             do {
