@@ -41,8 +41,7 @@ import VaporTesting
             #expect(first.location == "/verify-email?sent=1&email=new%40example.com")
             #expect(second.location == "/verify-email?sent=1&email=taken%40example.com")
             #expect(try await UserModel.query(on: app.db).filter(\.$email == "taken@example.com").count() == 1)
-            let notice = try await MailOutboxModel.query(on: app.db).filter(\.$recipient == "taken@example.com")
-                .sort(\.$createdAt, .descending).first()
+            let notice = try await Accounts.mails(to: "taken@example.com", app: app).first
             #expect(notice?.subject == "Someone tried to sign up to Pictor with your email")
         }
     }
@@ -95,7 +94,7 @@ import VaporTesting
         try await withPictor { app in
             let browser = Browser(app)
             try await Accounts.signUp(browser, email: "codes@example.com")
-            let code = try #require(try await Accounts.mailedCode(to: "codes@example.com", on: app.db))
+            let code = try #require(try await Accounts.mailedCode(to: "codes@example.com", app: app))
             try await browser.get("/verify-email")
             let wrong = try await browser.post("/verify-email", ["email": "codes@example.com", "code": code == "000000" ? "111111" : "000000"])
             #expect(wrong.status == .unprocessableEntity)
@@ -108,7 +107,7 @@ import VaporTesting
             // Expired: a fresh reset code, aged past its hour.
             try await browser.get("/forgot-password")
             try await browser.post("/forgot-password", ["email": "codes@example.com"])
-            let reset = try #require(try await Accounts.mailedCode(to: "codes@example.com", on: app.db))
+            let reset = try #require(try await Accounts.mailedCode(to: "codes@example.com", app: app))
             try await OneTimeCodeModel.query(on: app.db).filter(\.$purpose == "reset_password")
                 .set(\.$expiresAt, to: Date().addingTimeInterval(-1)).update()
             try await browser.get("/reset-password")
@@ -119,7 +118,7 @@ import VaporTesting
             try await OneTimeCodeModel.query(on: app.db).delete()
             try await browser.get("/forgot-password")
             try await browser.post("/forgot-password", ["email": "codes@example.com"])
-            let guessed = try #require(try await Accounts.mailedCode(to: "codes@example.com", on: app.db))
+            let guessed = try #require(try await Accounts.mailedCode(to: "codes@example.com", app: app))
             for _ in 0..<5 {
                 try await browser.get("/reset-password")
                 try await browser.post("/reset-password", ["email": "codes@example.com", "code": guessed == "123456" ? "654321" : "123456", "password": "a-brand-new-passphrase"])
@@ -135,13 +134,12 @@ import VaporTesting
             let phone = Browser(app)
             try await phone.get("/forgot-password")
             try await phone.post("/forgot-password", ["email": "reset@example.com"])
-            let code = try #require(try await Accounts.mailedCode(to: "reset@example.com", on: app.db))
+            let code = try #require(try await Accounts.mailedCode(to: "reset@example.com", app: app))
             try await phone.get("/reset-password")
             let done = try await phone.post("/reset-password", ["email": "reset@example.com", "code": code, "password": "tangerine-orbit-quiet"])
             #expect(done.location == "/login?reset=1")
             #expect(try await laptop.get("/account").location?.hasPrefix("/login") == true, "the other device is signed out")
-            let notice = try await MailOutboxModel.query(on: app.db).filter(\.$recipient == "reset@example.com")
-                .filter(\.$subject == "Your Pictor password was changed").count()
+            let notice = try await Accounts.mails(to: "reset@example.com", app: app).filter { $0.subject == "Your Pictor password was changed" }.count
             #expect(notice == 1)
             let old = Browser(app)
             try await old.get("/login")
@@ -439,8 +437,8 @@ import VaporTesting
         try await withPictor { app in
             _ = try await Accounts.signedIn(app, email: "flood@example.com")
             for _ in 0..<3 { try await Accounts.signUp(Browser(app), email: "flood@example.com") }
-            let notices = try await MailOutboxModel.query(on: app.db)
-                .filter(\.$subject == "Someone tried to sign up to Pictor with your email").count()
+            let notices = try await Accounts.mails(to: "flood@example.com", app: app)
+                .filter { $0.subject == "Someone tried to sign up to Pictor with your email" }.count
             #expect(notices == 1)
         }
     }
@@ -452,7 +450,7 @@ import VaporTesting
             _ = try await browser.post("/account/api-keys", ["name": "k", "scope_account:read": "on"])
             try await browser.get("/forgot-password")
             try await browser.post("/forgot-password", ["email": "keyreset@example.com"])
-            let code = try #require(try await Accounts.mailedCode(to: "keyreset@example.com", on: app.db))
+            let code = try #require(try await Accounts.mailedCode(to: "keyreset@example.com", app: app))
             try await browser.get("/reset-password")
             try await browser.post("/reset-password", ["email": "keyreset@example.com", "code": code, "password": "new-harbour-compass"])
             #expect(try await APIKeyModel.query(on: app.db).filter(\.$revokedAt == nil).count() == 0)

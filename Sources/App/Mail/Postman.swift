@@ -6,9 +6,12 @@ import Vapor
 
 /// Queues service mail. `queue` writes the message to the outbox and enqueues its
 /// `mail.send` job on the same database handle, so inside a transaction both commit
-/// or neither does; the worker delivers it later, with retries.
+/// or neither does; the worker delivers it later, with retries. A message's subject and
+/// bodies are stored sealed with the server's key: they carry one-time codes (sign-up, reset,
+/// new address) that anyone reading the database, or a backup of it, could otherwise use.
 enum Postman {
     static let jobKind = "mail.send"
+    static let sealPurpose = "mail-outbox"
 
     struct Payload: Codable {
         let outboxID: UUID
@@ -16,10 +19,20 @@ enum Postman {
 
     /// Whether a message with this subject went to this address within `seconds`
     /// (notices that anyone can trigger are sent at most that often).
-    static func recentlyQueued(to recipient: String, subject: String, within seconds: TimeInterval, on db: any Database) async throws -> Bool {
+    static func recentlyQueued(
+        to recipient: String, subject: String, within seconds: TimeInterval, secrets: Secrets, on db: any Database
+    ) async throws -> Bool {
         try await MailOutboxModel.query(on: db)
-            .filter(\.$recipient == recipient).filter(\.$subject == subject)
-            .filter(\.$createdAt > Date().addingTimeInterval(-seconds)).count() > 0
+            .filter(\.$recipient == recipient).filter(\.$createdAt > Date().addingTimeInterval(-seconds)).all()
+            .contains { (try? message(in: $0, secrets: secrets).subject) == subject }
+    }
+
+    /// The message an outbox row holds, unsealed.
+    static func message(in row: MailOutboxModel, secrets: Secrets) throws -> MailMessage {
+        func open(_ sealed: String) throws -> String { String(decoding: try secrets.open(sealed, purpose: sealPurpose), as: UTF8.self) }
+        return MailMessage(
+            to: row.recipient, subject: try open(row.subject), text: try open(row.bodyText), html: try row.bodyHTML.map(open),
+            category: MailMessage.Category(rawValue: row.category) ?? .account, id: row.id)
     }
 
     @discardableResult
@@ -28,9 +41,11 @@ enum Postman {
         row.id = UUID()
         row.userID = userID
         row.recipient = message.to
-        row.subject = message.subject
-        row.bodyText = message.text
-        row.bodyHTML = message.html
+        let secrets = app.pictor.secrets
+        func seal(_ text: String) throws -> String { try secrets.seal(Data(text.utf8), purpose: sealPurpose) }
+        row.subject = try seal(message.subject)
+        row.bodyText = try seal(message.text)
+        row.bodyHTML = try message.html.map(seal)
         row.category = message.category.rawValue
         row.createdAt = Date()
         try await row.create(on: db)
@@ -54,9 +69,12 @@ struct SendMailHandler: JobHandler {
             return
         }
         guard row.sentAt == nil else { return }
-        let message = MailMessage(
-            to: row.recipient, subject: row.subject, text: row.bodyText, html: row.bodyHTML,
-            category: MailMessage.Category(rawValue: row.category) ?? .account, id: row.id)
+        let message: MailMessage
+        do {
+            message = try Postman.message(in: row, secrets: app.pictor.secrets)
+        } catch {
+            throw JobFailure.permanent("the outbox message cannot be opened with this server's key")
+        }
         do {
             try await app.pictor.mailer.send(message, from: app.pictor.config.mail.from)
         } catch let error as MailDeliveryError {

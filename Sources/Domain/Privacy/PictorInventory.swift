@@ -97,7 +97,7 @@ extension DataInventory {
         ),
         TablePolicy(
             table: "mail_outbox",
-            purpose: "Service emails (account, security, payment, policy) waiting to be sent, kept 30 days.",
+            purpose: "Service emails (account, security, payment, policy) waiting to be sent, kept 30 days; their subject and text stored encrypted with the service's key.",
             columns: [
                 "id": .operationalLog(days: 30),
                 "user_id": ColumnPolicy(

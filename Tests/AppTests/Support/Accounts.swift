@@ -1,6 +1,7 @@
 @testable import App
 import Fluent
 import Foundation
+import Mail
 import Persistence
 import Testing
 import Vapor
@@ -11,12 +12,17 @@ enum Accounts {
     static let password = "violet-harbour-lantern"
 
     /// The newest six-digit code mailed to `email`.
-    static func mailedCode(to email: String, on db: any Database) async throws -> String? {
-        let messages = try await MailOutboxModel.query(on: db).filter(\.$recipient == email).sort(\.$createdAt, .descending).all()
-        for message in messages {
-            if let match = message.bodyText.firstMatch(of: /code is: (\d{6})/) { return String(match.1) }
+    static func mailedCode(to email: String, app: Application) async throws -> String? {
+        for message in try await mails(to: email, app: app) {
+            if let match = message.text.firstMatch(of: /code is: (\d{6})/) { return String(match.1) }
         }
         return nil
+    }
+
+    /// The messages queued for `email`, newest first, unsealed.
+    static func mails(to email: String, app: Application) async throws -> [MailMessage] {
+        try await MailOutboxModel.query(on: app.db).filter(\.$recipient == email).sort(\.$createdAt, .descending).all()
+            .map { try Postman.message(in: $0, secrets: app.pictor.secrets) }
     }
 
     static func signUp(_ browser: Browser, email: String, password: String = password, birthDate: String = "1990-04-12") async throws -> TestingHTTPResponse {
@@ -28,7 +34,7 @@ enum Accounts {
     static func signedIn(_ app: Application, email: String, remember: Bool = false) async throws -> Browser {
         let browser = Browser(app)
         try await signUp(browser, email: email)
-        let code = try #require(try await mailedCode(to: email, on: app.db))
+        let code = try #require(try await mailedCode(to: email, app: app))
         try await browser.get("/verify-email?email=\(email)")
         let verified = try await browser.post("/verify-email", ["email": email, "code": code])
         #expect(verified.location == "/login?confirmed=1")

@@ -30,7 +30,7 @@ enum EmailChangeController {
             guard try await !OneTimeCodes.issuedRecently(.changeEmail, for: current.id, on: tx) else { return }
             if try await UserModel.query(on: tx).filter(\.$email == newEmail).first() != nil {
                 let notice = AccountMail.alreadyRegistered(to: newEmail, base: base)
-                if try await !Postman.recentlyQueued(to: newEmail, subject: notice.subject, within: 3600, on: tx) {
+                if try await !Postman.recentlyQueued(to: newEmail, subject: notice.subject, within: 3600, secrets: req.pictor.secrets, on: tx) {
                     try await Postman.queue(notice, app: req.application, on: tx)
                 }
                 return

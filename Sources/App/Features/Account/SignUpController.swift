@@ -49,7 +49,7 @@ enum SignUpController {
                 // Same response as a new sign-up: the owner of the address hears about it by mail,
                 // at most once an hour, so the form cannot be used to flood them.
                 let notice = AccountMail.alreadyRegistered(to: email, base: base)
-                if try await !Postman.recentlyQueued(to: email, subject: notice.subject, within: 3600, on: tx) {
+                if try await !Postman.recentlyQueued(to: email, subject: notice.subject, within: 3600, secrets: req.pictor.secrets, on: tx) {
                     try await Postman.queue(notice, userID: existing.id, app: req.application, on: tx)
                 }
                 return
