@@ -163,13 +163,7 @@ import VaporTesting
             let browser = try await Accounts.signedIn(app, email: "unattached@example.com")
             try await browser.get("/studio")
             let csrf = try #require(browser.csrf)
-            let sql = try sqlDatabase(app.db)
-            if sql.dialect.name == "sqlite" {
-                try await sql.raw("CREATE TRIGGER refuse_attach BEFORE UPDATE ON reference_images BEGIN SELECT RAISE(ABORT, 'refused by the test'); END").run()
-            } else {
-                try await sql.raw("CREATE FUNCTION refuse_attach() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql").run()
-                try await sql.raw("CREATE TRIGGER refuse_attach BEFORE UPDATE ON reference_images FOR EACH ROW EXECUTE FUNCTION refuse_attach()").run()
-            }
+            try await refuse("UPDATE", on: "reference_images", in: app.db)
             let (type, body) = multipart(["_csrf": csrf, "prompt": "a harbour like this", "size": "512x512", "count": "1"],
                                          files: [("harbour.png", try png())])
             #expect(try await browser.post("/studio", body: body, contentType: type).status == .internalServerError)

@@ -118,13 +118,7 @@ import Vapor
             let email = "noticed@example.com"
             let browser = try await Accounts.signedIn(app, email: email)
             _ = try await enable(browser, app, email: email)
-            let sql = try sqlDatabase(app.db)
-            if sql.dialect.name == "sqlite" {
-                try await sql.raw("CREATE TRIGGER refuse_jobs BEFORE INSERT ON jobs BEGIN SELECT RAISE(ABORT, 'refused by the test'); END").run()
-            } else {
-                try await sql.raw("CREATE FUNCTION refuse_jobs() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql").run()
-                try await sql.raw("CREATE TRIGGER refuse_jobs BEFORE INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION refuse_jobs()").run()
-            }
+            try await refuse("INSERT", on: "jobs", in: app.db)
             try await browser.get("/account/security")
             #expect(try await browser.post("/account/two-factor/disable").status == .internalServerError)
             let user = try #require(try await UserModel.query(on: app.db).filter(\.$email == email).first())
