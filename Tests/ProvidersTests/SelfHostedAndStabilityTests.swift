@@ -63,7 +63,9 @@ private let grid = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 7, 7])
         }
     }
 
-    @Test func aTimedOutJobIsInterruptedOnTheServer() async throws {
+    /// A request given up on is left to finish: `/interrupt` would stop whatever the server runs,
+    /// perhaps another generation queued before this one, which would come back half-painted.
+    @Test func aTimedOutJobIsLeftToFinishRatherThanInterruptingWhateverRuns() async throws {
         try await withFakeServer({ app in
             app.post("sdapi", "v1", "txt2img") { _ async throws -> Response in
                 try await Task.sleep(for: .seconds(30))
@@ -75,8 +77,8 @@ private let grid = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 7, 7])
                 _ = try await Self.provider(server.baseURL, timeout: .seconds(1))
                     .generate(GenerationRequest(prompt: "x", size: ImageSize(width: 512, height: 512), seed: 1)) { _ in }
             }
-            let interrupted = try await waitFor { server.received.contains { $0.path == "/sdapi/v1/interrupt" } }
-            #expect(interrupted)
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(!server.received.contains { $0.path == "/sdapi/v1/interrupt" })
         }
     }
 

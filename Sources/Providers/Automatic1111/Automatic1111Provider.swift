@@ -6,8 +6,11 @@ import NIOFoundationCompat
 
 /// AUTOMATIC1111's web UI API (also Forge and SD.Next): `POST /sdapi/v1/txt2img`, or
 /// `/sdapi/v1/img2img` with the first reference image; progress from `GET /sdapi/v1/progress`
-/// while the request runs; `POST /sdapi/v1/interrupt` when Pictor gives up on it. HTTP Basic
-/// auth when the server runs with `--api-auth user:password`.
+/// while the request runs. HTTP Basic auth when the server runs with `--api-auth user:password`.
+/// A request Pictor gives up on (timeout, cancellation) is left to finish on the server, its
+/// answer unread: the server runs one job at a time and queues the rest, and its only way to
+/// stop one, `POST /sdapi/v1/interrupt`, stops whatever is running — perhaps another generation,
+/// which would then come back half-painted as if it had succeeded.
 public struct Automatic1111Provider: ImageProvider {
     public struct Settings: Sendable {
         public var baseURL: URL
@@ -105,16 +108,7 @@ public struct Automatic1111Provider: ImageProvider {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await watchProgress(report) }
                 defer { group.cancelAll() }
-                do {
-                    return try await withTaskCancellationHandler {
-                        try await ProviderHTTP.send(http, client: client, timeout: settings.timeout, provider: Self.name)
-                    } onCancel: {
-                        Task { await interrupt() }
-                    }
-                } catch let error as ProviderError {
-                    Task { await interrupt() }  // a timed-out job keeps the GPU busy otherwise
-                    throw error
-                }
+                return try await ProviderHTTP.send(http, client: client, timeout: settings.timeout, provider: Self.name)
             }
         }
         guard answer.status == .ok else {
@@ -135,13 +129,6 @@ public struct Automatic1111Provider: ImageProvider {
             else { continue }
             if value.progress > 0 { progress(min(value.progress, 0.99)) }
         }
-    }
-
-    private func interrupt() async {
-        var http = HTTPClientRequest(url: endpoint("sdapi/v1/interrupt"))
-        http.method = .POST
-        authorize(&http)
-        _ = try? await ProviderHTTP.send(http, client: client, timeout: .seconds(5), provider: Self.name)
     }
 
     private func endpoint(_ path: String) -> String {
