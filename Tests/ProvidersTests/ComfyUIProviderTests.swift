@@ -74,6 +74,37 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 3, 3])
         }
     }
 
+    /// The attempt before gave up and cancelled its run, which ComfyUI keeps in its history as
+    /// interrupted: the retry queues the workflow again (same id) and waits for the new run,
+    /// rather than failing for good on "execution error".
+    @Test func aRetryAfterAnInterruptedRunQueuesItAgain() async throws {
+        let posted = NIOLockedValueBox(0)
+        let interrupted = """
+            {"\(Self.generationID)": {"prompt": [], "outputs": {},
+              "status": {"status_str": "error", "completed": false, "messages": [
+                ["execution_start", {"prompt_id": "\(Self.generationID)"}],
+                ["execution_interrupted", {"prompt_id": "\(Self.generationID)", "node_id": "3"}]]}}}
+            """
+        try await withFakeServer({ app in
+            let reads = NIOLockedValueBox(0)
+            app.get("history", ":id") { _ in
+                let n = reads.withLockedValue { $0 += 1; return $0 }
+                let finished = posted.withLockedValue { $0 } > 0 && n > 3
+                return Response(status: .ok, body: .init(string: finished ? Self.done : interrupted))
+            }
+            app.get("queue") { _ in Response(status: .ok, body: .init(string: #"{"queue_running": [], "queue_pending": []}"#)) }
+            app.post("prompt") { _ in
+                posted.withLockedValue { $0 += 1 }
+                return Response(status: .ok, body: .init(string: #"{"prompt_id": "\#(Self.generationID)", "number": 1, "node_errors": {}}"#))
+            }
+            app.get("view") { _ in Response(status: .ok, body: .init(data: png)) }
+        }) { server in
+            let images = try await Self.provider(server.baseURL).generate(Self.request) { _ in }
+            #expect(images.count == 2)
+            #expect(posted.withLockedValue { $0 } == 1)
+        }
+    }
+
     @Test func aRetriedGenerationIsNotQueuedTwice() async throws {
         let posted = NIOLockedValueBox(0)
         try await withFakeServer(Self.routes(polls: 0, posted: posted, alreadyDone: true)) { server in

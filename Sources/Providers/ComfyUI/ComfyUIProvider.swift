@@ -138,6 +138,11 @@ public struct ComfyUIProvider: ImageProvider {
         else { return nil }
         let status = entry["status"] as? [String: Any]
         let statusText = status?["status_str"] as? String
+        // A run that was stopped (by our own cancel when a previous attempt gave up, or by the
+        // operator) made nothing: as if it had never been queued, so this attempt queues it again
+        // (its new run replaces the entry when it ends).
+        let messages = (status?["messages"] as? [[Any]]) ?? []
+        if messages.contains(where: { ($0.first as? String) == "execution_interrupted" }) { return nil }
         let error: String? = statusText == "error"
             ? ((status?["messages"] as? [[Any]])?.compactMap { ($0.last as? [String: Any])?["exception_message"] as? String }.first ?? "execution error")
             : nil
