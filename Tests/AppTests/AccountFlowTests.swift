@@ -5,6 +5,7 @@ import Foundation
 import Persistence
 import SQLKit
 import Testing
+import NIOCore
 import Vapor
 import VaporTesting
 
@@ -363,10 +364,25 @@ import VaporTesting
         #expect(policy.lock(afterFailures: 50) == 3600)
     }
 
+    /// The client's network comes from the connection unless Pictor is told it sits behind a
+    /// proxy: a client's own `X-Forwarded-For` or `Forwarded` would let it pick a new network for
+    /// each password guess (escaping the per-network limit) or lock another network out.
+    @Test(arguments: [false, true])
+    func theClientsAddressIsTheConnectionsUnlessBehindATrustedProxy(_ behindProxy: Bool) async throws {
+        try await withPictor({ $0.trustProxy = behindProxy }) { app in
+            let request = Request(
+                application: app, method: .POST, url: "/login",
+                headers: ["X-Forwarded-For": "198.51.100.7, 192.0.2.1", "Forwarded": "for=203.0.113.9"],
+                remoteAddress: try SocketAddress(ipAddress: "10.1.2.3", port: 40000), on: app.eventLoopGroup.next())
+            #expect(request.clientAddress == (behindProxy ? "192.0.2.1" : "10.1.2.3"))
+        }
+    }
+
     @Test func ipAddressesAreTruncated() {
         #expect(IPPrefix.truncate("203.0.113.77") == "203.0.113.0/24")
         #expect(IPPrefix.truncate("2001:db8:85a3:8d3:1319:8a2e:370:7348") == "2001:db8:85a3::/48")
         #expect(IPPrefix.truncate("2001:db8::1") == "2001:db8:0::/48")
+        #expect(IPPrefix.truncate("::ffff:203.0.113.7") == "203.0.113.0/24")  // IPv4 on a dual-stack listener
         #expect(IPPrefix.truncate("nonsense") == "unknown")
     }
 

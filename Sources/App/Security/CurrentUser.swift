@@ -66,13 +66,17 @@ extension Request {
         IPPrefix.truncate(clientAddress)
     }
 
+    /// The address sign-in throttles, audit entries and the sessions page go by. Behind a proxy
+    /// (`TRUST_PROXY`), the rightmost `X-Forwarded-For` entry: the one the proxy appended; the
+    /// others come from the client. Otherwise the connection's own address, never a header
+    /// (Vapor's `peerAddress` believes `Forwarded` and `X-Forwarded-For` from anyone: a client
+    /// could pick a new network per guess, or lock another network out).
     var clientAddress: String {
-        // The rightmost entry is the one the trusted proxy appended; the others come from the client.
         if pictor.config.trustProxy, let forwarded = headers[("X-Forwarded-For")].last?
             .split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !forwarded.isEmpty {
             return forwarded
         }
-        return peerAddress?.ipAddress ?? remoteAddress?.ipAddress ?? "unknown"
+        return remoteAddress?.ipAddress ?? "unknown"
     }
 }
 

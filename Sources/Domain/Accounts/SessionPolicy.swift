@@ -51,6 +51,11 @@ public struct LoginThrottlePolicy: Sendable, Equatable {
 /// The network part of an IP address, as Pictor stores and throttles it: IPv4 /24, IPv6 /48.
 public enum IPPrefix {
     public static func truncate(_ address: String) -> String {
+        // An IPv4 client of a dual-stack listener arrives as `::ffff:a.b.c.d`: its own /24, not
+        // one /48 shared by every IPv4 client.
+        if address.lowercased().hasPrefix("::ffff:"), address.dropFirst(7).split(separator: ".").count == 4 {
+            return truncate(String(address.dropFirst(7)))
+        }
         if address.contains(":") {
             let groups = address.split(separator: ":", omittingEmptySubsequences: false)
             if address.contains("::") {
