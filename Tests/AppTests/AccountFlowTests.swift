@@ -407,13 +407,38 @@ import VaporTesting
         try await withPictor { app in
             let keys = ["account:a", "network:203.0.113.0/24"]
             let t0 = Date()
-            for _ in 0..<4 { _ = try await LoginThrottle.fail(keys: keys, policy: .standard, now: t0, on: app.db) }
+            func failedAttempt(at time: Date) async throws {
+                #expect(try await LoginThrottle.begin(keys: keys, policy: .standard, now: time, on: app.db) == 0)
+                _ = try await LoginThrottle.fail(keys: keys, policy: .standard, now: time, on: app.db)
+            }
+            for _ in 0..<4 { try await failedAttempt(at: t0) }
             #expect(try await LoginThrottleModel.find("account:a", on: app.db)?.failures == 4)
-            _ = try await LoginThrottle.fail(keys: keys, policy: .standard, now: t0.addingTimeInterval(3601), on: app.db)
+            try await failedAttempt(at: t0.addingTimeInterval(3601))
             #expect(try await LoginThrottleModel.find("account:a", on: app.db)?.failures == 1, "an hour of quiet starts afresh")
+            #expect(try await LoginThrottle.begin(keys: keys, policy: .standard, now: t0.addingTimeInterval(3602), on: app.db) == 0)
             try await LoginThrottle.succeed(keys: keys, on: app.db)
             #expect(try await LoginThrottleModel.find("account:a", on: app.db) == nil)
-            #expect(try await LoginThrottleModel.find("network:203.0.113.0/24", on: app.db)?.failures == 1)
+            #expect(try await LoginThrottleModel.find("network:203.0.113.0/24", on: app.db)?.failures == 1, "the success was taken back, the failure stands")
+        }
+    }
+
+    /// Guesses sent all at once are counted one by one: no more of them are checked than the
+    /// lock allows when they come one after another (five), however many arrive together.
+    @Test func guessesSentTogetherAreCountedOneByOne() async throws {
+        try await withPictor { app in
+            _ = try await Accounts.signedIn(app, email: "target@example.com")
+            let statuses = try await withThrowingTaskGroup(of: HTTPStatus.self) { group in
+                for n in 0..<30 {
+                    group.addTask {
+                        let guesser = Browser(app)
+                        try await guesser.get("/login")
+                        return try await guesser.post("/login", ["email": "target@example.com", "password": "wrong-guess-\(n)-xyz"]).status
+                    }
+                }
+                return try await group.reduce(into: [HTTPStatus]()) { $0.append($1) }
+            }
+            let checked = statuses.filter { $0 == .unauthorized }.count
+            #expect(checked <= 5 && statuses.allSatisfy { $0 == .unauthorized || $0 == .tooManyRequests }, "\(statuses)")
         }
     }
 }

@@ -62,7 +62,7 @@ enum OneTimeCodes {
         // guesses), and each guess is counted atomically before it is compared, so parallel
         // guesses cannot share one count.
         let throttle = ["codes:" + userID.uuidString]
-        guard try await LoginThrottle.wait(keys: throttle, now: now, on: db) == 0 else { return nil }
+        guard try await LoginThrottle.begin(keys: throttle, policy: .standard, now: now, on: db) == 0 else { return nil }
         let sql = try sqlDatabase(db)
         guard try await sql.raw("""
             UPDATE one_time_codes SET attempts = attempts + 1
@@ -90,50 +90,56 @@ enum OneTimeCodes {
 
 /// Failed sign-ins per account (keyed by an HMAC of the email, whether or not it is
 /// registered, so a lock says nothing about existence) and per network.
+///
+/// Every attempt is counted before its password or code is checked (`begin`), one statement per
+/// key, and refused when the count before it already called for a lock: attempts sent all at once
+/// get one count each, so no more of them are checked than one by one. A failure then sets the
+/// lock its count calls for (`fail`); a success clears the account's count and takes its attempt
+/// back from the network's (`succeed`).
 enum LoginThrottle {
     static func keys(email: String, request: Request) -> [String] {
         ["account:" + request.pictor.secrets.mac("login", email), "network:" + request.ipPrefix]
     }
 
-    /// Seconds until sign-in may be tried again, or 0.
-    static func wait(keys: [String], now: Date, on db: any Database) async throws -> Int {
+    /// Starts an attempt: seconds to wait (the attempt is refused, and not checked), or 0.
+    static func begin(keys: [String], policy: LoginThrottlePolicy, now: Date, on db: any Database) async throws -> Int {
         var longest: TimeInterval = 0
         for key in keys {
-            if let row = try await LoginThrottleModel.find(key, on: db), let until = row.lockedUntil {
-                longest = max(longest, until.timeIntervalSince(now))
-            }
+            if let until = try await LoginThrottleStore.lockedUntil(key, on: db) { longest = max(longest, until.timeIntervalSince(now)) }
+        }
+        if longest > 0 { return Int(longest.rounded(.up)) }
+        for key in keys {
+            let count = try await LoginThrottleStore.countAttempt(key, now: now, on: db)
+            longest = max(longest, lock(for: key, failures: count - 1, policy: policy))
         }
         return Int(longest.rounded(.up))
     }
 
-    /// Counts a failure; returns true when it started a lock.
+    /// The attempt failed: locks each key whose count calls for it; true when one was locked.
     static func fail(keys: [String], policy: LoginThrottlePolicy, now: Date, on db: any Database) async throws -> Bool {
         var locked = false
         for key in keys {
-            let existing = try await LoginThrottleModel.find(key, on: db)
-            let row = existing ?? LoginThrottleModel()
-            row.id = key
-            // Failures count while they keep coming: an hour without one starts the count afresh.
-            let earlier = existing.map { now.timeIntervalSince($0.updatedAt) > 3600 ? 0 : $0.failures } ?? 0
-            // The network count allows more failures: several people may share one.
-            let failures = earlier + 1
-            let lock = key.hasPrefix("network:") ? policy.lock(afterFailures: failures / 4) : policy.lock(afterFailures: failures)
-            row.failures = failures
-            row.updatedAt = now
-            if lock > 0 {
-                row.lockedUntil = now.addingTimeInterval(lock)
+            let failures = try await LoginThrottleModel.find(key, on: db)?.failures ?? 0
+            let seconds = lock(for: key, failures: failures, policy: policy)
+            if seconds > 0 {
+                try await LoginThrottleStore.lock(key, until: now.addingTimeInterval(seconds), on: db)
                 locked = true
             }
-            try await row.save(on: db)
         }
         return locked
     }
 
-    /// A success clears the account's count, not the network's: signing in to one's own
-    /// account must not reset the count of guesses made at others from the same network.
+    /// A success clears the account's count, not the network's (signing in to one's own account
+    /// must not reset the count of guesses made at others from the same network): the network
+    /// only gets this attempt back.
     static func succeed(keys: [String], on db: any Database) async throws {
-        let cleared = keys.filter { !$0.hasPrefix("network:") }
-        try await LoginThrottleModel.query(on: db).filter(\.$id ~~ cleared).delete()
+        try await LoginThrottleStore.clear(keys.filter { !$0.hasPrefix("network:") }, on: db)
+        for key in keys where key.hasPrefix("network:") { try await LoginThrottleStore.takeBackAttempt(key, on: db) }
+    }
+
+    /// The lock `failures` call for; the network count allows more, as several people may share one.
+    private static func lock(for key: String, failures: Int, policy: LoginThrottlePolicy) -> TimeInterval {
+        policy.lock(afterFailures: key.hasPrefix("network:") ? failures / 4 : failures)
     }
 }
 

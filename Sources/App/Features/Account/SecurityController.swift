@@ -41,7 +41,7 @@ enum SecurityController {
         var page = ConfirmPasswordPage(
             layout: .make(for: req, title: "Confirm it's you"), csrf: req.csrfToken, next: next, needsCode: user.totpEnabledAt != nil)
         let keys = LoginThrottle.keys(email: user.email, request: req)
-        let wait = try await LoginThrottle.wait(keys: keys, now: Date(), on: req.db)
+        let wait = try await LoginThrottle.begin(keys: keys, policy: req.pictor.loginThrottle, now: Date(), on: req.db)
         if wait > 0 {
             page.error = AccountError.throttled(retryAfterSeconds: wait).userMessage
             return try await req.view.render("account/confirm-password", page).encodeResponse(status: .tooManyRequests, for: req)

@@ -21,7 +21,7 @@ enum SignInController {
         var page = SignInPage(layout: .make(for: req, title: "Sign in"), csrf: req.csrfToken, email: form.email ?? "")
         page.next = safeNext(form.next) ?? ""
 
-        let wait = try await LoginThrottle.wait(keys: keys, now: now, on: req.db)
+        let wait = try await LoginThrottle.begin(keys: keys, policy: req.pictor.loginThrottle, now: now, on: req.db)
         if wait > 0 {
             try await Audit.record("login.throttled", actor: nil, detail: ["seconds": String(wait)], request: req, on: req.db)
             page.error = AccountError.throttled(retryAfterSeconds: wait).userMessage
@@ -40,6 +40,7 @@ enum SignInController {
             page.error = AccountError.wrongCredentials.userMessage
             return try await req.view.render("account/login", page).encodeResponse(status: .unauthorized, for: req)
         }
+        try await LoginThrottle.succeed(keys: keys, on: req.db)  // the password was right
         guard user.status == "active" else {
             page.error = AccountError.suspended.userMessage
             return try await req.view.render("account/login", page).encodeResponse(status: .forbidden, for: req)
@@ -50,7 +51,6 @@ enum SignInController {
             return try await req.view.render("account/login", page).encodeResponse(status: .forbidden, for: req)
         }
 
-        try await LoginThrottle.succeed(keys: keys, on: req.db)
         try await rehashIfTheCostChanged(user, password: form.password ?? "", req: req)
         let remember = form.remember == "on"
         if user.totpEnabledAt != nil {
@@ -100,7 +100,7 @@ enum SignInController {
         let code = (try? req.content.get(String.self, at: "code")) ?? ""
         let keys = ["mfa:" + req.pictor.secrets.mac("mfa", user.id!.uuidString), "network:" + req.ipPrefix]
         var page = TwoFactorPage(layout: .make(for: req, title: "Two-factor sign-in"), csrf: req.csrfToken)
-        let wait = try await LoginThrottle.wait(keys: keys, now: Date(), on: req.db)
+        let wait = try await LoginThrottle.begin(keys: keys, policy: req.pictor.loginThrottle, now: Date(), on: req.db)
         if wait > 0 {
             page.error = AccountError.throttled(retryAfterSeconds: wait).userMessage
             return try await req.view.render("account/two-factor", page).encodeResponse(status: .tooManyRequests, for: req)
