@@ -111,6 +111,22 @@ import Vapor
         }
     }
 
+    /// A recovery code sent twice at once (two tabs, a replayed request) works once.
+    @Test func aRecoveryCodeWorksOnceEvenWhenSentTwiceAtOnce() async throws {
+        try await withPictor { app in
+            _ = try await Accounts.signedIn(app, email: "twice@example.com")
+            let user = try #require(try await UserModel.query(on: app.db).first()?.id)
+            let code = try #require(try await TwoFactor.replaceRecoveryCodes(for: user, secrets: app.pictor.secrets, on: app.db).first)
+            let accepted = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<10 {
+                    group.addTask { try await TwoFactor.redeemRecoveryCode(code, for: user, secrets: app.pictor.secrets, on: app.db) }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(accepted == 1)
+        }
+    }
+
     /// Two-factor is turned off only together with the notice that tells its owner (and the
     /// audit entry): when the notice cannot be queued, nothing changes.
     @Test func twoFactorIsNotTurnedOffWithoutItsNotice() async throws {

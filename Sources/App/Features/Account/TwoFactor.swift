@@ -74,15 +74,14 @@ enum TwoFactor {
         return codes
     }
 
-    /// Uses up a recovery code if it is one of the user's unused ones.
+    /// Uses up a recovery code if it is one of the user's unused ones: in one statement, so that
+    /// the same code sent twice at once works once.
     static func redeemRecoveryCode(_ code: String, for userID: UUID, secrets: Secrets, on db: any Database) async throws -> Bool {
         let hash = secrets.mac("recovery-code", userID.uuidString, normalise(code))
-        guard let row = try await RecoveryCodeModel.query(on: db)
-            .filter(\.$userID == userID).filter(\.$codeHash == hash).filter(\.$usedAt == nil).first()
-        else { return false }
-        row.usedAt = Date()
-        try await row.update(on: db)
-        return true
+        return try await sqlDatabase(db).raw("""
+            UPDATE recovery_codes SET used_at = \(bind: Date())
+            WHERE user_id = \(bind: userID) AND code_hash = \(bind: hash) AND used_at IS NULL RETURNING id
+            """).first() != nil
     }
 
     /// Either a TOTP code or a recovery code.
