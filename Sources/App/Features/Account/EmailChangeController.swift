@@ -28,6 +28,11 @@ enum EmailChangeController {
         try await req.db.transaction { tx in
             // One code a minute per account, whatever the address: the form cannot flood anyone.
             guard try await !OneTimeCodes.issuedRecently(.changeEmail, for: current.id, on: tx) else { return }
+            // A code is issued either way, so the limit above starts either way (otherwise whether
+            // the next address gets a code would tell whether this one is taken). For a taken
+            // address it is never sent, and confirming could not move to it anyway.
+            let code = try await OneTimeCodes.issue(.changeEmail, for: current.id, target: newEmail, secrets: req.pictor.secrets, on: tx)
+            try await Audit.record("email.change_requested", actor: current.id, request: req, on: tx)
             if try await UserModel.query(on: tx).filter(\.$email == newEmail).first() != nil {
                 let notice = AccountMail.alreadyRegistered(to: newEmail, base: base)
                 if try await !Postman.recentlyQueued(to: newEmail, subject: notice.subject, within: 3600, secrets: req.pictor.secrets, on: tx) {
@@ -35,9 +40,7 @@ enum EmailChangeController {
                 }
                 return
             }
-            let code = try await OneTimeCodes.issue(.changeEmail, for: current.id, target: newEmail, secrets: req.pictor.secrets, on: tx)
             try await Postman.queue(AccountMail.confirmNewEmail(to: newEmail, code: code, base: base), userID: current.id, app: req.application, on: tx)
-            try await Audit.record("email.change_requested", actor: current.id, request: req, on: tx)
         }
         page.sent = true
         return try await render(page, req)
