@@ -40,8 +40,12 @@ import VaporTesting
             let byActor = try await admin.get("/admin/audit?actor=root%40example.com")
             #expect(byActor.text.contains("root@example.com") && !byActor.text.contains("someone@example.com"))
             #expect(try await admin.get("/admin/audit?actor=nobody%40example.com").text.contains("No events match."))
-            let viewed = try await AuditEventModel.query(on: app.db).filter(\.$action == "admin.audit.viewed").count()
-            #expect(viewed == 4)
+            let viewed = try await AuditEventModel.query(on: app.db).filter(\.$action == "admin.audit.viewed").all()
+            #expect(viewed.count == 4)
+            // Whom a search was about is kept by id, never by the email searched for.
+            #expect(!viewed.contains { $0.detail.contains("@") })
+            let root = try #require(try await UserModel.query(on: app.db).filter(\.$email == "root@example.com").first()?.id)
+            #expect(viewed.contains { $0.targetID == root.uuidString })
         }
     }
 

@@ -49,9 +49,11 @@ enum AdminController {
         if !action.isEmpty { query = query.filter(\.$action, .custom("LIKE"), action + "%") }
         if let before { query = query.filter(\.$occurredAt < before) }
         var actorFilterMatchedNobody = false
+        var searchedActor: UUID?
         if !actorEmail.isEmpty {
             if let actor = try await UserModel.query(on: req.db).filter(\.$email == actorEmail).first() {
                 query = query.filter(\.$actorUserID == actor.id)
+                searchedActor = actor.id
             } else {
                 actorFilterMatchedNobody = true
             }
@@ -67,8 +69,12 @@ enum AdminController {
                 target: [event.targetType, event.targetID].compactMap { $0 }.joined(separator: " "),
                 network: event.ipPrefix, detail: event.detail == "{}" ? "" : event.detail)
         }
-        try await Audit.record("admin.audit.viewed", actor: staff.id,
-                               detail: ["action": action, "actor": actorEmail], request: req, on: req.db)
+        // Whom the search was about, by id: the audit log is kept for a year and exempt from
+        // erasure, so it holds no searched email address.
+        try await Audit.record(
+            "admin.audit.viewed", actor: staff.id, target: searchedActor.map { ("user", $0.uuidString) },
+            detail: ["action": action, "actor": actorEmail.isEmpty ? "" : searchedActor == nil ? "no such account" : "searched"],
+            request: req, on: req.db)
         let next = events.count > 50 ? events[49].occurredAt.timeIntervalSince1970 : nil
         return try await req.view.render("admin/audit", AuditPage(
             layout: .make(for: req, title: "Audit log"), action: action, actor: actorEmail, rows: rows, hasRows: !rows.isEmpty,
