@@ -23,6 +23,20 @@ import VaporTesting
         }
     }
 
+    /// Pages and API answers are never cached (some show a secret once: recovery codes, a new
+    /// API key); files say for themselves.
+    @Test func pagesAndAnswersAreNotCachedButFilesMayBe() async throws {
+        try await withPictor { app in
+            let browser = try await Accounts.signedIn(app, email: "cached@example.com")
+            try await browser.get("/account/security")
+            let codes = try await browser.post("/account/two-factor/setup")
+            #expect(codes.status == .ok && codes.headers.first(name: .cacheControl) == "no-store")
+            #expect(try await browser.get("/account").headers.first(name: .cacheControl) == "no-store")
+            #expect(try await browser.get("/healthz").headers.first(name: .cacheControl) == "no-store")
+            #expect(try await browser.get("/css/pictor.css").headers.first(name: .cacheControl) != "no-store")
+        }
+    }
+
     @Test func hstsWhenServedOverTLS() async throws {
         try await withPictor({ $0.publicBaseURL = URL(string: "https://pictor.example")! }) { app in
             try await app.testing().test(.GET, "/") { res in

@@ -24,6 +24,13 @@ struct SecurityHeadersMiddleware: AsyncMiddleware {
         if behindTLS {
             headers.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
         }
+        // Pages and API answers are made for whoever asked, and some show secrets once (recovery
+        // codes, a new API key, a TOTP key): kept out of every cache, the browser's included, so
+        // that the back button after signing out on a shared computer shows none of them.
+        // Files (images, scripts, styles) say for themselves how they may be cached.
+        if let type = response.headers.contentType, type == .html || type == .json || type.subType == "problem+json" {
+            headers.append(("Cache-Control", "no-store"))
+        }
         for (name, value) in headers where !response.headers.contains(name: name) {
             response.headers.add(name: name, value: value)
         }
