@@ -4,8 +4,9 @@ import Providers
 import Testing
 import Vapor
 
-/// Every HTTP adapter against the same three failures: 429 with Retry-After, a 5xx, and a server
-/// that hangs past the timeout. All three must come back as retryable, so the router retries or
+/// Every HTTP adapter against the same four failures: 429 with Retry-After, a 5xx, a 408 (the
+/// server or a proxy gave up waiting) and a server that hangs past the timeout. All must come
+/// back as retryable, so the router retries or
 /// fails over instead of ending the generation.
 @Suite struct AdapterFailureTests {
     struct Case: Sendable, CustomStringConvertible {
@@ -46,7 +47,7 @@ import Vapor
         },
     ]
 
-    enum Failure: String, CaseIterable, Sendable { case rateLimited, serverError, hang }
+    enum Failure: String, CaseIterable, Sendable { case rateLimited, serverError, requestTimeout, hang }
 
     @Test(arguments: cases, Failure.allCases)
     func failuresAreRetryable(_ adapter: Case, _ failure: Failure) async throws {
@@ -55,6 +56,7 @@ import Vapor
                 switch failure {
                 case .rateLimited: return Response(status: .tooManyRequests, headers: ["Retry-After": "7"], body: .init(string: #"{"error":"slow down"}"#))
                 case .serverError: return Response(status: .badGateway, body: .init(string: "upstream error"))
+                case .requestTimeout: return Response(status: .requestTimeout, body: .init(string: "timed out"))
                 case .hang:
                     try await Task.sleep(for: .seconds(30))
                     return Response(status: .ok)

@@ -48,6 +48,55 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 5, 5])
         }
     }
 
+    /// A failed look at a running prediction (a 502 from Replicate) is looked past until the
+    /// deadline: the prediction is not cancelled, and its images arrive.
+    @Test func aFailedPollIsRetriedWithoutCancellingThePrediction() async throws {
+        let polls = NIOLockedValueBox(0)
+        try await withFakeServer({ app in
+            app.post("v1", "models", "black-forest-labs", "flux-schnell", "predictions") { _ in
+                Response(status: .created, body: .init(string: #"{"id":"p5","status":"starting"}"#))
+            }
+            app.get("v1", "predictions", "p5") { req in
+                let n = polls.withLockedValue { $0 += 1; return $0 }
+                if n == 1 { return Response(status: .badGateway) }
+                let host = req.headers.first(name: .host)!
+                return Response(status: .ok, body: .init(string: #"{"id":"p5","status":"succeeded","output":["http://\#(host)/files/a.png"]}"#))
+            }
+            app.post("v1", "predictions", "p5", "cancel") { _ in Response(status: .ok) }
+            app.get("files", ":name") { _ in Response(status: .ok, body: .init(data: png)) }
+        }) { server in
+            let images = try await Self.provider(server.baseURL).generate(Self.request) { _ in }
+            #expect(images == [.encoded(png)])
+            #expect(!server.received.contains { $0.path.hasSuffix("/cancel") })
+        }
+    }
+
+    /// What a model's output may link to is decided by Pictor: no other schemes (a Unix socket
+    /// on this machine), no redirects (anywhere on the operator's network); `data:` is read in place.
+    @Test(arguments: [
+        ("http+unix://%2Fvar%2Frun%2Fdocker.sock/info", false), ("file:///etc/passwd", false), ("REDIRECT", false),
+        ("data:image/png;base64," + png.base64EncodedString(), true),
+    ])
+    func onlyPlainLinksToImagesAreFollowed(_ link: String, _ followed: Bool) async throws {
+        try await withFakeServer({ app in
+            app.post("v1", "models", "black-forest-labs", "flux-schnell", "predictions") { req in
+                let host = req.headers.first(name: .host)!
+                let output = link == "REDIRECT" ? "http://\(host)/files/moved.png" : link
+                return Response(status: .created, body: .init(string: #"{"id":"p6","status":"succeeded","output":["\#(output)"]}"#))
+            }
+            app.get("files", "moved.png") { req in req.redirect(to: "/private/metadata") }
+            app.get("private", "metadata") { _ in Response(status: .ok, body: .init(data: png)) }
+        }) { server in
+            do {
+                let images = try await Self.provider(server.baseURL).generate(Self.request) { _ in }
+                #expect(followed && images == [.encoded(png)])
+            } catch ProviderError.permanent(let reason) {
+                #expect(!followed && reason.contains("Pictor does not follow"), "\(reason)")
+            }
+            #expect(!server.received.contains { $0.path == "/private/metadata" })
+        }
+    }
+
     @Test func givingUpCancelsThePredictionAtReplicate() async throws {
         try await withFakeServer({ app in
             app.post("v1", "models", "black-forest-labs", "flux-schnell", "predictions") { _ in

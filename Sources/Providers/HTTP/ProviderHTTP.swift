@@ -20,13 +20,15 @@ public enum ProviderHTTP {
     }
 
     /// Largest answer read into memory (several base64 images fit).
-    static let maxAnswerBytes = 256 * 1_048_576
+    public static let maxAnswerBytes = 256 * 1_048_576
 
-    public static func send(_ request: HTTPClientRequest, client: HTTPClient, timeout: Duration, provider: String) async throws -> Answer {
+    public static func send(
+        _ request: HTTPClientRequest, client: HTTPClient, timeout: Duration, provider: String, upTo limit: Int = maxAnswerBytes
+    ) async throws -> Answer {
         let seconds = Int64(timeout.components.seconds) + (timeout.components.attoseconds > 0 ? 1 : 0)
         do {
             let response = try await client.execute(request, timeout: .seconds(seconds))
-            let body = try await response.body.collect(upTo: maxAnswerBytes)
+            let body = try await response.body.collect(upTo: limit)
             return Answer(status: response.status, headers: response.headers, body: Data(buffer: body))
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             throw ProviderError.retryable("\(provider) did not answer in time")
@@ -45,6 +47,36 @@ public enum ProviderHTTP {
         return answer.body
     }
 
+    /// Largest image a provider may link to.
+    static let maxLinkedImageBytes = 64 * 1_048_576
+
+    /// Fetches links a provider returns, following no redirect: a link must name the image itself
+    /// (a redirect could lead anywhere, the operator's own network included).
+    static let linkClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+
+    /// An image a provider's answer links to (links expire: fetched at once). What the link may be
+    /// is decided here, not by the provider: `https`, or `http` only when the provider itself is
+    /// reached over `http` (a server on the operator's network); or a `data:` URL, read in place.
+    /// Nothing else (`http+unix`, `file`, …), no redirects, at most 64 MiB.
+    public static func fetchLinked(_ link: String, from base: URL, timeout: Duration, provider: String) async throws -> Data {
+        if link.hasPrefix("data:") {
+            guard let comma = link.firstIndex(of: ","), link[..<comma].hasSuffix(";base64"),
+                let bytes = Data(base64Encoded: String(link[link.index(after: comma)...]))
+            else { throw ProviderError.retryable("\(provider) sent an answer Pictor could not read") }
+            return bytes
+        }
+        let scheme = URL(string: link)?.scheme?.lowercased()
+        guard scheme == "https" || (scheme == "http" && base.scheme?.lowercased() == "http") else {
+            throw ProviderError.permanent("\(provider) linked to its image in a way Pictor does not follow")
+        }
+        let answer = try await send(HTTPClientRequest(url: link), client: linkClient, timeout: timeout, provider: provider, upTo: maxLinkedImageBytes)
+        if (300..<400).contains(answer.status.code) {
+            throw ProviderError.permanent("\(provider) linked to its image through a redirect, which Pictor does not follow")
+        }
+        guard answer.status == .ok else { throw failure(answer, provider: provider, detail: nil) }
+        return answer.body
+    }
+
     /// The answer's JSON as `T`; an answer of another shape is worth retrying (a proxy's error page,
     /// a truncated body), and says so without quoting it.
     public static func decode<T: Decodable>(_ type: T.Type, from answer: Answer, provider: String) throws -> T {
@@ -54,7 +86,7 @@ public enum ProviderHTTP {
         return decoded
     }
 
-    /// The usual meaning of an unsuccessful status: 429 and 5xx are worth retrying, 401/403
+    /// The usual meaning of an unsuccessful status: 408, 429 and 5xx are worth retrying, 401/403
     /// mean the operator's credentials were refused, other 4xx will fail again.
     public static func failure(_ answer: Answer, provider: String, detail: String?) -> ProviderError {
         let code = answer.status.code
@@ -64,6 +96,8 @@ public enum ProviderHTTP {
             return .retryable("\(provider) is limiting requests\(wait)")
         case 500...599:
             return .retryable("\(provider) had a problem (HTTP \(code))")
+        case 408:
+            return .retryable("\(provider) did not answer in time (HTTP 408)")
         case 401, 403:
             return .permanent("\(provider) refused the operator's credentials; the operator has been told")
         default:

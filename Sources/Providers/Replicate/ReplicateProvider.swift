@@ -109,7 +109,14 @@ public struct ReplicateProvider: ImageProvider {
                 }
                 progress(prediction.status == "processing" ? 0.5 : 0.1)
                 await signals.wait(for: prediction.id, upTo: settings.pollInterval)
-                prediction = try await fetch(prediction.id)
+                do {
+                    prediction = try await fetch(prediction.id)
+                } catch ProviderError.retryable {
+                    // One failed look (a 502, a 429, a dropped connection) says nothing about the
+                    // prediction: look again until the deadline, rather than cancel a healthy
+                    // prediction and pay for a new one on the retry.
+                    continue
+                }
             }
         } catch {
             let id = prediction.id
@@ -120,7 +127,7 @@ public struct ReplicateProvider: ImageProvider {
         case "succeeded":
             var images: [ProviderImage] = []
             for url in prediction.output?.urls ?? [] {
-                images.append(.encoded(try await ProviderHTTP.fetch(url, client: client, timeout: .seconds(60), provider: Self.name)))
+                images.append(.encoded(try await ProviderHTTP.fetchLinked(url, from: settings.baseURL, timeout: .seconds(60), provider: Self.name)))
             }
             return images
         case "canceled":
