@@ -364,6 +364,18 @@ import VaporTesting
         #expect(policy.lock(afterFailures: 50) == 3600)
     }
 
+    /// Each sign-up mails a stranger's address a code: one network may create only so many
+    /// accounts an hour, and the one past the limit is told so, with nothing stored or sent.
+    @Test func oneNetworkCreatesOnlySoManyAccountsAnHour() async throws {
+        try await withPictor({ $0.signUpsPerNetworkPerHour = 2 }) { app in
+            for n in 0..<2 { #expect(try await Accounts.signUp(Browser(app), email: "n\(n)@example.com").status == .seeOther) }
+            let refused = try await Accounts.signUp(Browser(app), email: "n2@example.com")
+            #expect(refused.status == .tooManyRequests && refused.body.string.contains("Too many accounts were created from your network"))
+            #expect(try await UserModel.query(on: app.db).count() == 2)
+            #expect(try await Accounts.mails(to: "n2@example.com", app: app).isEmpty)
+        }
+    }
+
     /// The client's network comes from the connection unless Pictor is told it sits behind a
     /// proxy: a client's own `X-Forwarded-For` or `Forwarded` would let it pick a new network for
     /// each password guess (escaping the per-network limit) or lock another network out.

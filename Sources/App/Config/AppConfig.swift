@@ -34,8 +34,11 @@ public struct AppConfig: Sendable, Equatable {
     public var mail: MailSettings
     /// 32+ bytes for HMACs (code hashes, throttle keys); from SECRET_KEY, else kept in DATA_DIR/secret.key.
     public var secretKey: Data?
-    /// Use the first X-Forwarded-For address as the client's (only behind a proxy you run).
+    /// Take the client's address from the last X-Forwarded-For entry, the one the proxy appended
+    /// (only behind a proxy you run).
     public var trustProxy: Bool
+    /// SIGNUPS_PER_NETWORK_PER_HOUR: accounts one network (IPv4 /24, IPv6 /48) may create in an hour.
+    public var signUpsPerNetworkPerHour: Int
     /// The versions of the Terms and the Privacy Policy people accept at sign-up.
     public var termsVersion: String
     public var privacyVersion: String
@@ -91,6 +94,7 @@ public struct AppConfig: Sendable, Equatable {
         mail = try reader.mail(dataDirectory: dataDirectory)
         secretKey = try reader.secretKey("SECRET_KEY")
         trustProxy = try reader.boolean("TRUST_PROXY", default: false)
+        signUpsPerNetworkPerHour = try reader.integer("SIGNUPS_PER_NETWORK_PER_HOUR", default: 10, range: 1...1_000_000)
         termsVersion = reader.string("TERMS_VERSION", default: "2026-11-25")
         privacyVersion = reader.string("PRIVACY_VERSION", default: "2026-11-25")
         passwordHashCost = try reader.integer("PASSWORD_HASH_COST", default: 12, range: 10...14)

@@ -30,6 +30,8 @@ struct SignUpPage: Encodable {
     var passwordError: String?
     var birthDateError: String?
     var acceptTermsError: String?
+    /// Not about one field (too many sign-ups from this network).
+    var formError: String?
     var termsVersion: String
     var privacyVersion: String
 }

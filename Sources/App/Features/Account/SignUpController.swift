@@ -42,6 +42,14 @@ enum SignUpController {
             page.acceptTermsError == nil
         else { return try await render(page, req, status: .unprocessableEntity) }
 
+        // Each sign-up mails a code to the address given: at most SIGNUPS_PER_NETWORK_PER_HOUR
+        // from one network, so a script cannot use Pictor to mail a list of strangers (or burn its CPU
+        // on password hashes).
+        let signUps = try await LoginThrottleStore.countAttempt("signup:" + req.ipPrefix, now: Date(), on: req.db)
+        guard signUps <= req.pictor.config.signUpsPerNetworkPerHour else {
+            page.formError = "Too many accounts were created from your network in the last hour. Try again later."
+            return try await render(page, req, status: .tooManyRequests)
+        }
         let hash = try await req.password.async.hash(password)
         let base = req.pictor.config.publicBaseURL.absoluteString
         try await req.db.transaction { tx in
