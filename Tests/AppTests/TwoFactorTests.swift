@@ -178,6 +178,11 @@ import Vapor
     @Test func newAddressIsConfirmedByCodeAndTheOldOneIsTold() async throws {
         try await withPictor { app in
             let browser = try await Accounts.signedIn(app, email: "old@example.com")
+            // A reset code mailed to the old address before the change (whoever reads that mailbox).
+            let other = Browser(app)
+            try await other.get("/forgot-password")
+            try await other.post("/forgot-password", ["email": "old@example.com"])
+            let resetCode = try #require(try await Accounts.mailedCode(to: "old@example.com", app: app))
             try await browser.get("/account/email")
             let sent = try await browser.post("/account/email", ["email": "New@Example.com"])
             #expect(sent.status == .ok && sent.text.contains("we have sent a six-digit code"))
@@ -188,6 +193,10 @@ import Vapor
             #expect(user.email == "new@example.com")
             let told = try await Accounts.mails(to: "old@example.com", app: app).filter { $0.subject == "Your Pictor email address was changed" }.count
             #expect(told == 1)
+            // …no longer resets the password, the new address being named in that notice.
+            try await other.get("/reset-password")
+            let reset = try await other.post("/reset-password", ["email": "new@example.com", "code": resetCode, "password": "a-brand-new-passphrase"])
+            #expect(reset.status == .unprocessableEntity)
         }
     }
 

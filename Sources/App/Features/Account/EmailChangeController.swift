@@ -62,6 +62,8 @@ enum EmailChangeController {
             user.emailVerifiedAt = Date()
             user.updatedAt = Date()
             try await user.update(on: tx)
+            // A reset code mailed to the old address must not work once the account has moved on.
+            try await OneTimeCodes.void(.resetPassword, for: user.id!, on: tx)
             try await Audit.record("email.changed", actor: user.id, target: ("user", user.id!.uuidString), request: req, on: tx)
             try await Postman.queue(AccountMail.emailChanged(to: oldEmail, newEmail: newEmail, base: base), userID: user.id, app: req.application, on: tx)
             return true

@@ -19,10 +19,7 @@ enum OneTimeCodes {
     /// Makes a new code (earlier unused codes of the same purpose stop working) and returns it.
     static func issue(_ purpose: Purpose, for userID: UUID, target: String? = nil, secrets: Secrets, on db: any Database) async throws -> String {
         let now = Date()
-        try await OneTimeCodeModel.query(on: db)
-            .filter(\.$userID == userID).filter(\.$purpose == purpose.rawValue).filter(\.$usedAt == nil)
-            .set(\.$usedAt, to: now)
-            .update()
+        try await void(purpose, for: userID, on: db)
         let code = Tokens.sixDigits()
         let row = OneTimeCodeModel()
         row.userID = userID
@@ -37,6 +34,15 @@ enum OneTimeCodes {
     }
 
     /// Whether a code for this purpose was sent in the last minute (then another is not sent).
+    /// Voids the user's unused codes of `purpose` (an address change voids reset codes mailed
+    /// to the old address).
+    static func void(_ purpose: Purpose, for userID: UUID, on db: any Database) async throws {
+        try await OneTimeCodeModel.query(on: db)
+            .filter(\.$userID == userID).filter(\.$purpose == purpose.rawValue).filter(\.$usedAt == nil)
+            .set(\.$usedAt, to: Date())
+            .update()
+    }
+
     static func issuedRecently(_ purpose: Purpose, for userID: UUID, on db: any Database) async throws -> Bool {
         try await OneTimeCodeModel.query(on: db)
             .filter(\.$userID == userID).filter(\.$purpose == purpose.rawValue)
