@@ -364,6 +364,19 @@ import VaporTesting
         #expect(policy.lock(afterFailures: 50) == 3600)
     }
 
+    /// The same address signed up twice at once (a double click) makes one account, and both
+    /// requests answer as a sign-up does.
+    @Test func aDoubleSignUpMakesOneAccount() async throws {
+        try await withPictor { app in
+            let statuses = try await withThrowingTaskGroup(of: HTTPStatus.self) { group in
+                for _ in 0..<2 { group.addTask { try await Accounts.signUp(Browser(app), email: "double@example.com").status } }
+                return try await group.reduce(into: [HTTPStatus]()) { $0.append($1) }
+            }
+            #expect(statuses == [.seeOther, .seeOther])
+            #expect(try await UserModel.query(on: app.db).filter(\.$email == "double@example.com").count() == 1)
+        }
+    }
+
     /// Each sign-up mails a stranger's address a code: one network may create only so many
     /// accounts an hour, and the one past the limit is told so, with nothing stored or sent.
     @Test func oneNetworkCreatesOnlySoManyAccountsAnHour() async throws {

@@ -52,6 +52,17 @@ enum SignUpController {
         }
         let hash = try await req.password.async.hash(password)
         let base = req.pictor.config.publicBaseURL.absoluteString
+        do {
+            try await create(email: email, hash: hash, base: base, req: req)
+        } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
+            // The same address signed up twice at once (a double click): the other request made
+            // the account; this one answers as any sign-up does.
+        }
+        return req.redirect(to: "/verify-email?sent=1&email=\(email.queryEscaped)")
+    }
+
+    /// Creates the account and mails its code, or tells the address's owner that someone tried.
+    private static func create(email: String, hash: String, base: String, req: Request) async throws {
         try await req.db.transaction { tx in
             if let existing = try await UserModel.query(on: tx).filter(\.$email == email).first() {
                 // Same response as a new sign-up: the owner of the address hears about it by mail,
@@ -68,7 +79,6 @@ enum SignUpController {
             try await Postman.queue(AccountMail.verifyEmail(to: email, code: code, base: base), userID: user.id, app: req.application, on: tx)
             try await Audit.record("account.created", actor: user.id, target: ("user", user.id!.uuidString), request: req, on: tx)
         }
-        return req.redirect(to: "/verify-email?sent=1&email=\(email.queryEscaped)")
     }
 
     @Sendable static func verifyForm(req: Request) async throws -> View {
