@@ -56,6 +56,7 @@ import Testing
         ("IMAGE_THREADS", "0", "IMAGE_THREADS: '0' is not a whole number from 1 to 64"),
         ("PASSWORD_HASH_COST", "8", "PASSWORD_HASH_COST: '8' is not a whole number from 10 to 14"),
         ("UPLOAD_MAX_BYTES", "-1", "UPLOAD_MAX_BYTES: '-1' is not a whole number from 1024 to 1073741824"),
+        ("REPLICATE_WEBHOOK_SECRET", "whsec_not*base64!", "REPLICATE_WEBHOOK_SECRET: must be the signing secret Replicate shows, `whsec_` followed by base64"),
     ])
     func badValuesNameTheVariable(_ name: String, _ value: String, _ message: String) {
         #expect(throws: ConfigError.self) { try AppConfig.load(environment: [name: value]) }

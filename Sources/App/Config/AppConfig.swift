@@ -104,7 +104,7 @@ public struct AppConfig: Sendable, Equatable {
         builtInDelayMilliseconds = try reader.integer("BUILTIN_ENGINE_DELAY_MS", default: 0, range: 0...600_000)
         postgresConnectionsPerLoop = try reader.integer("DATABASE_CONNECTIONS_PER_CORE", default: 4, range: 1...64)
         models = try reader.models(ModelsFile.variable)
-        replicateWebhookSecret = reader.optionalString("REPLICATE_WEBHOOK_SECRET")
+        replicateWebhookSecret = try reader.webhookSecret("REPLICATE_WEBHOOK_SECRET")
         publicBaseURL = try reader.url(
             "PUBLIC_BASE_URL", default: "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)")
     }

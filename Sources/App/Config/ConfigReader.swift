@@ -78,6 +78,17 @@ struct ConfigReader {
     }
 
     /// A key of at least 32 bytes, given as base64 or hex.
+    /// A Standard Webhooks signing secret: `whsec_` and base64 (Replicate's). A wrong one would
+    /// refuse every delivery as badly signed, which reads like an attack rather than a typo.
+    func webhookSecret(_ name: String) throws(ConfigError) -> String? {
+        guard let raw = optionalString(name) else { return nil }
+        let encoded = raw.hasPrefix("whsec_") ? String(raw.dropFirst(6)) : raw
+        guard let key = Data(base64Encoded: encoded), !key.isEmpty else {
+            throw ConfigError(variable: name, problem: "must be the signing secret Replicate shows, `whsec_` followed by base64")
+        }
+        return raw
+    }
+
     func secretKey(_ name: String) throws(ConfigError) -> Data? {
         guard let raw = optionalString(name) else { return nil }
         let bytes = Data(base64Encoded: raw) ?? Self.hexBytes(raw)
