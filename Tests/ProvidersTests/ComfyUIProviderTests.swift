@@ -105,6 +105,35 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 3, 3])
         }
     }
 
+    /// Two generations on one server at once each have their own client id (ComfyUI keeps one
+    /// progress socket per client id: shared, one would take the other's away).
+    @Test func eachGenerationHasItsOwnClientID() async throws {
+        let posted = NIOLockedValueBox(Set<String>())
+        try await withFakeServer({ app in
+            // Each prompt is done once it has been queued, whatever its id.
+            app.get("history", ":id") { req in
+                let id = req.parameters.get("id")!
+                guard posted.withLockedValue({ $0.contains(id) }) else { return Response(status: .ok, body: .init(string: "{}")) }
+                return Response(status: .ok, body: .init(string: Self.done.replacingOccurrences(of: Self.generationID, with: id)))
+            }
+            app.get("queue") { _ in Response(status: .ok, body: .init(string: #"{"queue_running": [], "queue_pending": []}"#)) }
+            app.post("prompt") { req in
+                let id = (try? JSONSerialization.jsonObject(with: Data(buffer: req.body.data ?? ByteBuffer())) as? [String: Any])?["prompt_id"] as? String ?? ""
+                posted.withLockedValue { _ = $0.insert(id) }
+                return Response(status: .ok, body: .init(string: #"{"prompt_id": "\#(id)", "number": 1, "node_errors": {}}"#))
+            }
+            app.get("view") { _ in Response(status: .ok, body: .init(data: png)) }
+        }) { server in
+            let provider = Self.provider(server.baseURL)
+            async let first = provider.generate(Self.request) { _ in }
+            async let second = provider.generate(GenerationRequest(
+                prompt: "a moat", size: Self.request.size, count: 1, seed: 1, idempotencyKey: UUID().uuidString)) { _ in }
+            _ = try await (first, second)
+            let ids = server.received.filter { $0.path == "/prompt" }.compactMap { $0.json?["client_id"] as? String }
+            #expect(ids.count == 2 && Set(ids).count == 2, "\(ids)")
+        }
+    }
+
     @Test func aRetriedGenerationIsNotQueuedTwice() async throws {
         let posted = NIOLockedValueBox(0)
         try await withFakeServer(Self.routes(polls: 0, posted: posted, alreadyDone: true)) { server in

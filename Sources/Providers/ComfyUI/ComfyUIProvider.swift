@@ -37,7 +37,6 @@ public struct ComfyUIProvider: ImageProvider {
     public let capabilities: ProviderCapabilities
     let settings: Settings
     let client: HTTPClient
-    let clientID = UUID().uuidString.lowercased()
 
     public init(id: String, displayName: String, settings: Settings, client: HTTPClient = .shared) {
         self.id = id
@@ -78,12 +77,15 @@ public struct ComfyUIProvider: ImageProvider {
     public func generate(_ request: GenerationRequest, progress: @Sendable (Double) -> Void) async throws -> [ProviderImage] {
         let promptID = UUID(uuidString: request.idempotencyKey)?.uuidString.lowercased() ?? UUID().uuidString.lowercased()
         let started = ContinuousClock.now
+        // One client id per call: ComfyUI keeps one socket per client id, so generations sharing
+        // one would take each other's progress socket (and its "done" signal) away.
+        let clientID = UUID().uuidString.lowercased()
         let socket = await ComfyUIProgressSocket.open(baseURL: settings.baseURL, clientID: clientID, promptID: promptID)
         defer { socket?.close() }
         do {
             // A retry of the same generation: if ComfyUI already has it, wait for it instead of queueing it again.
             if try await history(promptID) == nil, try await !isQueued(promptID) {
-                try await submit(try Self.fill(settings.workflow, with: request), promptID: promptID)
+                try await submit(try Self.fill(settings.workflow, with: request), promptID: promptID, clientID: clientID)
             }
             while true {
                 try Task.checkCancellation()
@@ -164,7 +166,7 @@ public struct ComfyUIProvider: ImageProvider {
         return String(decoding: answer.body, as: UTF8.self).contains("\"\(promptID)\"")
     }
 
-    func submit(_ graph: Any, promptID: String) async throws {
+    func submit(_ graph: Any, promptID: String, clientID: String) async throws {
         var http = HTTPClientRequest(url: endpoint("prompt"))
         http.method = .POST
         http.headers.add(name: "Content-Type", value: "application/json")
