@@ -127,7 +127,9 @@ let package = Package(
         // Helpers shared by tests and benchmarks: the Python test servers, hand-made PNG bytes.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
-        .testTarget(name: "MailTests", dependencies: ["Mail", "Domain", "TestSupport"]),
+        .testTarget(
+            name: "MailTests",
+            dependencies: ["Mail", "Domain", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(
             name: "ProvidersTests",
             dependencies: [

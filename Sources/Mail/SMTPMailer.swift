@@ -176,7 +176,10 @@ struct SMTPReplyLineDecoder: ByteToMessageDecoder {
             return .needMoreData
         }
         while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { bytes.removeLast() }
-        received.state.withLock { $0.lines += 1 }
+        received.state.withLock {
+            $0.lines += 1
+            $0.partial = buffer.readableBytes > 0  // (not called again once the buffer is empty)
+        }
         context.fireChannelRead(wrapInboundOut(String(decoding: bytes, as: UTF8.self)))
         return .continue
     }

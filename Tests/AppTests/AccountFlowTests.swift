@@ -386,6 +386,11 @@ import VaporTesting
             #expect(refused.status == .tooManyRequests && refused.body.string.contains("Too many accounts were created from your network"))
             #expect(try await UserModel.query(on: app.db).count() == 2)
             #expect(try await Accounts.mails(to: "n2@example.com", app: app).isEmpty)
+            // The hour is counted from the first sign-up, and refusals do not extend it.
+            let key = try #require(try await LoginThrottleModel.query(on: app.db).filter(\.$id ~~ "signup:").first())
+            #expect(key.failures == 2)
+            try await sqlDatabase(app.db).raw("UPDATE login_throttles SET locked_until = \(bind: Date().addingTimeInterval(-1)) WHERE key = \(bind: key.id!)").run()
+            #expect(try await Accounts.signUp(Browser(app), email: "n3@example.com").status == .seeOther)
         }
     }
 
@@ -432,20 +437,63 @@ import VaporTesting
         try await withPictor { app in
             let keys = ["account:a", "network:203.0.113.0/24"]
             let t0 = Date()
-            func failedAttempt(at time: Date) async throws {
-                #expect(try await LoginThrottle.begin(keys: keys, policy: .standard, now: time, on: app.db) == 0)
-                _ = try await LoginThrottle.fail(keys: keys, policy: .standard, now: time, on: app.db)
-            }
-            for _ in 0..<4 { try await failedAttempt(at: t0) }
+            for _ in 0..<4 { try await Self.failedAttempt(keys, at: t0, app) }
             #expect(try await LoginThrottleModel.find("account:a", on: app.db)?.failures == 4)
-            try await failedAttempt(at: t0.addingTimeInterval(3601))
+            try await Self.failedAttempt(keys, at: t0.addingTimeInterval(3601), app)
             #expect(try await LoginThrottleModel.find("account:a", on: app.db)?.failures == 1, "an hour of quiet starts afresh")
-            #expect(try await LoginThrottle.begin(keys: keys, policy: .standard, now: t0.addingTimeInterval(3602), on: app.db) == 0)
-            try await LoginThrottle.succeed(keys: keys, on: app.db)
+            let attempt = try await Self.started(keys, at: t0.addingTimeInterval(3602), app)
+            try await LoginThrottle.succeed(attempt, on: app.db)
             #expect(try await LoginThrottleModel.find("account:a", on: app.db) == nil)
             #expect(try await LoginThrottleModel.find("network:203.0.113.0/24", on: app.db)?.failures == 1, "the success was taken back, the failure stands")
         }
     }
+
+    /// A lock ends: once it has run out, one attempt goes ahead (of several arriving together);
+    /// if it is right, the account is free again; if not, the next lock is longer. Attempts
+    /// refused meanwhile count for nothing.
+    @Test func aLockRunsOutAndLetsOneAttemptThrough() async throws {
+        try await withPictor { app in
+            let keys = ["account:b", "network:198.51.100.0/24"]
+            let t0 = Date()
+            for _ in 0..<5 { try await Self.failedAttempt(keys, at: t0, app) }
+            guard case .wait(let wait) = try await LoginThrottle.begin(keys: keys, policy: .standard, now: t0.addingTimeInterval(30), on: app.db) else {
+                Issue.record("not locked after five failures"); return
+            }
+            #expect((30...31).contains(wait), "\(wait)")
+            #expect(try await LoginThrottleModel.find("account:b", on: app.db)?.failures == 5, "a refused attempt counts for nothing")
+
+            // Past the lock: the first attempt goes ahead; another arriving with it waits.
+            let later = t0.addingTimeInterval(61)
+            let first = try await Self.started(keys, at: later, app)
+            guard case .wait = try await LoginThrottle.begin(keys: keys, policy: .standard, now: later, on: app.db) else {
+                Issue.record("two attempts went ahead after the lock ran out"); return
+            }
+            _ = try await LoginThrottle.fail(first, policy: .standard, on: app.db)
+            guard case .wait(let longer) = try await LoginThrottle.begin(keys: keys, policy: .standard, now: later.addingTimeInterval(61), on: app.db) else {
+                Issue.record("the sixth failure set no longer lock"); return
+            }
+            #expect((59...60).contains(longer), "two minutes from the sixth attempt, asked 61 s after it: \(longer)")
+
+            // After that one too, the right password gets in and the account is free again.
+            let right = try await Self.started(keys, at: later.addingTimeInterval(121), app)
+            try await LoginThrottle.succeed(right, on: app.db)
+            #expect(try await LoginThrottleModel.find("account:b", on: app.db) == nil)
+            _ = try await Self.started(keys, at: later.addingTimeInterval(122), app)
+        }
+    }
+
+    static func started(_ keys: [String], at time: Date, _ app: Application) async throws -> LoginThrottle.Attempt {
+        guard case .go(let attempt) = try await LoginThrottle.begin(keys: keys, policy: .standard, now: time, on: app.db) else {
+            throw ThrottledInTest()
+        }
+        return attempt
+    }
+
+    static func failedAttempt(_ keys: [String], at time: Date, _ app: Application) async throws {
+        _ = try await LoginThrottle.fail(try await started(keys, at: time, app), policy: .standard, on: app.db)
+    }
+
+    struct ThrottledInTest: Error {}
 
     /// Guesses sent all at once are counted one by one: no more of them are checked than the
     /// lock allows when they come one after another (five), however many arrive together.

@@ -1,5 +1,7 @@
 import Foundation
-import Mail
+@testable import Mail
+import NIOCore
+import NIOEmbedded
 import Testing
 import TestSupport
 
@@ -68,6 +70,19 @@ import TestSupport
         }
         let lines = try JSONSerialization.jsonObject(with: Data(contentsOf: server.directory.appendingPathComponent("lines.json"))) as? [String]
         #expect(lines?.count == 2 && lines?.last == "STARTTLS", "\(lines ?? [])")  // nothing more was sent
+    }
+
+    /// Reply lines that arrive split across reads leave nothing pending once complete: the
+    /// STARTTLS check must not take an honest server's split line for injected text.
+    @Test func splitReplyLinesLeaveNothingPending() throws {
+        let received = SMTPReceivedLines()
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(SMTPReplyLineDecoder(received: received)))
+        try channel.writeInbound(ByteBuffer(string: "220 mail.exa"))
+        #expect(received.partial && received.lines == 0)
+        try channel.writeInbound(ByteBuffer(string: "mple ESMTP\r\n250-first\r\n250 la"))
+        try channel.writeInbound(ByteBuffer(string: "st\r\n"))
+        #expect(received.lines == 3 && !received.partial)
+        _ = try channel.finish()
     }
 
     @Test func localRelayWithoutTLSWorksWhenAskedFor() async throws {

@@ -77,7 +77,6 @@ struct ConfigReader {
             problem: "must start with postgres://, postgresql:// or sqlite:// (got a value starting '\(raw.prefix(10))')")
     }
 
-    /// A key of at least 32 bytes, given as base64 or hex.
     /// A Standard Webhooks signing secret: `whsec_` and base64 (Replicate's). A wrong one would
     /// refuse every delivery as badly signed, which reads like an attack rather than a typo.
     func webhookSecret(_ name: String) throws(ConfigError) -> String? {
@@ -89,6 +88,7 @@ struct ConfigReader {
         return raw
     }
 
+    /// A key of at least 32 bytes, given as base64 or hex.
     func secretKey(_ name: String) throws(ConfigError) -> Data? {
         guard let raw = optionalString(name) else { return nil }
         let bytes = Data(base64Encoded: raw) ?? Self.hexBytes(raw)

@@ -223,7 +223,9 @@ public final class JobRunner: Sendable {
                 wait = min(third, left - third)
                 continue
             }
-            guard kept else { throw LeaseLost() }
+            // A renewal that waited on the row while the handler's final transaction committed
+            // finds the job done: that is no lost lease.
+            guard kept || completion.isMarked else { throw LeaseLost() }
             expires = now.addingTimeInterval(settings.lease)
             wait = third
         }

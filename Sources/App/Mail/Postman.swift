@@ -28,8 +28,13 @@ enum Postman {
     }
 
     /// The message an outbox row holds, unsealed.
+    /// Rows queued before messages were sealed (an upgrade with mail in flight) hold plain text:
+    /// sent as they are rather than lost.
     static func message(in row: MailOutboxModel, secrets: Secrets) throws -> MailMessage {
-        func open(_ sealed: String) throws -> String { String(decoding: try secrets.open(sealed, purpose: sealPurpose), as: UTF8.self) }
+        let legacy = (try? secrets.open(row.subject, purpose: sealPurpose)) == nil && Data(base64Encoded: row.subject) == nil
+        func open(_ sealed: String) throws -> String {
+            legacy ? sealed : String(decoding: try secrets.open(sealed, purpose: sealPurpose), as: UTF8.self)
+        }
         return MailMessage(
             to: row.recipient, subject: try open(row.subject), text: try open(row.bodyText), html: try row.bodyHTML.map(open),
             category: MailMessage.Category(rawValue: row.category) ?? .account, id: row.id)

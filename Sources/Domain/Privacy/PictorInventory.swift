@@ -70,7 +70,7 @@ extension DataInventory {
         ),
         TablePolicy(
             table: "login_throttles",
-            purpose: "Counts of failed sign-ins per account (hashed email) and per network, to stop password guessing.",
+            purpose: "Counts of sign-in and code attempts per account (hashed email) and per network, and of sign-ups per network, with their locks: to stop password guessing and mass sign-ups.",
             columns: Dictionary(uniqueKeysWithValues: ["key", "failures", "locked_until", "updated_at"].map {
                 ($0, ColumnPolicy.shortLived("user.device.ip_address", days: 1, exported: false, use: .security))
             })

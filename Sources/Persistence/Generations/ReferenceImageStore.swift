@@ -25,8 +25,8 @@ public enum ReferenceImageStore {
         return try await query.sort(\.$createdAt, .descending).sort(\.$id, .descending).limit(limit).all()
     }
 
-    /// How many references the owner has stored.
-    public static func count(of userID: UUID, on db: any Database) async throws -> Int {
-        try await ReferenceImageModel.query(on: db).filter(\.$userID == userID).count()
+    /// How many references the owner keeps on their own (not tied to a generation).
+    public static func storedCount(of userID: UUID, on db: any Database) async throws -> Int {
+        try await ReferenceImageModel.query(on: db).filter(\.$userID == userID).filter(\.$generationID == nil).count()
     }
 }

@@ -57,7 +57,7 @@ public struct Automatic1111Provider: ImageProvider {
         self.client = client
         capabilities = ProviderCapabilities(
             referenceImages: true, sizes: settings.sizes, maxCount: settings.maxCount, negativePrompt: true, seed: true,
-            progress: true, cancel: true, maxPromptLength: 4000)
+            progress: true, cancel: false, maxPromptLength: 4000)
     }
 
     struct Body: Encodable {

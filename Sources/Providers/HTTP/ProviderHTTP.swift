@@ -34,6 +34,9 @@ public enum ProviderHTTP {
             throw ProviderError.retryable("\(provider) did not answer in time")
         } catch is CancellationError {
             throw CancellationError()
+        } catch is NIOTooManyBytesError {
+            // Retrying would fetch (and for some providers, pay for) the same oversized answer.
+            throw ProviderError.permanent("\(provider) answered with more than \(limit / 1_048_576) MiB")
         } catch {
             if Task.isCancelled { throw CancellationError() }
             throw ProviderError.retryable("\(provider) could not be reached")

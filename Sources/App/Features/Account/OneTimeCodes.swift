@@ -67,8 +67,8 @@ enum OneTimeCodes {
         // Guesses are counted per account across codes (asking for a new code gives no new
         // guesses), and each guess is counted atomically before it is compared, so parallel
         // guesses cannot share one count.
-        let throttle = ["codes:" + userID.uuidString]
-        guard try await LoginThrottle.begin(keys: throttle, policy: .standard, now: now, on: db) == 0 else { return nil }
+        guard case .go(let attempt) = try await LoginThrottle.begin(keys: ["codes:" + userID.uuidString], policy: .standard, now: now, on: db)
+        else { return nil }
         let sql = try sqlDatabase(db)
         guard try await sql.raw("""
             UPDATE one_time_codes SET attempts = attempts + 1
@@ -78,14 +78,14 @@ enum OneTimeCodes {
         else { return nil }
         let presented = hash(code.trimmingCharacters(in: .whitespaces), purpose: purpose, userID: userID, secrets: secrets)
         guard constantTimeEquals(Array(presented.utf8), Array(live.codeHash.utf8)) else {
-            _ = try await LoginThrottle.fail(keys: throttle, policy: .standard, now: now, on: db)
+            _ = try await LoginThrottle.fail(attempt, policy: .standard, on: db)
             return nil
         }
         guard try await sql.raw("""
             UPDATE one_time_codes SET used_at = \(bind: now) WHERE id = \(bind: live.id!) AND used_at IS NULL RETURNING id
             """).first() != nil
         else { return nil }
-        try await LoginThrottle.succeed(keys: throttle, on: db)
+        try await LoginThrottle.succeed(attempt, on: db)
         return live.target ?? ""
     }
 
@@ -97,38 +97,67 @@ enum OneTimeCodes {
 /// Failed sign-ins per account (keyed by an HMAC of the email, whether or not it is
 /// registered, so a lock says nothing about existence) and per network.
 ///
-/// Every attempt is counted before its password or code is checked (`begin`), one statement per
-/// key, and refused when the count before it already called for a lock: attempts sent all at once
-/// get one count each, so no more of them are checked than one by one. A failure then sets the
-/// lock its count calls for (`fail`); a success clears the account's count and takes its attempt
-/// back from the network's (`succeed`).
+/// `begin` refuses an attempt while a lock is in force (counting nothing). Otherwise it counts the
+/// attempt before its password or code is checked, one statement per key, so attempts sent all at
+/// once get one count each; one whose earlier attempts already call for a lock goes ahead only as
+/// the single attempt let through once that lock has run out. A failure then sets the lock its
+/// count calls for (`fail`); a success clears the account's count and takes its attempt back from
+/// the network's (`succeed`).
 enum LoginThrottle {
+    /// An attempt `begin` let through.
+    struct Attempt {
+        let keys: [String]
+        let now: Date
+        /// Locks this attempt set when it was let through after one ran out.
+        var claimed: [String: Date] = [:]
+    }
+
+    enum Start {
+        case go(Attempt)
+        case wait(seconds: Int)
+    }
+
     static func keys(email: String, request: Request) -> [String] {
         ["account:" + request.pictor.secrets.mac("login", email), "network:" + request.ipPrefix]
     }
 
-    /// Starts an attempt: seconds to wait (the attempt is refused, and not checked), or 0.
-    static func begin(keys: [String], policy: LoginThrottlePolicy, now: Date, on db: any Database) async throws -> Int {
+    static func begin(keys: [String], policy: LoginThrottlePolicy, now: Date, on db: any Database) async throws -> Start {
         var longest: TimeInterval = 0
         for key in keys {
             if let until = try await LoginThrottleStore.lockedUntil(key, on: db) { longest = max(longest, until.timeIntervalSince(now)) }
         }
-        if longest > 0 { return Int(longest.rounded(.up)) }
+        if longest > 0 { return .wait(seconds: Int(longest.rounded(.up))) }
+        var attempt = Attempt(keys: keys, now: now)
+        var counted: [String] = []
         for key in keys {
             let count = try await LoginThrottleStore.countAttempt(key, now: now, on: db)
-            longest = max(longest, lock(for: key, failures: count - 1, policy: policy))
+            counted.append(key)
+            let owed = lock(for: key, failures: count - 1, policy: policy)
+            guard owed > 0 else { continue }
+            // The attempts before this one call for a lock. Once it has run out, one attempt goes
+            // ahead (setting the lock it would earn by failing too); while it is not written yet
+            // (attempts sent together, the earlier ones still being checked), none does.
+            let next = now.addingTimeInterval(lock(for: key, failures: count, policy: policy))
+            if try await LoginThrottleStore.claimExpiredLock(key, until: next, now: now, on: db) {
+                attempt.claimed[key] = next
+                continue
+            }
+            try await LoginThrottleStore.lockIfUnlocked(key, until: now.addingTimeInterval(owed), on: db)
+            try await abandon(attempt, counted: counted, on: db)
+            let until = try await LoginThrottleStore.lockedUntil(key, on: db) ?? now.addingTimeInterval(owed)
+            return .wait(seconds: max(1, Int(until.timeIntervalSince(now).rounded(.up))))
         }
-        return Int(longest.rounded(.up))
+        return .go(attempt)
     }
 
     /// The attempt failed: locks each key whose count calls for it; true when one was locked.
-    static func fail(keys: [String], policy: LoginThrottlePolicy, now: Date, on db: any Database) async throws -> Bool {
+    static func fail(_ attempt: Attempt, policy: LoginThrottlePolicy, on db: any Database) async throws -> Bool {
         var locked = false
-        for key in keys {
+        for key in attempt.keys {
             let failures = try await LoginThrottleModel.find(key, on: db)?.failures ?? 0
             let seconds = lock(for: key, failures: failures, policy: policy)
             if seconds > 0 {
-                try await LoginThrottleStore.lock(key, until: now.addingTimeInterval(seconds), on: db)
+                try await LoginThrottleStore.lock(key, until: attempt.now.addingTimeInterval(seconds), on: db)
                 locked = true
             }
         }
@@ -137,10 +166,20 @@ enum LoginThrottle {
 
     /// A success clears the account's count, not the network's (signing in to one's own account
     /// must not reset the count of guesses made at others from the same network): the network
-    /// only gets this attempt back.
-    static func succeed(keys: [String], on db: any Database) async throws {
-        try await LoginThrottleStore.clear(keys.filter { !$0.hasPrefix("network:") }, on: db)
-        for key in keys where key.hasPrefix("network:") { try await LoginThrottleStore.takeBackAttempt(key, on: db) }
+    /// only gets this attempt back, and any lock this attempt set on it when let through.
+    static func succeed(_ attempt: Attempt, on db: any Database) async throws {
+        try await LoginThrottleStore.clear(attempt.keys.filter { !$0.hasPrefix("network:") }, on: db)
+        try await abandon(attempt, counted: attempt.keys.filter { $0.hasPrefix("network:") }, on: db)
+    }
+
+    /// Takes back an attempt's counts on `counted` and the locks it claimed there.
+    private static func abandon(_ attempt: Attempt, counted: [String], on db: any Database) async throws {
+        for key in counted {
+            if let claimed = attempt.claimed[key] {
+                try await LoginThrottleStore.releaseClaim(key, claimed: claimed, now: attempt.now, on: db)
+            }
+            try await LoginThrottleStore.takeBackAttempt(key, now: attempt.now, on: db)
+        }
     }
 
     /// The lock `failures` call for; the network count allows more, as several people may share one.

@@ -40,9 +40,15 @@ enum SecurityController {
         let next = SignInController.safeNext(try? req.content.get(String.self, at: "next")) ?? SiteURL.accountSecurity.path
         var page = ConfirmPasswordPage(
             layout: .make(for: req, title: "Confirm it's you"), csrf: req.csrfToken, next: next, needsCode: user.totpEnabledAt != nil)
+        // With two-factor on, the code counts against the same key as at sign-in: a password
+        // sign-in (which clears the account's count) must not open a way to unlimited code guesses.
         let keys = LoginThrottle.keys(email: user.email, request: req)
-        let wait = try await LoginThrottle.begin(keys: keys, policy: req.pictor.loginThrottle, now: Date(), on: req.db)
-        if wait > 0 {
+            + (user.totpEnabledAt == nil ? [] : ["mfa:" + req.pictor.secrets.mac("mfa", user.id!.uuidString)])
+        let attempt: LoginThrottle.Attempt
+        switch try await LoginThrottle.begin(keys: keys, policy: req.pictor.loginThrottle, now: Date(), on: req.db) {
+        case .go(let started):
+            attempt = started
+        case .wait(let wait):
             page.error = AccountError.throttled(retryAfterSeconds: wait).userMessage
             return try await req.view.render("account/confirm-password", page).encodeResponse(status: .tooManyRequests, for: req)
         }
@@ -51,12 +57,12 @@ enum SecurityController {
             ok = try await TwoFactor.verify(code, for: user, secrets: req.pictor.secrets, on: req.db)
         }
         guard ok else {
-            _ = try await LoginThrottle.fail(keys: keys, policy: req.pictor.loginThrottle, now: Date(), on: req.db)
+            _ = try await LoginThrottle.fail(attempt, policy: req.pictor.loginThrottle, on: req.db)
             try await Audit.record("reauthentication.failed", actor: user.id, request: req, on: req.db)
             page.error = user.totpEnabledAt == nil ? "That password is not right." : "That password or code is not right."
             return try await req.view.render("account/confirm-password", page).encodeResponse(status: .unauthorized, for: req)
         }
-        try await LoginThrottle.succeed(keys: keys, on: req.db)
+        try await LoginThrottle.succeed(attempt, on: req.db)
         guard let session = try await SessionModel.find(current.sessionID, on: req.db) else { throw AccessError.notFound }
         session.authenticatedAt = Date()
         try await session.update(on: req.db)

@@ -21,8 +21,11 @@ enum SignInController {
         var page = SignInPage(layout: .make(for: req, title: "Sign in"), csrf: req.csrfToken, email: form.email ?? "")
         page.next = safeNext(form.next) ?? ""
 
-        let wait = try await LoginThrottle.begin(keys: keys, policy: req.pictor.loginThrottle, now: now, on: req.db)
-        if wait > 0 {
+        let attempt: LoginThrottle.Attempt
+        switch try await LoginThrottle.begin(keys: keys, policy: req.pictor.loginThrottle, now: now, on: req.db) {
+        case .go(let started):
+            attempt = started
+        case .wait(let wait):
             try await Audit.record("login.throttled", actor: nil, detail: ["seconds": String(wait)], request: req, on: req.db)
             page.error = AccountError.throttled(retryAfterSeconds: wait).userMessage
             let response = try await req.view.render("account/login", page).encodeResponse(status: .tooManyRequests, for: req)
@@ -33,14 +36,14 @@ enum SignInController {
         let user = try await UserModel.query(on: req.db).filter(\.$email == email).first()
         let passwordMatches = try await req.password.async.verify(form.password ?? "", created: user?.passwordHash ?? req.pictor.passwordDecoy)
         guard let user, passwordMatches else {
-            let locked = try await LoginThrottle.fail(keys: keys, policy: req.pictor.loginThrottle, now: now, on: req.db)
+            let locked = try await LoginThrottle.fail(attempt, policy: req.pictor.loginThrottle, on: req.db)
             try await Audit.record(
                 locked ? "login.locked" : "login.failed", actor: user?.id,
                 target: user.map { ("user", $0.id!.uuidString) }, request: req, on: req.db)
             page.error = AccountError.wrongCredentials.userMessage
             return try await req.view.render("account/login", page).encodeResponse(status: .unauthorized, for: req)
         }
-        try await LoginThrottle.succeed(keys: keys, on: req.db)  // the password was right
+        try await LoginThrottle.succeed(attempt, on: req.db)  // the password was right
         guard user.status == "active" else {
             page.error = AccountError.suspended.userMessage
             return try await req.view.render("account/login", page).encodeResponse(status: .forbidden, for: req)
@@ -100,18 +103,21 @@ enum SignInController {
         let code = (try? req.content.get(String.self, at: "code")) ?? ""
         let keys = ["mfa:" + req.pictor.secrets.mac("mfa", user.id!.uuidString), "network:" + req.ipPrefix]
         var page = TwoFactorPage(layout: .make(for: req, title: "Two-factor sign-in"), csrf: req.csrfToken)
-        let wait = try await LoginThrottle.begin(keys: keys, policy: req.pictor.loginThrottle, now: Date(), on: req.db)
-        if wait > 0 {
+        let attempt: LoginThrottle.Attempt
+        switch try await LoginThrottle.begin(keys: keys, policy: req.pictor.loginThrottle, now: Date(), on: req.db) {
+        case .go(let started):
+            attempt = started
+        case .wait(let wait):
             page.error = AccountError.throttled(retryAfterSeconds: wait).userMessage
             return try await req.view.render("account/two-factor", page).encodeResponse(status: .tooManyRequests, for: req)
         }
         guard try await TwoFactor.verify(code, for: user, secrets: req.pictor.secrets, on: req.db) else {
-            let locked = try await LoginThrottle.fail(keys: keys, policy: req.pictor.loginThrottle, now: Date(), on: req.db)
+            let locked = try await LoginThrottle.fail(attempt, policy: req.pictor.loginThrottle, on: req.db)
             try await Audit.record(locked ? "login.two_factor_locked" : "login.two_factor_failed", actor: user.id, request: req, on: req.db)
             page.error = "That code is not right, or it was used already."
             return try await req.view.render("account/two-factor", page).encodeResponse(status: .unauthorized, for: req)
         }
-        try await LoginThrottle.succeed(keys: keys, on: req.db)
+        try await LoginThrottle.succeed(attempt, on: req.db)
         return try await startSession(for: user, remember: pending.remember, next: pending.next, req: req)
     }
 

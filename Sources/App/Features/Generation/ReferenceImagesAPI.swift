@@ -38,7 +38,8 @@ enum ReferenceImagesAPI {
         let nextCursor: String?
     }
 
-    /// How many reference images one person may keep stored.
+    /// How many reference images one person may keep stored on their own (those uploaded with a
+    /// generation in the studio go with it and are not counted).
     static let maxStoredPerUser = 500
 
     struct Upload: Content {
@@ -65,7 +66,7 @@ enum ReferenceImagesAPI {
 
     /// Checks and cleans an uploaded image, then stores it sealed, bytes before row.
     static func store(_ data: Data, user: UUID, req: Request) async throws -> ReferenceImageModel {
-        guard try await ReferenceImageStore.count(of: user, on: req.db) < maxStoredPerUser else { throw UploadError.tooMany }
+        guard try await ReferenceImageStore.storedCount(of: user, on: req.db) < maxStoredPerUser else { throw UploadError.tooMany }
         // Decoding an upload of up to 40 megapixels takes seconds: on the image threads.
         let limits = req.pictor.config.imageLimits
         let reencoded = try await ImageWork.run { try clean(data, limits: limits) }
