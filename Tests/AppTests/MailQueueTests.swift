@@ -67,6 +67,23 @@ func useMailer(_ mailer: any Mailer, in app: Application) {
         }
     }
 
+    /// A message queued before messages were sealed (mail in flight during an upgrade) is sent
+    /// as it was written, not lost.
+    @Test func aMessageQueuedBeforeSealingIsStillSent() async throws {
+        try await withPictor { app in
+            let mailer = ScriptedMailer()
+            useMailer(mailer, in: app)
+            let id = try await Postman.queue(welcome, app: app, on: app.db)
+            try await sqlDatabase(app.db).raw("""
+                UPDATE mail_outbox SET subject = 'Welcome', body_text = 'Your code is 123456' WHERE id = \(bind: id)
+                """).run()
+            try await withRunner(app, handlers: [SendMailHandler()]) { (_: JobRunner) async throws in
+                #expect(try await eventually { try await MailOutboxModel.find(id, on: app.db)?.sentAt != nil })
+            }
+            #expect(mailer.sent.value.map(\.subject) == ["Welcome"] && mailer.sent.value.first?.text == "Your code is 123456")
+        }
+    }
+
     @Test func aMessageIsNotSentTwiceWhenItsJobRunsAgain() async throws {
         try await withPictor { app in
             let mailer = ScriptedMailer()
