@@ -103,8 +103,10 @@ struct ProcessRoles: Equatable {
     }
 }
 
-/// `pictor` with no command, or with flags only, runs `serve`.
+/// `pictor` with no command, or with flags only, runs `serve`; `--help` (`-h`) only prints help
+/// (run as `serve`, it migrated and started workers that claimed jobs).
 func isServeCommand(_ arguments: [String]) -> Bool {
     guard let command = arguments.dropFirst().first else { return true }
+    if arguments.contains("--help") || arguments.contains("-h") { return false }
     return command == "serve" || command.hasPrefix("-")
 }

@@ -29,7 +29,7 @@ import Testing
         #expect(config.autoMigrate == false)
         #expect(config.database.redacted == "postgres://pictor:***@db.internal:5432/pictor")
         #expect(!config.redactedSummary.values.contains { $0.contains("s3cret") })
-        let forced = try AppConfig.load(environment: ["DATABASE_URL": "postgresql://h/db", "AUTO_MIGRATE": "yes"])
+        let forced = try AppConfig.load(environment: ["DATABASE_URL": "postgresql://u@h/db", "AUTO_MIGRATE": "yes"])
         #expect(forced.autoMigrate)
     }
 
@@ -50,6 +50,7 @@ import Testing
         ("DATABASE_URL", "mysql://x/y", "DATABASE_URL: must start with postgres://, postgresql:// or sqlite:// (got a value starting 'mysql://x/')"),
         ("DATABASE_URL", "postgres:///nohost", "DATABASE_URL: the PostgreSQL URL has no host (postgres://user:password@host:5432/database)"),
         ("DATABASE_URL", "postgres://host:5432", "DATABASE_URL: the PostgreSQL URL names no database (…@host:5432/database)"),
+        ("DATABASE_URL", "postgres://db/pictor", "DATABASE_URL: the PostgreSQL URL names no user (postgres://user:password@host:5432/database)"),
         ("AUTO_MIGRATE", "maybe", "AUTO_MIGRATE: 'maybe' is not true or false"),
         ("LOG_LEVEL", "loud", "LOG_LEVEL: 'loud' is not one of: trace, debug, info, notice, warning, error, critical"),
         ("PUBLIC_BASE_URL", "ftp://x", "PUBLIC_BASE_URL: 'ftp://x' is not an http:// or https:// URL"),
@@ -99,6 +100,7 @@ import Testing
         #expect(isServeCommand(["pictor", "--port", "1"]))
         #expect(!isServeCommand(["pictor", "migrate"]))
         #expect(!isServeCommand(["pictor", "routes"]))
+        #expect(!isServeCommand(["pictor", "--help"]) && !isServeCommand(["pictor", "-h"]) && !isServeCommand(["pictor", "serve", "--help"]))
     }
 
     /// Which processes run workers, and what each listens for on PostgreSQL: a server its

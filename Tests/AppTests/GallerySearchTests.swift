@@ -109,7 +109,9 @@ import VaporTesting
             let second = try await browser.get(String(next))
             #expect(second.text.components(separatedBy: #"class="gallery-tile""#).count == 6)
             #expect(!second.text.contains(#"id="older""#))
-            #expect(try await browser.get("/gallery?after=nonsense").status == .badRequest)
+            // An edited or stale page link: the gallery itself says so, with its search form.
+            let stale = try await browser.get("/gallery?after=nonsense")
+            #expect(stale.status == .badRequest && stale.text.contains("This page link is not one Pictor gave out") && stale.text.contains(#"name="q""#))
         }
     }
 }

@@ -63,6 +63,9 @@ struct ConfigReader {
             guard parts.path.count > 1 else {
                 throw ConfigError(variable: name, problem: "the PostgreSQL URL names no database (…@host:5432/database)")
             }
+            guard parts.user?.isEmpty == false else {
+                throw ConfigError(variable: name, problem: "the PostgreSQL URL names no user (postgres://user:password@host:5432/database)")
+            }
             return .postgres(url: raw)
         }
         if raw.hasPrefix("sqlite://") {

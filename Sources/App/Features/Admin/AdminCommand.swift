@@ -24,10 +24,12 @@ struct AdminCommand: AsyncCommand {
         switch signature.action {
         case "create":
             let piped = isatty(STDIN_FILENO) == 0 ? readLine(strippingNewline: true) : nil
-            let password = piped.flatMap { $0.isEmpty ? nil : $0 } ?? Tokens.random(bytes: 18)
+            // An empty line piped in (`printf '%s\n' "$UNSET"`) gets a generated password too, shown once.
+            let chosen = piped.flatMap { $0.isEmpty ? nil : $0 }
+            let password = chosen ?? Tokens.random(bytes: 18)
             if try await OperatorTools.createAccount(email: email, password: password, administrator: true, app: app) {
                 context.console.print("Administrator \(email) created.")
-                if piped == nil { context.console.print("Password (shown once): \(password)") }
+                if chosen == nil { context.console.print("Password (shown once): \(password)") }
             } else {
                 context.console.print("\(email) already had an account; it is now an administrator. Its password is unchanged.")
             }

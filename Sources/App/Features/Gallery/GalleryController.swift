@@ -27,7 +27,15 @@ enum GalleryController {
             page.show(error.fieldErrors)
             return try await render(page, status: .badRequest, req: req)
         }
-        let rows = try await GalleryStore.page(of: user.id, filter: filter, after: try query.cursor(), limit: pageSize + 1, on: req.db)
+        let cursor: PageCursor?
+        do {
+            cursor = try query.cursor()
+        } catch let error as GenerationInputError {
+            // An edited or stale page link: the gallery says so where the page links are.
+            page.show(error.fieldErrors)
+            return try await render(page, status: .badRequest, req: req)
+        }
+        let rows = try await GalleryStore.page(of: user.id, filter: filter, after: cursor, limit: pageSize + 1, on: req.db)
         let shown = Array(rows.prefix(pageSize))
         let images = try await GenerationStore.images(of: shown.map { $0.id! }, on: req.db)
         page.tiles = shown.map { row in
