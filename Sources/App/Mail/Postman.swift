@@ -27,14 +27,13 @@ enum Postman {
             .contains { (try? message(in: $0, secrets: secrets).subject) == subject }
     }
 
-    /// The message an outbox row holds, unsealed.
-    /// Rows queued before messages were sealed (an upgrade with mail in flight) hold plain text:
-    /// sent as they are rather than lost.
+    /// The message an outbox row holds, unsealed. Rows queued before messages were sealed (an
+    /// upgrade with mail in flight) hold plain text, which is never base64: sent as they are
+    /// rather than lost. A sealed row this server's key cannot open throws.
     static func message(in row: MailOutboxModel, secrets: Secrets) throws -> MailMessage {
-        let legacy = (try? secrets.open(row.subject, purpose: sealPurpose)) == nil && Data(base64Encoded: row.subject) == nil
-        func open(_ sealed: String) throws -> String {
-            legacy ? sealed : String(decoding: try secrets.open(sealed, purpose: sealPurpose), as: UTF8.self)
-        }
+        func unsealed(_ sealed: String) throws -> String { String(decoding: try secrets.open(sealed, purpose: sealPurpose), as: UTF8.self) }
+        let plain = Data(base64Encoded: row.subject) == nil
+        func open(_ text: String) throws -> String { plain ? text : try unsealed(text) }
         return MailMessage(
             to: row.recipient, subject: try open(row.subject), text: try open(row.bodyText), html: try row.bodyHTML.map(open),
             category: MailMessage.Category(rawValue: row.category) ?? .account, id: row.id)

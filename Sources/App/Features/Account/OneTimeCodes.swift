@@ -33,7 +33,6 @@ enum OneTimeCodes {
         return code
     }
 
-    /// Whether a code for this purpose was sent in the last minute (then another is not sent).
     /// Voids the user's unused codes of `purpose` (an address change voids reset codes mailed
     /// to the old address).
     static func void(_ purpose: Purpose, for userID: UUID, on db: any Database) async throws {
@@ -43,6 +42,7 @@ enum OneTimeCodes {
             .update()
     }
 
+    /// Whether a code for this purpose was sent in the last minute (then another is not sent).
     static func issuedRecently(_ purpose: Purpose, for userID: UUID, on db: any Database) async throws -> Bool {
         try await OneTimeCodeModel.query(on: db)
             .filter(\.$userID == userID).filter(\.$purpose == purpose.rawValue)
@@ -119,6 +119,11 @@ enum LoginThrottle {
 
     static func keys(email: String, request: Request) -> [String] {
         ["account:" + request.pictor.secrets.mac("login", email), "network:" + request.ipPrefix]
+    }
+
+    /// The key second-factor codes count against, at sign-in and at re-authentication alike.
+    static func mfaKey(userID: UUID, request: Request) -> String {
+        "mfa:" + request.pictor.secrets.mac("mfa", userID.uuidString)
     }
 
     static func begin(keys: [String], policy: LoginThrottlePolicy, now: Date, on db: any Database) async throws -> Start {

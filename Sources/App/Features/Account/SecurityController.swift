@@ -43,7 +43,7 @@ enum SecurityController {
         // With two-factor on, the code counts against the same key as at sign-in: a password
         // sign-in (which clears the account's count) must not open a way to unlimited code guesses.
         let keys = LoginThrottle.keys(email: user.email, request: req)
-            + (user.totpEnabledAt == nil ? [] : ["mfa:" + req.pictor.secrets.mac("mfa", user.id!.uuidString)])
+            + (user.totpEnabledAt == nil ? [] : [LoginThrottle.mfaKey(userID: user.id!, request: req)])
         let attempt: LoginThrottle.Attempt
         switch try await LoginThrottle.begin(keys: keys, policy: req.pictor.loginThrottle, now: Date(), on: req.db) {
         case .go(let started):

@@ -101,7 +101,7 @@ enum SignInController {
             let user = try await UserModel.find(pending.userID, on: req.db), user.status == "active"
         else { return req.redirect(to: SiteURL.signIn.path) }
         let code = (try? req.content.get(String.self, at: "code")) ?? ""
-        let keys = ["mfa:" + req.pictor.secrets.mac("mfa", user.id!.uuidString), "network:" + req.ipPrefix]
+        let keys = [LoginThrottle.mfaKey(userID: user.id!, request: req), "network:" + req.ipPrefix]
         var page = TwoFactorPage(layout: .make(for: req, title: "Two-factor sign-in"), csrf: req.csrfToken)
         let attempt: LoginThrottle.Attempt
         switch try await LoginThrottle.begin(keys: keys, policy: req.pictor.loginThrottle, now: Date(), on: req.db) {

@@ -43,12 +43,13 @@ enum SignUpController {
         else { return try await render(page, req, status: .unprocessableEntity) }
 
         // Each sign-up mails a code to the address given: at most SIGNUPS_PER_NETWORK_PER_HOUR
-        // from one network in an hour from its first (a fixed window), so a script cannot use Pictor to mail a list of strangers (or burn its CPU
-        // on password hashes).
+        // from one network in an hour from its first (a fixed window), so a script cannot use
+        // Pictor to mail a list of strangers (or burn its CPU on password hashes).
         let networkKey = "signup:" + req.ipPrefix
-        let signUps = try await LoginThrottleStore.countInWindow(networkKey, window: 3600, now: Date(), on: req.db)
+        let now = Date()
+        let signUps = try await LoginThrottleStore.countInWindow(networkKey, window: 3600, now: now, on: req.db)
         guard signUps <= req.pictor.config.signUpsPerNetworkPerHour else {
-            try await LoginThrottleStore.takeBackAttempt(networkKey, now: Date(), on: req.db)  // a refusal does not count
+            try await LoginThrottleStore.takeBackAttempt(networkKey, now: now, on: req.db)  // a refusal does not count
             page.formError = "Too many accounts were created from your network in the last hour. Try again later."
             return try await render(page, req, status: .tooManyRequests)
         }
