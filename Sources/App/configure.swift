@@ -12,7 +12,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.http.server.configuration.port = config.port
     // Pictor records its own request metrics (HTTPMetrics); Vapor's would duplicate them.
     app.http.server.configuration.reportMetrics = false
-    app.routes.defaultMaxBodySize = "1mb"
+    app.routes.defaultMaxBodySize = ByteCount(value: BodyPolicy.form.maxBytes)
 
     app.views.use(.leaf)
     app.leaf.cache.isEnabled = app.environment.isRelease
@@ -58,6 +58,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))
     app.middleware.use(SessionMiddleware(cookies: cookies, policy: .standard))
     app.middleware.use(APIKeyMiddleware())
+    app.middleware.use(RequestBodyPolicyMiddleware(routes: bodyPolicies(config)))
     app.middleware.use(CSRFMiddleware(publicBaseURL: config.publicBaseURL, maxMultipartBody: StudioController.maxBody(config).value))
 
     try routes(app)
@@ -85,6 +86,18 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         try await app.autoMigrate()
     }
     app.logger.info("configured", metadata: config.redactedSummary.mapValues { .string($0) })
+}
+
+/// The routes whose body differs from their kind's default (`BodyPolicy.form` for pages,
+/// `BodyPolicy.api` under `/api/` and `/webhooks/`).
+func bodyPolicies(_ config: AppConfig) -> [String: BodyPolicy] {
+    [
+        "POST \(SiteURL.studio.path)": BodyPolicy(
+            accepts: [.multipartForm, .urlEncodedForm], maxBytes: StudioController.maxBody(config).value, maxParts: StudioController.maxFormParts),
+        "POST \(SiteURL.apiReferenceImages.path)": BodyPolicy(
+            accepts: [.multipartForm], maxBytes: ReferenceImagesAPI.maxBody(config).value, maxParts: 4),
+        "POST \(SiteURL.replicateWebhook.path)": BodyPolicy(accepts: [.json], maxBytes: 1_048_576),
+    ]
 }
 
 /// Threads of `app.threadPool` (password hashing, download encoding).

@@ -40,10 +40,16 @@ public struct ImageSize: Sendable, Equatable, Hashable, Codable, CustomStringCon
 
     public var description: String { "\(width)x\(height)" }
 
+    /// The largest side a size string may name: more than any model makes, small enough that
+    /// no product of two sides can overflow.
+    public static let maxSide = 100_000
+
     /// Reads `WIDTHxHEIGHT` (e.g. `1024x768`), the form `description` writes.
     public init?(text: String) {
         let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
-        guard parts.count == 2, let width = Int(parts[0]), let height = Int(parts[1]) else { return nil }
+        guard parts.count == 2, let width = BoundedNumber.parse(parts[0], in: 1...Self.maxSide),
+            let height = BoundedNumber.parse(parts[1], in: 1...Self.maxSide)
+        else { return nil }
         self.init(width: width, height: height)
     }
 }

@@ -227,8 +227,12 @@ public struct PageCursor: Sendable, Equatable {
 
     public init?(token: String) {
         let parts = token.split(separator: ".", maxSplits: 1)
-        guard parts.count == 2, let millis = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else { return nil }
-        self.createdAt = Date(milliseconds: millis)
+        // Milliseconds from 1970 up to the end of year 9999: a database driver converts the time
+        // to its own whole-number unit, and a larger one would overflow there (a trap).
+        guard parts.count == 2, let millis = BoundedNumber.parse(parts[0], in: 0...253_402_300_799_999),
+            let id = UUID(uuidString: String(parts[1]))
+        else { return nil }
+        self.createdAt = Date(milliseconds: Int64(millis))
         self.id = id
     }
 }

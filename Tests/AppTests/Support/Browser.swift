@@ -18,8 +18,8 @@ final class Browser: @unchecked Sendable {
     }
 
     @discardableResult
-    func get(_ path: String) async throws -> TestingHTTPResponse {
-        let response = try await send(.GET, path, body: nil)
+    func get(_ path: String, headers extra: HTTPHeaders = [:]) async throws -> TestingHTTPResponse {
+        let response = try await send(.GET, path, body: nil, extra: extra)
         if let token = Self.hiddenCSRF(in: response.body.string) { csrf = token }
         return response
     }
@@ -91,8 +91,10 @@ final class Browser: @unchecked Sendable {
 
     /// Posts a prepared body (a multipart form) with its content type.
     @discardableResult
-    func post(_ path: String, body: ByteBuffer, contentType: String) async throws -> TestingHTTPResponse {
-        try await send(.POST, path, buffer: body, extra: ["Content-Type": contentType])
+    func post(_ path: String, body: ByteBuffer, contentType: String, headers extra: HTTPHeaders = [:]) async throws -> TestingHTTPResponse {
+        var headers = extra
+        headers.replaceOrAdd(name: .contentType, value: contentType)
+        return try await send(.POST, path, buffer: body, extra: headers)
     }
 
     func setCookie(_ name: String, _ value: String) {

@@ -81,14 +81,9 @@ struct GalleryQuery: Content {
     }
 
     private static func day(_ text: String) -> Date? {
-        let parts = text.split(separator: "-").compactMap { Int($0) }
-        guard parts.count == 3, (1...12).contains(parts[1]), (1...31).contains(parts[2]) else { return nil }
+        guard let day = CalendarDay(iso: text) else { return nil }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
-        // A day that does not exist (2026-02-31) is refused, not rolled over into the next month.
-        guard let date = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])),
-            calendar.component(.day, from: date) == parts[2]
-        else { return nil }
-        return date
+        return calendar.date(from: DateComponents(year: day.year, month: day.month, day: day.day))
     }
 }

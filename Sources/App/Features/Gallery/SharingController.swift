@@ -80,7 +80,8 @@ enum SharingController {
 
     @Sendable static func image(req: Request) async throws -> Response {
         let (link, generation) = try await live(req)
-        guard let position = req.parameters.get("position", as: Int.self),
+        // The position as shown (1, 2, …); checked before any arithmetic: `Int.min - 1` traps.
+        guard let position = BoundedNumber.parse(req.parameters.get("position") ?? "", in: 1...999),
             let image = try await GenerationStore.images(of: generation.id!, on: req.db).first(where: { $0.position == position - 1 }),
             let key = try await req.pictor.contentKeys.existingKey(for: link.userID, on: req.db)
         else { throw AccessError.notFound }

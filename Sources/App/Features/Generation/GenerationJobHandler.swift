@@ -159,7 +159,11 @@ struct GenerationJobHandler: JobHandler {
         let tasks = [
             Task {
                 do {
-                    let images = try await entry.provider.generate(request) { fraction in progress.value.withLock { $0 = fraction } }
+                    let images = try await entry.provider.generate(request) { fraction in
+                        // A provider's number: kept within 0…1 before it is stored and shown as a percentage.
+                        guard fraction.isFinite else { return }
+                        progress.value.withLock { $0 = min(max(fraction, 0), 1) }
+                    }
                     await first.settle(with: .success(images))
                 } catch {
                     await first.settle(with: .failure(error))

@@ -137,6 +137,10 @@ enum StudioController {
         return req.redirect(to: pageURL(id))
     }
 
+    /// The most parts a studio form has: its eight fields and the reference images, with room
+    /// for a browser's empty file part.
+    static let maxFormParts = 8 + GenerationService.maxReferenceImages + 4
+
     /// Largest studio form: the reference images at their size limit, plus the text fields.
     static func maxBody(_ config: AppConfig) -> ByteCount {
         ByteCount(value: GenerationService.maxReferenceImages * config.imageLimits.maxBytes + 256 * 1024)
