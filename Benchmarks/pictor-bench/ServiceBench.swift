@@ -33,6 +33,8 @@ struct BenchService {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var environment = [
             "DATA_DIR": directory.path, "LOG_LEVEL": "error", "AUTO_MIGRATE": "true",
+            // The gallery figures read the server's own time; the throughput runs keep thousands queued.
+            "SERVER_TIMING": "true", "MAX_ACTIVE_GENERATIONS_PER_USER": "10000",
         ]
         if let workers = workers ?? ProcessInfo.processInfo.environment["JOB_WORKERS"].flatMap(Int.init) {
             environment["JOB_WORKERS"] = "\(workers)"

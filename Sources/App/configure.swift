@@ -12,6 +12,11 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.http.server.configuration.port = config.port
     // Pictor records its own request metrics (HTTPMetrics); Vapor's would duplicate them.
     app.http.server.configuration.reportMetrics = false
+    // No client of Pictor compresses what it sends; a compressed body is refused (415) unread
+    // instead of inflated (past Vapor's ratio limit the connection was dropped and logged a 500).
+    app.http.server.configuration.requestDecompression = .disabled
+    // A connection on which nothing moves is closed; a body has its own deadline (BodyPolicy).
+    app.http.server.configuration.idleTimeout = .seconds(Int64(config.httpIdleTimeoutSeconds))
     app.routes.defaultMaxBodySize = ByteCount(value: BodyPolicy.form.maxBytes)
 
     app.views.use(.leaf)
@@ -26,6 +31,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     jobs.register(SendMailHandler())
     jobs.register(GenerationJobHandler())
     jobs.register(MaintenanceHandler())
+    jobs.register(ResetCodeHandler())
     let cookies = CookiePolicy(publicBaseURL: config.publicBaseURL)
     let secrets = try Secrets.load(config: config)
     app.pictor = AppServices(
@@ -52,13 +58,13 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     // measured, and carries the security headers.
     app.middleware = Middlewares()
     app.middleware.use(RequestIDMiddleware())
-    app.middleware.use(RequestObservationMiddleware(metrics: app.pictor.metrics))
+    app.middleware.use(RequestObservationMiddleware(metrics: app.pictor.metrics, serverTiming: config.serverTiming))
     app.middleware.use(SecurityHeadersMiddleware(behindTLS: config.isBehindTLS))
     app.middleware.use(ErrorPageMiddleware())
-    app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))
+    app.middleware.use(PublicFilesMiddleware(publicDirectory: app.directory.publicDirectory))
     app.middleware.use(SessionMiddleware(cookies: cookies, policy: .standard))
     app.middleware.use(APIKeyMiddleware())
-    app.middleware.use(RequestBodyPolicyMiddleware(routes: bodyPolicies(config)))
+    app.middleware.use(RequestBodyPolicyMiddleware(routes: bodyPolicies(config), bodyTimeout: .seconds(Int64(config.httpBodyTimeoutSeconds))))
     app.middleware.use(CSRFMiddleware(publicBaseURL: config.publicBaseURL, maxMultipartBody: StudioController.maxBody(config).value))
 
     try routes(app)

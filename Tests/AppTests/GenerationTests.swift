@@ -342,7 +342,7 @@ import VaporTesting
     @Test func aCancelRacingTheFinishEndsOneWayAndSettlesOnce() async throws {
         let calls: [[ScriptedProvider.Step]] = (0..<24).map { [.wait(.milliseconds(20 + ($0 % 5) * 10)), .deliver(side: 64)] }
         let provider = ScriptedProvider(calls: calls, otherwise: [.deliver(side: 64)])
-        try await withPictor { app in
+        try await withPictor({ $0.maxActiveGenerationsPerUser = 24 }) { app in
             let credits = RecordingCredits()
             app.pictor = app.pictor.with(models: scriptedCatalog(provider), credits: credits)
             let browser = try await signedInForAPI(app, email: "racer@example.com")

@@ -59,8 +59,18 @@ public struct AppConfig: Sendable, Equatable {
     public var models: [ModelDefinition]?
     /// Replicate's webhook signing secret (`whsec_…`); when set, predictions ask for webhooks.
     public var replicateWebhookSecret: String?
-    /// When set, `/metrics` requires `Authorization: Bearer <token>`.
+    /// When set, `/metrics` requires `Authorization: Bearer <token>`; unset, it answers only
+    /// to this machine (a loopback connection, and not behind a proxy).
     public var metricsToken: String?
+    /// SERVER_TIMING: add `Server-Timing` (the time spent inside Pictor) to every answer. Off by
+    /// default: it let anyone time the server's work remotely (whether an address has an account).
+    public var serverTiming: Bool
+    /// MAX_ACTIVE_GENERATIONS_PER_USER: generations one person may have queued or running at once.
+    public var maxActiveGenerationsPerUser: Int
+    /// HTTP_IDLE_TIMEOUT_SECONDS: a connection on which nothing is read or written for this long is closed.
+    public var httpIdleTimeoutSeconds: Int
+    /// HTTP_BODY_TIMEOUT_SECONDS: the time a client has to send a request's whole body.
+    public var httpBodyTimeoutSeconds: Int
 
     /// Whether responses should carry HSTS (Pictor is reached over TLS).
     public var isBehindTLS: Bool { publicBaseURL.scheme == "https" }
@@ -91,6 +101,10 @@ public struct AppConfig: Sendable, Equatable {
         logLevel = try reader.choice("LOG_LEVEL", default: .info)
         logFormat = try reader.choice("LOG_FORMAT", default: .json)
         metricsToken = reader.optionalString("METRICS_TOKEN")
+        serverTiming = try reader.boolean("SERVER_TIMING", default: false)
+        maxActiveGenerationsPerUser = try reader.integer("MAX_ACTIVE_GENERATIONS_PER_USER", default: 20, range: 1...10_000)
+        httpIdleTimeoutSeconds = try reader.integer("HTTP_IDLE_TIMEOUT_SECONDS", default: 60, range: 1...3600)
+        httpBodyTimeoutSeconds = try reader.integer("HTTP_BODY_TIMEOUT_SECONDS", default: 30, range: 1...3600)
         mail = try reader.mail(dataDirectory: dataDirectory)
         secretKey = try reader.secretKey("SECRET_KEY")
         trustProxy = try reader.boolean("TRUST_PROXY", default: false)

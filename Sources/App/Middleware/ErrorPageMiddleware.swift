@@ -14,10 +14,13 @@ struct ErrorPageMiddleware: AsyncMiddleware {
             } else {
                 request.logger.debug("request refused", metadata: ["status": .stringConvertible(shown.status.code)])
             }
-            if Self.wantsJSON(request) {
-                return try Self.problemJSON(shown, for: request)
+            let response = Self.wantsJSON(request) ? try Self.problemJSON(shown, for: request) : await Self.page(shown, for: request)
+            // A body refused before it was all read (too large, too slow, too many parts) is
+            // not read on: the connection closes after the answer.
+            if [.payloadTooLarge, .requestTimeout, .unsupportedMediaType].contains(shown.status) {
+                response.headers.replaceOrAdd(name: .connection, value: "close")
             }
-            return await Self.page(shown, for: request)
+            return response
         }
     }
 

@@ -1,4 +1,5 @@
 import Domain
+import NIOHTTP1
 import Vapor
 
 /// An error as the person who caused it should see it: a status, a sentence,
@@ -25,6 +26,10 @@ struct ErrorResponse: Sendable {
         case let error as DecodingError:
             // Before `AbortError`, which Vapor makes it, with the decoder's own text as reason.
             self.init(unreadable: error)
+        case is HTTPParserError:
+            // A request cut short (the client went away mid-body) or malformed: the client's
+            // doing, and usually nobody is left to read the answer.
+            self.init(status: .badRequest, message: "The request was cut short or is not valid HTTP.")
         case let abort as any AbortError:
             self.init(status: abort.status, message: Self.message(for: abort))
         default:
@@ -43,6 +48,7 @@ struct ErrorResponse: Sendable {
         case .unprocessable: .unprocessableEntity
         case .paymentRequired: .paymentRequired
         case .payloadTooLarge: .payloadTooLarge
+        case .requestTimeout: .requestTimeout
         case .unsupportedMediaType: .unsupportedMediaType
         case .rateLimited: .tooManyRequests
         case .unavailable: .serviceUnavailable

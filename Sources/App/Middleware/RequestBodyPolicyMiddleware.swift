@@ -1,4 +1,5 @@
 import Domain
+import NIOCore
 import Vapor
 
 /// What a route takes as a request body: which encodings, how many bytes, and (for multipart)
@@ -34,11 +35,16 @@ struct BodyPolicy: Sendable, Equatable {
 struct RequestBodyPolicyMiddleware: AsyncMiddleware {
     /// Keyed by `METHOD pattern`, e.g. `POST /studio`.
     let routes: [String: BodyPolicy]
+    /// How long a client may take to send a whole body (HTTP_BODY_TIMEOUT_SECONDS): a client
+    /// that trickles one could otherwise hold a connection and its buffer for good.
+    var bodyTimeout: TimeAmount = .seconds(30)
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        guard [.POST, .PUT, .PATCH, .DELETE].contains(request.method), let contentType = request.headers.contentType else {
-            return try await next.respond(to: request)
+        guard [.POST, .PUT, .PATCH, .DELETE].contains(request.method) else { return try await next.respond(to: request) }
+        if let coding = request.headers.first(name: .contentEncoding), coding.lowercased() != "identity" {
+            throw BodyPolicyError.compressed
         }
+        guard let contentType = request.headers.contentType else { return try await next.respond(to: request) }
         let pattern = RequestObservationMiddleware.routeLabel(request)
         let policy = BodyPolicy.of(method: request.method, pattern: pattern, in: routes)
         let encoding: BodyPolicy.Encoding? = switch (contentType.type, contentType.subType) {
@@ -70,9 +76,16 @@ struct RequestBodyPolicyMiddleware: AsyncMiddleware {
         return try await next.respond(to: request)
     }
 
+    /// The whole body, at most `max` bytes, within the body timeout.
     private func collect(_ request: Request, max: Int) async throws -> ByteBuffer {
+        let promise = request.eventLoop.makePromise(of: ByteBuffer?.self)
+        let timer = request.eventLoop.scheduleTask(in: bodyTimeout) { promise.fail(BodyPolicyError.tooSlow) }
+        request.body.collect(max: max).whenComplete { result in
+            timer.cancel()
+            promise.completeWith(result)  // ignored when the timer failed it first
+        }
         do {
-            return try await request.body.collect(max: max).get() ?? ByteBuffer()
+            return try await promise.futureResult.get() ?? ByteBuffer()
         } catch let error as any AbortError where error.status == .payloadTooLarge {
             throw BodyPolicyError.tooLarge(maxBytes: max)
         }
@@ -84,12 +97,15 @@ enum BodyPolicyError: UserFacingError, Equatable {
     case tooLarge(maxBytes: Int)
     case tooManyParts(Int)
     case malformedMultipart
+    case compressed
+    case tooSlow
 
     var kind: FailureKind {
         switch self {
-        case .unsupportedEncoding: .unsupportedMediaType
+        case .unsupportedEncoding, .compressed: .unsupportedMediaType
         case .tooLarge, .tooManyParts: .payloadTooLarge
         case .malformedMultipart: .invalidInput
+        case .tooSlow: .requestTimeout
         }
     }
 
@@ -109,6 +125,10 @@ enum BodyPolicyError: UserFacingError, Equatable {
             return "This form has more fields than it can have (at most \(parts)). Reload the page and try again."
         case .malformedMultipart:
             return "The form's multipart boundary is missing or malformed."
+        case .tooSlow:
+            return "The request's body did not arrive in time."
+        case .compressed:
+            return "Send the body uncompressed: Pictor does not take a Content-Encoding on requests."
         }
     }
 }

@@ -5,6 +5,8 @@ import Vapor
 /// so the number of series stays bounded.
 struct RequestObservationMiddleware: AsyncMiddleware {
     let metrics: HTTPMetrics
+    /// Adds `Server-Timing` to answers (SERVER_TIMING; off by default).
+    var serverTiming = false
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         let start = ContinuousClock.now
@@ -17,8 +19,11 @@ struct RequestObservationMiddleware: AsyncMiddleware {
             throw error
         }
         let milliseconds = observe(request, status: response.status.code, since: start)
-        // The server's own time, for browsers' developer tools and the benchmarks.
-        response.headers.replaceOrAdd(name: "Server-Timing", value: String(format: "app;dur=%.2f", milliseconds))
+        // The server's own time, for developer tools and the benchmarks, when the operator asks:
+        // otherwise anyone could time the server's work remotely.
+        if serverTiming {
+            response.headers.replaceOrAdd(name: "Server-Timing", value: String(format: "app;dur=%.2f", milliseconds))
+        }
         return response
     }
 

@@ -13,6 +13,8 @@ public enum FailureKind: Sendable, Equatable {
     /// Not enough credits.
     case paymentRequired
     case payloadTooLarge
+    /// The client took too long to send its request.
+    case requestTimeout
     case unsupportedMediaType
     case rateLimited
     case unavailable

@@ -201,6 +201,20 @@ public enum GenerationStore {
         return i
     }
 
+    /// How many of `userID`'s generations are queued or running. On PostgreSQL the person's row is
+    /// locked first (until the transaction ends), so two submissions at once count one after
+    /// the other; SQLite's write transaction already runs them one at a time.
+    public static func activeCount(of userID: UUID, on db: any Database) async throws -> Int {
+        let sql = try sqlDatabase(db)
+        if sql.dialect.name == "postgresql" {
+            try await sql.raw("SELECT id FROM users WHERE id = \(bind: userID) FOR UPDATE").run()
+        }
+        return try await GenerationModel.query(on: db)
+            .filter(\.$userID == userID)
+            .filter(\.$state ~~ [GenerationState.queued.rawValue, GenerationState.running.rawValue])
+            .count()
+    }
+
     /// How many generations (anyone's) were queued before this one and are still waiting.
     public static func queuePosition(of generation: GenerationModel, on db: any Database) async throws -> Int {
         let created = generation.createdAt.roundedToMillisecond

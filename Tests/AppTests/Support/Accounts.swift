@@ -3,6 +3,7 @@ import Fluent
 import Foundation
 import Mail
 import Persistence
+import SQLKit
 import Testing
 import Vapor
 import VaporTesting
@@ -11,12 +12,25 @@ import VaporTesting
 enum Accounts {
     static let password = "violet-harbour-lantern"
 
-    /// The newest six-digit code mailed to `email`.
+    /// The newest six-digit code mailed to `email` (once the reset codes asked for are issued).
     static func mailedCode(to email: String, app: Application) async throws -> String? {
+        try await issueRequestedResetCodes(app)
         for message in try await mails(to: email, app: app) {
             if let match = message.text.firstMatch(of: /code is: (\d{6})/) { return String(match.1) }
         }
         return nil
+    }
+
+    /// Does what the workers would do with the forgotten-password page's jobs (the tests run no
+    /// workers): issues each code, and marks its job done.
+    static func issueRequestedResetCodes(_ app: Application) async throws {
+        let pending = try await sqlDatabase(app.db).raw(
+            "SELECT id, payload FROM jobs WHERE kind = \(bind: ResetCodeHandler.jobKind) AND state = 'queued'").all()
+        for row in pending {
+            let payload = try JSONDecoder().decode(ResetCodeHandler.Payload.self, from: Data(try row.decode(column: "payload", as: String.self).utf8))
+            try await ResetCodeHandler.issueCode(for: payload.userID, app: app, on: app.db)
+            try await sqlDatabase(app.db).raw("UPDATE jobs SET state = 'succeeded' WHERE id = \(bind: try row.decode(column: "id", as: UUID.self))").run()
+        }
     }
 
     /// The messages queued for `email`, newest first, unsealed.

@@ -73,8 +73,12 @@ enum GenerationService {
         generation.updatedAt = now
         let payload = String(decoding: try JSONEncoder().encode(JobPayload(generationID: generation.id!)), as: UTF8.self)
         let credits = app.pictor.credits
+        let maxActive = app.pictor.config.maxActiveGenerationsPerUser
         do {
             try await writeTransaction(on: db) { tx in
+                guard try await GenerationStore.activeCount(of: user, on: tx) < maxActive else {
+                    throw TooManyActiveGenerations(limit: maxActive)
+                }
                 generation.jobID = try await JobQueue.enqueue(
                     NewJob(kind: jobKind, payload: payload, maxAttempts: entry.maxAttempts), now: app.pictor.queueClock.now, on: tx)
                 try await GenerationStore.insert(generation, on: tx)
@@ -198,6 +202,15 @@ enum IdempotencyKey {
         var userMessage: String {
             "This Idempotency-Key was already used for a different request. Use a new key for a new request."
         }
+    }
+}
+
+/// A person has as many generations queued or running as one may (MAX_ACTIVE_GENERATIONS_PER_USER).
+struct TooManyActiveGenerations: UserFacingError {
+    let limit: Int
+    var kind: FailureKind { .rateLimited }
+    var userMessage: String {
+        "You already have \(limit) generations waiting or running. Wait for some to finish, or cancel one, before starting more."
     }
 }
 

@@ -60,6 +60,11 @@ enum StudioController {
                 page.formError = error.userMessage
                 if !stored.isEmpty { page.referencesError = "Choose the reference images again." }
                 return try await render(page, req: req).encodeResponse(status: .paymentRequired, for: req)
+            case let error as TooManyActiveGenerations:
+                var page = try await refilled(req, user: user, form: form)
+                page.formError = error.userMessage
+                if !stored.isEmpty { page.referencesError = "Choose the reference images again." }
+                return try await render(page, req: req).encodeResponse(status: .tooManyRequests, for: req)
             case let error as GenerationInputError:
                 var page = try await refilled(req, user: user, form: form)
                 page.show(error.fieldErrors)
