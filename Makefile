@@ -1,5 +1,5 @@
 # Pictor: `make run` serves on http://127.0.0.1:8080, `make test` runs everything.
-.PHONY: run build test test-postgres bench e2e format clean setup
+.PHONY: run build test test-postgres bench e2e fuzz format clean setup
 
 run:
 	scripts/setup run
@@ -29,6 +29,11 @@ e2e:
 	scripts/setup test
 	swift build --product pictor
 	scripts/e2e "$$(swift build --show-bin-path)/pictor"
+
+# Coverage-guided fuzzing of the parsers that read outside bytes, for FUZZ_SECONDS (default 300).
+fuzz:
+	scripts/setup run
+	scripts/fuzz $${FUZZ_SECONDS:-300}
 
 format:
 	swift format --in-place --recursive Package.swift Sources Tests Benchmarks

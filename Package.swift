@@ -124,6 +124,8 @@ let package = Package(
             ],
             path: "Benchmarks/pictor-bench"
         ),
+        // The parsers that read outside bytes, under libFuzzer: `make fuzz` (scripts/fuzz).
+        .executableTarget(name: "pictor-fuzz", dependencies: ["Domain"]),
         .testTarget(name: "DomainTests", dependencies: ["Domain"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CVipsShim", "CVips", "TestSupport"]),
         // Helpers shared by tests and benchmarks: the Python test servers, hand-made PNG bytes.

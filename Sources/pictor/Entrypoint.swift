@@ -1,3 +1,4 @@
+import Domain
 import App
 import Foundation
 import Logging

@@ -35,6 +35,7 @@ import Testing
         (#"{"models": [{"id": "Bad Id", "provider": "builtin", "price": 1}]}"#, "needs an \"id\""),
         (#"{"models": [{"id": "a", "provider": "builtin", "price": 1}, {"id": "a", "provider": "builtin", "price": 1}]}"#, "used twice"),
         (#"{"models": [{"id": "a", "provider": "builtin"}]}"#, "needs a \"price\""),
+        (#"{"models": [{"id": "a", "provider": "builtin", "price": 9223372036854775807}]}"#, "0 to 1000000"),
         (#"{"models": [{"id": "o", "provider": "openai", "model": "gpt-image-1", "baseURL": "https://x/v1", "apiKeyEnv": "MISSING_KEY", "price": 1, "sizes": ["1024x1024"]}]}"#, "MISSING_KEY is not set"),
         (#"{"models": [{"id": "o", "provider": "openai", "model": "gpt-image-1", "baseURL": "https://x/v1", "apiKeyEnv": "K", "price": 1, "sizes": ["big"]}]}"#, "\"big\" is not a size"),
         (#"{"models": [{"id": "a", "provider": "automatic1111", "price": 1, "sizes": ["512x512"]}]}"#, "needs a \"baseURL\""),

@@ -1,3 +1,4 @@
+import Domain
 import Foundation
 
 /// Reads typed values out of a string dictionary; every failure names its variable.

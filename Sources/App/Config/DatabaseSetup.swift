@@ -1,3 +1,4 @@
+import Domain
 import Fluent
 import FluentPostgresDriver
 import FluentSQLiteDriver

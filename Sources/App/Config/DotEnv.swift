@@ -1,3 +1,4 @@
+import Domain
 import Foundation
 
 /// Parses `.env` files: `KEY=value` lines, `#` comments, optional `export `,

@@ -236,17 +236,12 @@ public struct PageCursor: Sendable, Equatable {
         self.id = id
     }
 
-    /// An opaque token for URLs: `<milliseconds>.<uuid>`.
-    public var token: String { "\(createdAt.milliseconds).\(id.uuidString.lowercased())" }
+    /// An opaque token for URLs (`CursorToken`).
+    public var token: String { CursorToken.make(milliseconds: createdAt.milliseconds, id: id) }
 
     public init?(token: String) {
-        let parts = token.split(separator: ".", maxSplits: 1)
-        // Milliseconds from 1970 up to the end of year 9999: a database driver converts the time
-        // to its own whole-number unit, and a larger one would overflow there (a trap).
-        guard parts.count == 2, let millis = BoundedNumber.parse(parts[0], in: 0...253_402_300_799_999),
-            let id = UUID(uuidString: String(parts[1]))
-        else { return nil }
-        self.createdAt = Date(milliseconds: Int64(millis))
+        guard let (milliseconds, id) = CursorToken.parse(token) else { return nil }
+        self.createdAt = Date(milliseconds: Int64(milliseconds))
         self.id = id
     }
 }

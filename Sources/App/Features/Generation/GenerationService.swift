@@ -191,7 +191,7 @@ enum GenerationService {
 /// The `Idempotency-Key` header's rules.
 enum IdempotencyKey {
     static func validate(_ key: String) throws {
-        guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+        guard IdempotencyKeyRule.isValid(key) else {
             throw GenerationInputError(fieldErrors: [FieldError(
                 field: "Idempotency-Key", message: "Use 1 to 255 visible ASCII characters, e.g. a UUID.")])
         }

@@ -1,5 +1,6 @@
 import Domain
 import Fluent
+import NIOCore
 import SQLKit
 import Vapor
 
@@ -48,11 +49,22 @@ enum HealthController {
             guard constantTimeEquals(Array(presented.utf8), Array(token.utf8)) else {
                 throw Abort(.unauthorized, reason: "A valid metrics token is required.")
             }
+        } else {
+            // No token: only for this machine. Behind a proxy every connection is the proxy's,
+            // often on loopback itself, so there it needs the token.
+            guard !req.pictor.config.trustProxy, isLoopback(req.remoteAddress) else { throw AccessError.notFound }
         }
         let response = Response(status: .ok, body: .init(string: req.pictor.metrics.exposition()))
         response.headers.replaceOrAdd(name: .contentType, value: "text/plain; version=0.0.4; charset=utf-8")
         response.headers.cacheControl = .init(noStore: true)
         return response
+    }
+
+    /// 127.0.0.0/8, ::1, or an IPv4 loopback address seen through a dual-stack listener.
+    static func isLoopback(_ address: SocketAddress?) -> Bool {
+        guard let ip = address?.ipAddress else { return false }
+        let v4 = ip.hasPrefix("::ffff:") ? String(ip.dropFirst(7)) : ip
+        return v4.hasPrefix("127.") || ip == "::1"
     }
 }
 
@@ -62,4 +74,5 @@ func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     var difference: UInt8 = 0
     for index in a.indices { difference |= a[index] ^ b[index] }
     return difference == 0
+
 }

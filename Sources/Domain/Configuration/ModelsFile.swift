@@ -1,4 +1,3 @@
-import Domain
 import Foundation
 
 /// One model the studio offers, as the operator's models file describes it.
@@ -20,7 +19,7 @@ public struct ModelDefinition: Sendable, Equatable {
         case comfyui
 
         /// Where the provider answers when the file gives no `baseURL`.
-        var defaultBaseURL: URL? {
+        public var defaultBaseURL: URL? {
             switch self {
             case .builtin, .automatic1111, .comfyui: nil
             case .openai: URL(string: "https://api.openai.com/v1")
@@ -30,7 +29,7 @@ public struct ModelDefinition: Sendable, Equatable {
             }
         }
 
-        var needsKey: Bool { ![.builtin, .automatic1111, .comfyui].contains(self) }
+        public var needsKey: Bool { ![.builtin, .automatic1111, .comfyui].contains(self) }
     }
 
     public var id: String
@@ -63,7 +62,7 @@ public struct ModelDefinition: Sendable, Equatable {
 /// ]}
 /// ```
 /// Every problem names the model and the field, so an operator can fix it.
-enum ModelsFile {
+public enum ModelsFile {
     struct Entry: Decodable {
         let id: String?
         let name: String?
@@ -84,10 +83,10 @@ enum ModelsFile {
         let models: [Entry]
     }
 
-    static let variable = "MODELS_FILE"
+    public static let variable = "MODELS_FILE"
 
     /// `readFile` reads files the models file names (ComfyUI workflows), relative to it.
-    static func parse(
+    public static func parse(
         _ text: String, environment: [String: String], readFile: (String) throws -> String = { try String(contentsOfFile: $0, encoding: .utf8) }
     ) throws(ConfigError) -> [ModelDefinition] {
         let file: File
@@ -110,7 +109,10 @@ enum ModelsFile {
             guard let kind = entry.provider.flatMap(ModelDefinition.Kind.init(rawValue:)) else {
                 throw problem("\"provider\" must be one of: \(ModelDefinition.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            guard let price = entry.price, price >= 0 else { throw problem("needs a \"price\" in credits per image (0 or more)") }
+            // Bounded: a price is multiplied by a count and summed into balances, and Swift traps on overflow.
+            guard let price = entry.price, (0...1_000_000).contains(price) else {
+                throw problem("needs a \"price\" in credits per image, 0 to 1000000")
+            }
             var definition = ModelDefinition(
                 id: id, name: entry.name, kind: kind, providerModel: entry.model, baseURL: nil, apiKey: nil,
                 pricePerImage: price, sizes: [], maxCount: entry.maxCount ?? 1, timeoutSeconds: entry.timeoutSeconds ?? 120,
