@@ -571,3 +571,34 @@ import VaporTesting
         }
     }
 }
+
+/// The age screen's "today" is the person's own date (sent by the sign-up page's script) when it
+/// is today somewhere on Earth; otherwise the earliest date on Earth, which is never more lenient.
+@Suite struct AgeScreenTodayTests {
+    static let now = Date(timeIntervalSince1970: 1_796_601_600)  // 2026-12-07 00:00 UTC
+
+    @Test func theirOwnDateCountsWhenItIsTodaySomewhere() {
+        #expect(AgeScreen.today(claimed: "2026-12-07", now: Self.now) == AgeScreen.Day(year: 2026, month: 12, day: 7))
+        #expect(AgeScreen.today(claimed: "2026-12-06", now: Self.now) == AgeScreen.Day(year: 2026, month: 12, day: 6))  // UTC−12
+        // Tomorrow nowhere, or not a date: the earliest date on Earth (UTC−12).
+        #expect(AgeScreen.today(claimed: "2026-12-08", now: Self.now) == AgeScreen.Day(year: 2026, month: 12, day: 6))
+        #expect(AgeScreen.today(claimed: "2030-01-01", now: Self.now) == AgeScreen.Day(year: 2026, month: 12, day: 6))
+        #expect(AgeScreen.today(claimed: nil, now: Self.now) == AgeScreen.Day(year: 2026, month: 12, day: 6))
+        // At 11:00 UTC it is already the 8th in UTC+14.
+        #expect(AgeScreen.today(claimed: "2026-12-08", now: Self.now.addingTimeInterval(11 * 3600)) == AgeScreen.Day(year: 2026, month: 12, day: 8))
+    }
+
+    /// Someone whose 13th birthday is today where they are (Auckland, already the 8th) gets in;
+    /// without the page's date the screen waits for the birthday everywhere.
+    @Test func aThirteenthBirthdayCountsWhereThePersonIs() async throws {
+        try await withPictor { app in
+            let lateEvening = Date(timeIntervalSince1970: 1_796_601_600 + 11 * 3600)  // 2026-12-07 11:00 UTC
+            let birthday = "2013-12-08"
+            #expect(AgeScreen.screen(birth: try #require(AgeScreen.Day(iso: birthday)), today: AgeScreen.today(claimed: "2026-12-08", now: lateEvening)) == .oldEnough)
+            #expect(AgeScreen.screen(birth: try #require(AgeScreen.Day(iso: birthday)), today: AgeScreen.today(claimed: nil, now: lateEvening)) == .tooYoung)
+            // The page carries the field its script fills.
+            let page = try await Browser(app).get("/signup")
+            #expect(page.text.contains(#"name="today" id="today""#) && page.text.contains("/js/signup.js"))
+        }
+    }
+}

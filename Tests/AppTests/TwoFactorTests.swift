@@ -103,11 +103,52 @@ import Vapor
             let user = try #require(try await UserModel.query(on: app.db).filter(\.$email == email).first())
             let mallory = Browser(app)
             try await mallory.get("/login")
-            let other = PendingSignIn.cookieValue(userID: user.id!, remember: false, next: "", secrets: Secrets(key: .init(size: .bits256)))
+            let other = PendingSignIn.cookieValue(userID: user.id!, remember: false, next: "", nonce: "n", secrets: Secrets(key: .init(size: .bits256)))
             mallory.setCookie(app.pictor.cookies.pendingSignInName, other)
             #expect(try await mallory.get("/login/two-factor").location == "/login")
-            let old = PendingSignIn.cookieValue(userID: user.id!, remember: false, next: "", secrets: app.pictor.secrets, now: Date().addingTimeInterval(-301))
+            let old = PendingSignIn.cookieValue(userID: user.id!, remember: false, next: "", nonce: "n", secrets: app.pictor.secrets, now: Date().addingTimeInterval(-301))
             #expect(PendingSignIn.read(old, secrets: app.pictor.secrets) == nil)
+        }
+    }
+
+    /// The cookie between password and second factor works once: kept after a successful sign-in
+    /// (or copied), it no longer reaches the second-factor step, even with another good code.
+    @Test func aPendingSignInWorksOnce() async throws {
+        try await withPictor { app in
+            let email = "pending-once@example.com"
+            let recovery = try await enable(try await Accounts.signedIn(app, email: email), app, email: email)
+            let browser = try await signInWithPassword(app, email: email)
+            let pending = try #require(browser.cookies[app.pictor.cookies.pendingSignInName])
+            #expect(try await browser.post("/login/two-factor", ["code": recovery[0]]).location == "/account")
+            #expect(browser.cookies[app.pictor.cookies.pendingSignInName] == nil, "the browser is told to drop it")
+
+            let copy = Browser(app)
+            try await copy.get("/login")
+            copy.setCookie(app.pictor.cookies.pendingSignInName, pending)
+            #expect(try await copy.get("/login/two-factor").location == "/login")
+            let reused = try await copy.post("/login/two-factor", ["code": recovery[1]])
+            #expect(reused.location == "/login" && copy.cookies[app.pictor.cookies.sessionName] == nil)
+            // The recovery code was not spent by the refused attempt.
+            let fresh = try await signInWithPassword(app, email: email)
+            #expect(try await fresh.post("/login/two-factor", ["code": recovery[1]]).location == "/account")
+        }
+    }
+
+    /// Turning two-factor on signs out every other device: whoever was in with the password
+    /// alone must now pass the second factor too.
+    @Test func turningTwoFactorOnEndsTheOtherSessions() async throws {
+        try await withPictor { app in
+            let email = "ends-others@example.com"
+            let laptop = try await Accounts.signedIn(app, email: email)
+            let phone = Browser(app)
+            try await phone.get("/login")
+            try await phone.post("/login", ["email": email, "password": Accounts.password])
+            #expect(try await phone.get("/account").status == .ok)
+            _ = try await enable(laptop, app, email: email)
+            #expect(try await phone.get("/account").status == .seeOther, "the other device is signed out")
+            #expect(try await laptop.get("/account").status == .ok, "the device that turned it on stays in")
+            let entry = try #require(try await AuditEventModel.query(on: app.db).filter(\.$action == "two_factor.enabled").first())
+            #expect(entry.detail.contains(#""sessions_ended":"1""#))
         }
     }
 

@@ -12,12 +12,14 @@ extension Request {
 }
 
 extension HTTPHeaders {
-    /// A person's own file: cached by their browser only, and never served from that cache to
-    /// whoever signs in next on the same browser (`Vary` on what says who is asking).
-    static func privateFile(etag: String, maxAge: Int, immutable: Bool) -> HTTPHeaders {
+    /// A person's own file: kept by their browser only, and checked with the server on every
+    /// use (`no-cache`: a 304 from the ETag, without the bytes), so after signing out or deleting
+    /// it, a shared computer's browser has nothing it may show without asking; `Vary` on what
+    /// says who is asking.
+    static func privateFile(etag: String) -> HTTPHeaders {
         var headers = HTTPHeaders()
         headers.replaceOrAdd(name: .eTag, value: etag)
-        headers.replaceOrAdd(name: .cacheControl, value: "private, max-age=\(maxAge)" + (immutable ? ", immutable" : ""))
+        headers.replaceOrAdd(name: .cacheControl, value: "private, no-cache")
         headers.replaceOrAdd(name: .vary, value: "Cookie, Authorization")
         return headers
     }

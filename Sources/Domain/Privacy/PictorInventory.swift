@@ -20,6 +20,7 @@ extension DataInventory {
                 "totp_secret": .account("user.authorization.credentials", exported: false, use: .security),
                 "totp_enabled_at": .account("user.account.settings", use: .security),
                 "totp_last_step": .account("user.authorization.credentials", exported: false, use: .security),
+                "pending_sign_in": .account("user.authorization.credentials", exported: false, use: .security),
             ]
         ),
         TablePolicy(

@@ -26,6 +26,8 @@ public final class UserModel: Model, @unchecked Sendable {
     @OptionalField(key: "totp_enabled_at") public var totpEnabledAt: Date?
     /// The last TOTP time step accepted: a code cannot be used twice.
     @OptionalField(key: "totp_last_step") public var totpLastStep: Int64?
+    /// SHA-256 of the nonce in the pending two-factor sign-in cookie; cleared when it is used.
+    @OptionalField(key: "pending_sign_in") public var pendingSignIn: String?
 
     public init() {}
 }

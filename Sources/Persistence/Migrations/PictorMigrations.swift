@@ -19,6 +19,7 @@ public enum PictorMigrations {
             M011CreateDownloads(),
             M012CreateShareLinks(),
             M013AddReferenceGeneration(),
+            M014AddPendingSignIn(),
         ]
     }
 }

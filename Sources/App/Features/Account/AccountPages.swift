@@ -6,6 +6,8 @@ struct SignUpForm: Content {
     var password: String?
     var birthDate: String?
     var acceptTerms: String?
+    /// The person's own date, filled in by the page's script (`js/signup.js`).
+    var today: String?
 }
 
 struct SignInForm: Content {

@@ -129,7 +129,10 @@ enum SecurityController {
         // The change, its audit entry and the notice to the owner commit together or not at all.
         let enrolled = try await writeTransaction(on: req.db) { tx -> [String]? in
             guard let codes = try await TwoFactor.confirmEnrolment(user, code: code, secrets: req.pictor.secrets, on: tx) else { return nil }
-            try await Audit.record("two_factor.enabled", actor: user.id, request: req, on: tx)
+            // Whoever was signed in elsewhere with the password alone (perhaps who made the owner
+            // turn this on) must now pass the second factor too.
+            let ended = try await SessionStore.revokeAll(of: user.id!, keeping: current.sessionID, on: tx)
+            try await Audit.record("two_factor.enabled", actor: user.id, detail: ["sessions_ended": String(ended)], request: req, on: tx)
             try await Postman.queue(AccountMail.securityChange(to: user.email, change: "Two-factor sign-in was turned on."), userID: user.id, app: req.application, on: tx)
             return codes
         }

@@ -59,9 +59,8 @@ enum SignInController {
         if user.totpEnabledAt != nil {
             // The password was right; the session starts only after the second factor.
             let response = req.redirect(to: SiteURL.signInTwoFactor.path)
-            response.cookies[req.pictor.cookies.pendingSignInName] = req.pictor.cookies.cookie(
-                PendingSignIn.cookieValue(userID: user.id!, remember: remember, next: page.next, secrets: req.pictor.secrets),
-                maxAge: Int(PendingSignIn.lifetime))
+            let pending = try await PendingSignIn.start(for: user, remember: remember, next: page.next, secrets: req.pictor.secrets, on: req.db)
+            response.cookies[req.pictor.cookies.pendingSignInName] = req.pictor.cookies.cookie(pending, maxAge: Int(PendingSignIn.lifetime))
             return response
         }
         return try await startSession(for: user, remember: remember, next: page.next, req: req)
@@ -88,9 +87,9 @@ enum SignInController {
     }
 
     @Sendable static func twoFactorForm(req: Request) async throws -> Response {
-        guard PendingSignIn.read(req.cookies[req.pictor.cookies.pendingSignInName]?.string, secrets: req.pictor.secrets) != nil else {
-            return req.redirect(to: SiteURL.signIn.path)
-        }
+        guard let pending = PendingSignIn.read(req.cookies[req.pictor.cookies.pendingSignInName]?.string, secrets: req.pictor.secrets),
+            let user = try await UserModel.find(pending.userID, on: req.db), PendingSignIn.isLive(pending, for: user)
+        else { return req.redirect(to: SiteURL.signIn.path) }
         return try await req.view.render("account/two-factor", TwoFactorPage(
             layout: .make(for: req, title: "Two-factor sign-in"), csrf: req.csrfToken)).encodeResponse(for: req)
     }
@@ -98,7 +97,8 @@ enum SignInController {
     /// The second factor: an authenticator code (each usable once) or a recovery code.
     @Sendable static func twoFactorSubmit(req: Request) async throws -> Response {
         guard let pending = PendingSignIn.read(req.cookies[req.pictor.cookies.pendingSignInName]?.string, secrets: req.pictor.secrets),
-            let user = try await UserModel.find(pending.userID, on: req.db), user.status == "active"
+            let user = try await UserModel.find(pending.userID, on: req.db), user.status == "active",
+            PendingSignIn.isLive(pending, for: user)
         else { return req.redirect(to: SiteURL.signIn.path) }
         let code = (try? req.content.get(String.self, at: "code")) ?? ""
         let keys = [LoginThrottle.mfaKey(userID: user.id!, request: req), "network:" + req.ipPrefix]
@@ -118,7 +118,11 @@ enum SignInController {
             return try await req.view.render("account/two-factor", page).encodeResponse(status: .unauthorized, for: req)
         }
         try await LoginThrottle.succeed(attempt, on: req.db)
-        return try await startSession(for: user, remember: pending.remember, next: pending.next, req: req)
+        // Once: a second submission of the same cookie (sent at once, or replayed later) finds it used.
+        guard try await PendingSignIn.claim(pending, on: req.db) else { return req.redirect(to: SiteURL.signIn.path) }
+        let response = try await startSession(for: user, remember: pending.remember, next: pending.next, req: req)
+        response.cookies[req.pictor.cookies.pendingSignInName] = req.pictor.cookies.expired()
+        return response
     }
 
     @Sendable static func logout(req: Request) async throws -> Response {

@@ -28,7 +28,7 @@ enum SignUpController {
         if let email, let problem = PasswordPolicy.problem(with: password, email: email) { page.passwordError = problem }
         if email == nil, password.count < PasswordPolicy.minimumLength { page.passwordError = "Use at least \(PasswordPolicy.minimumLength) characters." }
         let birth = AgeScreen.Day(iso: form.birthDate ?? "")
-        let outcome = birth.map { AgeScreen.screen(birth: $0, today: today()) }
+        let outcome = birth.map { AgeScreen.screen(birth: $0, today: AgeScreen.today(claimed: form.today, now: Date())) }
         if outcome == nil || outcome == .implausible { page.birthDateError = "Enter your date of birth." }
         if form.acceptTerms != "on" { page.acceptTermsError = "Accept the Terms and the Privacy Policy to create an account." }
 
@@ -136,10 +136,5 @@ enum SignUpController {
 
     private static func render(_ page: SignUpPage, _ req: Request, status: HTTPStatus = .ok) async throws -> Response {
         try await req.view.render("account/signup", page).encodeResponse(status: status, for: req)
-    }
-
-    static func today() -> AgeScreen.Day {
-        let parts = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date())
-        return AgeScreen.Day(year: parts.year!, month: parts.month!, day: parts.day!)
     }
 }

@@ -99,26 +99,58 @@ enum TwoFactor {
 }
 
 /// The short-lived proof, between password and second factor, that the password was right:
-/// `userID.expiry.remember.mac` in an HttpOnly cookie, valid five minutes.
+/// `userID.expiry.remember.next.nonce.mac` in an HttpOnly cookie, valid five minutes and once.
+/// The nonce's SHA-256 is kept on the account (`users.pending_sign_in`); the sign-in that uses it
+/// clears it in one conditional statement, so the cookie cannot be used again, and a newer
+/// password sign-in replaces it.
 enum PendingSignIn {
     static let lifetime: TimeInterval = 300
 
-    static func cookieValue(userID: UUID, remember: Bool, next: String, secrets: Secrets, now: Date = Date()) -> String {
+    struct Pending {
+        let userID: UUID
+        let remember: Bool
+        let next: String
+        let nonce: String
+    }
+
+    /// A new pending sign-in for `user`: stores its nonce's hash and returns the cookie's value.
+    static func start(for user: UserModel, remember: Bool, next: String, secrets: Secrets, on db: any Database) async throws -> String {
+        let nonce = Tokens.random(bytes: 16)
+        try await UserModel.query(on: db).filter(\.$id == user.id!).set(\.$pendingSignIn, to: Tokens.sha256(nonce)).update()
+        return cookieValue(userID: user.id!, remember: remember, next: next, nonce: nonce, secrets: secrets)
+    }
+
+    static func cookieValue(userID: UUID, remember: Bool, next: String, nonce: String, secrets: Secrets, now: Date = Date()) -> String {
         let expiry = String(Int(now.addingTimeInterval(lifetime).timeIntervalSince1970))
         let flag = remember ? "1" : "0"
         let target = Data(next.utf8).base64EncodedString()
-        let mac = secrets.mac("pending-sign-in", userID.uuidString, expiry, flag, target)
-        return [userID.uuidString, expiry, flag, target, mac].joined(separator: ".")
+        let mac = secrets.mac("pending-sign-in", userID.uuidString, expiry, flag, target, nonce)
+        return [userID.uuidString, expiry, flag, target, nonce, mac].joined(separator: ".")
     }
 
-    static func read(_ value: String?, secrets: Secrets, now: Date = Date()) -> (userID: UUID, remember: Bool, next: String)? {
-        guard let parts = value?.split(separator: ".", omittingEmptySubsequences: false).map(String.init), parts.count == 5,
+    /// The cookie's contents when its MAC is right and it has not run out (whether it was used
+    /// is the account's to say: `claim`).
+    static func read(_ value: String?, secrets: Secrets, now: Date = Date()) -> Pending? {
+        guard let parts = value?.split(separator: ".", omittingEmptySubsequences: false).map(String.init), parts.count == 6,
             let userID = UUID(uuidString: parts[0]), let expiry = TimeInterval(parts[1]),
             now.timeIntervalSince1970 < expiry,
             constantTimeEquals(
-                Array(secrets.mac("pending-sign-in", parts[0], parts[1], parts[2], parts[3]).utf8), Array(parts[4].utf8)),
+                Array(secrets.mac("pending-sign-in", parts[0], parts[1], parts[2], parts[3], parts[4]).utf8), Array(parts[5].utf8)),
             let target = Data(base64Encoded: parts[3]).map({ String(decoding: $0, as: UTF8.self) })
         else { return nil }
-        return (userID, parts[2] == "1", target)
+        return Pending(userID: userID, remember: parts[2] == "1", next: target, nonce: parts[4])
+    }
+
+    /// Whether `pending` is still the account's live pending sign-in (not used, not replaced).
+    static func isLive(_ pending: Pending, for user: UserModel) -> Bool {
+        user.pendingSignIn.map { constantTimeEquals(Array($0.utf8), Array(Tokens.sha256(pending.nonce).utf8)) } ?? false
+    }
+
+    /// Uses `pending` up: true for exactly one caller, however many send it at once.
+    static func claim(_ pending: Pending, on db: any Database) async throws -> Bool {
+        try await sqlDatabase(db).raw("""
+            UPDATE users SET pending_sign_in = NULL
+            WHERE id = \(bind: pending.userID) AND pending_sign_in = \(bind: Tokens.sha256(pending.nonce)) RETURNING id
+            """).first() != nil
     }
 }

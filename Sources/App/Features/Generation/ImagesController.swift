@@ -25,7 +25,7 @@ enum ImagesController {
         // The owner's content key first: after erasure not even a 304 answers for the image.
         guard let key = try await req.pictor.contentKeys.existingKey(for: user.id, on: req.db) else { throw AccessError.notFound }
         let etag = "\"\(image.sha256)\(thumbnail ? "-t" : "")\""
-        var headers = HTTPHeaders.privateFile(etag: etag, maxAge: 31_536_000, immutable: true)
+        var headers = HTTPHeaders.privateFile(etag: etag)
         if req.hasCurrentCopy(of: etag) { return Response(status: .notModified, headers: headers) }
         let sealed = try await req.pictor.blobs.get(BlobKey(thumbnail ? image.thumbnailKey : image.blobKey))
         let bytes = try key.open(sealed)

@@ -125,7 +125,7 @@ enum ReferenceImagesAPI {
         let row = try await owned(req, user: user)
         guard let key = try await req.pictor.contentKeys.existingKey(for: user.id, on: req.db) else { throw AccessError.notFound }
         let etag = "\"\(row.sha256)\""
-        var headers = HTTPHeaders.privateFile(etag: etag, maxAge: 3600, immutable: false)
+        var headers = HTTPHeaders.privateFile(etag: etag)
         if req.hasCurrentCopy(of: etag) { return Response(status: .notModified, headers: headers) }
         let bytes = try key.open(try await req.pictor.blobs.get(BlobKey(row.blobKey)))
         headers.contentType = .png
