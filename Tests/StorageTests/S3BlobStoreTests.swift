@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import Foundation
-import Storage
+@testable import Storage
 import Testing
 import TestSupport
 
@@ -104,6 +104,51 @@ import TestSupport
             // A small stream is one plain PUT.
             try await store.put(chunks: Self.chunks(2), at: try BlobKey("exports/u1/small.zip"))
             #expect(try await store.get(try BlobKey("exports/u1/small.zip")).count == 2 * 1_048_576)
+        }
+    }
+
+    /// The multipart uploads the bucket has in progress (started, neither completed nor aborted).
+    static func uploadsInProgress(_ store: S3BlobStore, _ settings: S3BlobStore.Settings) async throws -> Int {
+        let answer = try await store.send("GET", url: URL(string: "\(settings.endpoint.absoluteString)/\(settings.bucket)?uploads")!, operation: "list")
+        return String(decoding: answer.body, as: UTF8.self).components(separatedBy: "<UploadId>").count - 1
+    }
+
+    /// One chunk of three parts' size goes up as three parts (the object's ETag ends in "-3"),
+    /// not as one part and a buffer that grows by the rest.
+    @Test func aChunkLargerThanAPartBecomesSeveralParts() async throws {
+        try await withStore { _, settings in
+            let store = S3BlobStore(settings: settings, partSize: 5 * 1_048_576)
+            let key = try BlobKey("exports/u1/big-chunk.zip")
+            let one = AsyncThrowingStream<Data, any Error> { continuation in
+                continuation.yield(Data(repeating: 7, count: 15 * 1_048_576))
+                continuation.finish()
+            }
+            try await store.put(chunks: one, at: key)
+            let head = try await store.send("HEAD", url: store.url(for: key), operation: "check")
+            #expect(head.headers.first(name: "ETag")?.hasSuffix("-3\"") == true, "\(head.headers.first(name: "ETag") ?? "none")")
+            #expect(try await store.get(key).count == 15 * 1_048_576)
+        }
+    }
+
+    /// A multipart upload whose task is cancelled mid-way is aborted (the abort used to run in the
+    /// cancelled task and never reach S3), and nothing is stored.
+    @Test func aCancelledUploadIsAbortedAndStoresNothing() async throws {
+        try await withStore { _, settings in
+            let store = S3BlobStore(settings: settings, partSize: 5 * 1_048_576)
+            let key = try BlobKey("exports/u1/cancelled.zip")
+            let (stream, continuation) = AsyncThrowingStream<Data, any Error>.makeStream()
+            for n in 0..<6 { continuation.yield(Data(repeating: UInt8(n), count: 1_048_576)) }  // one part, then silence
+            let upload = Task { try await store.put(chunks: stream, at: key) }
+            var started = false
+            for _ in 0..<100 where !started {
+                started = try await Self.uploadsInProgress(store, settings) == 1
+                if !started { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(started, "the multipart upload did not start")
+            upload.cancel()
+            _ = await upload.result
+            #expect(try await Self.uploadsInProgress(store, settings) == 0)
+            #expect(try await store.exists(key) == false)
         }
     }
 

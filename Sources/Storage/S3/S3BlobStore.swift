@@ -56,24 +56,32 @@ public struct S3BlobStore: BlobStore {
     }
 
     /// Objects up to `partSize` go in one PUT; larger ones as a multipart upload, part by part as
-    /// the chunks arrive. If the sequence throws, the upload is aborted: nothing is stored.
+    /// the chunks arrive (a chunk larger than a part becomes several parts; the buffer never holds
+    /// more than a part and a chunk). If the sequence throws or the task is cancelled, the upload
+    /// is aborted: nothing is stored, and no unfinished upload is left to be billed.
     public func put(chunks: some AsyncSequence<Data, any Error> & Sendable, at key: BlobKey) async throws {
         var buffer = Data()
         var upload: MultipartUpload?
         do {
             for try await chunk in chunks {
                 buffer.append(chunk)
-                if buffer.count >= partSize {
+                while buffer.count >= partSize {
                     if upload == nil { upload = try await MultipartUpload.start(self, key: key) }
                     try await upload!.add(buffer.prefix(partSize))
                     buffer = Data(buffer.dropFirst(partSize))
                 }
             }
+            // A cancelled task's stream may just end: that is no reason to store what came so far.
+            try Task.checkCancellation()
             guard var started = upload else { return try await put(buffer, at: key) }
             if !buffer.isEmpty { try await started.add(buffer) }
             try await started.complete()
         } catch {
-            if let upload { await upload.abort() }
+            if let upload {
+                // In a task of its own: in this (perhaps cancelled) one, the request would be
+                // cancelled before it was sent.
+                await Task.detached { await upload.abort() }.value
+            }
             throw error
         }
     }
