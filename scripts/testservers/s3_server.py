@@ -1,7 +1,7 @@
 """A real S3-compatible server for Pictor's tests (moto), with SigV4 signature checking on.
 
 Usage: s3_server.py DIR
-Starts moto's server on a free 127.0.0.1 port with INITIAL_NO_AUTH_ACTION_COUNT=3, spends those
+Starts moto's server on a 127.0.0.1 port the system picks with INITIAL_NO_AUTH_ACTION_COUNT=3, spends those
 three unauthenticated calls on making an IAM user, its access key and an allow-all policy, writes
 DIR/credentials.json ({"accessKeyId", "secretAccessKey"}), and prints "PORT n" once ready. From
 then on every request must be signed with that key. Closing stdin stops it.
@@ -9,7 +9,6 @@ then on every request must be signed with that key. Closing stdin stops it.
 import json
 import os
 import pathlib
-import socket
 import sys
 
 os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "3"
@@ -21,18 +20,14 @@ import boto3  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main():
     directory = pathlib.Path(sys.argv[1])
-    port = free_port()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    # Port 0: the system picks a free port as it binds (probing one first, then binding it, let
+    # another process take it in between).
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    port = server.get_host_and_port()[1]
     endpoint = f"http://127.0.0.1:{port}"
     iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
                        aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")

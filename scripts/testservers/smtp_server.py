@@ -18,8 +18,7 @@ import subprocess
 import sys
 import threading
 
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class Store:
@@ -44,11 +43,16 @@ def authenticate(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=ok, handled=False)
 
 
-def serve_injecting(directory, port):
-    """A plaintext conversation up to STARTTLS, whose 220 arrives with an injected reply."""
+def listening_socket():
+    """A socket bound to a port the system picks as it binds (no probe-then-bind race)."""
     listener = socket.socket()
-    listener.bind(("127.0.0.1", port))
-    listener.listen(1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    return listener
+
+
+def serve_injecting(directory, listener):
+    """A plaintext conversation up to STARTTLS, whose 220 arrives with an injected reply."""
 
     def conversation():
         while True:
@@ -78,12 +82,10 @@ def main():
     directory = pathlib.Path(args.directory)
     directory.mkdir(parents=True, exist_ok=True)
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    listener = listening_socket()
+    port = listener.getsockname()[1]
 
-    options = dict(hostname="127.0.0.1", port=port, authenticator=authenticate,
-                   auth_exclude_mechanism=args.exclude_auth)
+    options = dict(hostname="127.0.0.1", authenticator=authenticate, auth_exclude_mechanism=args.exclude_auth)
     if args.no_tls:
         options.update(auth_require_tls=False)
     else:
@@ -96,18 +98,22 @@ def main():
         options.update(tls_context=context, require_starttls=True, auth_require_tls=True)
 
     if args.inject_after_starttls:
-        serve_injecting(directory, port)
+        serve_injecting(directory, listener)
         print(f"PORT {port}", flush=True)
         sys.stdin.read()
         return
 
-    controller = Controller(Store(directory), **options)
-    controller.start()
+    # aiosmtpd's SMTP protocol served on the socket already bound (its Controller binds by port).
+    store = Store(directory)
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(loop.create_server(lambda: SMTP(store, **options), sock=listener))
+    threading.Thread(target=loop.run_forever, daemon=True).start()
     print(f"PORT {port}", flush=True)
     try:
         sys.stdin.read()  # runs until the test closes our stdin (or kills us)
     finally:
-        controller.stop()
+        loop.call_soon_threadsafe(server.close)
+        loop.call_soon_threadsafe(loop.stop)
 
 
 if __name__ == "__main__":
