@@ -70,6 +70,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     try routes(app)
 
     app.asyncCommands.use(WorkerCommand(), as: "worker")
+    app.asyncCommands.use(MigrateCommand(), as: "migrate")  // in place of Fluent's: under a lock
     app.asyncCommands.use(AdminCommand(), as: "admin")
     let roles = ProcessRoles(arguments: app.environment.arguments, jobWorkers: config.jobWorkers)
     if roles.serves || roles.runsWorkers {
@@ -89,7 +90,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
 
     try await DatabaseSetup.tune(app, config: config)
     if config.autoMigrate, roles.serves {
-        try await app.autoMigrate()
+        try await Migrations.applyPending(app)
     }
     app.logger.info("configured", metadata: config.redactedSummary.mapValues { .string($0) })
 }

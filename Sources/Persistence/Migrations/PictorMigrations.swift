@@ -4,7 +4,12 @@ import FluentKit
 /// edited or removed; a change to the schema is a new migration at the end.
 /// Each migration pins its `name`, so renaming a type cannot re-run it.
 public enum PictorMigrations {
+    /// Each in a transaction of its own (`TransactionalMigration`).
     public static var all: [any Migration] {
+        list.map(TransactionalMigration.init)
+    }
+
+    static var list: [any Migration] {
         [
             M001CreateJobs(),
             M002CreateMailOutbox(),
