@@ -50,7 +50,7 @@ public struct Automatic1111Provider: ImageProvider {
     let settings: Settings
     let client: HTTPClient
 
-    public init(id: String, displayName: String, settings: Settings, client: HTTPClient = .shared) {
+    public init(id: String, displayName: String, settings: Settings, client: HTTPClient = ProviderHTTP.client) {
         self.id = id
         self.displayName = displayName
         self.settings = settings

@@ -35,7 +35,7 @@ public struct GeminiImageProvider: ImageProvider {
     let settings: Settings
     let client: HTTPClient
 
-    public init(id: String, displayName: String, settings: Settings, client: HTTPClient = .shared) {
+    public init(id: String, displayName: String, settings: Settings, client: HTTPClient = ProviderHTTP.client) {
         self.id = id
         self.displayName = displayName
         self.settings = settings

@@ -53,9 +53,11 @@ public enum ProviderHTTP {
     /// Largest image a provider may link to.
     static let maxLinkedImageBytes = 64 * 1_048_576
 
-    /// Fetches links a provider returns, following no redirect: a link must name the image itself
-    /// (a redirect could lead anywhere, the operator's own network included).
-    static let linkClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+    /// The client every adapter calls its provider with: it follows no redirect. A provider's
+    /// answer is to the request sent, and a redirect would carry the request, and the operator's
+    /// key in its headers (Gemini's `x-goog-api-key` is no `Authorization` a client would drop),
+    /// to whatever host it names.
+    public static let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
 
     /// An image a provider's answer links to (links expire: fetched at once). What the link may be
     /// is decided here, not by the provider: `https`, or `http` only when the provider itself is
@@ -68,11 +70,31 @@ public enum ProviderHTTP {
             else { throw ProviderError.retryable("\(provider) sent an answer Pictor could not read") }
             return bytes
         }
-        let scheme = URL(string: link)?.scheme?.lowercased()
-        guard scheme == "https" || (scheme == "http" && base.scheme?.lowercased() == "http") else {
+        let url = URL(string: link)
+        let scheme = url?.scheme?.lowercased()
+        guard scheme == "https" || (scheme == "http" && base.scheme?.lowercased() == "http"), let host = url?.host, !host.isEmpty else {
             throw ProviderError.permanent("\(provider) linked to its image in a way Pictor does not follow")
         }
-        let answer = try await send(HTTPClientRequest(url: link), client: linkClient, timeout: timeout, provider: provider, upTo: maxLinkedImageBytes)
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        let addresses = await LinkAddress.resolve(bare)
+        guard let address = addresses.first else { throw ProviderError.retryable("\(provider) linked to an image on a host that could not be found") }
+        let sameHostAsProvider = host.lowercased() == base.host?.lowercased()
+        guard sameHostAsProvider || addresses.allSatisfy(LinkAddress.isPublic) else {
+            throw ProviderError.permanent("\(provider) linked to its image on a private network address, which Pictor does not follow")
+        }
+        // Connect to the address just checked (a second lookup could name another), with the
+        // host name kept for the certificate check and the Host header.
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.dnsOverride = [bare: address]
+        let pinned = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let answer: Answer
+        do {
+            answer = try await send(HTTPClientRequest(url: link), client: pinned, timeout: timeout, provider: provider, upTo: maxLinkedImageBytes)
+            try? await pinned.shutdown()
+        } catch {
+            try? await pinned.shutdown()
+            throw error
+        }
         if (300..<400).contains(answer.status.code) {
             throw ProviderError.permanent("\(provider) linked to its image through a redirect, which Pictor does not follow")
         }

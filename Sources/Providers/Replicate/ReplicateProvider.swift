@@ -50,7 +50,7 @@ public struct ReplicateProvider: ImageProvider {
     let client: HTTPClient
     let signals: PredictionSignals
 
-    public init(id: String, displayName: String, settings: Settings, signals: PredictionSignals = .shared, client: HTTPClient = .shared) {
+    public init(id: String, displayName: String, settings: Settings, signals: PredictionSignals = .shared, client: HTTPClient = ProviderHTTP.client) {
         self.id = id
         self.displayName = displayName
         self.settings = settings
