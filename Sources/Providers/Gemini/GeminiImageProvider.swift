@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Domain
 import Foundation
+import Imaging
 import NIOCore
 import NIOFoundationCompat
 
@@ -98,7 +99,7 @@ public struct GeminiImageProvider: ImageProvider {
 
     func one(_ request: GenerationRequest) async throws -> ProviderImage {
         let parts = [Body.Part(text: request.prompt, inlineData: nil)] + request.referenceImages.map {
-            Body.Part(text: nil, inlineData: .init(mimeType: "image/png", data: $0.base64EncodedString()))
+            Body.Part(text: nil, inlineData: .init(mimeType: (ImageFormat.sniff($0) ?? .png).mimeType, data: $0.base64EncodedString()))
         }
         let body = Body(
             contents: [.init(parts: parts)],

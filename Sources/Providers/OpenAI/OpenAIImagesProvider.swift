@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Domain
 import Foundation
+import Imaging
 import NIOCore
 import NIOFoundationCompat
 
@@ -127,7 +128,8 @@ public struct OpenAIImagesProvider: ImageProvider {
         if let quality = settings.quality { form.add("quality", quality) }
         if !request.endUser.isEmpty { form.add("user", request.endUser) }
         for (index, image) in request.referenceImages.enumerated() {
-            form.add("image[]", file: image, filename: "reference-\(index + 1).png", contentType: "image/png")
+            let format = ImageFormat.sniff(image) ?? .png
+            form.add("image[]", file: image, filename: "reference-\(index + 1).\(format.fileExtension)", contentType: format.mimeType)
         }
         http.headers.add(name: "Content-Type", value: form.contentType)
         http.body = .bytes(ByteBuffer(data: form.encoded))

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Domain
 import Foundation
+import Imaging
 import NIOCore
 import NIOFoundationCompat
 
@@ -86,7 +87,8 @@ public struct StabilityProvider: ImageProvider {
         if let model = settings.model, settings.service == .sd3 { form.add("model", model) }
         if let reference = request.referenceImages.first {
             if settings.service == .sd3 { form.add("mode", "image-to-image") }
-            form.add("image", file: reference, filename: "reference.png", contentType: "image/png")
+            let format = ImageFormat.sniff(reference) ?? .png
+            form.add("image", file: reference, filename: "reference.\(format.fileExtension)", contentType: format.mimeType)
             form.add("strength", String(settings.strength))
         } else {
             form.add("aspect_ratio", AspectRatio.closest(to: request.size, among: AspectRatio.stability))

@@ -104,9 +104,13 @@ enum ReferenceImagesAPI {
     }
 
     /// Decodes untrusted bytes with every check and writes a fresh PNG of the pixels only.
+    /// Decoded (upright, sRGB, 8-bit pixels only) and saved again with no metadata, in a format
+    /// near the upload's size: a JPEG stays JPEG (quality 92, close to what was sent), a PNG or
+    /// WebP becomes lossless WebP. Saved as PNG, a phone photo took several times the upload limit.
     static func clean(_ data: Data, limits: ImageLimits) throws -> (data: Data, width: Int, height: Int) {
         let decoded = try Image.decode(data, limits: limits)
-        return (try decoded.image.encode(.png(compression: 2)), decoded.image.width, decoded.image.height)
+        let encoding: Encoding = decoded.sourceFormat == .jpeg ? .jpeg(quality: 92) : .webp(quality: 100, effort: 2, lossless: true)
+        return (try decoded.image.encode(encoding), decoded.image.width, decoded.image.height)
     }
 
     /// `GET /api/v1/reference-images`: the owner's, newest first, `limit` (1–100, default 50) a
@@ -128,7 +132,8 @@ enum ReferenceImagesAPI {
         var headers = HTTPHeaders.privateFile(etag: etag)
         if req.hasCurrentCopy(of: etag) { return Response(status: .notModified, headers: headers) }
         let bytes = try key.open(try await req.pictor.blobs.get(BlobKey(row.blobKey)))
-        headers.contentType = .png
+        let format = ImageFormat.sniff(bytes) ?? .png  // stored before 2026-12-07: PNG
+        headers.contentType = HTTPMediaType(type: "image", subType: format.rawValue)
         return Response(status: .ok, headers: headers, body: .init(data: bytes))
     }
 
