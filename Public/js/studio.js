@@ -1,4 +1,5 @@
-// Studio: a live character count for the prompt and the price of the request.
+// Studio: a live character count for the prompt, the price of the request, and the size, count
+// and style options of the model picked (the server re-renders them when there is no script).
 (function () {
   "use strict";
   var prompt = document.getElementById("prompt");
@@ -13,15 +14,47 @@
   }
   var count = document.getElementById("count");
   var price = document.getElementById("price");
-  if (count && price) {
+  var showPrice = function () {
+    if (!count || !price) { return; }
     var perImage = parseInt(count.getAttribute("data-price"), 10);
-    var showPrice = function () {
-      var total = perImage * parseInt(count.value, 10);
-      price.textContent = "This request costs " + total + " credit" + (total === 1 ? "" : "s") +
-        ". A failed or blocked request costs nothing.";
-    };
+    var total = perImage * parseInt(count.value, 10);
+    price.textContent = "This request costs " + total + " credit" + (total === 1 ? "" : "s") +
+      ". A failed or blocked request costs nothing.";
+  };
+  if (count && price) {
     count.addEventListener("change", showPrice);
     showPrice();
+  }
+
+  // Replaces a select's options, keeping the chosen value when the new list has it.
+  var fill = function (select, options) {
+    if (!select) { return; }
+    var current = select.value;
+    var keep = options.some(function (option) { return option.value === current; });
+    select.textContent = "";
+    options.forEach(function (option) {
+      var element = document.createElement("option");
+      element.value = option.value;
+      element.textContent = option.label;
+      element.selected = keep ? option.value === current : option.selected;
+      select.appendChild(element);
+    });
+  };
+  var model = document.getElementById("model");
+  var models = {};
+  try { models = JSON.parse(model ? model.getAttribute("data-models") || "{}" : "{}"); } catch (e) { models = {}; }
+  if (model) {
+    model.addEventListener("change", function () {
+      var chosen = models[model.value];
+      if (!chosen) { return; }
+      fill(document.getElementById("size"), chosen.sizes);
+      var counts = [];
+      for (var n = 1; n <= chosen.counts; n++) { counts.push({ value: String(n), label: String(n), selected: n === 1 }); }
+      fill(count, counts);
+      fill(document.getElementById("style"), chosen.styles);
+      if (count) { count.setAttribute("data-price", String(chosen.price)); }
+      showPrice();
+    });
   }
 })();
 

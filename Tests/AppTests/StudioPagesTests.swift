@@ -238,3 +238,34 @@ import VaporTesting
         }
     }
 }
+
+/// The studio's size, count, style and price follow the model picked: the page carries each
+/// model's options for its script, and without the script the server re-renders the form with
+/// the submitted model's options and says when the submitted size is not one of them.
+@Suite struct StudioModelOptionsTests {
+    @Test func eachModelsOptionsTravelWithThePageAndARefusedFormShowsThePickedModels() async throws {
+        try await withPictor { app in
+            app.pictor = app.pictor.with(models: scriptedCatalog(ScriptedProvider(otherwise: [.deliver(side: 64)]), price: 3))
+            let browser = try await Accounts.signedIn(app, email: "model-options@example.com")
+            let page = try await browser.get("/studio")
+            let attribute = try #require(page.text.firstMatch(of: /data-models="([^"]*)"/)?.1)
+            let json = String(attribute).replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&amp;", with: "&")
+            let options = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: [String: Any]])
+            #expect(Set(options.keys) == ["scripted", "builtin"])
+            #expect(options["scripted"]?["price"] as? Int == 3 && options["builtin"]?["price"] as? Int == 1)
+            let builtInSizes = (options["builtin"]?["sizes"] as? [[String: Any]])?.compactMap { $0["value"] as? String } ?? []
+            let scriptedSizes = (options["scripted"]?["sizes"] as? [[String: Any]])?.compactMap { $0["value"] as? String } ?? []
+            #expect(!builtInSizes.isEmpty && !scriptedSizes.isEmpty && builtInSizes != scriptedSizes)
+            #expect((options["scripted"]?["styles"] as? [[String: Any]])?.contains { $0["value"] as? String == "vivid" } == true)
+
+            // Without the script: a size the picked model does not make is said next to the size,
+            // and the form comes back with that model's sizes and price.
+            let foreign = try #require(scriptedSizes.first { !builtInSizes.contains($0) } ?? (builtInSizes.contains("64x64") ? nil : "64x64"))
+            let refused = try await browser.post("/studio", ["prompt": "a kite", "model": "builtin", "size": foreign, "count": "1"])
+            #expect(refused.status == .badRequest)
+            #expect(refused.text.contains("is not one of them"))
+            #expect(refused.text.contains("1 credit per image"))
+            for size in builtInSizes { #expect(refused.text.contains(#"value="\#(size)""#)) }
+        }
+    }
+}

@@ -30,6 +30,10 @@ struct ErrorResponse: Sendable {
             // A request cut short (the client went away mid-body) or malformed: the client's
             // doing, and usually nobody is left to read the answer.
             self.init(status: .badRequest, message: "The request was cut short or is not valid HTTP.")
+        case _ where String(reflecting: type(of: error)).hasPrefix("MultipartKit."):
+            // A multipart body that does not parse (MultipartKit's parser error type is private,
+            // so it is known by its module): the client's mistake.
+            self.init(status: .badRequest, message: "The form's multipart body could not be read.")
         case let abort as any AbortError:
             self.init(status: abort.status, message: Self.message(for: abort))
         default:

@@ -170,6 +170,7 @@ enum StudioController {
             counts: (1...entry.capabilities.maxCount).map { .init(value: String($0), label: String($0), selected: $0 == 1) },
             maxPromptLength: entry.capabilities.maxPromptLength, pricePerImage: entry.pricePerImage, modelName: entry.displayName)
         page.maxReferenceMegabytes = max(req.pictor.config.imageLimits.maxBytes / 1_048_576, 1)
+        page.modelOptionsJSON = modelOptionsJSON(catalog)
         page.recent = try await GenerationsAPI.listing(of: user.id, after: nil, limit: 8, req: req).map { generation in
             Recent(
                 href: pageURL(generation.id), reuse: SiteURL.studio.path + "?from=" + generation.id.uuidString.lowercased(),
@@ -182,6 +183,31 @@ enum StudioController {
     }
 
     private typealias Recent = StudioPage.Recent
+
+    /// What the form offers for each model, as `js/studio.js` reads it.
+    struct ModelOptions: Encodable {
+        let name: String
+        let price: Int
+        let sizes: [PageOption]
+        let counts: Int
+        let styles: [PageOption]
+    }
+
+    static func modelOptionsJSON(_ catalog: ModelCatalog) -> String {
+        let options = Dictionary(uniqueKeysWithValues: catalog.entries.map { entry in
+            let sizes = entry.capabilities.sizes
+            let preferred = sizes.first { $0.width == 1024 && $0.height == 1024 } ?? sizes[0]
+            return (entry.id, ModelOptions(
+                name: entry.displayName, price: entry.pricePerImage,
+                sizes: sizes.map { PageOption(value: $0.description, label: sizeLabel($0), selected: $0 == preferred) },
+                counts: entry.capabilities.maxCount,
+                styles: [PageOption(value: "", label: "No style", selected: true)]
+                    + entry.styles.map { PageOption(value: $0, label: $0.capitalized, selected: false) }))
+        })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (try? encoder.encode(options)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
 
     static func pageURL(_ id: UUID) -> String {
         SiteURL.generationPage.path(["generationID": id.uuidString.lowercased()])

@@ -23,6 +23,9 @@ struct StudioPage: Encodable {
     let maxPromptLength: Int
     let pricePerImage: Int
     let modelName: String
+    /// Every model's sizes, counts, styles and price (JSON, for `js/studio.js` to switch the
+    /// form's options when another model is picked; without the script the server re-renders them).
+    var modelOptionsJSON = "{}"
     var prompt = ""
     var negativePrompt = ""
     var seed = ""
