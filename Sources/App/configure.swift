@@ -32,6 +32,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     jobs.register(GenerationJobHandler())
     jobs.register(MaintenanceHandler())
     jobs.register(ResetCodeHandler())
+    jobs.register(SignInCodeHandler())
     let cookies = CookiePolicy(publicBaseURL: config.publicBaseURL)
     let secrets = try Secrets.load(config: config)
     app.pictor = AppServices(

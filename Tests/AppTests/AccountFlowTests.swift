@@ -197,13 +197,55 @@ import VaporTesting
             }
             try await attacker.get("/login")
             let locked = try await attacker.post("/login", ["email": "locked@example.com", "password": Accounts.password])
-            #expect(locked.status == .tooManyRequests, "even the right password waits out the lock")
-            #expect(locked.headers.first(name: .retryAfter) != nil)
+            #expect(locked.location == "/login/two-factor", "even the right password alone does not sign in while paused")
+            #expect(attacker.cookies[app.pictor.cookies.sessionName] == nil)
             let actions = try await AuditEventModel.query(on: app.db).all().map(\.action)
             #expect(actions.filter { $0 == "login.failed" }.count == 4)
-            #expect(actions.contains("login.locked") && actions.contains("login.throttled"))
+            #expect(actions.contains("login.locked") && actions.contains("login.while_paused"))
             let ips = try await AuditEventModel.query(on: app.db).all().map(\.ipPrefix)
             #expect(ips.allSatisfy { !$0.isEmpty })
+        }
+    }
+
+    /// A lock set by someone guessing never locks the owner out: while the account's sign-in is
+    /// paused, the right password brings a mailed code, and the code signs in (and ends the pause).
+    /// A wrong password looks the same from outside (the same page, a cookie, a job) but no code
+    /// ever works for it.
+    @Test func theOwnerGetsInDuringALockWithTheirPasswordAndAMailedCode() async throws {
+        try await withPictor { app in
+            _ = try await Accounts.signedIn(app, email: "paused@example.com")
+            let guesser = Browser(app)
+            for _ in 0..<6 {
+                try await guesser.get("/login")
+                try await guesser.post("/login", ["email": "paused@example.com", "password": "guess-guess-guess"])
+            }
+            let mailsBefore = try await Accounts.mails(to: "paused@example.com", app: app).count
+
+            // The guesser, still wrong: the code page, and no code will do.
+            try await guesser.get("/login")
+            let wrong = try await guesser.post("/login", ["email": "paused@example.com", "password": "another-guess-here"])
+            #expect(wrong.location == "/login/two-factor" && guesser.cookies[app.pictor.cookies.pendingSignInName] != nil)
+            let page = try await guesser.get("/login/two-factor")
+            #expect(page.status == .ok && page.text.contains("Sign-in to this account is paused"))
+            try await Accounts.issueRequestedResetCodes(app)
+            #expect(try await Accounts.mails(to: "paused@example.com", app: app).count == mailsBefore, "no code for a wrong password")
+
+            // The owner, with the right password: a code by mail, which signs in.
+            let owner = Browser(app)
+            try await owner.get("/login")
+            let right = try await owner.post("/login", ["email": "paused@example.com", "password": Accounts.password])
+            #expect(right.location == "/login/two-factor" && owner.cookies[app.pictor.cookies.sessionName] == nil)
+            let code = try #require(try await Accounts.mailedCode(to: "paused@example.com", app: app))
+            try await owner.get("/login/two-factor")
+            // The guesser's decoy does not take the owner's code.
+            #expect(try await guesser.post("/login/two-factor", ["code": code]).status == .unauthorized)
+            let signedIn = try await owner.post("/login/two-factor", ["code": code])
+            #expect(signedIn.location == "/account" && owner.cookies[app.pictor.cookies.sessionName] != nil)
+            #expect(try await owner.get("/account").status == .ok)
+            // The pause has ended: the next sign-in with the password alone works.
+            let later = Browser(app)
+            try await later.get("/login")
+            #expect(try await later.post("/login", ["email": "paused@example.com", "password": Accounts.password]).location == "/account")
         }
     }
 
@@ -495,8 +537,10 @@ import VaporTesting
 
     struct ThrottledInTest: Error {}
 
-    /// Guesses sent all at once are counted one by one: no more of them are checked than the
-    /// lock allows when they come one after another (five), however many arrive together.
+    /// Guesses sent all at once are counted one by one: no more of them are answered as wrong than
+    /// the lock allows when they come one after another (five), however many arrive together. The
+    /// rest wait (429) or, once the account is paused, get the code page whatever the password:
+    /// an answer that tells nothing.
     @Test func guessesSentTogetherAreCountedOneByOne() async throws {
         try await withPictor { app in
             _ = try await Accounts.signedIn(app, email: "target@example.com")
@@ -511,7 +555,8 @@ import VaporTesting
                 return try await group.reduce(into: [HTTPStatus]()) { $0.append($1) }
             }
             let checked = statuses.filter { $0 == .unauthorized }.count
-            #expect(checked <= 5 && statuses.allSatisfy { $0 == .unauthorized || $0 == .tooManyRequests }, "\(statuses)")
+            #expect(checked <= 5 && statuses.allSatisfy { [.unauthorized, .tooManyRequests, .seeOther].contains($0) }, "\(statuses)")
+            #expect(try await SessionModel.query(on: app.db).count() == 1, "only the owner's own session from signing up")
         }
     }
 }

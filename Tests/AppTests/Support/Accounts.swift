@@ -24,11 +24,16 @@ enum Accounts {
     /// Does what the workers would do with the forgotten-password page's jobs (the tests run no
     /// workers): issues each code, and marks its job done.
     static func issueRequestedResetCodes(_ app: Application) async throws {
-        let pending = try await sqlDatabase(app.db).raw(
-            "SELECT id, payload FROM jobs WHERE kind = \(bind: ResetCodeHandler.jobKind) AND state = 'queued'").all()
+        let pending = try await sqlDatabase(app.db).raw("""
+            SELECT id, kind, payload FROM jobs WHERE kind IN (\(bind: ResetCodeHandler.jobKind), \(bind: SignInCodeHandler.jobKind)) AND state = 'queued'
+            """).all()
         for row in pending {
             let payload = try JSONDecoder().decode(ResetCodeHandler.Payload.self, from: Data(try row.decode(column: "payload", as: String.self).utf8))
-            try await ResetCodeHandler.issueCode(for: payload.userID, app: app, on: app.db)
+            if try row.decode(column: "kind", as: String.self) == SignInCodeHandler.jobKind {
+                try await SignInCodeHandler.issueCode(for: payload.userID, app: app, on: app.db)
+            } else {
+                try await ResetCodeHandler.issueCode(for: payload.userID, app: app, on: app.db)
+            }
             try await sqlDatabase(app.db).raw("UPDATE jobs SET state = 'succeeded' WHERE id = \(bind: try row.decode(column: "id", as: UUID.self))").run()
         }
     }

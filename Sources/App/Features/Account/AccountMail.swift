@@ -31,6 +31,21 @@ enum AccountMail {
             category: .security)
     }
 
+    static func signInCode(to email: String, code: String, base: String) -> MailMessage {
+        MailMessage(
+            to: email, subject: "Your Pictor sign-in code: \(code)",
+            text: """
+                Sign-in to your account was paused after several wrong passwords, and then someone
+                signed in with the right one. If that was you, your sign-in code is: \(code)
+
+                Enter it on the page that asked for it (\(base)/login/two-factor). It works once and
+                expires in one hour.
+
+                If it was not you, someone knows your password: reset it now at \(base)/forgot-password
+                """,
+            category: .security)
+    }
+
     static func resetPassword(to email: String, code: String, base: String) -> MailMessage {
         MailMessage(
             to: email, subject: "Your Pictor password reset code: \(code)",

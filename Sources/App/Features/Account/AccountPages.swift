@@ -119,6 +119,8 @@ struct TwoFactorPage: Encodable {
     let layout: LayoutContext
     let csrf: String
     var error: String?
+    /// Sign-in to the account is paused after failed attempts: a mailed code works too.
+    var paused = false
 }
 
 struct ConfirmPasswordPage: Encodable {

@@ -11,6 +11,8 @@ enum OneTimeCodes {
         case verifyEmail = "verify_email"
         case resetPassword = "reset_password"
         case changeEmail = "change_email"
+        /// Signing in while the account's sign-in is paused after failed attempts.
+        case signIn = "sign_in"
     }
 
     static let lifetime: TimeInterval = 3600

@@ -26,6 +26,12 @@ enum SignInController {
         case .go(let started):
             attempt = started
         case .wait(let wait):
+            // Only this account is paused, not the network: its owner still gets in, with the
+            // password and a second proof (a mailed code, or their second factor), so a lock set
+            // by someone guessing never locks the owner out.
+            if case .go(let networkAttempt) = try await LoginThrottle.begin(keys: [keys[1]], policy: req.pictor.loginThrottle, now: now, on: req.db) {
+                return try await pausedSignIn(email: email, form: form, next: page.next, attempt: networkAttempt, req: req)
+            }
             try await Audit.record("login.throttled", actor: nil, detail: ["seconds": String(wait)], request: req, on: req.db)
             page.error = AccountError.throttled(retryAfterSeconds: wait).userMessage
             let response = try await req.view.render("account/login", page).encodeResponse(status: .tooManyRequests, for: req)
@@ -59,7 +65,7 @@ enum SignInController {
         if user.totpEnabledAt != nil {
             // The password was right; the session starts only after the second factor.
             let response = req.redirect(to: SiteURL.signInTwoFactor.path)
-            let pending = try await PendingSignIn.start(for: user, remember: remember, next: page.next, secrets: req.pictor.secrets, on: req.db)
+            let pending = try await PendingSignIn.start(for: user.id!, remember: remember, next: page.next, secrets: req.pictor.secrets, on: req.db)
             response.cookies[req.pictor.cookies.pendingSignInName] = req.pictor.cookies.cookie(pending, maxAge: Int(PendingSignIn.lifetime))
             return response
         }
@@ -86,23 +92,56 @@ enum SignInController {
         return response
     }
 
+    /// A password sign-in while the account's sign-in is paused (its count of failures locked it)
+    /// but the network's is not. Right or wrong, the same happens and the same answer comes back:
+    /// one password check, one pending sign-in (a decoy when the password is wrong), one audit
+    /// entry, one `account.sign_in_code` job (which mails a code only to the owner of an account
+    /// without two-factor), and the code page. Only the code tells: the mailed one, or the second factor.
+    static func pausedSignIn(email: String, form: SignInForm, next: String, attempt: LoginThrottle.Attempt, req: Request) async throws -> Response {
+        let user = try await UserModel.query(on: req.db).filter(\.$email == email).first()
+        let passwordMatches = try await req.password.async.verify(form.password ?? "", created: user?.passwordHash ?? req.pictor.passwordDecoy)
+        let owner = passwordMatches && user?.status == "active" && user?.emailVerifiedAt != nil ? user : nil
+        if owner == nil {
+            _ = try await LoginThrottle.fail(attempt, policy: req.pictor.loginThrottle, on: req.db)
+        } else {
+            try await LoginThrottle.succeed(attempt, on: req.db)  // the network's attempt back; the account stays paused
+        }
+        let pending = try await PendingSignIn.start(
+            for: user?.id ?? UUID(), live: owner != nil, remember: form.remember == "on", paused: true, next: next,
+            secrets: req.pictor.secrets, on: req.db)
+        let payload = String(decoding: try JSONEncoder().encode(SignInCodeHandler.Payload(userID: owner?.id)), as: UTF8.self)
+        try await req.db.transaction { tx in
+            try await Audit.record(
+                "login.while_paused", actor: user?.id, target: user.map { ("user", $0.id!.uuidString) },
+                detail: ["password": owner == nil ? "wrong" : "right"], request: req, on: tx)
+            try await req.application.enqueue(NewJob(kind: SignInCodeHandler.jobKind, payload: payload, maxAttempts: 5), on: tx)
+        }
+        let response = req.redirect(to: SiteURL.signInTwoFactor.path)
+        response.cookies[req.pictor.cookies.pendingSignInName] = req.pictor.cookies.cookie(pending, maxAge: Int(PendingSignIn.lifetime))
+        return response
+    }
+
+    /// The code page for any pending sign-in whose cookie is genuine and current; a used or decoy
+    /// one is shown the same page (its codes are simply never right).
     @Sendable static func twoFactorForm(req: Request) async throws -> Response {
-        guard let pending = PendingSignIn.read(req.cookies[req.pictor.cookies.pendingSignInName]?.string, secrets: req.pictor.secrets),
-            let user = try await UserModel.find(pending.userID, on: req.db), PendingSignIn.isLive(pending, for: user)
+        guard let pending = PendingSignIn.read(req.cookies[req.pictor.cookies.pendingSignInName]?.string, secrets: req.pictor.secrets)
         else { return req.redirect(to: SiteURL.signIn.path) }
         return try await req.view.render("account/two-factor", TwoFactorPage(
-            layout: .make(for: req, title: "Two-factor sign-in"), csrf: req.csrfToken)).encodeResponse(for: req)
+            layout: .make(for: req, title: "Two-factor sign-in"), csrf: req.csrfToken, paused: pending.paused)).encodeResponse(for: req)
     }
 
     /// The second factor: an authenticator code (each usable once) or a recovery code.
     @Sendable static func twoFactorSubmit(req: Request) async throws -> Response {
-        guard let pending = PendingSignIn.read(req.cookies[req.pictor.cookies.pendingSignInName]?.string, secrets: req.pictor.secrets),
-            let user = try await UserModel.find(pending.userID, on: req.db), user.status == "active",
-            PendingSignIn.isLive(pending, for: user)
+        guard let pending = PendingSignIn.read(req.cookies[req.pictor.cookies.pendingSignInName]?.string, secrets: req.pictor.secrets)
         else { return req.redirect(to: SiteURL.signIn.path) }
         let code = (try? req.content.get(String.self, at: "code")) ?? ""
-        let keys = [LoginThrottle.mfaKey(userID: user.id!, request: req), "network:" + req.ipPrefix]
-        var page = TwoFactorPage(layout: .make(for: req, title: "Two-factor sign-in"), csrf: req.csrfToken)
+        // A used, replaced or decoy pending sign-in is answered as a wrong code: nothing tells it
+        // apart. Its failures count against the network only: counted against the person's
+        // second-factor key, someone without the password could lock the owner's second step.
+        let user = try await UserModel.find(pending.userID, on: req.db)
+        let owner = user.flatMap { $0.status == "active" && PendingSignIn.isLive(pending, for: $0) ? $0 : nil }
+        let keys = (owner == nil ? [] : [LoginThrottle.mfaKey(userID: pending.userID, request: req)]) + ["network:" + req.ipPrefix]
+        var page = TwoFactorPage(layout: .make(for: req, title: "Two-factor sign-in"), csrf: req.csrfToken, paused: pending.paused)
         let attempt: LoginThrottle.Attempt
         switch try await LoginThrottle.begin(keys: keys, policy: req.pictor.loginThrottle, now: Date(), on: req.db) {
         case .go(let started):
@@ -111,15 +150,27 @@ enum SignInController {
             page.error = AccountError.throttled(retryAfterSeconds: wait).userMessage
             return try await req.view.render("account/two-factor", page).encodeResponse(status: .tooManyRequests, for: req)
         }
-        guard try await TwoFactor.verify(code, for: user, secrets: req.pictor.secrets, on: req.db) else {
+        var accepted = false
+        if let owner, owner.totpEnabledAt != nil {
+            accepted = try await TwoFactor.verify(code, for: owner, secrets: req.pictor.secrets, on: req.db)
+        }
+        if !accepted, pending.paused {
+            // The same look-up for a decoy (an id with no code), so its answer takes as long.
+            let redeemed = try await OneTimeCodes.redeem(.signIn, code: code, for: owner?.id ?? UUID(), secrets: req.pictor.secrets, on: req.db)
+            accepted = redeemed && owner != nil
+        }
+        // Once: a second submission of the same cookie (sent at once, or replayed later) finds it used.
+        guard accepted, let user = owner, try await PendingSignIn.claim(pending, on: req.db) else {
             let locked = try await LoginThrottle.fail(attempt, policy: req.pictor.loginThrottle, on: req.db)
-            try await Audit.record(locked ? "login.two_factor_locked" : "login.two_factor_failed", actor: user.id, request: req, on: req.db)
+            try await Audit.record(locked ? "login.two_factor_locked" : "login.two_factor_failed", actor: user?.id, request: req, on: req.db)
             page.error = "That code is not right, or it was used already."
             return try await req.view.render("account/two-factor", page).encodeResponse(status: .unauthorized, for: req)
         }
         try await LoginThrottle.succeed(attempt, on: req.db)
-        // Once: a second submission of the same cookie (sent at once, or replayed later) finds it used.
-        guard try await PendingSignIn.claim(pending, on: req.db) else { return req.redirect(to: SiteURL.signIn.path) }
+        if pending.paused {
+            // The owner proved it twice over: the pause on the account ends.
+            try await LoginThrottleStore.clear([LoginThrottle.keys(email: user.email, request: req)[0]], on: req.db)
+        }
         let response = try await startSession(for: user, remember: pending.remember, next: pending.next, req: req)
         response.cookies[req.pictor.cookies.pendingSignInName] = req.pictor.cookies.expired()
         return response
@@ -142,5 +193,37 @@ enum SignInController {
             next.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F })
         else { return nil }
         return next
+    }
+}
+
+/// Mails a sign-in code to the owner of an account whose sign-in is paused, after they gave the
+/// right password (`SignInController.pausedSignIn`); at most one a minute, none for an account with
+/// two-factor (its second factor is the proof) or a payload without an account (a wrong password).
+struct SignInCodeHandler: JobHandler {
+    static let jobKind = "account.sign_in_code"
+    var kind: String { Self.jobKind }
+
+    struct Payload: Codable {
+        let userID: UUID?
+    }
+
+    func run(_ job: ClaimedJob, context: JobContext) async throws {
+        let app = context.application
+        guard let payload = try? JSONDecoder().decode(Payload.self, from: Data(job.payload.utf8)) else {
+            throw JobFailure.permanent("unreadable \(Self.jobKind) payload")
+        }
+        try await app.db.transaction { tx in
+            try await Self.issueCode(for: payload.userID, app: app, on: tx)
+            _ = try await context.complete(on: tx)
+        }
+    }
+
+    static func issueCode(for userID: UUID?, app: Application, on db: any Database) async throws {
+        guard let userID, let user = try await UserModel.find(userID, on: db), user.status == "active", user.totpEnabledAt == nil,
+            try await !OneTimeCodes.issuedRecently(.signIn, for: userID, on: db)
+        else { return }
+        let code = try await OneTimeCodes.issue(.signIn, for: userID, secrets: app.pictor.secrets, on: db)
+        let base = app.pictor.config.publicBaseURL.absoluteString
+        try await Postman.queue(AccountMail.signInCode(to: user.email, code: code, base: base), userID: userID, app: app, on: db)
     }
 }

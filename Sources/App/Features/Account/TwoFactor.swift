@@ -99,7 +99,8 @@ enum TwoFactor {
 }
 
 /// The short-lived proof, between password and second factor, that the password was right:
-/// `userID.expiry.remember.next.nonce.mac` in an HttpOnly cookie, valid five minutes and once.
+/// `userID.expiry.flags.next.nonce.mac` in an HttpOnly cookie, valid five minutes and once
+/// (flags: `r` remember, `p` the account's sign-in is paused, so a mailed code works too).
 /// The nonce's SHA-256 is kept on the account (`users.pending_sign_in`); the sign-in that uses it
 /// clears it in one conditional statement, so the cookie cannot be used again, and a newer
 /// password sign-in replaces it.
@@ -111,18 +112,25 @@ enum PendingSignIn {
         let remember: Bool
         let next: String
         let nonce: String
+        var paused = false
     }
 
-    /// A new pending sign-in for `user`: stores its nonce's hash and returns the cookie's value.
-    static func start(for user: UserModel, remember: Bool, next: String, secrets: Secrets, on db: any Database) async throws -> String {
+    /// A new pending sign-in for `userID`: stores its nonce's hash on the account and returns the
+    /// cookie's value. `live: false` makes a decoy that works nowhere, with the same work and the
+    /// same look (a wrong password while sign-in is paused must not be told from a right one).
+    static func start(
+        for userID: UUID, live: Bool = true, remember: Bool, paused: Bool = false, next: String, secrets: Secrets, on db: any Database
+    ) async throws -> String {
         let nonce = Tokens.random(bytes: 16)
-        try await UserModel.query(on: db).filter(\.$id == user.id!).set(\.$pendingSignIn, to: Tokens.sha256(nonce)).update()
-        return cookieValue(userID: user.id!, remember: remember, next: next, nonce: nonce, secrets: secrets)
+        try await UserModel.query(on: db).filter(\.$id == (live ? userID : UUID())).set(\.$pendingSignIn, to: Tokens.sha256(nonce)).update()
+        return cookieValue(userID: userID, remember: remember, paused: paused, next: next, nonce: nonce, secrets: secrets)
     }
 
-    static func cookieValue(userID: UUID, remember: Bool, next: String, nonce: String, secrets: Secrets, now: Date = Date()) -> String {
+    static func cookieValue(
+        userID: UUID, remember: Bool, paused: Bool = false, next: String, nonce: String, secrets: Secrets, now: Date = Date()
+    ) -> String {
         let expiry = String(Int(now.addingTimeInterval(lifetime).timeIntervalSince1970))
-        let flag = remember ? "1" : "0"
+        let flag = (remember ? "r" : "") + (paused ? "p" : "")
         let target = Data(next.utf8).base64EncodedString()
         let mac = secrets.mac("pending-sign-in", userID.uuidString, expiry, flag, target, nonce)
         return [userID.uuidString, expiry, flag, target, nonce, mac].joined(separator: ".")
@@ -138,7 +146,7 @@ enum PendingSignIn {
                 Array(secrets.mac("pending-sign-in", parts[0], parts[1], parts[2], parts[3], parts[4]).utf8), Array(parts[5].utf8)),
             let target = Data(base64Encoded: parts[3]).map({ String(decoding: $0, as: UTF8.self) })
         else { return nil }
-        return Pending(userID: userID, remember: parts[2] == "1", next: target, nonce: parts[4])
+        return Pending(userID: userID, remember: parts[2].contains("r"), next: target, nonce: parts[4], paused: parts[2].contains("p"))
     }
 
     /// Whether `pending` is still the account's live pending sign-in (not used, not replaced).
