@@ -588,7 +588,11 @@ import VaporTesting
             }
             let fresh = try await OneTimeCodes.issue(.verifyEmail, for: user.id!, secrets: app.pictor.secrets, on: app.db)
             #expect(try await OneTimeCodes.redeem(.verifyEmail, code: fresh, for: user.id!, secrets: app.pictor.secrets, on: app.db) == false)
-            #expect(try await LoginThrottleModel.find("codes:\(user.id!.uuidString)", on: app.db)?.lockedUntil != nil)
+            #expect(try await LoginThrottleModel.find("codes:verify_email:\(user.id!.uuidString)", on: app.db)?.lockedUntil != nil)
+            // Guesses at one kind of code do not lock another: a stranger who asked for reset codes
+            // and guessed at them cannot stop the owner's sign-in code during a pause.
+            let signIn = try await OneTimeCodes.issue(.signIn, for: user.id!, secrets: app.pictor.secrets, on: app.db)
+            #expect(try await OneTimeCodes.redeem(.signIn, code: signIn, for: user.id!, secrets: app.pictor.secrets, on: app.db))
         }
     }
 

@@ -87,6 +87,10 @@ import VaporTesting
             await #expect(throws: AccessError.self) { try await HealthController.metrics(req: remote) }
             let local = Request(application: app, method: .GET, url: "/metrics", remoteAddress: try SocketAddress(ipAddress: "127.0.0.1", port: 4000), on: app.eventLoopGroup.next())
             #expect(try await HealthController.metrics(req: local).status == .ok)
+            // A proxy on this machine connects from loopback as well; its forwarding header gives it away.
+            let forwarded = Request(application: app, method: .GET, url: "/metrics", headers: ["X-Forwarded-For": "198.51.100.7"],
+                                    remoteAddress: try SocketAddress(ipAddress: "127.0.0.1", port: 4000), on: app.eventLoopGroup.next())
+            await #expect(throws: AccessError.self) { try await HealthController.metrics(req: forwarded) }
         }
         try await withPictor({ $0.trustProxy = true }) { app in
             let proxied = Request(application: app, method: .GET, url: "/metrics", remoteAddress: try SocketAddress(ipAddress: "127.0.0.1", port: 4000), on: app.eventLoopGroup.next())

@@ -12,6 +12,7 @@ import Vapor
         ("127.0.0.1", false), ("10.1.2.3", false), ("169.254.169.254", false), ("172.16.0.1", false), ("192.168.1.1", false),
         ("100.64.0.1", false), ("0.0.0.0", false), ("224.0.0.1", false), ("::1", false), ("::", false), ("fe80::1", false),
         ("fd00::1", false), ("::ffff:127.0.0.1", false), ("64:ff9b::a00:1", false), ("ff02::1", false), ("nonsense", false),
+        ("2002:a00:1::1", false), ("2001::1", false), ("::a9fe:a9fe", false), ("fec0::1", false), ("64:ff9b:1::1", false),
     ])
     func publicAddressesAreTold(_ address: String, _ isPublic: Bool) {
         #expect(LinkAddress.isPublic(address) == isPublic)
@@ -43,6 +44,10 @@ import Vapor
             let port = base.port!
             await #expect(throws: ProviderError.self) {
                 try await ProviderHTTP.fetchLinked("http://localhost:\(port)/outputs/image.png", from: base, timeout: .seconds(5), provider: "ComfyUI")
+            }
+            // Another port on the same machine is another service (a database, a cache): refused.
+            await #expect(throws: ProviderError.self) {
+                try await ProviderHTTP.fetchLinked("http://127.0.0.1:\(port + 1)/", from: base, timeout: .seconds(5), provider: "ComfyUI")
             }
             #expect(server.received.count == 1)
         }

@@ -3,32 +3,34 @@ import Vapor
 
 /// Serves the files under `Public/` (styles, scripts, the icon) through Vapor's `FileMiddleware`,
 /// and only for addresses that can name one: a GET or HEAD whose path lies under a folder or
-/// file that exists there, each segment 1–255 bytes of `[A-Za-z0-9._-]`. Any other address goes
-/// straight to the routes. Asked to look up a segment over 255 bytes, or a path through a file
+/// file that exists there, each segment 1–255 bytes of `[A-Za-z0-9._-]`, naming a regular file.
+/// Any other address goes straight to the routes. Asked to look up a segment over 255 bytes, or a path through a file
 /// (`/favicon.svg/x`), the file system fails and FileMiddleware threw that as a 500 whose log
 /// line carried the server's absolute path; those are simply no such file (404).
 struct PublicFilesMiddleware: AsyncMiddleware {
     let files: FileMiddleware
+    let directory: String
     /// The first segments of what `Public/` holds (`css`, `js`, `favicon.svg`), read at start.
     let roots: Set<String>
 
     init(publicDirectory: String) {
         files = FileMiddleware(publicDirectory: publicDirectory)
+        directory = publicDirectory.hasSuffix("/") ? publicDirectory : publicDirectory + "/"
         roots = Set((try? FileManager.default.contentsOfDirectory(atPath: publicDirectory)) ?? [])
     }
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        guard request.method == .GET || request.method == .HEAD, couldName(request.url.path) else {
+        // Only an existing regular file goes to FileMiddleware; anything else is the routes'
+        // (and their errors stay theirs).
+        guard request.method == .GET || request.method == .HEAD, couldName(request.url.path), isFile(request.url.path) else {
             return try await next.respond(to: request)
         }
-        do {
-            return try await files.respond(to: request, chainingTo: next)
-        } catch let error as any AbortError {
-            throw error
-        } catch {
-            request.logger.debug("no public file at this path", metadata: ["reason": .string(String(describing: type(of: error)))])
-            throw AccessError.notFound
-        }
+        return try await files.respond(to: request, chainingTo: next)
+    }
+
+    private func isFile(_ path: String) -> Bool {
+        var isFolder: ObjCBool = false
+        return FileManager.default.fileExists(atPath: directory + path.dropFirst(), isDirectory: &isFolder) && !isFolder.boolValue
     }
 
     private func couldName(_ path: String) -> Bool {

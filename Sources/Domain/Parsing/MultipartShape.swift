@@ -3,11 +3,11 @@
 /// 14–22 s of CPU), so a body is counted in one linear pass and refused above a route's limit
 /// before anything parses it.
 public enum MultipartShape {
-    /// The `boundary` parameter of a `multipart/form-data` media type: 1–70 characters
-    /// (RFC 2046), quotes removed; nil when missing or malformed.
+    /// The `boundary` parameter of a `multipart/form-data` media type as the framework already
+    /// read it (quotes removed once, there): 1–70 characters (RFC 2046) and no quote left, so
+    /// the count looks for exactly the delimiter the parser will use; nil when missing or malformed.
     public static func boundary(fromParameter value: String?) -> String? {
-        guard var value else { return nil }
-        if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+        guard let value else { return nil }
         guard (1...70).contains(value.utf8.count), value.utf8.allSatisfy({ (0x20...0x7E).contains($0) && $0 != 0x22 }) else {
             return nil
         }

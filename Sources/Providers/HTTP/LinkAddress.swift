@@ -48,11 +48,12 @@ enum LinkAddress {
         func embedded(at offset: Int) -> UInt32 { bytes[offset..<offset + 4].reduce(0) { $0 << 8 | UInt32($1) } }
         if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF { return isPublic(v4: embedded(at: 12)) }  // ::ffff:a.b.c.d
         if bytes[0..<12] == [0, 0x64, 0xFF, 0x9B, 0, 0, 0, 0, 0, 0, 0, 0][...] { return isPublic(v4: embedded(at: 12)) }  // NAT64
-        if bytes[0..<15].allSatisfy({ $0 == 0 }) { return false }  // :: and ::1
-        if bytes[0] & 0xFE == 0xFC { return false }  // fc00::/7 unique local
-        if bytes[0] == 0xFE, bytes[1] & 0xC0 == 0x80 { return false }  // fe80::/10 link-local
-        if bytes[0] == 0xFF { return false }  // multicast
-        if bytes[0] == 0x20, bytes[1] == 0x01, bytes[2] == 0x0D, bytes[3] == 0xB8 { return false }  // documentation
+        // Otherwise only global unicast (2000::/3), less the ranges that carry an IPv4 address or
+        // are reserved: 6to4 (2002::/16), Teredo (2001::/32), documentation (2001:db8::/32).
+        guard bytes[0] & 0xE0 == 0x20 else { return false }
+        if bytes[0] == 0x20, bytes[1] == 0x02 { return false }
+        if bytes[0] == 0x20, bytes[1] == 0x01, bytes[2] == 0x00, bytes[3] == 0x00 { return false }
+        if bytes[0] == 0x20, bytes[1] == 0x01, bytes[2] == 0x0D, bytes[3] == 0xB8 { return false }
         return true
     }
 

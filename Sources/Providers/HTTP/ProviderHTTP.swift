@@ -78,8 +78,14 @@ public enum ProviderHTTP {
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         let addresses = await LinkAddress.resolve(bare)
         guard let address = addresses.first else { throw ProviderError.retryable("\(provider) linked to an image on a host that could not be found") }
-        let sameHostAsProvider = host.lowercased() == base.host?.lowercased()
-        guard sameHostAsProvider || addresses.allSatisfy(LinkAddress.isPublic) else {
+        // The provider's own origin (scheme, host and port, as configured), not merely its host:
+        // another port on a self-hosted server's machine is another service.
+        func origin(_ url: URL?) -> String? {
+            guard let url, let scheme = url.scheme?.lowercased(), let host = url.host?.lowercased() else { return nil }
+            return "\(scheme)://\(host):\(url.port ?? (scheme == "https" ? 443 : 80))"
+        }
+        let providersOwn = origin(url) != nil && origin(url) == origin(base)
+        guard providersOwn || addresses.allSatisfy(LinkAddress.isPublic) else {
             throw ProviderError.permanent("\(provider) linked to its image on a private network address, which Pictor does not follow")
         }
         // Connect to the address just checked (a second lookup could name another), with the

@@ -68,7 +68,7 @@ public struct S3BlobStore: BlobStore {
                 while buffer.count >= partSize {
                     if upload == nil { upload = try await MultipartUpload.start(self, key: key) }
                     try await upload!.add(buffer.prefix(partSize))
-                    buffer = Data(buffer.dropFirst(partSize))
+                    buffer = buffer.dropFirst(partSize)  // a slice: the rest is not copied for each part
                 }
             }
             // A cancelled task's stream may just end: that is no reason to store what came so far.

@@ -58,28 +58,29 @@ enum OneTimeCodes {
     }
 
     /// Like `redeem`, returning the code's target ("" when it has none), or nil when the code is refused.
+    /// The same statements run whether or not a code exists (a decoy's look-up takes as long as a
+    /// wrong guess at a real code).
     static func redeemTarget(_ purpose: Purpose, code: String, for userID: UUID, secrets: Secrets, on db: any Database) async throws -> String? {
         let now = Date()
-        guard let live = try await OneTimeCodeModel.query(on: db)
+        let live = try await OneTimeCodeModel.query(on: db)
             .filter(\.$userID == userID).filter(\.$purpose == purpose.rawValue).filter(\.$usedAt == nil)
             .filter(\.$expiresAt > now)
             .sort(\.$createdAt, .descending)
             .first()
-        else { return nil }
-        // Guesses are counted per account across codes (asking for a new code gives no new
-        // guesses), and each guess is counted atomically before it is compared, so parallel
-        // guesses cannot share one count.
-        guard case .go(let attempt) = try await LoginThrottle.begin(keys: ["codes:" + userID.uuidString], policy: .standard, now: now, on: db)
+        // Guesses are counted per account and purpose across codes (asking for a new code gives no
+        // new guesses; guessing at reset codes does not lock the sign-in codes), and each guess is
+        // counted atomically before it is compared, so parallel guesses cannot share one count.
+        guard case .go(let attempt) = try await LoginThrottle.begin(
+            keys: ["codes:" + purpose.rawValue + ":" + userID.uuidString], policy: .standard, now: now, on: db)
         else { return nil }
         let sql = try sqlDatabase(db)
-        guard try await sql.raw("""
+        let counted = try await sql.raw("""
             UPDATE one_time_codes SET attempts = attempts + 1
-            WHERE id = \(bind: live.id!) AND attempts < \(bind: maxAttempts) AND used_at IS NULL
+            WHERE id = \(bind: live?.id ?? UUID()) AND attempts < \(bind: maxAttempts) AND used_at IS NULL
             RETURNING id
             """).first() != nil
-        else { return nil }
         let presented = hash(code.trimmingCharacters(in: .whitespaces), purpose: purpose, userID: userID, secrets: secrets)
-        guard constantTimeEquals(Array(presented.utf8), Array(live.codeHash.utf8)) else {
+        guard let live, counted, constantTimeEquals(Array(presented.utf8), Array(live.codeHash.utf8)) else {
             _ = try await LoginThrottle.fail(attempt, policy: .standard, on: db)
             return nil
         }

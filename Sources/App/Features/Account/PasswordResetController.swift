@@ -5,6 +5,8 @@ import Vapor
 
 /// Forgotten passwords: a code by mail, then a new password; every session ends.
 enum PasswordResetController {
+    static let requestsPerNetworkPerHour = 30
+
     @Sendable static func form(req: Request) async throws -> View {
         try await req.view.render("account/forgot-password", ForgotPasswordPage(
             layout: .make(for: req, title: "Reset your password"), csrf: req.csrfToken))
@@ -20,6 +22,13 @@ enum PasswordResetController {
         guard let email = EmailAddress.normalize(form.email ?? "") else {
             page.emailError = "Enter an email address like name@example.com."
             return try await req.view.render("account/forgot-password", page).encodeResponse(status: .unprocessableEntity, for: req)
+        }
+        // At most `requestsPerNetworkPerHour` from one network, counted alike for any address: each
+        // request costs an audit entry and a job.
+        let now = Date()
+        guard try await LoginThrottleStore.countInWindow("reset:" + req.ipPrefix, window: 3600, now: now, on: req.db) <= Self.requestsPerNetworkPerHour else {
+            page.emailError = "Too many reset requests from your network. Try again in an hour."
+            return try await req.view.render("account/forgot-password", page).encodeResponse(status: .tooManyRequests, for: req)
         }
         let user = try await UserModel.query(on: req.db).filter(\.$email == email).first()
         let payload = String(decoding: try JSONEncoder().encode(ResetCodeHandler.Payload(userID: user?.id)), as: UTF8.self)

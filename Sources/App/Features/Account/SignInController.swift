@@ -101,11 +101,9 @@ enum SignInController {
         let user = try await UserModel.query(on: req.db).filter(\.$email == email).first()
         let passwordMatches = try await req.password.async.verify(form.password ?? "", created: user?.passwordHash ?? req.pictor.passwordDecoy)
         let owner = passwordMatches && user?.status == "active" && user?.emailVerifiedAt != nil ? user : nil
-        if owner == nil {
-            _ = try await LoginThrottle.fail(attempt, policy: req.pictor.loginThrottle, on: req.db)
-        } else {
-            try await LoginThrottle.succeed(attempt, on: req.db)  // the network's attempt back; the account stays paused
-        }
+        // Counted against the network either way: a right password given back its count would
+        // let the network's next refusal come one request later, which could be measured.
+        _ = try await LoginThrottle.fail(attempt, policy: req.pictor.loginThrottle, on: req.db)
         let pending = try await PendingSignIn.start(
             for: user?.id ?? UUID(), live: owner != nil, remember: form.remember == "on", paused: true, next: next,
             secrets: req.pictor.secrets, on: req.db)
@@ -136,11 +134,13 @@ enum SignInController {
         else { return req.redirect(to: SiteURL.signIn.path) }
         let code = (try? req.content.get(String.self, at: "code")) ?? ""
         // A used, replaced or decoy pending sign-in is answered as a wrong code: nothing tells it
-        // apart. Its failures count against the network only: counted against the person's
-        // second-factor key, someone without the password could lock the owner's second step.
+        // apart, not the keys counted either. While paused, codes count against this pending
+        // sign-in and the network (against the person's second-factor key, someone without the
+        // password could lock the owner's second step); otherwise against that key, as always.
         let user = try await UserModel.find(pending.userID, on: req.db)
         let owner = user.flatMap { $0.status == "active" && PendingSignIn.isLive(pending, for: $0) ? $0 : nil }
-        let keys = (owner == nil ? [] : [LoginThrottle.mfaKey(userID: pending.userID, request: req)]) + ["network:" + req.ipPrefix]
+        let keys = [pending.paused ? "pending:" + Tokens.sha256(pending.nonce) : LoginThrottle.mfaKey(userID: pending.userID, request: req),
+                    "network:" + req.ipPrefix]
         var page = TwoFactorPage(layout: .make(for: req, title: "Two-factor sign-in"), csrf: req.csrfToken, paused: pending.paused)
         let attempt: LoginThrottle.Attempt
         switch try await LoginThrottle.begin(keys: keys, policy: req.pictor.loginThrottle, now: Date(), on: req.db) {

@@ -52,7 +52,9 @@ enum HealthController {
         } else {
             // No token: only for this machine. Behind a proxy every connection is the proxy's,
             // often on loopback itself, so there it needs the token.
-            guard !req.pictor.config.trustProxy, isLoopback(req.remoteAddress) else { throw AccessError.notFound }
+            // A proxy on this machine connects from loopback too: a forwarding header gives it away.
+            let proxied = req.headers.contains(name: "Forwarded") || req.headers.contains(name: "X-Forwarded-For")
+            guard !req.pictor.config.trustProxy, !proxied, isLoopback(req.remoteAddress) else { throw AccessError.notFound }
         }
         let response = Response(status: .ok, body: .init(string: req.pictor.metrics.exposition()))
         response.headers.replaceOrAdd(name: .contentType, value: "text/plain; version=0.0.4; charset=utf-8")
