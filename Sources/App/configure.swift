@@ -31,8 +31,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     jobs.register(SendMailHandler())
     jobs.register(GenerationJobHandler())
     jobs.register(MaintenanceHandler())
-    jobs.register(ResetCodeHandler())
-    jobs.register(SignInCodeHandler())
+    for code in MailedCodeHandler.Code.allCases { jobs.register(MailedCodeHandler(code: code)) }
     let cookies = CookiePolicy(publicBaseURL: config.publicBaseURL)
     let secrets = try Secrets.load(config: config)
     app.pictor = AppServices(

@@ -75,8 +75,8 @@ import VaporTesting
             // The same rows either way: one audit entry and one job, no code and no mail yet.
             #expect(written[0] == written[1] && written[0] == [0, 0, 1, 1], "\(written)")
             // The worker then issues the code for the account only.
-            try await withRunner(app, handlers: [ResetCodeHandler(), SendMailHandler()]) { _ in
-                let done = try await eventually { try await jobCount(kind: ResetCodeHandler.jobKind, state: "succeeded", on: app.db) == 2 }
+            try await withRunner(app, handlers: [MailedCodeHandler(code: .resetPassword), SendMailHandler()]) { _ in
+                let done = try await eventually { try await jobCount(kind: MailedCodeHandler.Code.resetPassword.rawValue, state: "succeeded", on: app.db) == 2 }
                 #expect(done)
             }
             #expect(try await Accounts.mails(to: "has-account@example.com", app: app).contains { $0.subject.contains("password reset code") })

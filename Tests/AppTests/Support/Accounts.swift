@@ -25,15 +25,12 @@ enum Accounts {
     /// workers): issues each code, and marks its job done.
     static func issueRequestedResetCodes(_ app: Application) async throws {
         let pending = try await sqlDatabase(app.db).raw("""
-            SELECT id, kind, payload FROM jobs WHERE kind IN (\(bind: ResetCodeHandler.jobKind), \(bind: SignInCodeHandler.jobKind)) AND state = 'queued'
+            SELECT id, kind, payload FROM jobs WHERE kind IN (\(bind: MailedCodeHandler.Code.resetPassword.rawValue), \(bind: MailedCodeHandler.Code.signIn.rawValue)) AND state = 'queued'
             """).all()
         for row in pending {
-            let payload = try JSONDecoder().decode(ResetCodeHandler.Payload.self, from: Data(try row.decode(column: "payload", as: String.self).utf8))
-            if try row.decode(column: "kind", as: String.self) == SignInCodeHandler.jobKind {
-                try await SignInCodeHandler.issueCode(for: payload.userID, app: app, on: app.db)
-            } else {
-                try await ResetCodeHandler.issueCode(for: payload.userID, app: app, on: app.db)
-            }
+            let payload = try JSONDecoder().decode(MailedCodeHandler.Payload.self, from: Data(try row.decode(column: "payload", as: String.self).utf8))
+            let code = try #require(MailedCodeHandler.Code(rawValue: try row.decode(column: "kind", as: String.self)))
+            try await MailedCodeHandler.issue(code, for: payload.userID, app: app, on: app.db)
             try await sqlDatabase(app.db).raw("UPDATE jobs SET state = 'succeeded' WHERE id = \(bind: try row.decode(column: "id", as: UUID.self))").run()
         }
     }

@@ -107,12 +107,11 @@ enum SignInController {
         let pending = try await PendingSignIn.start(
             for: user?.id ?? UUID(), live: owner != nil, remember: form.remember == "on", paused: true, next: next,
             secrets: req.pictor.secrets, on: req.db)
-        let payload = String(decoding: try JSONEncoder().encode(SignInCodeHandler.Payload(userID: owner?.id)), as: UTF8.self)
         try await req.db.transaction { tx in
             try await Audit.record(
                 "login.while_paused", actor: user?.id, target: user.map { ("user", $0.id!.uuidString) },
                 detail: ["password": owner == nil ? "wrong" : "right"], request: req, on: tx)
-            try await req.application.enqueue(NewJob(kind: SignInCodeHandler.jobKind, payload: payload, maxAttempts: 5), on: tx)
+            try await req.application.enqueue(try MailedCodeHandler.job(.signIn, for: owner?.id), on: tx)
         }
         let response = req.redirect(to: SiteURL.signInTwoFactor.path)
         response.cookies[req.pictor.cookies.pendingSignInName] = req.pictor.cookies.cookie(pending, maxAge: Int(PendingSignIn.lifetime))
@@ -193,37 +192,5 @@ enum SignInController {
             next.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F })
         else { return nil }
         return next
-    }
-}
-
-/// Mails a sign-in code to the owner of an account whose sign-in is paused, after they gave the
-/// right password (`SignInController.pausedSignIn`); at most one a minute, none for an account with
-/// two-factor (its second factor is the proof) or a payload without an account (a wrong password).
-struct SignInCodeHandler: JobHandler {
-    static let jobKind = "account.sign_in_code"
-    var kind: String { Self.jobKind }
-
-    struct Payload: Codable {
-        let userID: UUID?
-    }
-
-    func run(_ job: ClaimedJob, context: JobContext) async throws {
-        let app = context.application
-        guard let payload = try? JSONDecoder().decode(Payload.self, from: Data(job.payload.utf8)) else {
-            throw JobFailure.permanent("unreadable \(Self.jobKind) payload")
-        }
-        try await app.db.transaction { tx in
-            try await Self.issueCode(for: payload.userID, app: app, on: tx)
-            _ = try await context.complete(on: tx)
-        }
-    }
-
-    static func issueCode(for userID: UUID?, app: Application, on db: any Database) async throws {
-        guard let userID, let user = try await UserModel.find(userID, on: db), user.status == "active", user.totpEnabledAt == nil,
-            try await !OneTimeCodes.issuedRecently(.signIn, for: userID, on: db)
-        else { return }
-        let code = try await OneTimeCodes.issue(.signIn, for: userID, secrets: app.pictor.secrets, on: db)
-        let base = app.pictor.config.publicBaseURL.absoluteString
-        try await Postman.queue(AccountMail.signInCode(to: user.email, code: code, base: base), userID: userID, app: app, on: db)
     }
 }
