@@ -4,9 +4,9 @@ import Vapor
 /// Serves the files under `Public/` (styles, scripts, the icon) through Vapor's `FileMiddleware`,
 /// and only for addresses that can name one: a GET or HEAD whose path lies under a folder or
 /// file that exists there, each segment 1–255 bytes of `[A-Za-z0-9._-]`, naming a regular file.
-/// Any other address goes straight to the routes. Asked to look up a segment over 255 bytes, or a path through a file
-/// (`/favicon.svg/x`), the file system fails and FileMiddleware threw that as a 500 whose log
-/// line carried the server's absolute path; those are simply no such file (404).
+/// Any other address goes straight to the routes. Asked to look up a segment over 255 bytes, or a
+/// path through a file (`/favicon.svg/x`), the file system failed and FileMiddleware threw that as
+/// a 500 whose log line carried the server's absolute path; now those reach the routes (404).
 struct PublicFilesMiddleware: AsyncMiddleware {
     let files: FileMiddleware
     let directory: String

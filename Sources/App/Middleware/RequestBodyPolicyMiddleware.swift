@@ -85,12 +85,12 @@ struct RequestBodyPolicyMiddleware: AsyncMiddleware {
         return try await next.respond(to: request)
     }
 
-    /// The whole body, at most `max` bytes, within the body timeout.
     /// `&`-separated pairs, counted without parsing.
     static func pairCount<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> Int {
         bytes.reduce(1) { $0 + ($1 == UInt8(ascii: "&") || $1 == UInt8(ascii: ";") ? 1 : 0) }
     }
 
+    /// The whole body, at most `max` bytes, within the body timeout.
     private func collect(_ request: Request, max: Int) async throws -> ByteBuffer {
         let promise = request.eventLoop.makePromise(of: ByteBuffer?.self)
         let timer = request.eventLoop.scheduleTask(in: bodyTimeout) { promise.fail(BodyPolicyError.tooSlow) }
@@ -119,8 +119,7 @@ enum BodyPolicyError: UserFacingError, Equatable {
         switch self {
         case .unsupportedEncoding, .compressed: .unsupportedMediaType
         case .tooLarge, .tooManyParts: .payloadTooLarge
-        case .tooManyFields: .invalidInput
-        case .malformedMultipart: .invalidInput
+        case .tooManyFields, .malformedMultipart: .invalidInput
         case .tooSlow: .requestTimeout
         }
     }

@@ -35,6 +35,17 @@ enum Accounts {
         }
     }
 
+    /// Six wrong passwords for `email` from one browser (returned): the account's sign-in is
+    /// paused (locked), the network's is not.
+    static func pauseSignIn(_ app: Application, email: String) async throws -> Browser {
+        let guesser = Browser(app)
+        for _ in 0..<6 {
+            try await guesser.get("/login")
+            try await guesser.post("/login", ["email": email, "password": "guess-guess-guess"])
+        }
+        return guesser
+    }
+
     /// The messages queued for `email`, newest first, unsealed.
     static func mails(to email: String, app: Application) async throws -> [MailMessage] {
         try await MailOutboxModel.query(on: app.db).filter(\.$recipient == email).sort(\.$createdAt, .descending).all()

@@ -121,7 +121,18 @@ enum LoginThrottle {
     }
 
     static func keys(email: String, request: Request) -> [String] {
-        ["account:" + request.pictor.secrets.mac("login", email), "network:" + request.ipPrefix]
+        [accountKey(email: email, request: request), networkKey(request)]
+    }
+
+    /// The key a password sign-in counts against for the account (an HMAC of the email, so it
+    /// exists for unknown addresses too).
+    static func accountKey(email: String, request: Request) -> String {
+        "account:" + request.pictor.secrets.mac("login", email)
+    }
+
+    /// The key every sign-in step counts against for the client's network.
+    static func networkKey(_ request: Request) -> String {
+        "network:" + request.ipPrefix
     }
 
     /// The key second-factor codes count against, at sign-in and at re-authentication alike.

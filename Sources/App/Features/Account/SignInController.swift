@@ -29,7 +29,7 @@ enum SignInController {
             // Only this account is paused, not the network: its owner still gets in, with the
             // password and a second proof (a mailed code, or their second factor), so a lock set
             // by someone guessing never locks the owner out.
-            if case .go(let networkAttempt) = try await LoginThrottle.begin(keys: [keys[1]], policy: req.pictor.loginThrottle, now: now, on: req.db) {
+            if case .go(let networkAttempt) = try await LoginThrottle.begin(keys: [LoginThrottle.networkKey(req)], policy: req.pictor.loginThrottle, now: now, on: req.db) {
                 return try await pausedSignIn(email: email, form: form, next: page.next, attempt: networkAttempt, req: req)
             }
             try await Audit.record("login.throttled", actor: nil, detail: ["seconds": String(wait)], request: req, on: req.db)
@@ -138,8 +138,8 @@ enum SignInController {
         // password could lock the owner's second step); otherwise against that key, as always.
         let user = try await UserModel.find(pending.userID, on: req.db)
         let owner = user.flatMap { $0.status == "active" && PendingSignIn.isLive(pending, for: $0) ? $0 : nil }
-        let keys = [pending.paused ? "pending:" + Tokens.sha256(pending.nonce) : LoginThrottle.mfaKey(userID: pending.userID, request: req),
-                    "network:" + req.ipPrefix]
+        let keys = [pending.paused ? "pending:" + pending.nonceHash : LoginThrottle.mfaKey(userID: pending.userID, request: req),
+                    LoginThrottle.networkKey(req)]
         var page = TwoFactorPage(layout: .make(for: req, title: "Two-factor sign-in"), csrf: req.csrfToken, paused: pending.paused)
         let attempt: LoginThrottle.Attempt
         switch try await LoginThrottle.begin(keys: keys, policy: req.pictor.loginThrottle, now: Date(), on: req.db) {
@@ -168,7 +168,7 @@ enum SignInController {
         try await LoginThrottle.succeed(attempt, on: req.db)
         if pending.paused {
             // The owner proved it twice over: the pause on the account ends.
-            try await LoginThrottleStore.clear([LoginThrottle.keys(email: user.email, request: req)[0]], on: req.db)
+            try await LoginThrottleStore.clear([LoginThrottle.accountKey(email: user.email, request: req)], on: req.db)
         }
         let response = try await startSession(for: user, remember: pending.remember, next: pending.next, req: req)
         response.cookies[req.pictor.cookies.pendingSignInName] = req.pictor.cookies.expired()

@@ -113,6 +113,9 @@ enum PendingSignIn {
         let next: String
         let nonce: String
         var paused = false
+
+        /// What the account keeps of the nonce.
+        var nonceHash: String { Tokens.sha256(nonce) }
     }
 
     /// A new pending sign-in for `userID`: stores its nonce's hash on the account and returns the
@@ -151,14 +154,14 @@ enum PendingSignIn {
 
     /// Whether `pending` is still the account's live pending sign-in (not used, not replaced).
     static func isLive(_ pending: Pending, for user: UserModel) -> Bool {
-        user.pendingSignIn.map { constantTimeEquals(Array($0.utf8), Array(Tokens.sha256(pending.nonce).utf8)) } ?? false
+        user.pendingSignIn.map { constantTimeEquals(Array($0.utf8), Array(pending.nonceHash.utf8)) } ?? false
     }
 
     /// Uses `pending` up: true for exactly one caller, however many send it at once.
     static func claim(_ pending: Pending, on db: any Database) async throws -> Bool {
         try await sqlDatabase(db).raw("""
             UPDATE users SET pending_sign_in = NULL
-            WHERE id = \(bind: pending.userID) AND pending_sign_in = \(bind: Tokens.sha256(pending.nonce)) RETURNING id
+            WHERE id = \(bind: pending.userID) AND pending_sign_in = \(bind: pending.nonceHash) RETURNING id
             """).first() != nil
     }
 }

@@ -50,9 +50,8 @@ enum HealthController {
                 throw Abort(.unauthorized, reason: "A valid metrics token is required.")
             }
         } else {
-            // No token: only for this machine. Behind a proxy every connection is the proxy's,
-            // often on loopback itself, so there it needs the token.
-            // A proxy on this machine connects from loopback too: a forwarding header gives it away.
+            // No token: only for this machine. Behind a proxy every connection is the proxy's, often
+            // on loopback itself, so there it needs the token; a forwarding header gives one away.
             let proxied = req.headers.contains(name: "Forwarded") || req.headers.contains(name: "X-Forwarded-For")
             guard !req.pictor.config.trustProxy, !proxied, isLoopback(req.remoteAddress) else { throw AccessError.notFound }
         }
@@ -76,5 +75,4 @@ func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     var difference: UInt8 = 0
     for index in a.indices { difference |= a[index] ^ b[index] }
     return difference == 0
-
 }

@@ -54,17 +54,13 @@ enum StudioController {
             // Whatever went wrong, nothing uploaded with a refused form is kept.
             for row in stored { try? await ReferenceImagesAPI.remove(row, req: req) }
             switch error {
-            case let error as CreditsError:
-                // Not enough credits: the form comes back as it was, with the reason above it.
+            case let error as any UserFacingError where error is CreditsError || error is TooManyActiveGenerations:
+                // Not enough credits, or too many generations waiting: the form comes back as it
+                // was, with the reason above it (402 or 429).
                 var page = try await refilled(req, user: user, form: form)
                 page.formError = error.userMessage
                 if !stored.isEmpty { page.referencesError = "Choose the reference images again." }
-                return try await render(page, req: req).encodeResponse(status: .paymentRequired, for: req)
-            case let error as TooManyActiveGenerations:
-                var page = try await refilled(req, user: user, form: form)
-                page.formError = error.userMessage
-                if !stored.isEmpty { page.referencesError = "Choose the reference images again." }
-                return try await render(page, req: req).encodeResponse(status: .tooManyRequests, for: req)
+                return try await render(page, req: req).encodeResponse(status: ErrorResponse.status(for: error.kind), for: req)
             case let error as GenerationInputError:
                 var page = try await refilled(req, user: user, form: form)
                 page.show(error.fieldErrors)
