@@ -54,9 +54,10 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.threadPool = NIOThreadPool(numberOfThreads: sharedPoolThreads)
     try DatabaseSetup.configure(app, config: config)
 
-    // Outermost first: every response, error pages included, gets an id, is
-    // measured, and carries the security headers.
+    // Outermost first: every response, error pages included, is paced by the client's
+    // reading, gets an id, is measured, and carries the security headers.
     app.middleware = Middlewares()
+    app.middleware.use(WriteBackpressureMiddleware())
     app.middleware.use(RequestIDMiddleware())
     app.middleware.use(RequestObservationMiddleware(metrics: app.pictor.metrics, serverTiming: config.serverTiming))
     app.middleware.use(SecurityHeadersMiddleware(behindTLS: config.isBehindTLS))

@@ -42,6 +42,9 @@ enum FuzzTarget {
             let body = Array(rest[min(split + 1, rest.endIndex)...])
             let parts = MultipartShape.partCount(in: body, boundary: boundary ?? "b", limit: 8)
             precondition((0...9).contains(parts))
+            if let token = MultipartShape.leadingField(named: "_csrf", in: body, boundary: boundary ?? "b") {
+                precondition(token.utf8.count <= 256 * 3)  // bytes read, each at most a 3-byte replacement
+            }
         default:
             let files = ["w.json": #"{"1":{"inputs":{"text":"{{prompt}}"}}}"#]
             _ = try? ModelsFile.parse(text, environment: ["K": "key"]) { name in

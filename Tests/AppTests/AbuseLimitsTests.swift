@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import Persistence
 import SQLKit
+import Synchronization
 import Testing
 import Vapor
 import VaporTesting
@@ -126,7 +127,36 @@ import VaporTesting
             await app.server.shutdown()
         }
     }
+
+    /// A client that pipelines many requests and reads none of the answers gets only as many
+    /// answered as the socket buffers hold: the server stops reading from it until it reads.
+    /// (Without the pacing, all 120 are answered at once and 15 MB of answers wait in memory.)
+    @Test func pipelinedRequestsWaitForAClientThatReads() async throws {
+        try await withPictor { app in
+            let answered = Counter()
+            let page = String(repeating: "a", count: 128 * 1024)
+            app.get("pipelining-probe") { _ -> String in
+                answered.add()
+                return page
+            }
+            try await app.server.start(address: .hostname("127.0.0.1", port: 0))
+            let port = try #require((app.server as? HTTPServer)?.localAddress?.port)
+
+            let client = try Socket(port: port, receiveBuffer: 4096)
+            try client.send(String(repeating: "GET /pipelining-probe HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", count: 120))
+            try await Task.sleep(for: .seconds(2))
+            let whileNotReading = answered.value
+            #expect(whileNotReading < 60, "\(whileNotReading) of 120 answered for a client that reads nothing")
+
+            // Reading lets the rest through: nothing was dropped.
+            let everything = try client.read(bytes: 120 * page.utf8.count, timeout: 30)
+            #expect(everything >= 120 * page.utf8.count)
+            #expect(answered.value == 120)
+            await app.server.shutdown()
+        }
+    }
 }
+
 
 extension Sequence where Element: Sendable {
     func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
@@ -136,12 +166,23 @@ extension Sequence where Element: Sendable {
     }
 }
 
+/// A count that handlers on any thread can add to.
+final class Counter: Sendable {
+    private let count = Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
+}
+
 /// A blocking TCP client for tests that must control every byte and see the server close.
 final class Socket {
     private let descriptor: Int32
 
-    init(port: Int) throws {
+    /// `receiveBuffer` (bytes) keeps the kernel from taking much on the client's behalf.
+    init(port: Int, receiveBuffer: Int32? = nil) throws {
         descriptor = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBuffer {
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -180,6 +221,21 @@ final class Socket {
             received += buffer[0..<count]
         }
         return String(decoding: received, as: UTF8.self)
+    }
+
+    /// Reads until `bytes` have arrived, the server closes, or `timeout` seconds pass without
+    /// data; answers how many arrived.
+    func read(bytes: Int, timeout: Int) throws -> Int {
+        var limit = timeval(tv_sec: timeout, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        var total = 0
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while total < bytes {
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            total += count
+        }
+        return total
     }
 
     struct SocketError: Error {}

@@ -237,6 +237,41 @@ import VaporTesting
             #expect(try await ReferenceImageModel.query(on: app.db).count() == 0)
         }
     }
+
+    /// A form refused for its text is refused before any image in it is read: the answer speaks
+    /// of the prompt only, although the file is not an image at all (read first, the file's
+    /// error came alone and a form could make the server decode four large images per refusal).
+    @Test func aFormRefusedForItsTextReadsNoImage() async throws {
+        try await withPictor { app in
+            let browser = try await Accounts.signedIn(app, email: "text-first@example.com")
+            try await browser.get("/studio")
+            let csrf = try #require(browser.csrf)
+            let (type, body) = multipart(["_csrf": csrf, "prompt": "", "size": "512x512", "count": "1"],
+                                         files: [("junk.png", Data("not an image".utf8))])
+            let answer = try await browser.post("/studio", body: body, contentType: type)
+            #expect(answer.status == .badRequest)
+            #expect(answer.body.string.contains(#"id="prompt-error""#))
+            #expect(!answer.body.string.contains("junk.png:"), "the file was read")
+            #expect(try await ReferenceImageModel.query(on: app.db).count() == 0)
+        }
+    }
+
+    /// The studio form's token is its first field, read without parsing the upload: a form that
+    /// carries it further down (no page of Pictor's sends one) is refused.
+    @Test func theStudioFormsTokenIsItsFirstField() async throws {
+        try await withPictor { app in
+            let browser = try await Accounts.signedIn(app, email: "token-first@example.com")
+            try await browser.get("/studio")
+            let csrf = try #require(browser.csrf)
+            var late = ByteBuffer()
+            for (name, value) in [("prompt", "a quiet harbour"), ("_csrf", csrf), ("size", "512x512"), ("count", "1")] {
+                late.writeString("--b\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n")
+            }
+            late.writeString("--b--\r\n")
+            #expect(try await browser.post("/studio", body: late, contentType: "multipart/form-data; boundary=b").status == .forbidden)
+            #expect(try await GenerationModel.query(on: app.db).count() == 0)
+        }
+    }
 }
 
 /// The studio's size, count, style and price follow the model picked: the page carries each

@@ -34,6 +34,20 @@ import Testing
         #expect(error.fieldErrors == [FieldError(field: "prompt", message: "Use at most 20 characters (this prompt has 25).")])
     }
 
+    /// One visible character with many combining marks is many characters here: a prompt's
+    /// size is bounded by the limit, whatever it looks like.
+    @Test func combiningMarksCountAsCharacters() {
+        let stacked = "e" + String(repeating: "\u{301}", count: 30)  // one grapheme, 31 scalars
+        #expect(stacked.count == 1)
+        guard case .failure(let error) = check(GenerationDraft(prompt: stacked, negativePrompt: stacked, width: 512, height: 512)) else {
+            Issue.record("should fail"); return
+        }
+        #expect(error.fieldErrors.map(\.field) == ["prompt", "negativePrompt"])
+        #expect(error.fieldErrors[0].message == "Use at most 20 characters (this prompt has 31).")
+        // Emoji made of several scalars count each of them; within the limit they pass.
+        #expect((try? check(GenerationDraft(prompt: "a 🦊 in snow", width: 512, height: 512)).get()) != nil)
+    }
+
     @Test func modelsWithoutNegativePromptsSaySo() {
         var plain = capabilities
         plain.negativePrompt = false

@@ -76,10 +76,6 @@ struct CSRFMiddleware: AsyncMiddleware {
         return origin
     }
 
-    private struct TokenField: Decodable {
-        var _csrf: String?
-    }
-
     private func presentedToken(_ request: Request) async throws -> String? {
         if let header = request.headers.first(name: "X-CSRF-Token") { return header }
         if let query = try? request.query.get(String.self, at: "_csrf") { return query }
@@ -89,11 +85,16 @@ struct CSRFMiddleware: AsyncMiddleware {
         }
         // The one multipart form with a `_csrf` field is the studio's; it is read only for
         // someone signed in, so a visitor cannot make the server buffer an upload to be refused,
-        // and no other route's body limit is bypassed.
-        if request.headers.contentType?.type == "multipart", request.headers.contentType?.subType == "form-data",
-            request.url.path == SiteURL.studio.path, request.currentUser != nil {
-            _ = try await request.body.collect(max: maxMultipartBody).get()
-            return try? request.content.decode(TokenField.self)._csrf
+        // and no other route's body limit is bypassed. The token is the form's first field and
+        // is read without parsing the rest: the upload is parsed once, by the studio, and only
+        // after the token matched.
+        if let type = request.headers.contentType, type.type == "multipart", type.subType == "form-data",
+            request.url.path == SiteURL.studio.path, request.currentUser != nil,
+            let boundary = MultipartShape.boundary(fromParameter: type.parameters["boundary"]) {
+            guard let body = try await request.body.collect(max: maxMultipartBody).get() else { return nil }
+            return body.withUnsafeReadableBytes {
+                MultipartShape.leadingField(named: "_csrf", in: $0.assumingMemoryBound(to: UInt8.self), boundary: boundary)
+            }
         }
         return nil
     }

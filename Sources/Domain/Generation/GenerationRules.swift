@@ -51,16 +51,20 @@ public enum GenerationRules {
         _ draft: GenerationDraft, capabilities: ProviderCapabilities, styles: [String], randomSeed: () -> UInt64
     ) -> Result<GenerationRequest, GenerationInputError> {
         var errors: [FieldError] = []
+        // Lengths count Unicode scalars, not what a reader sees as characters: one visible
+        // character can carry thousands of combining marks (a 60 KB "short" prompt), and
+        // providers count code points. A browser's `maxlength` counts UTF-16 units, never fewer,
+        // so whatever the form lets through passes here too.
         let prompt = draft.prompt.trimmingCharacters(in: .whitespacesAndNewlines)
         if prompt.isEmpty {
             errors.append(FieldError(field: "prompt", message: "Describe the picture you want."))
-        } else if prompt.count > capabilities.maxPromptLength {
-            errors.append(FieldError(field: "prompt", message: "Use at most \(capabilities.maxPromptLength) characters (this prompt has \(prompt.count))."))
+        } else if prompt.unicodeScalars.count > capabilities.maxPromptLength {
+            errors.append(FieldError(field: "prompt", message: "Use at most \(capabilities.maxPromptLength) characters (this prompt has \(prompt.unicodeScalars.count))."))
         }
         let negative = draft.negativePrompt.trimmingCharacters(in: .whitespacesAndNewlines)
         if !negative.isEmpty, !capabilities.negativePrompt {
             errors.append(FieldError(field: "negativePrompt", message: "This model does not use a negative prompt; leave it empty."))
-        } else if negative.count > capabilities.maxPromptLength {
+        } else if negative.unicodeScalars.count > capabilities.maxPromptLength {
             errors.append(FieldError(field: "negativePrompt", message: "Use at most \(capabilities.maxPromptLength) characters."))
         }
         let size = ImageSize(width: draft.width, height: draft.height)

@@ -47,3 +47,78 @@ public enum MultipartShape {
         body.withUnsafeBufferPointer { partCount(in: $0, boundary: boundary, limit: limit) }
     }
 }
+
+extension MultipartShape {
+    /// The value of the body's first part when that part is a plain field called `name` (no
+    /// file), read without parsing the rest: the CSRF check reads the studio form's token this
+    /// way (the form puts it first, and browsers send parts in the form's order), so an upload is
+    /// parsed once, by the handler, and only after the token matched. At most `maxLength` bytes
+    /// of value; nil when the body does not start with such a part.
+    public static func leadingField(named name: String, in body: UnsafeBufferPointer<UInt8>, boundary: String, maxLength: Int = 256) -> String? {
+        let opening = Array("--\(boundary)\r\n".utf8)
+        guard body.count >= opening.count, body.prefix(opening.count).elementsEqual(opening) else { return nil }
+        // The part's headers: lines up to an empty one, within the first 1 KB.
+        var index = opening.count
+        var disposition: String?
+        let headerEnd = min(body.count, index + 1024)
+        while true {
+            guard let lineEnd = crlf(in: body, from: index, before: headerEnd) else { return nil }
+            if lineEnd == index { index += 2; break }
+            let line = String(decoding: body[index..<lineEnd], as: UTF8.self)
+            if let colon = line.firstIndex(of: ":"),
+               line[..<colon].trimmingSpaces.lowercased() == "content-disposition" {
+                disposition = String(line[line.index(after: colon)...])
+            }
+            index = lineEnd + 2
+        }
+        guard let disposition, isPlainField(disposition, named: name) else { return nil }
+        // The value runs to the next delimiter.
+        let delimiter = Array("\r\n--\(boundary)".utf8)
+        let valueEnd = min(body.count, index + maxLength + delimiter.count)
+        var end = index
+        while end + delimiter.count <= valueEnd {
+            if body[end..<(end + delimiter.count)].elementsEqual(delimiter) {
+                return String(decoding: body[index..<end], as: UTF8.self)
+            }
+            end += 1
+        }
+        return nil
+    }
+
+    public static func leadingField(named name: String, in body: [UInt8], boundary: String, maxLength: Int = 256) -> String? {
+        body.withUnsafeBufferPointer { leadingField(named: name, in: $0, boundary: boundary, maxLength: maxLength) }
+    }
+
+    /// `form-data; name="<name>"` (quotes optional), with no `filename` parameter.
+    private static func isPlainField(_ disposition: String, named name: String) -> Bool {
+        let parameters = disposition.split(separator: ";").map { $0.trimmingSpaces }
+        guard parameters.first?.lowercased() == "form-data" else { return false }
+        var named = false
+        for parameter in parameters.dropFirst() {
+            guard let equals = parameter.firstIndex(of: "=") else { return false }
+            let key = parameter[..<equals].trimmingSpaces.lowercased()
+            var value = Substring(parameter[parameter.index(after: equals)...].trimmingSpaces)
+            if value.count >= 2, value.first == "\"", value.last == "\"" { value = value.dropFirst().dropLast() }
+            switch key {
+            case "name": named = value == name
+            default: return false  // filename, or anything this form never sends
+            }
+        }
+        return named
+    }
+
+    private static func crlf(in body: UnsafeBufferPointer<UInt8>, from start: Int, before end: Int) -> Int? {
+        var index = start
+        while index + 1 < end {
+            if body[index] == 0x0D, body[index + 1] == 0x0A { return index }
+            index += 1
+        }
+        return nil
+    }
+}
+
+private extension StringProtocol {
+    var trimmingSpaces: String {
+        String(self.drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
+    }
+}

@@ -133,6 +133,26 @@ enum GenerationService {
     private static func check(
         _ submission: GenerationSubmission, user: UUID, app: Application, on db: any Database
     ) async throws -> (ModelCatalog.Entry, GenerationRequest) {
+        let (entry, request, fieldErrors) = try fieldCheck(submission, app: app)
+        let errors = fieldErrors + (try await referenceErrors(submission.referenceIDs, entry: entry, user: user, on: db))
+        guard errors.isEmpty, let request else { throw GenerationInputError(fieldErrors: errors) }
+        return (entry, request)
+    }
+
+    /// What can be checked before any image is read: the model, the text fields, and whether the
+    /// model takes reference images at all. The studio runs it before it decodes the images that
+    /// came with the form, so a form refused for its text costs no image work.
+    static func checkFields(_ submission: GenerationSubmission, uploadedReferences: Int, app: Application) throws {
+        var (entry, _, errors) = try fieldCheck(submission, app: app)
+        if uploadedReferences > 0, !entry.capabilities.referenceImages {
+            errors.append(FieldError(field: "references", message: Self.noReferences(entry)))
+        }
+        guard errors.isEmpty else { throw GenerationInputError(fieldErrors: errors) }
+    }
+
+    private static func fieldCheck(
+        _ submission: GenerationSubmission, app: Application
+    ) throws -> (ModelCatalog.Entry, GenerationRequest?, [FieldError]) {
         let catalog = app.pictor.models
         guard let entry = submission.model.map({ catalog.entry($0) }) ?? catalog.defaultEntry else {
             let offered = catalog.entries.map(\.id).joined(separator: ", ")
@@ -147,16 +167,18 @@ enum GenerationService {
         if submission.seedIsInvalid, !errors.contains(where: { $0.field == "seed" }) {
             errors.append(FieldError(field: "seed", message: "Use a whole number from 0 to \(GenerationRules.maxSeed), or leave it empty for a random seed."))
         }
-        errors += try await referenceErrors(submission.referenceIDs, entry: entry, user: user, on: db)
-        guard errors.isEmpty, let request else { throw GenerationInputError(fieldErrors: errors) }
-        return (entry, request)
+        return (entry, request, errors)
+    }
+
+    private static func noReferences(_ entry: ModelCatalog.Entry) -> String {
+        "\(entry.displayName) does not take reference images; remove them or choose another model."
     }
 
     private static func referenceErrors(_ ids: [UUID], entry: ModelCatalog.Entry, user: UUID, on db: any Database) async throws -> [FieldError] {
         guard !ids.isEmpty else { return [] }
         let field = "referenceImageIds"
         guard entry.capabilities.referenceImages else {
-            return [FieldError(field: field, message: "\(entry.displayName) does not take reference images; remove them or choose another model.")]
+            return [FieldError(field: field, message: noReferences(entry))]
         }
         guard ids.count <= maxReferenceImages, Set(ids).count == ids.count else {
             return [FieldError(field: field, message: "Use at most \(maxReferenceImages) different reference images.")]

@@ -35,6 +35,7 @@ enum StudioController {
             guard files.count <= GenerationService.maxReferenceImages else {
                 throw GenerationInputError(fieldErrors: [FieldError(field: "references", message: "Choose at most \(GenerationService.maxReferenceImages) reference images.")])
             }
+            try GenerationService.checkFields(submission, uploadedReferences: files.count, app: req.application)
             for file in files {
                 do {
                     stored.append(try await ReferenceImagesAPI.store(Data(file.data.readableBytesView), user: user.id, req: req))
