@@ -78,4 +78,63 @@ import Vapor
             #expect(ContinuousClock.now - started < .seconds(failure == .hang ? 15 : 25))
         }
     }
+
+    enum Absence: String, CaseIterable, Sendable { case refused, unanswered }
+
+    /// A server that is not there fails the call within about a second, as a retryable failure
+    /// (so the fallback model is tried at once), however long the call's own deadline: a refused
+    /// connection (nothing listens on the port) and one never answered (a listener whose
+    /// queue is full drops the connection's first packet, as an unroutable address does; the
+    /// connect timeout ends it). Before: 30 s of retried connections each.
+    @Test(arguments: cases, Absence.allCases)
+    func aServerThatIsNotThereFailsFast(_ adapter: Case, _ absence: Absence) async throws {
+        let listener = try FullListener()
+        let base = absence == .refused ? "http://127.0.0.1:1" : "http://127.0.0.1:\(listener.port)"
+        let provider = adapter.make(base, .seconds(60))
+        let started = ContinuousClock.now
+        do {
+            _ = try await provider.generate(GenerationRequest(prompt: "x", size: Self.size, seed: 1, idempotencyKey: UUID().uuidString)) { _ in }
+            Issue.record("\(adapter) must fail when nothing answers")
+        } catch ProviderError.retryable(let reason) {
+            #expect(!reason.contains("127.0.0.1"), "no addresses in what people read: \(reason)")
+        } catch {
+            Issue.record("\(adapter): \(error)")
+        }
+        let took = ContinuousClock.now - started
+        #expect(took < .seconds(4), "\(adapter), \(absence): took \(took)")
+    }
+}
+
+/// A listening socket that accepts nothing and whose queue (length 0) is already taken by one
+/// connection: the next connection's first packet is dropped, so connecting to it hangs.
+final class FullListener {
+    let port: Int
+    private let listening: Int32
+    private let filler: Int32
+
+    init() throws {
+        let listening = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(listening, pointer, length) == 0 && listen(listening, 0) == 0 && getsockname(listening, pointer, &length) == 0
+            }
+        }
+        let filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let connected = bound && withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(filler, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+        self.listening = listening
+        self.filler = filler
+        port = Int(UInt16(bigEndian: address.sin_port))
+        guard connected else { throw POSIXError(.ECONNREFUSED) }
+    }
+
+    deinit {
+        close(filler)
+        close(listening)
+    }
 }

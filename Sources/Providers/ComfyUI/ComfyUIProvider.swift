@@ -80,11 +80,16 @@ public struct ComfyUIProvider: ImageProvider {
         // One client id per call: ComfyUI keeps one socket per client id, so generations sharing
         // one would take each other's progress socket (and its "done" signal) away.
         let clientID = UUID().uuidString.lowercased()
-        let socket = await ComfyUIProgressSocket.open(baseURL: settings.baseURL, clientID: clientID, promptID: promptID)
+        var socket: ComfyUIProgressSocket?
         defer { socket?.close() }
         do {
-            // A retry of the same generation: if ComfyUI already has it, wait for it instead of queueing it again.
-            if try await history(promptID) == nil, try await !isQueued(promptID) {
+            // A retry of the same generation: if ComfyUI already has it, wait for it instead of
+            // queueing it again. Asked first: a server that is not there fails the call here,
+            // within the connect timeout, before the progress socket waits for it too.
+            var known = try await history(promptID) != nil
+            if !known { known = try await isQueued(promptID) }
+            socket = await ComfyUIProgressSocket.open(baseURL: settings.baseURL, clientID: clientID, promptID: promptID)
+            if !known {
                 try await submit(try Self.fill(settings.workflow, with: request), promptID: promptID, clientID: clientID)
             }
             while true {

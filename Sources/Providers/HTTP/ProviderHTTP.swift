@@ -57,7 +57,25 @@ public enum ProviderHTTP {
     /// answer is to the request sent, and a redirect would carry the request, and the operator's
     /// key in its headers (Gemini's `x-goog-api-key` is no `Authorization` a client would drop),
     /// to whatever host it names.
-    public static let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+    ///
+    /// A server that cannot be reached fails the call within `connectTimeout`: a refused
+    /// connection at once, an unroutable one when the timeout ends. (By default the client keeps
+    /// retrying the connection until the request's whole deadline: with a stopped ComfyUI every
+    /// call sat 30 s, the fallback model was tried only after that, and every worker waited.)
+    /// A failed connection is a retryable failure: the job's own retries and the breaker handle
+    /// a server that comes back.
+    public static let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration())
+
+    /// Longest wait for a connection (TCP and TLS) to a provider.
+    public static let connectTimeout: TimeAmount = .milliseconds(1500)
+
+    /// How every provider client is set up: no redirects, connections fail fast.
+    public static func configuration() -> HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.timeout.connect = connectTimeout
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return configuration
+    }
 
     /// An image a provider's answer links to (links expire: fetched at once). What the link may be
     /// is decided here, not by the provider: `https`, or `http` only when the provider itself is
@@ -90,7 +108,7 @@ public enum ProviderHTTP {
         }
         // Connect to the address just checked (a second lookup could name another), with the
         // host name kept for the certificate check and the Host header.
-        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        var configuration = configuration()
         configuration.dnsOverride = [bare: address]
         let pinned = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let answer: Answer
