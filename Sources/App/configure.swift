@@ -40,7 +40,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         models: .configured(
             config.models, builtInDelay: .milliseconds(config.builtInDelayMilliseconds),
             webhooks: config.replicateWebhookSecret == nil ? nil : config.publicBaseURL.appendingPathComponent("webhooks")), credits: UnlimitedCredits(), contentKeys: ContentKeys(secrets: secrets),
-        generationEvents: GenerationEvents(), providerHealth: ProviderHealth(), queueClock: QueueClock(),
+        generationEvents: GenerationEvents(), providerHealth: ProviderHealth(callLimit: config.maxCallsPerModel), queueClock: QueueClock(),
         passwordDecoy: try Bcrypt.hash(Tokens.random(), cost: config.passwordHashCost))
     app.passwords.use(.bcrypt(cost: config.passwordHashCost))
     if !cookies.secure {

@@ -115,6 +115,92 @@ import Vapor
         #expect(health.admit("m", now: start.addingTimeInterval(13)) == .trial)
     }
 
+    /// A breaker's refusal is not an attempt: the job waits for the breaker's trial time and
+    /// then makes its call. (Before, a retry that met the open breaker used up the job's last
+    /// attempt and the generation failed, "resting after repeated failures", while the server
+    /// was already back.)
+    @Test func aJobWaitsForTheBreakerInsteadOfSpendingItsAttempts() async throws {
+        let lonely = ScriptedProvider(id: "lonely", calls: [[.fail(.retryable("HTTP 503"))]])
+        try await withPictor { app in
+            app.pictor = app.pictor.with(
+                models: ModelCatalog(entries: [
+                    .init(id: "lonely", provider: lonely, pricePerImage: 1, timeout: .seconds(5), maxAttempts: 2, styles: []),
+                ]),
+                providerHealth: ProviderHealth(threshold: 1, cooldown: 1))
+            let browser = try await signedInForAPI(app, email: "patient@example.com")
+            try await withRunner(app, handlers: workHandlers) { _ in
+                let created: GenerationView = try await browser.generate(#"{"prompt":"a cat","size":"64x64"}"#).decoded()
+                let done = try await browser.finished(created.id)
+                #expect(done.status == "succeeded", "\(done.status): \(done.reason ?? "")")
+                let jobID = try #require(try await GenerationModel.find(created.id, on: app.db)?.jobID)
+                let job = try #require(try await JobQueue.snapshot(jobID, on: app.db))
+                #expect(job.attempts == 2, "the wait for the breaker counted as an attempt")
+            }
+            #expect(await lonely.received().count == 2)
+        }
+    }
+
+    /// A generation whose model stays unavailable ends, free, at its deadline after submission.
+    @Test func aGenerationWaitsForItsModelOnlyUntilItsDeadline() async throws {
+        let lonely = ScriptedProvider(id: "lonely")
+        try await withPictor({ $0.generationDeadlineSeconds = 60 }) { app in
+            let health = ProviderHealth(threshold: 1, cooldown: 3600)
+            health.recordFailure("lonely")
+            app.pictor = app.pictor.with(
+                models: ModelCatalog(entries: [
+                    .init(id: "lonely", provider: lonely, pricePerImage: 1, timeout: .seconds(5), maxAttempts: 3, styles: []),
+                ]),
+                providerHealth: health)
+            let browser = try await signedInForAPI(app, email: "deadline@example.com")
+            try await withRunner(app, handlers: workHandlers) { _ in
+                let created: GenerationView = try await browser.generate(#"{"prompt":"a cat","size":"64x64"}"#).decoded()
+                let done = try await browser.finished(created.id)
+                #expect(done.status == "failed" && done.creditsCharged == 0)
+                #expect(done.reason == "The image model was not available for 1 minute. You were not charged.", "\(done.reason ?? "")")
+            }
+            #expect(await lonely.received().isEmpty)
+        }
+    }
+
+    /// A model at its call limit holds no more workers: the jobs beyond the limit wait briefly
+    /// for a slot, then go back to the queue, and the workers take other models' jobs. Three
+    /// workers, a limit of one call, three slow generations and then a quick one on another
+    /// model: the quick one is done while the first slow one is still running.
+    @Test func aSlowModelDoesNotTakeEveryWorker() async throws {
+        let slow = ScriptedProvider(id: "slow", otherwise: [.wait(.seconds(6)), .deliver(side: 64)])
+        let quick = ScriptedProvider(id: "quick")
+        try await withPictor { app in
+            app.pictor = app.pictor.with(
+                models: ModelCatalog(entries: [
+                    .init(id: "slow", provider: slow, pricePerImage: 1, timeout: .seconds(20), maxAttempts: 1, styles: []),
+                    .init(id: "quick", provider: quick, pricePerImage: 1, timeout: .seconds(5), maxAttempts: 1, styles: []),
+                ]),
+                providerHealth: ProviderHealth(callLimit: 1))
+            let browser = try await signedInForAPI(app, email: "crowded@example.com")
+            try await withRunner(app, handlers: workHandlers) { _ in
+                var slowOnes: [UUID] = []
+                for n in 0..<3 {
+                    let created: GenerationView = try await browser.generate(#"{"model":"slow","prompt":"slow \#(n)","size":"64x64"}"#).decoded()
+                    slowOnes.append(created.id)
+                }
+                try await Task.sleep(for: .milliseconds(300))  // every worker has a slow one
+                let started = ContinuousClock.now
+                let created: GenerationView = try await browser.generate(#"{"model":"quick","prompt":"quick","size":"64x64"}"#).decoded()
+                let done = try await browser.finished(created.id)
+                #expect(done.status == "succeeded")
+                #expect(ContinuousClock.now - started < .seconds(5), "the quick model waited for the slow one's workers")
+                let running = try await slowOnes.asyncMap { try await browser.generation($0).status }
+                #expect(running.filter { $0 == "succeeded" }.isEmpty, "\(running)")
+                // The slow ones all finish in turn, none charged an attempt for its waits.
+                for id in slowOnes {
+                    #expect(try await browser.finished(id, within: 40).status == "succeeded")
+                    let jobID = try #require(try await GenerationModel.find(id, on: app.db)?.jobID)
+                    #expect(try await JobQueue.snapshot(jobID, on: app.db)?.attempts == 1)
+                }
+            }
+        }
+    }
+
     @Test func withoutAFallbackTheErrorIsRetriedThenFailsFree() async throws {
         let lonely = ScriptedProvider(id: "lonely", otherwise: [.fail(.retryable("HTTP 502"))])
         try await withPictor { app in

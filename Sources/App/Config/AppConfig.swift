@@ -68,6 +68,10 @@ public struct AppConfig: Sendable, Equatable {
     public var serverTiming: Bool
     /// MAX_ACTIVE_GENERATIONS_PER_USER: generations one person may have queued or running at once.
     public var maxActiveGenerationsPerUser: Int
+    /// Calls one model may have out at once in this process (the rest wait, or go to its fallback).
+    public var maxCallsPerModel: Int
+    /// How long after submission a generation may wait for a model that is resting or busy.
+    public var generationDeadlineSeconds: Int
     /// HTTP_IDLE_TIMEOUT_SECONDS: a connection on which nothing is read or written for this long is closed.
     public var httpIdleTimeoutSeconds: Int
     /// HTTP_BODY_TIMEOUT_SECONDS: the time a client has to send a request's whole body.
@@ -114,6 +118,10 @@ public struct AppConfig: Sendable, Equatable {
         privacyVersion = reader.string("PRIVACY_VERSION", default: "2026-11-25")
         passwordHashCost = try reader.integer("PASSWORD_HASH_COST", default: 12, range: 10...14)
         jobWorkers = try reader.integer("JOB_WORKERS", default: 8, range: 0...64)
+        // Three quarters of the workers by default: a model whose server hangs holds at most
+        // that many, and the other quarter keeps the other models' jobs moving.
+        maxCallsPerModel = try reader.integer("MAX_CALLS_PER_MODEL", default: max(1, (jobWorkers * 3 + 3) / 4), range: 1...64)
+        generationDeadlineSeconds = try reader.integer("GENERATION_DEADLINE_SECONDS", default: 600, range: 10...86_400)
         jobLeaseSeconds = try reader.integer("JOB_LEASE_SECONDS", default: 60, range: 3...86_400)
         jobShutdownGraceSeconds = try reader.integer("JOB_SHUTDOWN_GRACE_SECONDS", default: 20, range: 0...3600)
         builtInDelayMilliseconds = try reader.integer("BUILTIN_ENGINE_DELAY_MS", default: 0, range: 0...600_000)

@@ -182,6 +182,11 @@ public final class JobRunner: Sendable {
                     "retry-in-s": .string(String(format: "%.1f", at.timeIntervalSince(now))),
                 ])
                 recorded = try await JobQueue.reschedule(job.id, owner: holder, error: failure.message, runAt: at, now: now, on: app.db)
+            case .postpone(let at):
+                logger.info("job postponed", metadata: [
+                    "reason": .string(failure.message), "run-in-s": .string(String(format: "%.1f", at.timeIntervalSince(now))),
+                ])
+                recorded = try await JobQueue.postpone(job.id, owner: holder, reason: failure.message, runAt: at, now: now, on: app.db)
             case .bury:
                 logger.error("job failed for good", metadata: [
                     "attempt": .stringConvertible(job.attempt), "error": .string(failure.message),

@@ -38,6 +38,12 @@ public struct CircuitBreaker: Sendable, Equatable {
         }
     }
 
+    /// When an open breaker lets its trial call through; nil when it is not open.
+    public var trialAt: Date? {
+        guard state == .open, let openedAt else { return nil }
+        return openedAt.addingTimeInterval(cooldown)
+    }
+
     public mutating func recordSuccess() {
         state = .closed
         consecutiveFailures = 0

@@ -27,6 +27,7 @@ public struct RetryPolicy: Sendable, Equatable {
         attempt: Int, maxAttempts: Int, failure: JobFailure, now: Date, unit: Double
     ) -> JobDecision {
         if case .permanent = failure { return .bury }
+        if case .postponed(let until, _) = failure { return .postpone(at: until) }
         guard attempt < maxAttempts else { return .bury }
         return .retry(at: now.addingTimeInterval(delay(afterAttempt: attempt, unit: unit)))
     }
@@ -38,16 +39,22 @@ public enum JobFailure: Error, Sendable, Equatable {
     case retryable(String)
     /// Will fail the same way every time (bad payload, refused by a provider).
     case permanent(String)
+    /// Could not start now, through nobody's fault (its provider is resting after failures, or
+    /// busy with as many calls as it may have): runs again at `until`, and this run was not an
+    /// attempt. What ends a job that keeps being postponed is the handler's own deadline.
+    case postponed(until: Date, reason: String)
 
     public var message: String {
         switch self {
-        case .retryable(let message), .permanent(let message): message
+        case .retryable(let message), .permanent(let message), .postponed(_, let message): message
         }
     }
 }
 
 public enum JobDecision: Sendable, Equatable {
     case retry(at: Date)
+    /// Runs again at the date without having used an attempt.
+    case postpone(at: Date)
     /// No more attempts: the job goes to the dead-letter state for an admin to see.
     case bury
 }

@@ -163,6 +163,18 @@ public enum JobQueue {
             """)
     }
 
+    /// Puts a job that could not start back on the queue to run at `runAt`, without counting
+    /// the run as an attempt.
+    @discardableResult
+    public static func postpone(
+        _ id: UUID, owner: String, reason: String, runAt: Date, now: Date, on db: any Database
+    ) async throws -> Bool {
+        try await finish(id, owner: owner, on: db, set: """
+            state = 'queued', lease_owner = NULL, lease_expires_at = NULL, attempts = attempts - 1,
+            run_at = \(bind: runAt), last_error = \(bind: String(reason.prefix(2000))), updated_at = \(bind: now)
+            """)
+    }
+
     /// Moves a job to the dead-letter state: no more attempts.
     @discardableResult
     public static func bury(_ id: UUID, owner: String, error: String, now: Date, on db: any Database) async throws -> Bool {

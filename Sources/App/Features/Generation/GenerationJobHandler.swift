@@ -30,11 +30,13 @@ struct GenerationJobHandler: JobHandler {
             // generation ends failed, so that no generation is left running with its credits
             // held when its job ends.
             if Task.isCancelled { throw error }
+            // Back in the queue for the wait, rather than shown running with old progress.
+            if case JobFailure.postponed = error {
+                await Self.requeue(payload.generationID, app: app)
+                throw error
+            }
             if case JobFailure.permanent = error {} else if job.attempt < job.maxAttempts {
-                // Back in the queue for the backoff, rather than shown running with old progress.
-                if (try? await GenerationStore.move(payload.generationID, from: [.running], to: .queued, now: Date(), on: app.db)) == true {
-                    app.pictor.generationEvents.changed(payload.generationID)
-                }
+                await Self.requeue(payload.generationID, app: app)
                 throw error
             }
             context.logger.error("generation failed for good", metadata: ["error": .string("\(error)")])
@@ -44,6 +46,12 @@ struct GenerationJobHandler: JobHandler {
             // The job ends here too, completed by this handler: a failed final transaction may
             // have marked it done before it rolled back (see `JobContext.complete`).
             _ = try await context.complete(on: app.db)
+        }
+    }
+
+    private static func requeue(_ id: UUID, app: Application) async {
+        if (try? await GenerationStore.move(id, from: [.running], to: .queued, now: Date(), on: app.db)) == true {
+            app.pictor.generationEvents.changed(id)
         }
     }
 
@@ -78,6 +86,16 @@ struct GenerationJobHandler: JobHandler {
         } catch is OwnerCancelled {
             logger.info("generation cancelled by its owner while running")
             return
+        } catch let none as NoModelFree {
+            // Not an attempt: the job waits for the model, until the generation's deadline.
+            let deadline = generation.createdAt.addingTimeInterval(TimeInterval(app.pictor.config.generationDeadlineSeconds))
+            guard none.until < deadline else {
+                logger.warning("generation gave up waiting for its model", metadata: ["reason": .string(none.reason)])
+                let minutes = max(1, app.pictor.config.generationDeadlineSeconds / 60)
+                try await GenerationService.end(generation, as: .failed, reason: "The image model was not available for \(minutes) minute\(minutes == 1 ? "" : "s"). You were not charged.", app: app, on: app.db)
+                return
+            }
+            throw JobFailure.postponed(until: none.until, reason: none.reason)
         }
         guard !delivered.isEmpty else {
             try await handle(.permanent("it returned no images"), generation: generation, job: job, app: app, logger: logger)
@@ -86,20 +104,56 @@ struct GenerationJobHandler: JobHandler {
         try await deliver(delivered, for: generation, model: usedModel, key: contentKey, context: context)
     }
 
-    /// Tries the chosen model, then its fallback, skipping any whose breaker is open. Only
-    /// retryable failures (timeouts, 429, 5xx) fail over and count against a provider's health;
-    /// a refusal or a blocked image ends the attempt as it is.
+    /// No model of the route could be called now: each was resting (breaker open) or busy (at
+    /// its call limit). Not a failure of the generation: it waits, up to its deadline.
+    struct NoModelFree: Error {
+        let until: Date
+        let reason: String
+    }
+
+    /// How long a worker waits for a busy model's call slot before it hands the job back to the
+    /// queue (for that long again) and takes another job, perhaps another model's.
+    static let busyWait: Duration = .seconds(2)
+
+    /// Tries the chosen model, then its fallback; a model that is busy is waited for briefly.
     private func callRouted(
+        _ entry: ModelCatalog.Entry, with request: GenerationRequest, generationID: UUID, userID: UUID, app: Application, logger: Logger
+    ) async throws -> ([ProviderImage], String) {
+        let waitEnds = ContinuousClock.now + Self.busyWait
+        while true {
+            do {
+                return try await routeOnce(entry, with: request, generationID: generationID, userID: userID, app: app, logger: logger)
+            } catch let none as NoModelFree where none.reason == Self.busyReason && ContinuousClock.now < waitEnds {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
+    static let busyReason = "the model is busy with as many generations as it may run at once"
+
+    /// One pass over the route, skipping any model whose breaker is open or that is at its call
+    /// limit. Only retryable failures (timeouts, 429, 5xx) fail over and count against a
+    /// provider's health; a refusal or a blocked image ends the attempt as it is.
+    private func routeOnce(
         _ entry: ModelCatalog.Entry, with request: GenerationRequest, generationID: UUID, userID: UUID, app: Application, logger: Logger
     ) async throws -> ([ProviderImage], String) {
         let health = app.pictor.providerHealth
         var lastError: ProviderError?
+        var restingUntil: Date?
+        var busy = false
         for candidate in app.pictor.models.route(for: entry, request: request) {
-            let admission = health.admit(candidate.id)
-            guard admission != .refused else {
+            let admission: CircuitBreaker.Admission
+            switch health.reserve(candidate.id) {
+            case .granted(let granted): admission = granted
+            case .resting(let until):
                 logger.notice("provider skipped: its breaker is open", metadata: ["model": .string(candidate.id)])
+                restingUntil = min(restingUntil ?? until, until)
+                continue
+            case .busy:
+                busy = true
                 continue
             }
+            defer { health.release(candidate.id) }
             // From here every way out tells the breaker how the call ended: a trial call (its
             // breaker half-open) that ended any other way than success or a retryable failure
             // would leave it half-open, refusing every call, for good.
@@ -131,7 +185,9 @@ struct GenerationJobHandler: JobHandler {
                 throw error
             }
         }
-        throw lastError ?? .retryable("the model is resting after repeated failures")
+        if let lastError { throw lastError }
+        if busy { throw NoModelFree(until: Date().addingTimeInterval(Self.busyWait.seconds), reason: Self.busyReason) }
+        throw NoModelFree(until: restingUntil ?? Date(), reason: "the model is resting after repeated failures")
     }
 
     /// Decides what a provider failure means for the generation and the job.

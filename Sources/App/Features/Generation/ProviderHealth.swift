@@ -19,15 +19,54 @@ final class ProviderHealth: Sendable {
         var successes = 0
         var failures = 0
         var latencies: [Double] = []
+        /// Calls out now.
+        var calls = 0
     }
 
     private let stats = Mutex<[String: Stats]>([:])
     let threshold: Int
     let cooldown: TimeInterval
+    /// Most calls one model may have out at once (`MAX_CALLS_PER_MODEL`).
+    let callLimit: Int
 
-    init(threshold: Int = 5, cooldown: TimeInterval = 30) {
+    init(threshold: Int = 5, cooldown: TimeInterval = 30, callLimit: Int = 64) {
         self.threshold = threshold
         self.cooldown = cooldown
+        self.callLimit = callLimit
+    }
+
+    /// What asking to call a model now gets.
+    enum Reservation: Equatable {
+        /// Call it, and then `release` it. The admission says whether this is the breaker's trial.
+        case granted(CircuitBreaker.Admission)
+        /// Its breaker is open: no call before the date (its trial time, or soon when the trial
+        /// call is still out).
+        case resting(until: Date)
+        /// It has `callLimit` calls out.
+        case busy
+    }
+
+    /// Takes one of the model's call slots if its breaker and its limit allow a call now.
+    func reserve(_ model: String, now: Date = Date()) -> Reservation {
+        stats.withLock { stats in
+            var entry = stats[model] ?? Stats(breaker: CircuitBreaker(threshold: threshold, cooldown: cooldown))
+            defer { stats[model] = entry }
+            guard entry.calls < callLimit else { return .busy }
+            switch entry.breaker.admit(now: now) {
+            case .refused:
+                return .resting(until: entry.breaker.trialAt ?? now.addingTimeInterval(min(cooldown, 5)))
+            case let admission:
+                entry.calls += 1
+                return .granted(admission)
+            }
+        }
+    }
+
+    /// Gives back the slot a granted reservation took.
+    func release(_ model: String) {
+        stats.withLock { stats in
+            if let calls = stats[model]?.calls, calls > 0 { stats[model]?.calls = calls - 1 }
+        }
     }
 
     /// Whether the model may be called now: its breaker is closed (`.allowed`), or this is its
