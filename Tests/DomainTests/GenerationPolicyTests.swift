@@ -9,11 +9,11 @@ import Testing
             Issue.record("the last attempt must fail the generation")
             return
         }
-        #expect(reason.contains("HTTP 503"))
+        #expect(reason == GenerationFailurePolicy.keptFailing, "the provider's text is the operator's")
     }
 
     @Test func permanentAndBlockedEndAtOnce() {
-        guard case .fail = GenerationFailurePolicy.decide(.permanent("bad size"), attempt: 1, maxAttempts: 3),
+        guard case .fail(GenerationFailurePolicy.couldNotRun) = GenerationFailurePolicy.decide(.permanent("full_output_folder: /srv/ComfyUI/output"), attempt: 1, maxAttempts: 3),
             case .block(let reason) = GenerationFailurePolicy.decide(.blocked("violence"), attempt: 1, maxAttempts: 3)
         else {
             Issue.record("permanent must fail and blocked must block on the first attempt")

@@ -11,22 +11,26 @@ public enum FailureDecision: Sendable, Equatable {
 }
 
 public enum GenerationFailurePolicy {
-    /// Decides a failed attempt. Retryable errors are retried while attempts remain;
-    /// the last one fails the generation with the last reason.
+    /// Decides a failed attempt. Retryable errors are retried while attempts remain; the last
+    /// one fails the generation. The reason for a failure is a plain sentence for the person:
+    /// a provider's own text (which can name its server's folders and addresses) goes to the
+    /// operator instead, scrubbed (`ProviderText`). A safety refusal keeps the provider's
+    /// category, scrubbed, because people ask why they were refused.
     public static func decide(_ error: ProviderError, attempt: Int, maxAttempts: Int) -> FailureDecision {
         switch error {
         case .retryable(let reason):
-            return attempt < maxAttempts
-                ? .retry(reason: reason)
-                : .fail(reason: "The image model kept failing (\(reason)). Please try again later.")
-        case .permanent(let reason):
-            return .fail(reason: "The image model could not make this: \(reason)")
+            return attempt < maxAttempts ? .retry(reason: reason) : .fail(reason: Self.keptFailing)
+        case .permanent:
+            return .fail(reason: Self.couldNotRun)
         case .blocked(let reason):
-            return .block(reason: "The image model's safety filter refused this request: \(reason)")
+            return .block(reason: "The image model's safety filter refused this request: \(ProviderText.scrubbed(reason))")
         case .cancelled:
             return .cancelled
         }
     }
+
+    public static let keptFailing = "The image model failed or did not answer, several times. Please try again later."
+    public static let couldNotRun = "The image model could not run this request."
 
     /// The reason shown when a model did not answer in time.
     public static func timeoutReason(seconds: Int) -> String {

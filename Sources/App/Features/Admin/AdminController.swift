@@ -18,7 +18,8 @@ enum AdminController {
                 return AdminOverviewPage.Provider(
                     model: row.model, name: req.pictor.models.entry(row.model)?.displayName ?? row.model, state: row.state.rawValue,
                     successRate: calls == 0 ? "no calls yet" : "\(row.successes * 100 / calls)% of \(calls)",
-                    latency: row.medianLatency.map { "\($0) ms" } ?? "–")
+                    latency: row.medianLatency.map { "\($0) ms" } ?? "–",
+                    lastProblem: row.lastProblem.map { "\($0.at.formatted(.iso8601)): \($0.text)" } ?? "–")
             }))
     }
 
@@ -110,6 +111,8 @@ struct AdminOverviewPage: Encodable {
         let state: String
         let successRate: String
         let latency: String
+        /// What the provider last said went wrong (scrubbed), with its time; "–" when nothing.
+        let lastProblem: String
     }
 
     let providers: [Provider]

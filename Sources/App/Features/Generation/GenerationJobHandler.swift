@@ -176,12 +176,21 @@ struct GenerationJobHandler: JobHandler {
                     throw CancellationError()
                 }
                 health.recordFailure(candidate.id)
-                logger.warning("provider failed; trying the next one if any", metadata: ["model": .string(candidate.id), "reason": .string(reason)])
+                health.recordProblem(candidate.id, reason)
+                logger.warning("provider failed; trying the next one if any", metadata: [
+                    "model": .string(candidate.id), "reason": .string(ProviderText.scrubbed(reason)),
+                ])
                 lastError = .retryable(reason)
             } catch {
                 // A refusal, a blocked image, the owner's cancellation, shutting down: nothing
-                // said about the provider's health.
+                // said about the provider's health. What the provider said goes to the operator.
                 health.recordAbandoned(candidate.id, admission: admission)
+                if case .permanent(let reason) = error as? ProviderError {
+                    health.recordProblem(candidate.id, reason)
+                    logger.warning("provider could not run the request", metadata: [
+                        "model": .string(candidate.id), "reason": .string(ProviderText.scrubbed(reason)),
+                    ])
+                }
                 throw error
             }
         }
@@ -194,7 +203,7 @@ struct GenerationJobHandler: JobHandler {
     private func handle(_ error: ProviderError, generation: GenerationModel, job: ClaimedJob, app: Application, logger: Logger) async throws {
         switch GenerationFailurePolicy.decide(error, attempt: job.attempt, maxAttempts: job.maxAttempts) {
         case .retry(let reason):
-            logger.notice("provider failed; retrying", metadata: ["reason": .string(reason)])
+            logger.notice("provider failed; retrying", metadata: ["reason": .string(ProviderText.scrubbed(reason))])
             throw JobFailure.retryable(reason)  // `run` puts the generation back in the queue
         case .fail(let reason):
             try await GenerationService.end(generation, as: .failed, reason: reason + " You were not charged.", app: app, on: app.db)

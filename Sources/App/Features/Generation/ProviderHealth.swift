@@ -12,6 +12,13 @@ final class ProviderHealth: Sendable {
         let failures: Int
         /// Median of the last calls, in milliseconds (nil before the first success).
         let medianLatency: Int?
+        /// The newest trouble the provider reported, in its own words (scrubbed), and when.
+        let lastProblem: Problem?
+    }
+
+    struct Problem: Sendable, Equatable {
+        let text: String
+        let at: Date
     }
 
     private struct Stats {
@@ -21,6 +28,7 @@ final class ProviderHealth: Sendable {
         var latencies: [Double] = []
         /// Calls out now.
         var calls = 0
+        var lastProblem: Problem?
     }
 
     private let stats = Mutex<[String: Stats]>([:])
@@ -111,6 +119,16 @@ final class ProviderHealth: Sendable {
         }
     }
 
+    /// Keeps a provider's account of a failure (or of a cancel it refused) for the operator's
+    /// console, scrubbed of paths and addresses.
+    func recordProblem(_ model: String, _ text: String, now: Date = Date()) {
+        stats.withLock { stats in
+            var entry = stats[model] ?? Stats(breaker: CircuitBreaker(threshold: threshold, cooldown: cooldown))
+            entry.lastProblem = Problem(text: ProviderText.scrubbed(text), at: now)
+            stats[model] = entry
+        }
+    }
+
     func rows(for models: [String]) -> [Row] {
         stats.withLock { stats in
             models.map { model in
@@ -118,7 +136,8 @@ final class ProviderHealth: Sendable {
                 let sorted = (entry?.latencies ?? []).sorted()
                 return Row(
                     model: model, state: entry?.breaker.state ?? .closed, successes: entry?.successes ?? 0,
-                    failures: entry?.failures ?? 0, medianLatency: sorted.isEmpty ? nil : Int(sorted[sorted.count / 2].rounded()))
+                    failures: entry?.failures ?? 0, medianLatency: sorted.isEmpty ? nil : Int(sorted[sorted.count / 2].rounded()),
+                    lastProblem: entry?.lastProblem)
             }
         }
     }
