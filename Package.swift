@@ -139,6 +139,7 @@ let package = Package(
             dependencies: [
                 "Providers", "Domain", "Imaging", .product(name: "Vapor", package: "vapor"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(

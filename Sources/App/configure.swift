@@ -2,6 +2,7 @@ import Domain
 import Fluent
 import Imaging
 import Leaf
+import Providers
 import Storage
 import Vapor
 
@@ -34,13 +35,22 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     for code in MailedCodeHandler.Code.allCases { jobs.register(MailedCodeHandler(code: code)) }
     let cookies = CookiePolicy(publicBaseURL: config.publicBaseURL)
     let secrets = try Secrets.load(config: config)
+    let providerHealth = ProviderHealth(callLimit: config.maxCallsPerModel)
+    let logger = app.logger
     app.pictor = AppServices(
         config: config, blobs: blobs, metrics: HTTPMetrics(), jobs: jobs, mailer: config.mail.makeMailer(),
         secrets: secrets, cookies: cookies, sessions: .standard, loginThrottle: .standard,
         models: .configured(
             config.models, builtInDelay: .milliseconds(config.builtInDelayMilliseconds),
-            webhooks: config.replicateWebhookSecret == nil ? nil : config.publicBaseURL.appendingPathComponent("webhooks")), credits: UnlimitedCredits(), contentKeys: ContentKeys(secrets: secrets),
-        generationEvents: GenerationEvents(), providerHealth: ProviderHealth(callLimit: config.maxCallsPerModel), queueClock: QueueClock(),
+            webhooks: config.replicateWebhookSecret == nil ? nil : config.publicBaseURL.appendingPathComponent("webhooks"),
+            problems: { model in
+                ProblemReport { text in
+                    providerHealth.recordProblem(model, text)
+                    logger.warning("provider problem", metadata: ["model": .string(model), "problem": .string(ProviderText.scrubbed(text))])
+                }
+            }),
+        credits: UnlimitedCredits(), contentKeys: ContentKeys(secrets: secrets),
+        generationEvents: GenerationEvents(), providerHealth: providerHealth, queueClock: QueueClock(),
         passwordDecoy: try Bcrypt.hash(Tokens.random(), cost: config.passwordHashCost))
     app.passwords.use(.bcrypt(cost: config.passwordHashCost))
     if !cookies.secure {

@@ -3,6 +3,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import Providers
 import Testing
+import AsyncHTTPClient
 import Vapor
 
 private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 3, 3])
@@ -50,7 +51,7 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 3, 3])
                 return Response(status: .ok, body: .init(string: #"{"prompt_id": "\#(generationID)", "number": 1, "node_errors": {}}"#))
             }
             app.get("view") { _ in Response(status: .ok, body: .init(data: png)) }
-            app.post("api", "jobs", ":id", "cancel") { _ in Response(status: .ok) }
+            app.post("history") { _ in Response(status: .ok) }
         }
     }
 
@@ -71,37 +72,6 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 3, 3])
             #expect((graph["7"]?["inputs"] as? [String: Any])?["text"] as? String == "blurry")
             let views = server.received.filter { $0.path == "/view" }.compactMap(\.query)
             #expect(views.count == 2 && views[0].contains("filename=pictor_00001_.png") && views[0].contains("type=output"))
-        }
-    }
-
-    /// The attempt before gave up and cancelled its run, which ComfyUI keeps in its history as
-    /// interrupted: the retry queues the workflow again (same id) and waits for the new run,
-    /// rather than failing for good on "execution error".
-    @Test func aRetryAfterAnInterruptedRunQueuesItAgain() async throws {
-        let posted = NIOLockedValueBox(0)
-        let interrupted = """
-            {"\(Self.generationID)": {"prompt": [], "outputs": {},
-              "status": {"status_str": "error", "completed": false, "messages": [
-                ["execution_start", {"prompt_id": "\(Self.generationID)"}],
-                ["execution_interrupted", {"prompt_id": "\(Self.generationID)", "node_id": "3"}]]}}}
-            """
-        try await withFakeServer({ app in
-            let reads = NIOLockedValueBox(0)
-            app.get("history", ":id") { _ in
-                let n = reads.withLockedValue { $0 += 1; return $0 }
-                let finished = posted.withLockedValue { $0 } > 0 && n > 3
-                return Response(status: .ok, body: .init(string: finished ? Self.done : interrupted))
-            }
-            app.get("queue") { _ in Response(status: .ok, body: .init(string: #"{"queue_running": [], "queue_pending": []}"#)) }
-            app.post("prompt") { _ in
-                posted.withLockedValue { $0 += 1 }
-                return Response(status: .ok, body: .init(string: #"{"prompt_id": "\#(Self.generationID)", "number": 1, "node_errors": {}}"#))
-            }
-            app.get("view") { _ in Response(status: .ok, body: .init(data: png)) }
-        }) { server in
-            let images = try await Self.provider(server.baseURL).generate(Self.request) { _ in }
-            #expect(images.count == 2)
-            #expect(posted.withLockedValue { $0 } == 1)
         }
     }
 
@@ -143,15 +113,126 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 3, 3])
         }
     }
 
-    @Test func givingUpCancelsThatJobOnly() async throws {
-        let posted = NIOLockedValueBox(0)
-        try await withFakeServer(Self.routes(polls: 10_000, posted: posted)) { server in
-            await #expect(throws: ProviderError.self) {
-                _ = try await Self.provider(server.baseURL, timeout: .milliseconds(500)).generate(Self.request) { _ in }
+    static func provider(_ base: String, timeout: Duration, problems: ProblemReport) -> ComfyUIProvider {
+        ComfyUIProvider(id: "comfy", displayName: "My ComfyUI", settings: .init(
+            baseURL: URL(string: base)!, workflow: workflow, sizes: [ImageSize(width: 768, height: 512)], maxCount: 2,
+            timeout: timeout, pollInterval: .milliseconds(50)), problems: problems)
+    }
+
+    static func request(_ id: String) -> GenerationRequest {
+        GenerationRequest(prompt: "a castle", size: ImageSize(width: 768, height: 512), count: 1, seed: 1, idempotencyKey: id)
+    }
+
+    /// ComfyUI 0.3.64 has no jobs API: the cancel learns that from its 405 and uses the classic
+    /// calls, which stop our prompt, whether it runs or waits, and never another's; the next
+    /// cancel goes straight to them. (Before: the 405 was ignored and the prompt ran to its end.)
+    @Test func givingUpCancelsThatPromptOnlyOnAServerWithoutTheJobsAPI() async throws {
+        let comfy = ComfyUIServer(version: .v0_3_64, runTime: .seconds(30))
+        let reported = NIOLockedValueBox<[String]>([])
+        try await withFakeServer({ comfy.install(on: $0) }) { server in
+            let provider = Self.provider(server.baseURL, timeout: .milliseconds(600), problems: ProblemReport { text in reported.withLockedValue { $0.append(text) } })
+            let first = UUID().uuidString.lowercased()
+            await #expect(throws: ProviderError.self) { _ = try await provider.generate(Self.request(first)) { _ in } }
+            // Running: interrupted through /interrupt with its id, after /queue showed it running.
+            let waited1 = try await waitFor { comfy.historyIDs.contains(first) && comfy.runningID == nil }
+            #expect(waited1)
+            let calls = server.received.filter { $0.method == "POST" && $0.path != "/prompt" && $0.path != "/history" }
+            #expect(calls.map(\.path) == ["/api/jobs/\(first)/cancel", "/queue", "/interrupt"], "\(calls.map(\.path))")
+            #expect(calls[1].json?["delete"] as? [String] == [first] && calls[2].json?["prompt_id"] as? String == first)
+
+            // Waiting behind another client's prompt: taken out of the queue; the other keeps running.
+            let others = #"{"prompt": {"5": {"inputs": {"batch_size": 1}}}, "prompt_id": "someone-else"}"#
+            _ = try await ProviderHTTP.send(jsonPost(server.baseURL + "/prompt", others), client: ProviderHTTP.client, timeout: .seconds(5), provider: "test")
+            let waited2 = try await waitFor { comfy.runningID == "someone-else" }
+            #expect(waited2)
+            let second = UUID().uuidString.lowercased()
+            await #expect(throws: ProviderError.self) { _ = try await provider.generate(Self.request(second)) { _ in } }
+            let waited3 = try await waitFor { !comfy.pendingIDs.contains(second) && server.received.contains { $0.path == "/queue" && $0.json?["delete"] as? [String] == [second] } }
+            #expect(waited3)
+            #expect(comfy.runningID == "someone-else", "another's prompt was interrupted")
+            #expect(!server.received.contains { $0.path == "/api/jobs/\(second)/cancel" }, "the 405 was not remembered")
+            #expect(reported.withLockedValue { $0 }.isEmpty)
+        }
+    }
+
+    /// ComfyUI 0.25 cancels through its jobs API, and the classic calls are not needed.
+    @Test func givingUpCancelsThroughTheJobsAPIWhereTheServerHasIt() async throws {
+        let comfy = ComfyUIServer(version: .v0_25_0, runTime: .seconds(30))
+        try await withFakeServer({ comfy.install(on: $0) }) { server in
+            let provider = Self.provider(server.baseURL, timeout: .milliseconds(600), problems: .ignored)
+            let id = UUID().uuidString.lowercased()
+            await #expect(throws: ProviderError.self) { _ = try await provider.generate(Self.request(id)) { _ in } }
+            let waited4 = try await waitFor { comfy.historyIDs.contains(id) && comfy.runningID == nil }
+            #expect(waited4)
+            #expect(server.received.contains { $0.path == "/api/jobs/\(id)/cancel" })
+            #expect(!server.received.contains { $0.path == "/interrupt" || ($0.path == "/queue" && $0.method == "POST") })
+        }
+    }
+
+    /// A cancel the server refuses (here a proxy in front of it answering 401) is reported for
+    /// the operator, not silently dropped.
+    @Test func aRefusedCancelIsReported() async throws {
+        let comfy = ComfyUIServer(version: .v0_3_64, runTime: .seconds(30))
+        let reported = NIOLockedValueBox<[String]>([])
+        try await withFakeServer({ app in
+            app.middleware.use(RefusesCancels())
+            comfy.install(on: app)
+        }) { server in
+            let provider = Self.provider(server.baseURL, timeout: .milliseconds(600), problems: ProblemReport { text in reported.withLockedValue { $0.append(text) } })
+            await #expect(throws: ProviderError.self) { _ = try await provider.generate(Self.request(UUID().uuidString.lowercased())) { _ in } }
+            let waited5 = try await waitFor { !reported.withLockedValue { $0 }.isEmpty }
+            #expect(waited5)
+            #expect(reported.withLockedValue { $0 } == ["a cancel was refused: HTTP 401 from /api/jobs/{id}/cancel; the prompt may still run"])
+        }
+    }
+
+    /// An interrupt on the server (the operator's, or a crash) ends the attempt at once, as a
+    /// retryable failure, instead of waiting for the timeout. The retry finds the interrupted run
+    /// in the history, removes it, queues the prompt again (same id) and gets the new run's images.
+    @Test func anInterruptOnTheServerEndsTheAttemptAtOnceAndTheRetryRunsAgain() async throws {
+        let comfy = ComfyUIServer(version: .v0_3_64, runTime: .seconds(2))
+        try await withFakeServer({ comfy.install(on: $0) }) { server in
+            let provider = Self.provider(server.baseURL, timeout: .seconds(60), problems: .ignored)
+            let id = UUID().uuidString.lowercased()
+            let started = ContinuousClock.now
+            Task {
+                _ = try? await waitFor { comfy.runningID == id }
+                _ = try? await ProviderHTTP.send(jsonPost(server.baseURL + "/interrupt", "{}"), client: ProviderHTTP.client, timeout: .seconds(5), provider: "test")
             }
-            let cancelled = try await waitFor { server.received.contains { $0.path == "/api/jobs/\(Self.generationID)/cancel" } }
-            #expect(cancelled)
-            #expect(!server.received.contains { $0.path == "/interrupt" })
+            do {
+                _ = try await provider.generate(Self.request(id)) { _ in }
+                Issue.record("an interrupted run must fail the attempt")
+            } catch ProviderError.retryable(let reason) {
+                #expect(reason.contains("interrupted"))
+            }
+            #expect(ContinuousClock.now - started < .seconds(1.5), "waited for the run's time or the timeout")
+
+            let images = try await provider.generate(Self.request(id)) { _ in }
+            #expect(images.count == 1)
+            #expect(server.received.filter { $0.path == "/prompt" }.count == 2)
+        }
+    }
+
+    /// A node's error ends the attempt at once as permanent, with ComfyUI's message for the
+    /// operator; the outputs of a run that succeeded are fetched and its history entry (the
+    /// filled-in workflow, with the prompt) is deleted from the server.
+    @Test func aNodeErrorIsPermanentAndASuccessLeavesNoHistory() async throws {
+        let failing = ComfyUIServer(version: .v0_3_64, outcome: .error("[Errno 13] Permission denied: '/srv/ComfyUI/output'"))
+        try await withFakeServer({ failing.install(on: $0) }) { server in
+            do {
+                _ = try await Self.provider(server.baseURL, timeout: .seconds(60), problems: .ignored).generate(Self.request(UUID().uuidString)) { _ in }
+                Issue.record("a node error must fail")
+            } catch ProviderError.permanent(let reason) {
+                #expect(reason.contains("Permission denied"))
+            }
+        }
+        let comfy = ComfyUIServer(version: .v0_3_64)
+        try await withFakeServer({ comfy.install(on: $0) }) { server in
+            let id = UUID().uuidString.lowercased()
+            let images = try await Self.provider(server.baseURL, timeout: .seconds(20), problems: .ignored).generate(Self.request(id)) { _ in }
+            #expect(images == [.encoded(ComfyUIServer.png)])
+            #expect(!comfy.historyIDs.contains(id), "the prompt stays in ComfyUI's history")
+            #expect(server.received.contains { $0.path == "/history" && $0.json?["delete"] as? [String] == [id] })
         }
     }
 
@@ -215,6 +296,24 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 3, 3])
             }
         }
     }
+}
+
+/// Answers 401 to the calls that cancel, as an authenticating proxy in front of ComfyUI might.
+private struct RefusesCancels: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        if request.method == .POST, request.url.path.hasSuffix("/cancel") || request.url.path == "/interrupt" || request.url.path == "/queue" {
+            return Response(status: .unauthorized, body: .init(string: "401: Unauthorized"))
+        }
+        return try await next.respond(to: request)
+    }
+}
+
+func jsonPost(_ url: String, _ body: String) -> HTTPClientRequest {
+    var request = HTTPClientRequest(url: url)
+    request.method = .POST
+    request.headers.add(name: "Content-Type", value: "application/json")
+    request.body = .bytes(ByteBuffer(string: body))
+    return request
 }
 
 /// Reads the `client_id` string out of a posted prompt (the rest of the body is ignored).

@@ -5,15 +5,25 @@ import Synchronization
 import WebSocketKit
 
 /// ComfyUI's WebSocket (`/ws?clientId=…`): it sends `progress {value, max, prompt_id}` while a
-/// sampler runs and `executing {node: null, prompt_id}` when a prompt is done. This keeps the
-/// newest fraction and the "done" flag for the polling loop to read; if the socket cannot be
-/// opened, the loop simply polls.
+/// sampler runs, `executing {node: null, prompt_id}` when a prompt is done, and
+/// `execution_interrupted` or `execution_error {exception_message}` when it stopped early. This
+/// keeps the newest fraction, the "done" flag and the early stop for the polling loop to read;
+/// if the socket cannot be opened, the loop simply polls.
 final class ComfyUIProgressSocket: Sendable {
     private struct State {
         var fraction: Double?
         var finished = false
+        var stopped: Stop?
         var socket: WebSocket?
         var closed = false
+    }
+
+    /// How the run ended early, as the server announced it.
+    enum Stop: Equatable {
+        /// Interrupted (an operator's interrupt, or our own cancel).
+        case interrupted
+        /// A node failed; ComfyUI's `exception_message`.
+        case error(String)
     }
 
     private let state = Mutex(State())
@@ -57,6 +67,7 @@ final class ComfyUIProgressSocket: Sendable {
 
     var fraction: Double? { state.withLock { $0.fraction } }
     var finished: Bool { state.withLock { $0.finished } }
+    var stopped: Stop? { state.withLock { $0.stopped } }
 
     func close() {
         let socket = state.withLock { state -> WebSocket? in
@@ -77,6 +88,11 @@ final class ComfyUIProgressSocket: Sendable {
             state.withLock { $0.fraction = min(value / max, 1) * 0.95 }
         case "executing" where data["node"] is NSNull, "execution_success":
             state.withLock { $0.finished = true }
+        case "execution_interrupted":
+            state.withLock { $0.stopped = .interrupted }
+        case "execution_error":
+            let message = (data["exception_message"] as? String)?.trimmingCharacters(in: .whitespacesAndNewlines)
+            state.withLock { $0.stopped = .error(message.flatMap { $0.isEmpty ? nil : $0 } ?? "execution error") }
         default:
             return
         }

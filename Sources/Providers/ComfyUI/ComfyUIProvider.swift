@@ -3,6 +3,7 @@ import Domain
 import Foundation
 import NIOCore
 import NIOFoundationCompat
+import Synchronization
 
 /// A self-hosted ComfyUI server running the operator's workflow (API format). Placeholders in
 /// the workflow's string values are filled per request: `{{prompt}}`, `{{negative_prompt}}`
@@ -10,8 +11,15 @@ import NIOFoundationCompat
 /// (a value that is exactly one of these becomes a number). The `prompt_id` is the generation's
 /// id, so a retried job first looks the prompt up and never queues it twice. Progress comes from
 /// ComfyUI's WebSocket (`ComfyUIProgressSocket`); the end is read from `/history/{id}`, polled
-/// (at once when the socket says the prompt is done); outputs are fetched through `/view`; a prompt Pictor
-/// gives up on is cancelled with `POST /api/jobs/{id}/cancel` (only that job, never another's).
+/// (at once when the socket says the prompt is done, or stopped); outputs are fetched through
+/// `/view`, and then the history entry (which holds the filled-in workflow, the prompt) is
+/// deleted. A run interrupted on the server ends the attempt at once (retryable); a node's error
+/// ends it as permanent. A prompt Pictor gives up on is cancelled, only that one, never
+/// another's: with the jobs API where the server has it (`POST /api/jobs/{id}/cancel`, ComfyUI
+/// 0.25 and later), else with the classic calls (`POST /queue {"delete": [id]}` for a pending
+/// prompt, `POST /interrupt {"prompt_id": id}` when `/queue` shows it running). Which one the
+/// server has is learnt from its answer (405 from an older server) and remembered; a cancel the
+/// server refuses is reported to the operator (`problems`).
 public struct ComfyUIProvider: ImageProvider {
     public struct Settings: Sendable {
         public var baseURL: URL
@@ -37,12 +45,25 @@ public struct ComfyUIProvider: ImageProvider {
     public let capabilities: ProviderCapabilities
     let settings: Settings
     let client: HTTPClient
+    let problems: ProblemReport
+    /// Whether this server cancels through the jobs API, once an answer told.
+    private let cancelRoute = CancelRouteMemory()
 
-    public init(id: String, displayName: String, settings: Settings, client: HTTPClient = ProviderHTTP.client) {
+    enum CancelRoute { case jobs, classic }
+
+    final class CancelRouteMemory: Sendable {
+        private let route = Mutex<CancelRoute?>(nil)
+        func withLock<T>(_ body: (inout CancelRoute?) -> T) -> T { route.withLock { body(&$0) } }
+    }
+
+    public init(
+        id: String, displayName: String, settings: Settings, client: HTTPClient = ProviderHTTP.client, problems: ProblemReport = .ignored
+    ) {
         self.id = id
         self.displayName = displayName
         self.settings = settings
         self.client = client
+        self.problems = problems
         capabilities = ProviderCapabilities(
             referenceImages: false, sizes: settings.sizes, maxCount: settings.maxCount,
             negativePrompt: settings.workflow.contains("{{negative_prompt}}"), seed: settings.workflow.contains("{{seed}}"),
@@ -85,8 +106,13 @@ public struct ComfyUIProvider: ImageProvider {
         do {
             // A retry of the same generation: if ComfyUI already has it, wait for it instead of
             // queueing it again. Asked first: a server that is not there fails the call here,
-            // within the connect timeout, before the progress socket waits for it too.
-            var known = try await history(promptID) != nil
+            // within the connect timeout, before the progress socket waits for it too. A run
+            // that was interrupted (our own cancel when an attempt gave up, or the operator's)
+            // made nothing: its entry is removed and the prompt queued again.
+            var known = false
+            if let entry = try await history(promptID) {
+                if entry.interrupted { try await deleteHistory(promptID) } else { known = true }
+            }
             if !known { known = try await isQueued(promptID) }
             socket = await ComfyUIProgressSocket.open(baseURL: settings.baseURL, clientID: clientID, promptID: promptID)
             if !known {
@@ -94,13 +120,17 @@ public struct ComfyUIProvider: ImageProvider {
             }
             while true {
                 try Task.checkCancellation()
+                if let stop = socket?.stopped { throw Self.error(for: stop) }
                 if let entry = try await history(promptID) {
-                    if let error = entry.error { throw ProviderError.permanent("\(Self.name) could not run the workflow: \(error)") }
+                    if entry.interrupted { throw Self.error(for: .interrupted) }
+                    if let error = entry.error { throw Self.error(for: .error(error)) }
                     if entry.completed {
                         progress(1)
                         var images: [ProviderImage] = []
                         for output in entry.images.prefix(request.count) { images.append(.encoded(try await view(output))) }
                         guard !images.isEmpty else { throw ProviderError.permanent("the workflow saved no images") }
+                        // The entry holds the prompt: not kept on the server once the images are here.
+                        await deleteHistoryQuietly(promptID)
                         return images
                     }
                 }
@@ -108,9 +138,9 @@ public struct ComfyUIProvider: ImageProvider {
                     throw ProviderError.retryable("\(Self.name) did not finish in time")
                 }
                 progress(socket?.fraction ?? 0.5)
-                // Poll history at once when the socket says the prompt is done, else every interval.
+                // Poll history at once when the socket says the prompt is done or stopped, else every interval.
                 var waited = Duration.zero
-                while waited < settings.pollInterval, socket?.finished != true {
+                while waited < settings.pollInterval, socket?.finished != true, socket?.stopped == nil {
                     try await Task.sleep(for: .milliseconds(50))
                     waited += .milliseconds(50)
                     if let fraction = socket?.fraction { progress(fraction) }
@@ -124,6 +154,15 @@ public struct ComfyUIProvider: ImageProvider {
         }
     }
 
+    /// A run that stopped early: interrupted is worth another attempt (the server was asked to
+    /// stop, or restarted); a node's error will happen again.
+    static func error(for stop: ComfyUIProgressSocket.Stop) -> ProviderError {
+        switch stop {
+        case .interrupted: .retryable("\(name) interrupted the run")
+        case .error(let message): .permanent("\(name) could not run the workflow: \(message)")
+        }
+    }
+
     private func isTimeout(_ error: ProviderError) -> Bool {
         if case .retryable(let reason) = error { return reason.contains("in time") }
         return false
@@ -132,6 +171,8 @@ public struct ComfyUIProvider: ImageProvider {
     struct HistoryEntry {
         struct Image { let filename: String; let subfolder: String; let type: String }
         let completed: Bool
+        /// Stopped by an interrupt (ComfyUI files it as an error with an `execution_interrupted` message).
+        let interrupted: Bool
         let error: String?
         let images: [Image]
     }
@@ -145,13 +186,10 @@ public struct ComfyUIProvider: ImageProvider {
         else { return nil }
         let status = entry["status"] as? [String: Any]
         let statusText = status?["status_str"] as? String
-        // A run that was stopped (by our own cancel when a previous attempt gave up, or by the
-        // operator) made nothing: as if it had never been queued, so this attempt queues it again
-        // (its new run replaces the entry when it ends).
         let messages = (status?["messages"] as? [[Any]]) ?? []
-        if messages.contains(where: { ($0.first as? String) == "execution_interrupted" }) { return nil }
-        let error: String? = statusText == "error"
-            ? ((status?["messages"] as? [[Any]])?.compactMap { ($0.last as? [String: Any])?["exception_message"] as? String }.first ?? "execution error")
+        let interrupted = messages.contains { ($0.first as? String) == "execution_interrupted" }
+        let error: String? = statusText == "error" && !interrupted
+            ? (messages.compactMap { ($0.last as? [String: Any])?["exception_message"] as? String }.first ?? "execution error")
             : nil
         var images: [HistoryEntry.Image] = []
         let outputs = (entry["outputs"] as? [String: Any]) ?? [:]
@@ -162,7 +200,7 @@ public struct ComfyUIProvider: ImageProvider {
             }
         }
         let completed = (status?["completed"] as? Bool) ?? (statusText == "success")
-        return HistoryEntry(completed: completed, error: error, images: images)
+        return HistoryEntry(completed: completed, interrupted: interrupted, error: error, images: images)
     }
 
     func isQueued(_ promptID: String) async throws -> Bool {
@@ -172,12 +210,7 @@ public struct ComfyUIProvider: ImageProvider {
     }
 
     func submit(_ graph: Any, promptID: String, clientID: String) async throws {
-        var http = HTTPClientRequest(url: endpoint("prompt"))
-        http.method = .POST
-        http.headers.add(name: "Content-Type", value: "application/json")
-        let body: [String: Any] = ["prompt": graph, "client_id": clientID, "prompt_id": promptID]
-        http.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: body)))
-        let answer = try await ProviderHTTP.send(http, client: client, timeout: requestTimeout, provider: Self.name)
+        let answer = try await post("prompt", json: ["prompt": graph, "client_id": clientID, "prompt_id": promptID], timeout: requestTimeout)
         guard answer.status == .ok else {
             let error = (try? JSONSerialization.jsonObject(with: answer.body) as? [String: Any])?["error"] as? [String: Any]
             throw ProviderHTTP.failure(answer, provider: Self.name, detail: error?["message"] as? String)
@@ -193,10 +226,65 @@ public struct ComfyUIProvider: ImageProvider {
         return try await ProviderHTTP.fetch(components.url!.absoluteString, client: client, timeout: .seconds(60), provider: Self.name)
     }
 
+    /// Removes a prompt's history entry (`POST /history {"delete": [id]}`; 200 whether or not
+    /// the entry exists).
+    func deleteHistory(_ promptID: String) async throws {
+        let answer = try await post("history", json: ["delete": [promptID]], timeout: requestTimeout)
+        guard answer.status == .ok else { throw ProviderHTTP.failure(answer, provider: Self.name, detail: nil) }
+    }
+
+    /// After the images are fetched: a failure to delete is the operator's to know, not a reason
+    /// to fail a generation whose images are here.
+    private func deleteHistoryQuietly(_ promptID: String) async {
+        do {
+            try await deleteHistory(promptID)
+        } catch {
+            problems("the history entry of a finished prompt could not be deleted (\(error)); it keeps the prompt's text on the server")
+        }
+    }
+
+    /// Stops the prompt, only this one. Reports a cancel the server refused.
     func cancel(_ promptID: String) async {
-        var http = HTTPClientRequest(url: endpoint("api/jobs/\(promptID)/cancel"))
+        do {
+            if cancelRoute.withLock({ $0 }) != .classic {
+                let answer = try await post("api/jobs/\(promptID)/cancel", json: [:], timeout: .seconds(10))
+                switch answer.status.code {
+                case 200:
+                    cancelRoute.withLock { $0 = .jobs }
+                    return
+                case 404, 405:
+                    // No jobs API (ComfyUI before 0.25 answers 405, `Allow: GET,HEAD`): the classic calls.
+                    cancelRoute.withLock { $0 = .classic }
+                default:
+                    problems("a cancel was refused: HTTP \(answer.status.code) from /api/jobs/{id}/cancel; the prompt may still run")
+                    return
+                }
+            }
+            // Pending: taken out of the queue. Running: interrupted, but only if it is the one
+            // running (ComfyUI before September 2025 ignores `prompt_id` and interrupts whatever runs).
+            let dequeued = try await post("queue", json: ["delete": [promptID]], timeout: .seconds(10))
+            guard dequeued.status == .ok else {
+                problems("a cancel was refused: HTTP \(dequeued.status.code) from /queue; the prompt may still run")
+                return
+            }
+            let queue = try await ProviderHTTP.send(HTTPClientRequest(url: endpoint("queue")), client: client, timeout: .seconds(10), provider: Self.name)
+            let running = (try? JSONSerialization.jsonObject(with: queue.body) as? [String: Any])?["queue_running"] as? [[Any]] ?? []
+            guard running.contains(where: { $0.count > 1 && ($0[1] as? String) == promptID }) else { return }
+            let interrupted = try await post("interrupt", json: ["prompt_id": promptID], timeout: .seconds(10))
+            if interrupted.status != .ok {
+                problems("a cancel was refused: HTTP \(interrupted.status.code) from /interrupt; the prompt may still run")
+            }
+        } catch {
+            problems("a cancel could not be sent (\(error)); the prompt may still run")
+        }
+    }
+
+    private func post(_ path: String, json: [String: Any], timeout: Duration) async throws -> ProviderHTTP.Answer {
+        var http = HTTPClientRequest(url: endpoint(path))
         http.method = .POST
-        _ = try? await ProviderHTTP.send(http, client: client, timeout: .seconds(10), provider: Self.name)
+        http.headers.add(name: "Content-Type", value: "application/json")
+        http.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: json)))
+        return try await ProviderHTTP.send(http, client: client, timeout: timeout, provider: Self.name)
     }
 
     /// One request to the server: never longer than the whole call may take.

@@ -177,3 +177,17 @@ public struct MultipartForm: Sendable {
 
     public var encoded: Data { body + Data("--\(boundary)--\r\n".utf8) }
 }
+
+/// Where an adapter tells the operator of trouble that is not a call's outcome (a cancel the
+/// server refused, a history entry it kept): the log and `/admin`, through the App.
+public struct ProblemReport: Sendable {
+    private let report: @Sendable (String) -> Void
+
+    public init(_ report: @escaping @Sendable (String) -> Void) {
+        self.report = report
+    }
+
+    public static let ignored = ProblemReport { _ in }
+
+    public func callAsFunction(_ text: String) { report(text) }
+}

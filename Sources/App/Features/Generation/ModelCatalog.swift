@@ -86,7 +86,9 @@ public struct ModelCatalog: Sendable {
     }
 
     /// The adapter for a remote model, from its definition (validated by `ModelsFile`).
-    static func remoteProvider(_ definition: ModelDefinition, timeout: Duration, webhook: String? = nil) -> any ImageProvider {
+    static func remoteProvider(
+        _ definition: ModelDefinition, timeout: Duration, webhook: String? = nil, problems: ProblemReport = .ignored
+    ) -> any ImageProvider {
         let model = definition.providerModel ?? ""
         let base = definition.baseURL!
         let key = definition.apiKey ?? ""
@@ -114,7 +116,8 @@ public struct ModelCatalog: Sendable {
         case .comfyui:
             return ComfyUIProvider(
                 id: definition.id, displayName: definition.name ?? "ComfyUI workflow (self-hosted)",
-                settings: .init(baseURL: base, workflow: definition.workflow ?? "{}", sizes: sizes, maxCount: count, timeout: timeout))
+                settings: .init(baseURL: base, workflow: definition.workflow ?? "{}", sizes: sizes, maxCount: count, timeout: timeout),
+                problems: problems)
         case .automatic1111:
             return Automatic1111Provider(
                 id: definition.id, displayName: definition.name ?? "Stable Diffusion (self-hosted)",
@@ -123,7 +126,11 @@ public struct ModelCatalog: Sendable {
     }
 
     /// The operator's models (MODELS_FILE), or the built-in engine alone when there is none.
-    static func configured(_ definitions: [ModelDefinition]?, builtInDelay: Duration, webhooks: URL? = nil) -> ModelCatalog {
+    /// `problems` gives each model's adapter where to report trouble for the operator.
+    static func configured(
+        _ definitions: [ModelDefinition]?, builtInDelay: Duration, webhooks: URL? = nil,
+        problems: @Sendable (String) -> ProblemReport = { _ in .ignored }
+    ) -> ModelCatalog {
         guard let definitions else { return standard(builtInDelay: builtInDelay) }
         return ModelCatalog(entries: definitions.map { definition in
             let timeout = Duration.seconds(definition.timeoutSeconds)
@@ -135,7 +142,8 @@ public struct ModelCatalog: Sendable {
             default:
                 return Entry(
                     id: definition.id,
-                    provider: remoteProvider(definition, timeout: timeout, webhook: webhooks.map { $0.absoluteString + "/replicate" }),
+                    provider: remoteProvider(
+                        definition, timeout: timeout, webhook: webhooks.map { $0.absoluteString + "/replicate" }, problems: problems(definition.id)),
                     pricePerImage: definition.pricePerImage,
                     timeout: timeout, maxAttempts: definition.maxAttempts, styles: [], fallback: definition.fallback,
                     processor: processorName(definition))
