@@ -47,7 +47,7 @@ import Vapor
         },
     ]
 
-    enum Failure: String, CaseIterable, Sendable { case rateLimited, serverError, requestTimeout, hang }
+    enum Failure: String, CaseIterable, Sendable { case rateLimited, serverError, requestTimeout, hang, hangMidBody, unreadable }
 
     @Test(arguments: cases, Failure.allCases)
     func failuresAreRetryable(_ adapter: Case, _ failure: Failure) async throws {
@@ -60,11 +60,21 @@ import Vapor
                 case .hang:
                     try await Task.sleep(for: .seconds(30))
                     return Response(status: .ok)
+                case .hangMidBody:
+                    // The head and the start of a JSON answer, then nothing.
+                    return Response(status: .ok, headers: ["Content-Type": "application/json"], body: .init(asyncStream: { writer in
+                        try await writer.write(.buffer(ByteBuffer(string: #"{"created": 1, "data": [{"b64_json": "iVBORw0KGgo"#)))
+                        try? await Task.sleep(for: .seconds(30))
+                        try await writer.write(.end)
+                    }))
+                case .unreadable:
+                    return Response(status: .ok, headers: ["Content-Type": "application/json"], body: .init(string: "<html>Service temporarily unavailable</html>"))
                 }
             }
         }) { server in
             // Only the hang needs a short deadline; the others must not race one on a busy machine.
-            let provider = adapter.make(server.baseURL, failure == .hang ? .seconds(1) : .seconds(20))
+            let hangs = failure == .hang || failure == .hangMidBody
+            let provider = adapter.make(server.baseURL, hangs ? .seconds(1) : .seconds(20))
             let started = ContinuousClock.now
             do {
                 _ = try await provider.generate(GenerationRequest(prompt: "x", size: Self.size, seed: 1, idempotencyKey: UUID().uuidString)) { _ in }
@@ -75,7 +85,7 @@ import Vapor
             } catch {
                 Issue.record("\(adapter) on \(failure): \(error)")
             }
-            #expect(ContinuousClock.now - started < .seconds(failure == .hang ? 15 : 25))
+            #expect(ContinuousClock.now - started < .seconds(hangs ? 15 : 25))
         }
     }
 

@@ -9,11 +9,14 @@ import Vapor
 private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 5, 5])
 
 @Suite struct ReplicateProviderTests {
-    static func provider(_ base: String, timeout: Duration = .seconds(10), poll: Duration = .milliseconds(50), signals: PredictionSignals = PredictionSignals()) -> ReplicateProvider {
+    static func provider(
+        _ base: String, timeout: Duration = .seconds(10), poll: Duration = .milliseconds(50), signals: PredictionSignals = PredictionSignals(),
+        problems: ProblemReport = .ignored
+    ) -> ReplicateProvider {
         ReplicateProvider(id: "flux", displayName: "FLUX schnell", settings: .init(
             baseURL: URL(string: base)!, apiToken: "r8_secret", model: "black-forest-labs/flux-schnell",
             sizes: [ImageSize(width: 1024, height: 1024)], maxCount: 4, waitSeconds: 5, pollInterval: poll, timeout: timeout,
-            webhookURL: "https://pictor.example/webhooks/replicate"), signals: signals)
+            webhookURL: "https://pictor.example/webhooks/replicate"), signals: signals, problems: problems)
     }
 
     static let request = GenerationRequest(prompt: "a fox", size: ImageSize(width: 1024, height: 1024), count: 2, seed: 77)
@@ -113,6 +116,29 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 5, 5])
             _ = try? await task.value
             let cancelled = try await waitFor { server.received.contains { $0.method == "POST" && $0.path == "/v1/predictions/p2/cancel" } }
             #expect(cancelled)
+        }
+    }
+
+    /// A cancel Replicate refuses (here 404, a prediction it no longer knows) is reported for
+    /// the operator rather than ignored.
+    @Test func aRefusedCancelIsReported() async throws {
+        let reported = NIOLockedValueBox<[String]>([])
+        try await withFakeServer({ app in
+            app.post("v1", "models", "black-forest-labs", "flux-schnell", "predictions") { _ in
+                Response(status: .created, body: .init(string: #"{"id":"p6","status":"starting"}"#))
+            }
+            app.get("v1", "predictions", "p6") { _ in Response(status: .ok, body: .init(string: #"{"id":"p6","status":"processing"}"#)) }
+            app.post("v1", "predictions", "p6", "cancel") { _ in Response(status: .notFound, body: .init(string: #"{"detail":"Not found.","status":404}"#)) }
+        }) { server in
+            let provider = Self.provider(server.baseURL, problems: ProblemReport { text in reported.withLockedValue { $0.append(text) } })
+            let task = Task { try await provider.generate(Self.request) { _ in } }
+            let polling = try await waitFor { server.received.contains { $0.path == "/v1/predictions/p6" } }
+            #expect(polling)
+            task.cancel()
+            _ = try? await task.value
+            let told = try await waitFor { !reported.withLockedValue { $0 }.isEmpty }
+            #expect(told)
+            #expect(reported.withLockedValue { $0 }.first?.contains("HTTP 404") == true)
         }
     }
 

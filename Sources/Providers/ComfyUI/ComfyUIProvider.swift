@@ -181,9 +181,11 @@ public struct ComfyUIProvider: ImageProvider {
         let answer = try await ProviderHTTP.send(
             HTTPClientRequest(url: endpoint("history/\(promptID)")), client: client, timeout: requestTimeout, provider: Self.name)
         guard answer.status == .ok else { throw ProviderHTTP.failure(answer, provider: Self.name, detail: nil) }
-        guard let all = try? JSONSerialization.jsonObject(with: answer.body) as? [String: Any],
-            let entry = all[promptID] as? [String: Any]
-        else { return nil }
+        // Always a JSON object (`{}` for an unknown id); anything else is a proxy's page or a cut answer.
+        guard let all = try? JSONSerialization.jsonObject(with: answer.body) as? [String: Any] else {
+            throw ProviderError.retryable("\(Self.name) sent an answer Pictor could not read")
+        }
+        guard let entry = all[promptID] as? [String: Any] else { return nil }
         let status = entry["status"] as? [String: Any]
         let statusText = status?["status_str"] as? String
         let messages = (status?["messages"] as? [[Any]]) ?? []

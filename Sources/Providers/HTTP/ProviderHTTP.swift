@@ -26,9 +26,21 @@ public enum ProviderHTTP {
         _ request: HTTPClientRequest, client: HTTPClient, timeout: Duration, provider: String, upTo limit: Int = maxAnswerBytes
     ) async throws -> Answer {
         let seconds = Int64(timeout.components.seconds) + (timeout.components.attoseconds > 0 ? 1 : 0)
+        let deadline = ContinuousClock.now + .seconds(seconds)
         do {
             let response = try await client.execute(request, timeout: .seconds(seconds))
-            let body = try await response.body.collect(upTo: limit)
+            // The client's deadline ends with the answer's head: a body that stalls half-way
+            // would hold the call for as long as the server likes. Read within the same deadline.
+            let body = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+                group.addTask { try await response.body.collect(upTo: limit) }
+                group.addTask {
+                    try await Task.sleep(until: deadline)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let body = first else { throw HTTPClientError.deadlineExceeded }
+                return body
+            }
             return Answer(status: response.status, headers: response.headers, body: Data(buffer: body))
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             throw ProviderError.retryable("\(provider) did not answer in time")

@@ -49,13 +49,18 @@ public struct ReplicateProvider: ImageProvider {
     let settings: Settings
     let client: HTTPClient
     let signals: PredictionSignals
+    let problems: ProblemReport
 
-    public init(id: String, displayName: String, settings: Settings, signals: PredictionSignals = .shared, client: HTTPClient = ProviderHTTP.client) {
+    public init(
+        id: String, displayName: String, settings: Settings, signals: PredictionSignals = .shared, client: HTTPClient = ProviderHTTP.client,
+        problems: ProblemReport = .ignored
+    ) {
         self.id = id
         self.displayName = displayName
         self.settings = settings
         self.signals = signals
         self.client = client
+        self.problems = problems
         capabilities = ProviderCapabilities(
             referenceImages: false, sizes: settings.sizes, maxCount: settings.maxCount, negativePrompt: false, seed: true,
             progress: true, cancel: true, maxPromptLength: 4000)
@@ -165,11 +170,20 @@ public struct ReplicateProvider: ImageProvider {
             try await ProviderHTTP.send(http, client: client, timeout: min(.seconds(30), settings.timeout), provider: Self.name), expect: [.ok])
     }
 
+    /// Cancels the prediction (200 with the prediction); a refusal or no answer is reported to
+    /// the operator: the prediction may run on, and be billed.
     func cancel(_ id: String) async {
         var http = HTTPClientRequest(url: endpoint("v1/predictions/\(id)/cancel"))
         http.method = .POST
         authorize(&http)
-        _ = try? await ProviderHTTP.send(http, client: client, timeout: .seconds(10), provider: Self.name)
+        do {
+            let answer = try await ProviderHTTP.send(http, client: client, timeout: .seconds(10), provider: Self.name)
+            if answer.status != .ok {
+                problems("a cancel was refused: HTTP \(answer.status.code) from /v1/predictions/{id}/cancel; the prediction may run on and be billed")
+            }
+        } catch {
+            problems("a cancel could not be sent (\(error)); the prediction may run on and be billed")
+        }
     }
 
     private func decode(_ answer: ProviderHTTP.Answer, expect: [HTTPResponseStatus]) async throws -> Prediction {

@@ -112,7 +112,8 @@ public struct ModelCatalog: Sendable {
         case .replicate:
             return ReplicateProvider(
                 id: definition.id, displayName: definition.name ?? "Replicate \(model)",
-                settings: .init(baseURL: base, apiToken: key, model: model, sizes: sizes, maxCount: count, timeout: timeout, webhookURL: webhook))
+                settings: .init(baseURL: base, apiToken: key, model: model, sizes: sizes, maxCount: count, timeout: timeout, webhookURL: webhook),
+                problems: problems)
         case .comfyui:
             return ComfyUIProvider(
                 id: definition.id, displayName: definition.name ?? "ComfyUI workflow (self-hosted)",
