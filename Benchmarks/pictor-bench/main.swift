@@ -105,6 +105,12 @@ if CommandLine.arguments.contains("--service") {
     BenchService.removeLeftovers()
     exit(0)
 }
+// `pictor-bench --failover` runs only the failing-neighbour figures.
+if CommandLine.arguments.contains("--failover") {
+    try await failingNeighbourBenchmarks()
+    BenchService.removeLeftovers()
+    exit(0)
+}
 // `pictor-bench --gallery` runs only the gallery figures.
 if CommandLine.arguments.contains("--gallery") {
     try await galleryBenchmarks()
@@ -196,5 +202,6 @@ for side in [512, 1024] {
 // MARK: Generation service and gallery
 
 try await serviceBenchmarks()
+try await failingNeighbourBenchmarks()
 try await galleryBenchmarks()
 BenchService.removeLeftovers()
