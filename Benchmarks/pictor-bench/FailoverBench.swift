@@ -13,11 +13,8 @@ import Vapor
 /// Before issue 22, each call to the stopped server sat 30 s in retried connections and the
 /// workers that held them stopped the whole queue.
 func failingNeighbourBenchmarks() async throws {
-    let environment = ProcessInfo.processInfo.environment
-    let engines: [(String, String?)] = ([("SQLite", nil)]
-        + (environment["PICTOR_BENCH_POSTGRES_URL"].map { [("PostgreSQL", $0)] } ?? []))
-        .filter { engine, _ in environment["PICTOR_BENCH_ENGINE"].map { $0 == engine } ?? true }
-    let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
+    let engines = benchEngines()
+    let client = benchClient()
     print("\n## A model whose server is down beside one that works\n")
     print("| measure | engine | result |")
     print("| --- | --- | --- |")

@@ -181,13 +181,23 @@ func imageWorkOnly(count: Int, parallel: Int) async throws -> Double {
     return seconds(since: start)
 }
 
+/// The engines to measure, with their database URL (nil: SQLite). PICTOR_BENCH_ENGINE=SQLite or
+/// PostgreSQL measures that engine alone (both by default).
+func benchEngines() -> [(String, String?)] {
+    let environment = ProcessInfo.processInfo.environment
+    return ([("SQLite", nil)] + (environment["PICTOR_BENCH_POSTGRES_URL"].map { [("PostgreSQL", $0)] } ?? []))
+        .filter { engine, _ in environment["PICTOR_BENCH_ENGINE"].map { $0 == engine } ?? true }
+}
+
+/// A client with room for every lane of a batch.
+func benchClient() -> HTTPClient {
+    HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
+}
+
 func serviceBenchmarks() async throws {
     let environment = ProcessInfo.processInfo.environment
-    // PICTOR_BENCH_ENGINE=SQLite or PostgreSQL measures that engine alone (both by default).
-    let engines: [(String, String?)] = ([("SQLite", nil)]
-        + (environment["PICTOR_BENCH_POSTGRES_URL"].map { [("PostgreSQL", $0)] } ?? []))
-        .filter { engine, _ in environment["PICTOR_BENCH_ENGINE"].map { $0 == engine } ?? true }
-    let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
+    let engines = benchEngines()
+    let client = benchClient()
     let cores = ProcessInfo.processInfo.activeProcessorCount
 
     print("\n## Generation service (HTTP + queue + database + blob store, \(cores) cores)\n")
