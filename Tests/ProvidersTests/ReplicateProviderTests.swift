@@ -119,6 +119,54 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 5, 5])
         }
     }
 
+    /// Replicate's API also answers a creation with 202 ("created but does not yet have all
+    /// outputs"): a prediction like any other, not a refusal. An `aborted` prediction (stopped by
+    /// Replicate before it ran) is final and worth another attempt, not polled until the timeout.
+    @Test func accepted202IsAPredictionAndAbortedIsFinal() async throws {
+        for (final, expectImages) in [("succeeded", true), ("aborted", false)] {
+            try await withFakeServer({ app in
+                app.post("v1", "models", "black-forest-labs", "flux-schnell", "predictions") { _ in
+                    Response(status: .accepted, body: .init(string: #"{"id":"p7","status":"processing","output":null}"#))
+                }
+                app.get("v1", "predictions", "p7") { req in
+                    let host = req.headers.first(name: .host)!
+                    return Response(status: .ok, body: .init(string: #"{"id":"p7","status":"\#(final)","output":["http://\#(host)/files/a.png"]}"#))
+                }
+                app.get("files", ":name") { _ in Response(status: .ok, body: .init(data: png)) }
+            }) { server in
+                let started = ContinuousClock.now
+                do {
+                    let images = try await Self.provider(server.baseURL, timeout: .seconds(20)).generate(Self.request) { _ in }
+                    #expect(expectImages && images == [.encoded(png)])
+                } catch ProviderError.retryable(let reason) {
+                    #expect(!expectImages && reason.contains("before it ran"), "\(reason)")
+                }
+                #expect(ContinuousClock.now - started < .seconds(10))
+            }
+        }
+    }
+
+    /// Given up while the creation (`Prefer: wait`) is still open: the creation is let finish,
+    /// and the prediction it made is cancelled by its id, not left running and billed.
+    @Test func givingUpDuringTheCreationStillCancelsThePrediction() async throws {
+        try await withFakeServer({ app in
+            app.post("v1", "models", "black-forest-labs", "flux-schnell", "predictions") { _ in
+                try await Task.sleep(for: .milliseconds(800))
+                return Response(status: .created, body: .init(string: #"{"id":"p8","status":"processing"}"#))
+            }
+            app.get("v1", "predictions", "p8") { _ in Response(status: .ok, body: .init(string: #"{"id":"p8","status":"processing"}"#)) }
+            app.post("v1", "predictions", "p8", "cancel") { _ in Response(status: .ok, body: .init(string: #"{"id":"p8","status":"canceled"}"#)) }
+        }) { server in
+            let provider = Self.provider(server.baseURL)
+            let task = Task { try await provider.generate(Self.request) { _ in } }
+            try await Task.sleep(for: .milliseconds(200))
+            task.cancel()
+            _ = try? await task.value
+            let cancelled = try await waitFor { server.received.contains { $0.method == "POST" && $0.path == "/v1/predictions/p8/cancel" } }
+            #expect(cancelled)
+        }
+    }
+
     /// A cancel Replicate refuses (here 404, a prediction it no longer knows) is reported for
     /// the operator rather than ignored.
     @Test func aRefusedCancelIsReported() async throws {

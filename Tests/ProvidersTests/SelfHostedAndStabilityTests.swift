@@ -84,7 +84,12 @@ private let grid = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 7, 7])
 
     @Test func badCredentialsArePermanent() async throws {
         try await withFakeServer({ app in
-            app.post("sdapi", "v1", "txt2img") { _ in Response(status: .unauthorized, body: .init(string: #"{"detail":"Not authenticated"}"#)) }
+            // AUTOMATIC1111 (modules/api/api.py) rewrites every HTTPException through its own
+            // handler: this body, and no `WWW-Authenticate`.
+            app.post("sdapi", "v1", "txt2img") { _ in
+                Response(status: .unauthorized, headers: ["Content-Type": "application/json"],
+                         body: .init(string: #"{"error":"HTTPException","detail":"Incorrect username or password","body":"","errors":""}"#))
+            }
         }) { server in
             do {
                 _ = try await Self.provider(server.baseURL).generate(GenerationRequest(prompt: "x", size: ImageSize(width: 512, height: 512), seed: 1)) { _ in }

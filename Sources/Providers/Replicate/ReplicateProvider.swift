@@ -101,13 +101,19 @@ public struct ReplicateProvider: ImageProvider {
     }
 
     static let name = "The image model"
+    /// A prediction in one of these states changes no more (`aborted`: stopped before it ran).
+    static let finalStates: Set<String> = ["succeeded", "failed", "canceled", "aborted"]
     static let ratios = ["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
 
     public func generate(_ request: GenerationRequest, progress: @Sendable (Double) -> Void) async throws -> [ProviderImage] {
-        var prediction = try await create(request)
+        // The creation is not cancelled with the call: cut off, it would leave a prediction
+        // running (and billed) whose id Pictor never learnt. A call given up meanwhile finds
+        // out just below, and cancels the prediction by its id.
+        let creating = Task { try await create(request) }
+        var prediction = try await creating.value
         let started = ContinuousClock.now
         do {
-            while !["succeeded", "failed", "canceled"].contains(prediction.status) {
+            while !Self.finalStates.contains(prediction.status) {
                 try Task.checkCancellation()
                 guard ContinuousClock.now - started < settings.timeout else {
                     throw ProviderError.retryable("\(Self.name) did not finish in time")
@@ -137,6 +143,9 @@ public struct ReplicateProvider: ImageProvider {
             return images
         case "canceled":
             throw ProviderError.cancelled
+        case "aborted":
+            // Ended by Replicate before it ran (its own deadline, or capacity).
+            throw ProviderError.retryable("\(Self.name) stopped the prediction before it ran")
         default:
             let message = prediction.error ?? "no reason given"
             let lowered = message.lowercased()
@@ -160,7 +169,7 @@ public struct ReplicateProvider: ImageProvider {
             webhook: settings.webhookURL, webhook_events_filter: settings.webhookURL == nil ? nil : ["completed"])
         http.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(body)))
         let timeout = min(Duration.seconds(settings.waitSeconds + 15), settings.timeout)
-        return try await decode(try await ProviderHTTP.send(http, client: client, timeout: timeout, provider: Self.name), expect: [.created, .ok])
+        return try await decode(try await ProviderHTTP.send(http, client: client, timeout: timeout, provider: Self.name), expect: [.created, .accepted, .ok])
     }
 
     func fetch(_ id: String) async throws -> Prediction {
