@@ -18,7 +18,7 @@ test-postgres:
 	scripts/setup test
 	swift build --build-tests
 	eval "$$(scripts/start-postgres)"; trap 'scripts/stop-postgres "$$PICTOR_PG_DIR"' EXIT; \
-	  SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=$${SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH:-16} swift test --skip-build  # see scripts/test
+	  SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=$${SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH:-8} swift test --skip-build  # see scripts/test
 
 bench:
 	scripts/setup test

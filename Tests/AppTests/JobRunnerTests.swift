@@ -282,7 +282,7 @@ func eventually(within seconds: Double = 10, _ condition: () async throws -> Boo
             let handler = CompletesThenCleansUp()
             let id = try await JobQueue.enqueue(NewJob(kind: handler.kind, payload: "x"), now: Date(), on: app.db)
             try await withRunner(app, handlers: [handler], lease: 0.6, poll: .milliseconds(50)) { (_: JobRunner) async throws in
-                #expect(try await eventually(within: 5) { handler.cleanedUp.value }, "the handler was stopped after completing its job")
+                #expect(try await eventually(within: 20) { handler.cleanedUp.value }, "the handler was stopped after completing its job")
             }
             #expect(try await JobQueue.snapshot(id, on: app.db)?.state == .succeeded)
         }
