@@ -52,7 +52,8 @@ enum GenerationEventStream {
                 let events = req.pictor.generationEvents
                 do {
                     // A cancelled wait returns at once: stop rather than re-read in a loop.
-                    while ContinuousClock.now - started < maxDuration && !Task.isCancelled {
+                    // Shutting down: no more reads (the database goes away with the application).
+                    while ContinuousClock.now - started < maxDuration && !Task.isCancelled && !events.isClosing {
                         if ContinuousClock.now - signInChecked >= signInRecheckInterval {
                             guard try await req.isStillSignedIn(user) else {
                                 try await writer.write(.buffer(ByteBuffer(string: "event: signed-out\ndata: {}\n\n")))
