@@ -23,6 +23,17 @@ import Testing
         #expect(config.imageLimits == ImageLimits(maxBytes: 20 * 1_048_576, maxPixels: 40_000_000))
     }
 
+    /// One model may use three quarters of the workers (rounded up), never all of them when
+    /// there are two or more; the deadline for waiting on a model is 10 minutes.
+    @Test func aModelNeverTakesEveryWorkerByDefault() throws {
+        for (workers, limit) in [(0, 1), (1, 1), (2, 1), (3, 2), (4, 3), (8, 6), (64, 48)] {
+            #expect(try AppConfig.load(environment: ["JOB_WORKERS": "\(workers)"]).maxCallsPerModel == limit, "\(workers) workers")
+        }
+        #expect(try AppConfig.load(environment: ["MAX_CALLS_PER_MODEL": "8"]).maxCallsPerModel == 8)
+        #expect(throws: ConfigError.self) { try AppConfig.load(environment: ["MAX_CALLS_PER_MODEL": "0"]) }
+        #expect(try AppConfig.load(environment: [:]).generationDeadlineSeconds == 600)
+    }
+
     @Test func postgresURLSwitchesEngineAndTurnsOffAutoMigrate() throws {
         let config = try AppConfig.load(environment: ["DATABASE_URL": "postgres://pictor:s3cret@db.internal:5432/pictor"])
         #expect(config.database == .postgres(url: "postgres://pictor:s3cret@db.internal:5432/pictor"))

@@ -118,9 +118,11 @@ public struct AppConfig: Sendable, Equatable {
         privacyVersion = reader.string("PRIVACY_VERSION", default: "2026-11-25")
         passwordHashCost = try reader.integer("PASSWORD_HASH_COST", default: 12, range: 10...14)
         jobWorkers = try reader.integer("JOB_WORKERS", default: 8, range: 0...64)
-        // Three quarters of the workers by default: a model whose server hangs holds at most
-        // that many, and the other quarter keeps the other models' jobs moving.
-        maxCallsPerModel = try reader.integer("MAX_CALLS_PER_MODEL", default: max(1, (jobWorkers * 3 + 3) / 4), range: 1...64)
+        // Three quarters of the workers by default (rounded up, but one worker always left when
+        // there are two or more): a model whose server hangs holds at most that many, and the
+        // rest keep the other models' jobs moving.
+        maxCallsPerModel = try reader.integer(
+            "MAX_CALLS_PER_MODEL", default: max(1, min((jobWorkers * 3 + 3) / 4, jobWorkers - 1)), range: 1...64)
         generationDeadlineSeconds = try reader.integer("GENERATION_DEADLINE_SECONDS", default: 600, range: 10...86_400)
         jobLeaseSeconds = try reader.integer("JOB_LEASE_SECONDS", default: 60, range: 3...86_400)
         jobShutdownGraceSeconds = try reader.integer("JOB_SHUTDOWN_GRACE_SECONDS", default: 20, range: 0...3600)
