@@ -111,16 +111,16 @@ import VaporTesting
             try await Task.sleep(for: .milliseconds(200))
             try slow.send("bc")  // the body streams, then stalls
             let started = ContinuousClock.now
-            let answer = try slow.readFirst(timeout: 15)
+            let answer = try await slow.readFirst(timeout: 15)
             #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer.prefix(200))")
             #expect(ContinuousClock.now - started < .seconds(4))
             // Closed at the latest by the idle timeout (Vapor waits for the rest of a body it no longer needs).
-            _ = try slow.readUntilClosed(timeout: 15)
+            _ = try await slow.readUntilClosed(timeout: 15)
             #expect(ContinuousClock.now - started < .seconds(12))
 
             let idle = try Socket(port: port)
             let opened = ContinuousClock.now
-            let nothing = try idle.readUntilClosed(timeout: 15)
+            let nothing = try await idle.readUntilClosed(timeout: 15)
             #expect(nothing.isEmpty)
             let held = ContinuousClock.now - opened
             #expect(held >= .seconds(4) && held < .seconds(12), "held \(held)")
@@ -149,7 +149,7 @@ import VaporTesting
             #expect(whileNotReading < 60, "\(whileNotReading) of 120 answered for a client that reads nothing")
 
             // Reading lets the rest through: nothing was dropped.
-            let everything = try client.read(bytes: 120 * page.utf8.count, timeout: 30)
+            let everything = try await client.read(bytes: 120 * page.utf8.count, timeout: 30)
             #expect(everything >= 120 * page.utf8.count)
             #expect(answered.value == 120)
             await app.server.shutdown()
@@ -174,7 +174,7 @@ final class Counter: Sendable {
 }
 
 /// A blocking TCP client for tests that must control every byte and see the server close.
-final class Socket {
+final class Socket: @unchecked Sendable {
     private let descriptor: Int32
 
     /// `receiveBuffer` (bytes) keeps the kernel from taking much on the client's behalf.
@@ -200,8 +200,21 @@ final class Socket {
         guard Glibc.send(descriptor, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else { throw SocketError() }
     }
 
+    /// Runs a blocking call on a thread of its own: blocked on the two-thread cooperative pool,
+    /// it stalled every other test's tasks for as long as it waited.
+    private func blocking<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: body()) }
+        }
+    }
+
     /// The first bytes the server sends (or "" after `timeout` seconds, or when it closes first).
-    func readFirst(timeout: Int) throws -> String {
+    func readFirst(timeout: Int) async throws -> String {
+        let descriptor = descriptor
+        return await blocking { Self.readFirst(descriptor, timeout: timeout) }
+    }
+
+    private static func readFirst(_ descriptor: Int32, timeout: Int) -> String {
         var limit = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -210,7 +223,12 @@ final class Socket {
     }
 
     /// Everything the server sends until it closes the connection (or `timeout` seconds pass).
-    func readUntilClosed(timeout: Int) throws -> String {
+    func readUntilClosed(timeout: Int) async throws -> String {
+        let descriptor = descriptor
+        return await blocking { Self.readUntilClosed(descriptor, timeout: timeout) }
+    }
+
+    private static func readUntilClosed(_ descriptor: Int32, timeout: Int) -> String {
         var limit = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         var received: [UInt8] = []
@@ -225,7 +243,12 @@ final class Socket {
 
     /// Reads until `bytes` have arrived, the server closes, or `timeout` seconds pass without
     /// data; answers how many arrived.
-    func read(bytes: Int, timeout: Int) throws -> Int {
+    func read(bytes: Int, timeout: Int) async throws -> Int {
+        let descriptor = descriptor
+        return await blocking { Self.read(descriptor, bytes: bytes, timeout: timeout) }
+    }
+
+    private static func read(_ descriptor: Int32, bytes: Int, timeout: Int) -> Int {
         var limit = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         var total = 0

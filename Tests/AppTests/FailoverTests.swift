@@ -201,6 +201,33 @@ import Vapor
         }
     }
 
+    /// A busy model is working through its queue: a generation waiting its turn is not failed
+    /// by the deadline, however long ago it was submitted (only a resting model's wait is).
+    @Test func aBusyModelIsWaitedForPastTheDeadline() async throws {
+        let slow = ScriptedProvider(id: "slow", otherwise: [.wait(.milliseconds(1500)), .deliver(side: 64)])
+        try await withPictor({ $0.generationDeadlineSeconds = 10 }) { app in
+            app.pictor = app.pictor.with(
+                models: ModelCatalog(entries: [
+                    .init(id: "slow", provider: slow, pricePerImage: 1, timeout: .seconds(20), maxAttempts: 1, styles: []),
+                ]),
+                providerHealth: ProviderHealth(callLimit: 1))
+            let browser = try await signedInForAPI(app, email: "backlog@example.com")
+            var ids: [UUID] = []
+            for n in 0..<3 {
+                let created: GenerationView = try await browser.generate(#"{"model":"slow","prompt":"old \#(n)","size":"64x64"}"#).decoded()
+                ids.append(created.id)
+            }
+            // Submitted an hour ago: long past the deadline.
+            try await sqlDatabase(app.db).raw("UPDATE generations SET created_at = \(bind: Date().addingTimeInterval(-3600))").run()
+            try await withRunner(app, handlers: workHandlers) { _ in
+                for id in ids {
+                    let done = try await browser.finished(id, within: 40)
+                    #expect(done.status == "succeeded", "\(done.status): \(done.reason ?? "")")
+                }
+            }
+        }
+    }
+
     @Test func withoutAFallbackTheErrorIsRetriedThenFailsFree() async throws {
         let lonely = ScriptedProvider(id: "lonely", otherwise: [.fail(.retryable("HTTP 502"))])
         try await withPictor { app in

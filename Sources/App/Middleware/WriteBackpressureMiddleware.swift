@@ -12,12 +12,13 @@ import Vapor
 /// one answer in memory, not thousands.
 ///
 /// Outermost of all middleware, so that error pages are paced too. Bodies that already stream
-/// (files, progress events) write piece by piece behind the socket anyway. A HEAD answer has no
-/// body to wait on and is left as it is.
+/// (files, progress events) write piece by piece behind the socket anyway. HEAD, 204 and 304
+/// answers have no body to wait on and are left as they are.
 struct WriteBackpressureMiddleware: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         let response = try await next.respond(to: request)
-        guard request.method != .HEAD, response.status != .noContent else { return response }
+        // A 304 keeps the Content-Length of the answer it stands for (setting a body would make it 0).
+        guard request.method != .HEAD, response.status != .noContent, response.status != .notModified else { return response }
         // `buffer` is nil for a body that streams already; an empty body is paced as well: its
         // empty write completes only after the head before it has been sent.
         let body = response.body.buffer ?? (response.body.count == 0 ? request.byteBufferAllocator.buffer(capacity: 0) : nil)

@@ -71,11 +71,13 @@ public enum ProviderHTTP {
     /// to whatever host it names.
     ///
     /// A server that cannot be reached fails the call within `connectTimeout`: a refused
-    /// connection at once, an unroutable one when the timeout ends. (By default the client keeps
-    /// retrying the connection until the request's whole deadline: with a stopped ComfyUI every
-    /// call sat 30 s, the fallback model was tried only after that, and every worker waited.)
-    /// A failed connection is a retryable failure: the job's own retries and the breaker handle
-    /// a server that comes back.
+    /// connection at once, an unanswered one when the timeout ends. (By default the client keeps
+    /// retrying the connection: with a stopped ComfyUI every call sat 30 s, the fallback model was
+    /// tried only after that, and every worker waited; with retries on and a short connect
+    /// timeout, calls still took 10 s when several waited for the host.) The price: a connection
+    /// that fails fails every call then waiting for one to that host, each a retryable failure
+    /// that counts towards the model's breaker; the breaker then rests the model (its jobs wait,
+    /// or go to its fallback) rather than every call hanging.
     public static let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration())
 
     /// Longest wait for a connection (TCP and TLS) to a provider.

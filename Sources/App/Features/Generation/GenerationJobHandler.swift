@@ -87,15 +87,18 @@ struct GenerationJobHandler: JobHandler {
             logger.info("generation cancelled by its owner while running")
             return
         } catch let none as NoModelFree {
-            // Not an attempt: the job waits for the model, until the generation's deadline.
+            // Not an attempt: the job waits for the model. A model resting after failures is
+            // waited for until the generation's deadline; a busy one is working, and the job
+            // waits its turn however long the queue is.
             let deadline = generation.createdAt.addingTimeInterval(TimeInterval(app.pictor.config.generationDeadlineSeconds))
-            guard none.until < deadline else {
+            guard none.reason == Self.busyReason || none.until < deadline else {
                 logger.warning("generation gave up waiting for its model", metadata: ["reason": .string(none.reason)])
                 let minutes = max(1, app.pictor.config.generationDeadlineSeconds / 60)
                 try await GenerationService.end(generation, as: .failed, reason: "The image model was not available for \(minutes) minute\(minutes == 1 ? "" : "s"). You were not charged.", app: app, on: app.db)
                 return
             }
-            throw JobFailure.postponed(until: none.until, reason: none.reason)
+            // In the queue's clock (the database's), which `run_at` is compared with.
+            throw JobFailure.postponed(until: app.pictor.queueClock.now.addingTimeInterval(max(0, none.until.timeIntervalSinceNow)), reason: none.reason)
         }
         guard !delivered.isEmpty else {
             try await handle(.permanent("it returned no images"), generation: generation, job: job, app: app, logger: logger)

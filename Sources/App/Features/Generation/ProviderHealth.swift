@@ -122,9 +122,10 @@ final class ProviderHealth: Sendable {
     /// Keeps a provider's account of a failure (or of a cancel it refused) for the operator's
     /// console, scrubbed of paths and addresses.
     func recordProblem(_ model: String, _ text: String, now: Date = Date()) {
+        let problem = Problem(text: ProviderText.scrubbed(text), at: now)  // outside the lock every worker uses
         stats.withLock { stats in
             var entry = stats[model] ?? Stats(breaker: CircuitBreaker(threshold: threshold, cooldown: cooldown))
-            entry.lastProblem = Problem(text: ProviderText.scrubbed(text), at: now)
+            entry.lastProblem = problem
             stats[model] = entry
         }
     }
