@@ -31,6 +31,7 @@ import VaporTesting
         let width: Int
         let height: Int
         let url: String
+        let format: String?
     }
 
     struct Page: Decodable {
@@ -66,6 +67,7 @@ import VaporTesting
                 let reference: Reference = try await self.upload(browser, upload).decoded()
                 let served = Data(try await browser.api(.GET, reference.url).body.readableBytesView)
                 #expect(ImageFormat.sniff(served) == kept)
+                #expect(reference.format == kept.rawValue, "the API names the format stored")
                 #expect(Double(served.count) <= 1.5 * Double(upload.count), "\(kept): \(served.count) bytes kept for \(upload.count) uploaded")
                 #expect(try Image.header(of: served, limits: limits).metadataFields.filter { $0.hasPrefix("exif") || $0.hasPrefix("xmp") }.isEmpty)
                 if kept == .webp {  // lossless: the same pixels

@@ -74,8 +74,8 @@ enum ReferenceImagesAPI {
         let row = ReferenceImageModel()
         row.id = UUID()
         row.userID = user
-        row.blobKey = "users/\(user.uuidString.lowercased())/references/\(row.id!.uuidString.lowercased()).png"
-        row.format = ImageFormat.png.rawValue
+        row.blobKey = "users/\(user.uuidString.lowercased())/references/\(row.id!.uuidString.lowercased()).\(reencoded.format.fileExtension)"
+        row.format = reencoded.format.rawValue
         row.width = reencoded.width
         row.height = reencoded.height
         row.bytes = reencoded.data.count
@@ -103,14 +103,15 @@ enum ReferenceImagesAPI {
         }
     }
 
-    /// Decodes untrusted bytes with every check and writes a fresh PNG of the pixels only.
-    /// Decoded (upright, sRGB, 8-bit pixels only) and saved again with no metadata, in a format
-    /// near the upload's size: a JPEG stays JPEG (quality 92, close to what was sent), a PNG or
-    /// WebP becomes lossless WebP. Saved as PNG, a phone photo took several times the upload limit.
-    static func clean(_ data: Data, limits: ImageLimits) throws -> (data: Data, width: Int, height: Int) {
+    /// Decodes untrusted bytes with every check and writes the pixels only, with no metadata
+    /// (upright, sRGB, 8-bit), in a format near the upload's size: a JPEG stays JPEG (quality 92,
+    /// close to what was sent), a PNG or WebP becomes lossless WebP. Saved as PNG, a phone photo
+    /// took several times the upload limit.
+    static func clean(_ data: Data, limits: ImageLimits) throws -> (data: Data, format: ImageFormat, width: Int, height: Int) {
         let decoded = try Image.decode(data, limits: limits)
-        let encoding: Encoding = decoded.sourceFormat == .jpeg ? .jpeg(quality: 92) : .webp(quality: 100, effort: 2, lossless: true)
-        return (try decoded.image.encode(encoding), decoded.image.width, decoded.image.height)
+        let (encoding, format): (Encoding, ImageFormat) = decoded.sourceFormat == .jpeg
+            ? (.jpeg(quality: 92), .jpeg) : (.webp(quality: 100, effort: 2, lossless: true), .webp)
+        return (try decoded.image.encode(encoding), format, decoded.image.width, decoded.image.height)
     }
 
     /// `GET /api/v1/reference-images`: the owner's, newest first, `limit` (1–100, default 50) a
