@@ -62,14 +62,7 @@ func failingNeighbourBenchmarks() async throws {
 private func scriptedBatch(_ service: BenchService, count: Int, body: @escaping @Sendable (Int) -> String, client: HTTPClient) async throws -> Double {
     let before = try await service.succeeded()
     let start = ContinuousClock.now
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        for lane in 0..<16 {
-            group.addTask {
-                for index in stride(from: lane, to: count, by: 16) { _ = try await service.submit(body(index), client: client) }
-            }
-        }
-        try await group.waitForAll()
-    }
+    try await submitAll(service, count: count, concurrency: 16, body: body, client: client)
     let deadline = ContinuousClock.now + .seconds(300)
     while try await service.succeeded() - before < count {
         guard ContinuousClock.now < deadline else { throw BenchError("the working model's generations did not all succeed within 300 s") }

@@ -138,14 +138,7 @@ func percentile(_ samples: [Double], _ p: Double) -> Double {
 func runBatch(_ service: BenchService, count: Int, concurrency: Int, body: @escaping @Sendable (Int) -> String, client: HTTPClient) async throws -> (total: Double, submits: Double) {
     let before = try await service.succeeded()
     let start = ContinuousClock.now
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        for lane in 0..<concurrency {
-            group.addTask {
-                for index in stride(from: lane, to: count, by: concurrency) { _ = try await service.submit(body(index), client: client) }
-            }
-        }
-        try await group.waitForAll()
-    }
+    try await submitAll(service, count: count, concurrency: concurrency, body: body, client: client)
     let submits = seconds(since: start)
     // Every 20 ms: each look is a query on the service's one SQLite connection, which at
     // 5 ms took a share of it from the service being measured.
@@ -154,6 +147,18 @@ func runBatch(_ service: BenchService, count: Int, concurrency: Int, body: @esca
     let done = try await service.succeeded() - before
     guard done == count else { throw BenchError("\(count - done) of \(count) generations did not succeed") }
     return (total, submits)
+}
+
+/// Submits `count` generations (bodies `body(0)`…) from `concurrency` clients.
+func submitAll(_ service: BenchService, count: Int, concurrency: Int, body: @escaping @Sendable (Int) -> String, client: HTTPClient) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for lane in 0..<concurrency {
+            group.addTask {
+                for index in stride(from: lane, to: count, by: concurrency) { _ = try await service.submit(body(index), client: client) }
+            }
+        }
+        try await group.waitForAll()
+    }
 }
 
 /// The image work of one 512² generation with no service around it: the built-in engine's

@@ -200,65 +200,41 @@ final class Socket: @unchecked Sendable {
         guard Glibc.send(descriptor, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else { throw SocketError() }
     }
 
-    /// Runs a blocking call on a thread of its own: blocked on the two-thread cooperative pool,
-    /// it stalled every other test's tasks for as long as it waited.
-    private func blocking<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(returning: body()) }
-        }
-    }
-
     /// The first bytes the server sends (or "" after `timeout` seconds, or when it closes first).
     func readFirst(timeout: Int) async throws -> String {
-        let descriptor = descriptor
-        return await blocking { Self.readFirst(descriptor, timeout: timeout) }
-    }
-
-    private static func readFirst(_ descriptor: Int32, timeout: Int) -> String {
-        var limit = timeval(tv_sec: timeout, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = recv(descriptor, &buffer, buffer.count, 0)
-        return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
+        String(decoding: await receive(upTo: 1, timeout: timeout), as: UTF8.self)
     }
 
     /// Everything the server sends until it closes the connection (or `timeout` seconds pass).
     func readUntilClosed(timeout: Int) async throws -> String {
-        let descriptor = descriptor
-        return await blocking { Self.readUntilClosed(descriptor, timeout: timeout) }
-    }
-
-    private static func readUntilClosed(_ descriptor: Int32, timeout: Int) -> String {
-        var limit = timeval(tv_sec: timeout, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = recv(descriptor, &buffer, buffer.count, 0)
-            if count <= 0 { break }
-            received += buffer[0..<count]
-        }
-        return String(decoding: received, as: UTF8.self)
+        String(decoding: await receive(upTo: .max, timeout: timeout), as: UTF8.self)
     }
 
     /// Reads until `bytes` have arrived, the server closes, or `timeout` seconds pass without
     /// data; answers how many arrived.
     func read(bytes: Int, timeout: Int) async throws -> Int {
-        let descriptor = descriptor
-        return await blocking { Self.read(descriptor, bytes: bytes, timeout: timeout) }
+        await receive(upTo: bytes, timeout: timeout).count
     }
 
-    private static func read(_ descriptor: Int32, bytes: Int, timeout: Int) -> Int {
-        var limit = timeval(tv_sec: timeout, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        var total = 0
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while total < bytes {
-            let count = recv(descriptor, &buffer, buffer.count, 0)
-            if count <= 0 { break }
-            total += count
+    /// Reads until at least `limit` bytes have arrived, the server closes, or `timeout` seconds
+    /// pass without data. The blocking reads run on a thread of their own: blocked on the
+    /// two-thread cooperative pool, they stalled every other test's tasks as long as they waited.
+    private func receive(upTo limit: Int, timeout: Int) async -> [UInt8] {
+        let descriptor = descriptor
+        return await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                var deadline = timeval(tv_sec: timeout, tv_usec: 0)
+                setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &deadline, socklen_t(MemoryLayout<timeval>.size))
+                var received: [UInt8] = []
+                var buffer = [UInt8](repeating: 0, count: 65536)
+                while received.count < limit {
+                    let count = recv(descriptor, &buffer, buffer.count, 0)
+                    if count <= 0 { break }
+                    received += buffer[0..<count]
+                }
+                continuation.resume(returning: received)
+            }
         }
-        return total
     }
 
     struct SocketError: Error {}

@@ -105,14 +105,19 @@ import Vapor
     @Test func onlyTheTrialsOwnAbandonmentReopensTheBreaker() {
         let health = ProviderHealth(threshold: 1, cooldown: 10)
         let start = Date()
-        let early = health.admit("m", now: start)
+        let early = health.reserve("m", now: start)
         health.recordFailure("m", now: start)
-        let trial = health.admit("m", now: start.addingTimeInterval(11))
-        #expect(early == .allowed && trial == .trial)
-        health.recordAbandoned("m", admission: early)
-        #expect(health.admit("m", now: start.addingTimeInterval(12)) == .refused, "a second trial went out")
-        health.recordAbandoned("m", admission: trial)
-        #expect(health.admit("m", now: start.addingTimeInterval(13)) == .trial)
+        let trial = health.reserve("m", now: start.addingTimeInterval(11))
+        #expect(early == .granted(.allowed) && trial == .granted(.trial))
+        health.recordAbandoned("m", admission: .allowed)
+        health.release("m")
+        guard case .resting = health.reserve("m", now: start.addingTimeInterval(12)) else {
+            Issue.record("a second trial went out")
+            return
+        }
+        health.recordAbandoned("m", admission: .trial)
+        health.release("m")
+        #expect(health.reserve("m", now: start.addingTimeInterval(13)) == .granted(.trial))
     }
 
     /// A breaker's refusal is not an attempt: the job waits for the breaker's trial time and

@@ -206,9 +206,17 @@ public struct ComfyUIProvider: ImageProvider {
     }
 
     func isQueued(_ promptID: String) async throws -> Bool {
-        let answer = try await ProviderHTTP.send(HTTPClientRequest(url: endpoint("queue")), client: client, timeout: requestTimeout, provider: Self.name)
-        guard answer.status == .ok else { return false }
-        return String(decoding: answer.body, as: UTF8.self).contains("\"\(promptID)\"")
+        let queue = try await queuedIDs(timeout: requestTimeout)
+        return queue.running.contains(promptID) || queue.pending.contains(promptID)
+    }
+
+    /// The prompt ids `GET /queue` lists as running and as waiting (`[number, prompt_id, …]`
+    /// items); none when the server does not answer it.
+    func queuedIDs(timeout: Duration) async throws -> (running: [String], pending: [String]) {
+        let answer = try await ProviderHTTP.send(HTTPClientRequest(url: endpoint("queue")), client: client, timeout: timeout, provider: Self.name)
+        guard answer.status == .ok, let queue = try? JSONSerialization.jsonObject(with: answer.body) as? [String: Any] else { return ([], []) }
+        func ids(_ key: String) -> [String] { ((queue[key] as? [[Any]]) ?? []).compactMap { $0.count > 1 ? $0[1] as? String : nil } }
+        return (ids("queue_running"), ids("queue_pending"))
     }
 
     func submit(_ graph: Any, promptID: String, clientID: String) async throws {
@@ -247,6 +255,9 @@ public struct ComfyUIProvider: ImageProvider {
 
     /// Stops the prompt, only this one. Reports a cancel the server refused.
     func cancel(_ promptID: String) async {
+        func refused(_ answer: ProviderHTTP.Answer, by path: String) {
+            problems("a cancel was refused: HTTP \(answer.status.code) from \(path); the prompt may still run")
+        }
         do {
             if cancelRoute.withLock({ $0 }) != .classic {
                 let answer = try await post("api/jobs/\(promptID)/cancel", json: [:], timeout: .seconds(10))
@@ -258,24 +269,17 @@ public struct ComfyUIProvider: ImageProvider {
                     // No jobs API (ComfyUI before 0.25 answers 405, `Allow: GET,HEAD`): the classic calls.
                     cancelRoute.withLock { $0 = .classic }
                 default:
-                    problems("a cancel was refused: HTTP \(answer.status.code) from /api/jobs/{id}/cancel; the prompt may still run")
+                    refused(answer, by: "/api/jobs/{id}/cancel")
                     return
                 }
             }
             // Pending: taken out of the queue. Running: interrupted, but only if it is the one
             // running (ComfyUI before September 2025 ignores `prompt_id` and interrupts whatever runs).
             let dequeued = try await post("queue", json: ["delete": [promptID]], timeout: .seconds(10))
-            guard dequeued.status == .ok else {
-                problems("a cancel was refused: HTTP \(dequeued.status.code) from /queue; the prompt may still run")
-                return
-            }
-            let queue = try await ProviderHTTP.send(HTTPClientRequest(url: endpoint("queue")), client: client, timeout: .seconds(10), provider: Self.name)
-            let running = (try? JSONSerialization.jsonObject(with: queue.body) as? [String: Any])?["queue_running"] as? [[Any]] ?? []
-            guard running.contains(where: { $0.count > 1 && ($0[1] as? String) == promptID }) else { return }
+            guard dequeued.status == .ok else { return refused(dequeued, by: "/queue") }
+            guard try await queuedIDs(timeout: .seconds(10)).running.contains(promptID) else { return }
             let interrupted = try await post("interrupt", json: ["prompt_id": promptID], timeout: .seconds(10))
-            if interrupted.status != .ok {
-                problems("a cancel was refused: HTTP \(interrupted.status.code) from /interrupt; the prompt may still run")
-            }
+            if interrupted.status != .ok { refused(interrupted, by: "/interrupt") }
         } catch {
             problems("a cancel could not be sent (\(error)); the prompt may still run")
         }

@@ -91,7 +91,7 @@ struct GenerationJobHandler: JobHandler {
             // waited for until the generation's deadline; a busy one is working, and the job
             // waits its turn however long the queue is.
             let deadline = generation.createdAt.addingTimeInterval(TimeInterval(app.pictor.config.generationDeadlineSeconds))
-            guard none.reason == Self.busyReason || none.until < deadline else {
+            if case .resting(let until) = none, until >= deadline {
                 logger.warning("generation gave up waiting for its model", metadata: ["reason": .string(none.reason)])
                 let minutes = max(1, app.pictor.config.generationDeadlineSeconds / 60)
                 try await GenerationService.end(generation, as: .failed, reason: "The image model was not available for \(minutes) minute\(minutes == 1 ? "" : "s"). You were not charged.", app: app, on: app.db)
@@ -107,11 +107,26 @@ struct GenerationJobHandler: JobHandler {
         try await deliver(delivered, for: generation, model: usedModel, key: contentKey, context: context)
     }
 
-    /// No model of the route could be called now: each was resting (breaker open) or busy (at
-    /// its call limit). Not a failure of the generation: it waits, up to its deadline.
-    struct NoModelFree: Error {
-        let until: Date
-        let reason: String
+    /// No model of the route could be called now. Not a failure of the generation: it waits.
+    enum NoModelFree: Error {
+        /// At least one was at its call limit: worth asking again in `busyWait`.
+        case busy
+        /// Every one's breaker was open, the first to let a trial through at `until`.
+        case resting(until: Date)
+
+        var until: Date {
+            switch self {
+            case .busy: Date().addingTimeInterval(GenerationJobHandler.busyWait.seconds)
+            case .resting(let until): until
+            }
+        }
+
+        var reason: String {
+            switch self {
+            case .busy: "the model is busy with as many generations as it may run at once"
+            case .resting: "the model is resting after repeated failures"
+            }
+        }
     }
 
     /// How long a worker waits for a busy model's call slot before it hands the job back to the
@@ -126,13 +141,11 @@ struct GenerationJobHandler: JobHandler {
         while true {
             do {
                 return try await routeOnce(entry, with: request, generationID: generationID, userID: userID, app: app, logger: logger)
-            } catch let none as NoModelFree where none.reason == Self.busyReason && ContinuousClock.now < waitEnds {
+            } catch NoModelFree.busy where ContinuousClock.now < waitEnds {
                 try await Task.sleep(for: .milliseconds(100))
             }
         }
     }
-
-    static let busyReason = "the model is busy with as many generations as it may run at once"
 
     /// One pass over the route, skipping any model whose breaker is open or that is at its call
     /// limit. Only retryable failures (timeouts, 429, 5xx) fail over and count against a
@@ -179,27 +192,26 @@ struct GenerationJobHandler: JobHandler {
                     throw CancellationError()
                 }
                 health.recordFailure(candidate.id)
-                health.recordProblem(candidate.id, reason)
-                logger.warning("provider failed; trying the next one if any", metadata: [
-                    "model": .string(candidate.id), "reason": .string(ProviderText.scrubbed(reason)),
-                ])
+                tellOperator("provider failed; trying the next one if any", model: candidate.id, reason: reason, health: health, logger: logger)
                 lastError = .retryable(reason)
             } catch {
                 // A refusal, a blocked image, the owner's cancellation, shutting down: nothing
                 // said about the provider's health. What the provider said goes to the operator.
                 health.recordAbandoned(candidate.id, admission: admission)
                 if case .permanent(let reason) = error as? ProviderError {
-                    health.recordProblem(candidate.id, reason)
-                    logger.warning("provider could not run the request", metadata: [
-                        "model": .string(candidate.id), "reason": .string(ProviderText.scrubbed(reason)),
-                    ])
+                    tellOperator("provider could not run the request", model: candidate.id, reason: reason, health: health, logger: logger)
                 }
                 throw error
             }
         }
         if let lastError { throw lastError }
-        if busy { throw NoModelFree(until: Date().addingTimeInterval(Self.busyWait.seconds), reason: Self.busyReason) }
-        throw NoModelFree(until: restingUntil ?? Date(), reason: "the model is resting after repeated failures")
+        throw busy ? NoModelFree.busy : NoModelFree.resting(until: restingUntil ?? Date())
+    }
+
+    /// A provider's own words about a failure go to the operator, scrubbed: the log and `/admin`.
+    private func tellOperator(_ message: Logger.Message, model: String, reason: String, health: ProviderHealth, logger: Logger) {
+        health.recordProblem(model, reason)
+        logger.warning(message, metadata: ["model": .string(model), "reason": .string(ProviderText.scrubbed(reason))])
     }
 
     /// Decides what a provider failure means for the generation and the job.

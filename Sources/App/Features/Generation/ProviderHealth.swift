@@ -56,9 +56,7 @@ final class ProviderHealth: Sendable {
 
     /// Takes one of the model's call slots if its breaker and its limit allow a call now.
     func reserve(_ model: String, now: Date = Date()) -> Reservation {
-        stats.withLock { stats in
-            var entry = stats[model] ?? Stats(breaker: CircuitBreaker(threshold: threshold, cooldown: cooldown))
-            defer { stats[model] = entry }
+        update(model) { entry in
             guard entry.calls < callLimit else { return .busy }
             switch entry.breaker.admit(now: now) {
             case .refused:
@@ -72,40 +70,24 @@ final class ProviderHealth: Sendable {
 
     /// Gives back the slot a granted reservation took.
     func release(_ model: String) {
-        stats.withLock { stats in
-            if let calls = stats[model]?.calls, calls > 0 { stats[model]?.calls = calls - 1 }
-        }
-    }
-
-    /// Whether the model may be called now: its breaker is closed (`.allowed`), or this is its
-    /// trial call (`.trial`).
-    func admit(_ model: String, now: Date = Date()) -> CircuitBreaker.Admission {
-        stats.withLock { stats in
-            var entry = stats[model] ?? Stats(breaker: CircuitBreaker(threshold: threshold, cooldown: cooldown))
-            defer { stats[model] = entry }
-            return entry.breaker.admit(now: now)
-        }
+        update(model) { entry in entry.calls = max(entry.calls - 1, 0) }
     }
 
     func recordSuccess(_ model: String, latency: Duration) {
         let milliseconds = latency.seconds * 1000
-        stats.withLock { stats in
-            var entry = stats[model] ?? Stats(breaker: CircuitBreaker(threshold: threshold, cooldown: cooldown))
+        update(model) { entry in
             entry.breaker.recordSuccess()
             entry.successes += 1
             entry.latencies = Array((entry.latencies + [milliseconds]).suffix(50))
-            stats[model] = entry
         }
     }
 
     /// A failure that says something about the provider's health (timeouts, 429, 5xx); a
     /// refused prompt or a blocked image does not count.
     func recordFailure(_ model: String, now: Date = Date()) {
-        stats.withLock { stats in
-            var entry = stats[model] ?? Stats(breaker: CircuitBreaker(threshold: threshold, cooldown: cooldown))
+        update(model) { entry in
             entry.breaker.recordFailure(now: now)
             entry.failures += 1
-            stats[model] = entry
         }
     }
 
@@ -114,19 +96,23 @@ final class ProviderHealth: Sendable {
     /// and the next call is the trial; any other call changes nothing.
     func recordAbandoned(_ model: String, admission: CircuitBreaker.Admission) {
         guard admission == .trial else { return }
-        stats.withLock { stats in
-            stats[model]?.breaker.recordAbandonedTrial()
-        }
+        update(model) { entry in entry.breaker.recordAbandonedTrial() }
     }
 
     /// Keeps a provider's account of a failure (or of a cancel it refused) for the operator's
     /// console, scrubbed of paths and addresses.
     func recordProblem(_ model: String, _ text: String, now: Date = Date()) {
         let problem = Problem(text: ProviderText.scrubbed(text), at: now)  // outside the lock every worker uses
+        update(model) { entry in entry.lastProblem = problem }
+    }
+
+    /// Changes one model's entry under the lock (a model seen for the first time starts with a
+    /// closed breaker).
+    private func update<T>(_ model: String, _ change: (inout Stats) -> T) -> T {
         stats.withLock { stats in
             var entry = stats[model] ?? Stats(breaker: CircuitBreaker(threshold: threshold, cooldown: cooldown))
-            entry.lastProblem = problem
-            stats[model] = entry
+            defer { stats[model] = entry }
+            return change(&entry)
         }
     }
 
