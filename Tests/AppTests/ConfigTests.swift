@@ -134,6 +134,36 @@ import Testing
     }
 }
 
+/// The key made on first start: servers starting together on one data directory agree on it.
+@Suite struct SecretKeyFileTests {
+    @Test func serversStartingTogetherShareOneKey() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pictor-key-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = try AppConfig.load(environment: ["DATA_DIR": directory.path])
+        // Threads of their own, so the loads really overlap (the failure this guards against:
+        // one server read the file another had created but not yet written).
+        let keys = try await withThrowingTaskGroup(of: Data.self) { group in
+            for _ in 0..<16 {
+                group.addTask {
+                    try await withCheckedThrowingContinuation { continuation in
+                        Thread.detachNewThread {
+                            continuation.resume(with: Result {
+                                try Secrets.load(config: config).key.withUnsafeBytes { Data($0) }
+                            })
+                        }
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(Set(keys).count == 1)
+        #expect(keys.first?.count == 32)
+        let left = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(left == ["secret.key"], "no draft left behind")
+        #expect(try Secrets.load(config: config).key.withUnsafeBytes { Data($0) } == keys.first)
+    }
+}
+
 @Suite struct HexTests {
     @Test func hexIsTwoLowerCaseDigitsPerByte() {
         #expect(Data().hexString == "")

@@ -14,29 +14,45 @@ struct Secrets: Sendable {
     static func load(config: AppConfig) throws -> Secrets {
         if let bytes = config.secretKey { return Secrets(key: SymmetricKey(data: bytes)) }
         let file = URL(fileURLWithPath: config.dataDirectory).appendingPathComponent("secret.key")
-        if let stored = try? Data(contentsOf: file), stored.count >= 32 {
-            return Secrets(key: SymmetricKey(data: stored))
-        }
-        if FileManager.default.fileExists(atPath: file.path) {
-            throw SecretKeyError("\(file.path) holds fewer than 32 bytes; restore it, or set SECRET_KEY")
-        }
+        if let stored = try storedKey(at: file) { return Secrets(key: SymmetricKey(data: stored)) }
         try FileManager.default.createDirectory(
             at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
         let fresh = Data(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })
-        // Exclusive create: if another process made the file first, use its key.
-        let descriptor = Glibc.open(file.path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        // Written whole to a file of its own, then linked into place: `link` fails if the key
+        // exists, so of servers starting together one key wins and no one reads a half-written file.
+        let draft = file.deletingLastPathComponent().appendingPathComponent("secret.key.\(UUID().uuidString).new")
+        let descriptor = Glibc.open(draft.path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else {
-            if errno == EEXIST, let stored = try? Data(contentsOf: file), stored.count >= 32 {
+            throw SecretKeyError("cannot create \(draft.path): \(String(cString: strerror(errno))); set SECRET_KEY or make DATA_DIR writable")
+        }
+        defer { unlink(draft.path) }
+        let written = fresh.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        let synced = fsync(descriptor) == 0
+        close(descriptor)
+        guard written == fresh.count, synced else {
+            throw SecretKeyError("cannot write \(draft.path); set SECRET_KEY or make DATA_DIR writable")
+        }
+        guard link(draft.path, file.path) == 0 else {
+            if errno == EEXIST, let stored = try storedKey(at: file) {
                 return Secrets(key: SymmetricKey(data: stored))
             }
             throw SecretKeyError("cannot create \(file.path): \(String(cString: strerror(errno))); set SECRET_KEY or make DATA_DIR writable")
         }
-        defer { close(descriptor) }
-        let written = fresh.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        guard written == fresh.count, fsync(descriptor) == 0 else {
-            throw SecretKeyError("cannot write \(file.path); set SECRET_KEY or make DATA_DIR writable")
-        }
         return Secrets(key: SymmetricKey(data: fresh))
+    }
+
+    /// The key in `file`; nil when there is no such file (one read, so no check-then-read race).
+    private static func storedKey(at file: URL) throws -> Data? {
+        let stored: Data
+        do {
+            stored = try Data(contentsOf: file)
+        } catch CocoaError.fileReadNoSuchFile {
+            return nil
+        }
+        guard stored.count >= 32 else {
+            throw SecretKeyError("\(file.path) holds fewer than 32 bytes; restore it, or set SECRET_KEY")
+        }
+        return stored
     }
 
     /// HMAC-SHA256 of `parts`, hex: for stored code hashes and throttle keys.
