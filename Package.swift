@@ -31,7 +31,7 @@ let package = Package(
         .target(
             name: "App",
             dependencies: [
-                "Domain", "Persistence", "Imaging", "Storage", "Mail", "Providers",
+                "Domain", "Persistence", "Imaging", "Storage", "Mail", "Providers", "Payments",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Leaf", package: "leaf"),
                 .product(name: "Fluent", package: "fluent"),
@@ -113,6 +113,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // Payments: the PaymentProvider protocol and Money; one folder per adapter (Stripe, offline) comes with billing.
+        .target(name: "Payments"),
         // Repeatable benchmarks: `make bench`.
         .executableTarget(
             name: "pictor-bench",
@@ -130,6 +132,7 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CVipsShim", "CVips", "TestSupport"]),
         // Helpers shared by tests and benchmarks: the Python test servers, hand-made PNG bytes.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "PaymentsTests", dependencies: ["Payments"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(
             name: "MailTests",

@@ -106,7 +106,7 @@ struct BenchService {
     }
 
     func succeeded() async throws -> Int {
-        try await GenerationModel.query(on: app.db).filter(\.$state == "succeeded").count()
+        try await GenerationModel.query(on: app.db).filter(\.$state == .succeeded).count()
     }
 
     /// Whether any generation is still queued or running: one look at the `generations_state`

@@ -50,7 +50,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
                 }
             }),
         credits: UnlimitedCredits(), contentKeys: ContentKeys(secrets: secrets),
-        generationEvents: GenerationEvents(), providerHealth: providerHealth, queueClock: QueueClock(),
+        generationEvents: GenerationEvents(), providerHealth: providerHealth, clock: SystemClock(), queueClock: QueueClock(),
         passwordDecoy: try Bcrypt.hash(Tokens.random(), cost: config.passwordHashCost))
     app.passwords.use(.bcrypt(cost: config.passwordHashCost))
     if !cookies.secure {

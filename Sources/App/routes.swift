@@ -57,8 +57,8 @@ func routes(_ app: Application) throws {
         studio.get(SiteURL.studio.pathComponents, use: StudioController.form)
         studio.on(.POST, SiteURL.studio.pathComponents,
                   body: .collect(maxSize: StudioController.maxBody(app.pictor.config)), use: StudioController.submit)
-        studio.get(SiteURL.generationPage.pathComponents, use: StudioController.generation)
-        studio.post(SiteURL.generationPageCancel.pathComponents, use: StudioController.cancel)
+        studio.get(SiteURL.generationPage.pathComponents, use: GenerationPageController.generation)
+        studio.post(SiteURL.generationPageCancel.pathComponents, use: GenerationPageController.cancel)
         studio.get(SiteURL.gallery.pathComponents, use: GalleryController.gallery)
         studio.post(SiteURL.generationFavourite.pathComponents, use: GenerationActions.favourite)
         studio.post(SiteURL.generationDelete.pathComponents, use: GenerationActions.delete)

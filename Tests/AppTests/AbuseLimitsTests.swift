@@ -82,7 +82,7 @@ import VaporTesting
             }
             #expect(try await Accounts.mails(to: "has-account@example.com", app: app).contains { $0.subject.contains("password reset code") })
             #expect(try await Accounts.mails(to: "no-account@example.com", app: app).isEmpty)
-            #expect(try await OneTimeCodeModel.query(on: app.db).filter(\.$purpose == "reset_password").count() == 1)
+            #expect(try await OneTimeCodeModel.query(on: app.db).filter(\.$purpose == .resetPassword).count() == 1)
         }
     }
 

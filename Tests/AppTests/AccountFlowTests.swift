@@ -109,7 +109,7 @@ import VaporTesting
             try await browser.get("/forgot-password")
             try await browser.post("/forgot-password", ["email": "codes@example.com"])
             let reset = try #require(try await Accounts.mailedCode(to: "codes@example.com", app: app))
-            try await OneTimeCodeModel.query(on: app.db).filter(\.$purpose == "reset_password")
+            try await OneTimeCodeModel.query(on: app.db).filter(\.$purpose == .resetPassword)
                 .set(\.$expiresAt, to: Date().addingTimeInterval(-1)).update()
             try await browser.get("/reset-password")
             let expired = try await browser.post("/reset-password", ["email": "codes@example.com", "code": reset, "password": "a-brand-new-passphrase"])
@@ -580,15 +580,15 @@ import VaporTesting
             let user = try #require(try await UserModel.query(on: app.db).first())
             // Five wrong guesses lock code checks for the account, even with a fresh code.
             for _ in 0..<5 {
-                _ = try await OneTimeCodes.redeem(.verifyEmail, code: "999999", for: user.id!, secrets: app.pictor.secrets, on: app.db)
+                _ = try await OneTimeCodes.redeem(.verifyEmail, code: "999999", for: user.id!, now: Date(), secrets: app.pictor.secrets, on: app.db)
             }
-            let fresh = try await OneTimeCodes.issue(.verifyEmail, for: user.id!, secrets: app.pictor.secrets, on: app.db)
-            #expect(try await OneTimeCodes.redeem(.verifyEmail, code: fresh, for: user.id!, secrets: app.pictor.secrets, on: app.db) == false)
+            let fresh = try await OneTimeCodes.issue(.verifyEmail, for: user.id!, now: Date(), secrets: app.pictor.secrets, on: app.db)
+            #expect(try await OneTimeCodes.redeem(.verifyEmail, code: fresh, for: user.id!, now: Date(), secrets: app.pictor.secrets, on: app.db) == false)
             #expect(try await LoginThrottleModel.find("codes:verify_email:\(user.id!.uuidString)", on: app.db)?.lockedUntil != nil)
             // Guesses at one kind of code do not lock another: a stranger who asked for reset codes
             // and guessed at them cannot stop the owner's sign-in code during a pause.
-            let signIn = try await OneTimeCodes.issue(.signIn, for: user.id!, secrets: app.pictor.secrets, on: app.db)
-            #expect(try await OneTimeCodes.redeem(.signIn, code: signIn, for: user.id!, secrets: app.pictor.secrets, on: app.db))
+            let signIn = try await OneTimeCodes.issue(.signIn, for: user.id!, now: Date(), secrets: app.pictor.secrets, on: app.db)
+            #expect(try await OneTimeCodes.redeem(.signIn, code: signIn, for: user.id!, now: Date(), secrets: app.pictor.secrets, on: app.db))
         }
     }
 

@@ -10,7 +10,7 @@ import VaporTesting
 @Suite struct AdminTests {
     static func makeAdmin(_ app: Application, email: String) async throws -> Browser {
         let browser = try await Accounts.signedIn(app, email: email)
-        try await UserModel.query(on: app.db).filter(\.$email == email).set(\.$role, to: "admin").update()
+        try await UserModel.query(on: app.db).filter(\.$email == email).set(\.$role, to: .admin).update()
         return browser
     }
 
@@ -20,7 +20,7 @@ import VaporTesting
             #expect(try await user.get("/admin").status == .notFound)
             #expect(try await user.get("/admin/audit").status == .notFound)
             #expect(try await Browser(app).get("/admin").status == .notFound, "nor do visitors")
-            try await UserModel.query(on: app.db).filter(\.$email == "user@example.com").set(\.$role, to: "support").update()
+            try await UserModel.query(on: app.db).filter(\.$email == "user@example.com").set(\.$role, to: .support).update()
             #expect(try await user.get("/admin").status == .ok, "support staff see the console")
             #expect(try await user.get("/admin/audit").status == .notFound, "but not the audit log")
         }
@@ -52,14 +52,14 @@ import VaporTesting
     @Test func suspendedAccountsCannotAct() async throws {
         try await withPictor { app in
             let browser = try await Accounts.signedIn(app, email: "gone@example.com")
-            try await UserModel.query(on: app.db).filter(\.$email == "gone@example.com").set(\.$status, to: "suspended").update()
+            try await UserModel.query(on: app.db).filter(\.$email == "gone@example.com").set(\.$status, to: .suspended).update()
             #expect(try await browser.get("/account").status == .seeOther, "the live session stops working")
             let again = Browser(app)
             try await again.get("/login")
             let response = try await again.post("/login", ["email": "gone@example.com", "password": Accounts.password])
             #expect(response.status == .forbidden)
             #expect(response.text.contains("This account cannot be used right now."))
-            try await UserModel.query(on: app.db).filter(\.$email == "gone@example.com").set(\.$status, to: "pending_deletion").update()
+            try await UserModel.query(on: app.db).filter(\.$email == "gone@example.com").set(\.$status, to: .pendingDeletion).update()
             try await again.get("/login")
             #expect(try await again.post("/login", ["email": "gone@example.com", "password": Accounts.password]).status == .forbidden)
         }
@@ -126,7 +126,7 @@ import VaporTesting
             let headers: HTTPHeaders = ["Authorization": "Bearer \(key)"]
             #expect(try await app.testing().sendRequest(.GET, "/api/v1/me", headers: headers).status == .ok)
             #expect(try await APIKeyModel.query(on: app.db).first()?.lastUsedAt != nil, "the use is recorded")
-            try await UserModel.query(on: app.db).filter(\.$email == "keyed@example.com").set(\.$status, to: "suspended").update()
+            try await UserModel.query(on: app.db).filter(\.$email == "keyed@example.com").set(\.$status, to: .suspended).update()
             #expect(try await app.testing().sendRequest(.GET, "/api/v1/me", headers: headers).status == .unauthorized)
         }
     }
@@ -145,8 +145,8 @@ import VaporTesting
             row.scopes = "account:read"
             row.createdAt = Date()
             try await row.create(on: app.db)
-            #expect(try await APIKeys.authenticate(key, on: app.db)?.email == "under@example.com")
-            #expect(try await APIKeys.authenticate("pictor_abcd2345_wrong", on: app.db) == nil)
+            #expect(try await APIKeys.authenticate(key, now: Date(), on: app.db)?.email == "under@example.com")
+            #expect(try await APIKeys.authenticate("pictor_abcd2345_wrong", now: Date(), on: app.db) == nil)
         }
     }
 

@@ -37,7 +37,7 @@ import VaporTesting
         try await withPictor { app in
             _ = try await signedInForAPI(app, email: "key-holder@example.com")
             let user = try #require(try await UserModel.query(on: app.db).filter(\.$email == "key-holder@example.com").first())
-            let key = try await APIKeys.create(name: "watcher", scopes: [.generationsRead, .generationsWrite], for: user.id!, on: app.db)
+            let key = try await APIKeys.create(name: "watcher", scopes: [.generationsRead, .generationsWrite], for: user.id!, now: Date(), on: app.db)
             let headers: HTTPHeaders = ["Authorization": "Bearer \(key.key)", "Accept": "application/json", "Content-Type": "application/json"]
             let created = try await app.testing().sendRequest(.POST, "/api/v1/generations", headers: headers, body: ByteBuffer(string: #"{"prompt":"a long wait","size":"512x512"}"#))
             let id = try created.decoded(GenerationView.self).id
@@ -124,7 +124,7 @@ import VaporTesting
             let port = try #require((app.server as? HTTPServer)?.localAddress?.port)
             _ = try await signedInForAPI(app, email: "closed-tab@example.com")
             let owner = try #require(try await UserModel.query(on: app.db).filter(\.$email == "closed-tab@example.com").first()?.id)
-            let key = try await APIKeys.create(name: "tab", scopes: [.generationsRead, .generationsWrite], for: owner, on: app.db)
+            let key = try await APIKeys.create(name: "tab", scopes: [.generationsRead, .generationsWrite], for: owner, now: Date(), on: app.db)
             let created = try await app.testing().sendRequest(.POST, "/api/v1/generations", headers: [
                 "Authorization": "Bearer \(key.key)", "Content-Type": "application/json",
             ], body: ByteBuffer(string: #"{"prompt":"a long wait","size":"512x512"}"#))

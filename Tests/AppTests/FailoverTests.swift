@@ -271,7 +271,7 @@ import Vapor
             #expect(throws: CancellationError.self) { try outcome.get() }
             try await Task.sleep(for: .milliseconds(200))  // a call already on its way would have reached the provider
             #expect(await remote.received().isEmpty)
-            #expect(try await GenerationModel.find(created.id, on: app.db)?.state == "running")  // the runner hands it back
+            #expect(try await GenerationModel.find(created.id, on: app.db)?.state == .running)  // the runner hands it back
         }
     }
 }

@@ -43,13 +43,13 @@ import VaporTesting
 
             // Delete again through the API; the sweep before the undo time is up keeps it.
             #expect(try await browser.api(.DELETE, "/api/v1/generations/\(gone.id)").status == .noContent)
-            #expect(try await GallerySweeps.purgeDeleted(app: app) == 0)
+            #expect(try await GallerySweeps.purgeDeleted(app: app, now: Date()) == 0)
             // Past the undo time: undo is refused in words, and the sweep removes rows and files.
             try await sqlDatabase(app.db).raw("UPDATE generations SET deleted_at = \(bind: Date().addingTimeInterval(-GenerationActions.undoWindow - 1)) WHERE id = \(bind: gone.id)").run()
             let late = try await browser.post(page + "/restore")
             #expect(late.status == .conflict && late.text.contains("can be undone for 5 minutes"))
             let blobsBefore = try await app.pictor.blobs.list(prefix: "users/").count
-            #expect(try await GallerySweeps.purgeDeleted(app: app) == 1)
+            #expect(try await GallerySweeps.purgeDeleted(app: app, now: Date()) == 1)
             #expect(try await GenerationModel.find(gone.id, on: app.db) == nil)
             #expect(try await GenerationImageModel.query(on: app.db).filter(\.$generationID == gone.id).count() == 0)
             #expect(try await app.pictor.blobs.list(prefix: "users/").count == blobsBefore - 4)
@@ -82,7 +82,7 @@ import VaporTesting
             let queued: GenerationView = try await browser.generate(#"{"prompt":"never mind","size":"512x512"}"#).decoded()
             #expect(try await browser.api(.DELETE, "/api/v1/generations/\(queued.id)").status == .noContent)
             let row = try #require(try await GenerationModel.find(queued.id, on: app.db))
-            #expect(row.state == "cancelled" && row.deletedAt != nil)
+            #expect(row.state == .cancelled && row.deletedAt != nil)
             #expect(credits.settlements(of: queued.id).map(\.captured) == [0])
         }
     }
@@ -99,14 +99,14 @@ import VaporTesting
             credits.refusals.update { $0 = 1 }
             #expect(try await browser.api(.DELETE, "/api/v1/generations/\(queued.id)").status == .internalServerError)
             var row = try #require(try await GenerationModel.find(queued.id, on: app.db))
-            #expect(row.state == "queued" && row.deletedAt == nil)
+            #expect(row.state == .queued && row.deletedAt == nil)
 
             // Deleted some other way while still queued (as before this was fixed): kept until it ends.
             try await sqlDatabase(app.db).raw("UPDATE generations SET deleted_at = \(bind: Date().addingTimeInterval(-3600)) WHERE id = \(bind: queued.id)").run()
-            #expect(try await GallerySweeps.purgeDeleted(app: app) == 0)
+            #expect(try await GallerySweeps.purgeDeleted(app: app, now: Date()) == 0)
             row = try #require(try await GenerationModel.find(queued.id, on: app.db))
             #expect(try await GenerationService.end(row, as: .cancelled, reason: "test", app: app, on: app.db))
-            #expect(try await GallerySweeps.purgeDeleted(app: app) == 1)
+            #expect(try await GallerySweeps.purgeDeleted(app: app, now: Date()) == 1)
             #expect(credits.settlements(of: queued.id).map(\.captured) == [0])
         }
     }

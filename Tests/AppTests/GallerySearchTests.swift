@@ -133,7 +133,7 @@ func insertGenerations(_ app: Application, user: UUID, count: Int, prompt: Strin
         g.seed = Int64(index)
         g.style = ""
         g.referenceIDs = "[]"
-        g.state = "succeeded"
+        g.state = .succeeded
         g.progress = 1
         g.pricePerImage = 1
         g.creditsHeld = 1

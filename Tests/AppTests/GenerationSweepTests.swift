@@ -171,7 +171,7 @@ import Vapor
             let inFlight = try BlobKey("users/\(user)/generations/\(queued.id.uuidString.lowercased()).0-y.png")
             for key in [stray, gone, inFlight] { try await app.pictor.blobs.put(Data("sealed".utf8), at: key) }
 
-            #expect(try await GenerationSweeps.removeUnrecordedBlobs(app: app) == 2)
+            #expect(try await GenerationSweeps.removeUnrecordedBlobs(app: app, now: Date()) == 2)
             let left = try await app.pictor.blobs.list(prefix: "users/").map(\.rawValue)
             #expect(!left.contains(stray.rawValue) && !left.contains(gone.rawValue) && left.contains(inFlight.rawValue))
             #expect(left.count == 3)  // the recorded image, its thumbnail, and the in-flight blob
@@ -194,7 +194,7 @@ import Vapor
             let partial = URL(fileURLWithPath: app.pictor.config.blobDirectory).appendingPathComponent(".partial/left-by-a-crash")
             try Data("half".utf8).write(to: partial)
 
-            #expect(try await GenerationSweeps.removeUnrecordedBlobs(app: app) == 0)
+            #expect(try await GenerationSweeps.removeUnrecordedBlobs(app: app, now: Date()) == 0)
             let later = Date().addingTimeInterval(GenerationSweeps.inFlightGrace + 60)
             #expect(try await GenerationSweeps.removeUnrecordedBlobs(app: app, now: later) == 2)
             #expect(!FileManager.default.fileExists(atPath: partial.path))

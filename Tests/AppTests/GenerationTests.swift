@@ -376,7 +376,7 @@ import VaporTesting
                         group.addTask {
                             let created: GenerationView = try await browser.generate(#"{"model":"scripted","prompt":"race \#(n)","size":"64x64"}"#).decoded()
                             // Once it runs, at moments around its provider's answer and final transaction.
-                            _ = try await eventually { try await GenerationModel.find(created.id, on: app.db)?.state != "queued" }
+                            _ = try await eventually { try await GenerationModel.find(created.id, on: app.db)?.state != .queued }
                             try await Task.sleep(for: .milliseconds((n % 8) * 8))
                             let answer = try await browser.api(.POST, "/api/v1/generations/\(created.id)/cancel")
                             #expect(answer.status == .ok || answer.status == .conflict, "\(answer.status)")
@@ -396,7 +396,7 @@ import VaporTesting
                         }
                     }
                 }
-                let succeeded = try await GenerationModel.query(on: app.db).filter(\.$state == "succeeded").count()
+                let succeeded = try await GenerationModel.query(on: app.db).filter(\.$state == .succeeded).count()
                 #expect(try await GenerationImageModel.query(on: app.db).count() == succeeded)
                 // A cancelled attempt removes what it stored once its job has ended.
                 #expect(try await eventually { try await jobCount(kind: GenerationService.jobKind, state: "succeeded", on: app.db) == 24 })
@@ -525,8 +525,8 @@ import VaporTesting
         try await withPictor { app in
             let browser = try await signedInForAPI(app, email: "scripter@example.com")
             let user = try #require(try await UserModel.query(on: app.db).first())
-            let reader = try await APIKeys.create(name: "reader", scopes: [.generationsRead], for: user.id!, on: app.db)
-            let writer = try await APIKeys.create(name: "writer", scopes: [.generationsRead, .generationsWrite], for: user.id!, on: app.db)
+            let reader = try await APIKeys.create(name: "reader", scopes: [.generationsRead], for: user.id!, now: Date(), on: app.db)
+            let writer = try await APIKeys.create(name: "writer", scopes: [.generationsRead, .generationsWrite], for: user.id!, now: Date(), on: app.db)
             func call(_ key: String, _ method: HTTPMethod, _ path: String, _ body: String? = nil) async throws -> TestingHTTPResponse {
                 var headers: HTTPHeaders = ["Authorization": "Bearer \(key)", "Accept": "application/json"]
                 if body != nil { headers.contentType = .json }

@@ -52,7 +52,7 @@ import VaporTesting
 
             try await withRunner(app, handlers: workHandlers) { _ in
                 let id = try #require(UUID(uuidString: String(page.dropFirst("/generations/".count))))
-                #expect(try await eventually { try await GenerationModel.find(id, on: app.db)?.state == "succeeded" })
+                #expect(try await eventually { try await GenerationModel.find(id, on: app.db)?.state == .succeeded })
             }
             let done = try await browser.get(page)
             #expect(done.text.contains(">Done<"))
@@ -139,7 +139,7 @@ import VaporTesting
             #expect(try await ReferenceImageModel.query(on: app.db).count() == 1)
             let id = try #require(generation.id)
             try await withRunner(app, handlers: workHandlers) { _ async throws in
-                #expect(try await eventually { try await GenerationModel.find(id, on: app.db)?.state == "succeeded" })
+                #expect(try await eventually { try await GenerationModel.find(id, on: app.db)?.state == .succeeded })
             }
             let image = try #require(try await GenerationImageModel.query(on: app.db).first())
             #expect(image.digitalSourceType == "compositeWithTrainedAlgorithmicMedia")
@@ -149,7 +149,7 @@ import VaporTesting
             try await browser.get("/generations/\(id.uuidString.lowercased())")
             #expect(try await browser.post("/generations/\(id.uuidString.lowercased())/delete").status == .seeOther)
             try await sqlDatabase(app.db).raw("UPDATE generations SET deleted_at = \(bind: Date().addingTimeInterval(-3600))").run()
-            #expect(try await GallerySweeps.purgeDeleted(app: app) == 1)
+            #expect(try await GallerySweeps.purgeDeleted(app: app, now: Date()) == 1)
             #expect(try await ReferenceImageModel.query(on: app.db).count() == 0)
             #expect(try await app.pictor.blobs.list(prefix: "users/").isEmpty)
         }
@@ -188,7 +188,7 @@ import VaporTesting
             let second: GenerationView = try await browser.generate(body).decoded()
             #expect(try await browser.api(.DELETE, "/api/v1/generations/\(first.id)").status == .noContent)
             try await sqlDatabase(app.db).raw("UPDATE generations SET deleted_at = \(bind: Date().addingTimeInterval(-3600)) WHERE id = \(bind: first.id)").run()
-            #expect(try await GallerySweeps.purgeDeleted(app: app) == 1)
+            #expect(try await GallerySweeps.purgeDeleted(app: app, now: Date()) == 1)
 
             let kept = try #require(try await ReferenceImageModel.find(reference.id, on: app.db))
             #expect(kept.generationID == second.id)
@@ -201,7 +201,7 @@ import VaporTesting
             // Once no generation uses it, the photo goes with the last one: nothing of it is kept.
             #expect(try await browser.api(.DELETE, "/api/v1/generations/\(second.id)").status == .noContent)
             try await sqlDatabase(app.db).raw("UPDATE generations SET deleted_at = \(bind: Date().addingTimeInterval(-3600)) WHERE id = \(bind: second.id)").run()
-            #expect(try await GallerySweeps.purgeDeleted(app: app) == 1)
+            #expect(try await GallerySweeps.purgeDeleted(app: app, now: Date()) == 1)
             #expect(try await ReferenceImageModel.query(on: app.db).count() == 0)
             #expect(try await app.pictor.blobs.list(prefix: "users/").isEmpty)
         }

@@ -103,11 +103,11 @@ import Vapor
             let user = try #require(try await UserModel.query(on: app.db).filter(\.$email == email).first())
             let mallory = Browser(app)
             try await mallory.get("/login")
-            let other = PendingSignIn.cookieValue(userID: user.id!, remember: false, next: "", nonce: "n", secrets: Secrets(key: .init(size: .bits256)))
+            let other = PendingSignIn.cookieValue(userID: user.id!, remember: false, next: "", nonce: "n", secrets: Secrets(key: .init(size: .bits256)), now: Date())
             mallory.setCookie(app.pictor.cookies.pendingSignInName, other)
             #expect(try await mallory.get("/login/two-factor").location == "/login")
             let old = PendingSignIn.cookieValue(userID: user.id!, remember: false, next: "", nonce: "n", secrets: app.pictor.secrets, now: Date().addingTimeInterval(-301))
-            #expect(PendingSignIn.read(old, secrets: app.pictor.secrets) == nil)
+            #expect(PendingSignIn.read(old, secrets: app.pictor.secrets, now: Date()) == nil)
         }
     }
 
@@ -174,10 +174,10 @@ import Vapor
         try await withPictor { app in
             _ = try await Accounts.signedIn(app, email: "twice@example.com")
             let user = try #require(try await UserModel.query(on: app.db).first()?.id)
-            let code = try #require(try await TwoFactor.replaceRecoveryCodes(for: user, secrets: app.pictor.secrets, on: app.db).first)
+            let code = try #require(try await TwoFactor.replaceRecoveryCodes(for: user, now: Date(), secrets: app.pictor.secrets, on: app.db).first)
             let accepted = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for _ in 0..<10 {
-                    group.addTask { try await TwoFactor.redeemRecoveryCode(code, for: user, secrets: app.pictor.secrets, on: app.db) }
+                    group.addTask { try await TwoFactor.redeemRecoveryCode(code, for: user, now: Date(), secrets: app.pictor.secrets, on: app.db) }
                 }
                 return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
             }

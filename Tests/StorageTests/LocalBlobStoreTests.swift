@@ -104,3 +104,30 @@ import Testing
         #expect(partials.isEmpty, "no temporary file is left: \(partials)")
     }
 }
+
+/// The blob layout: keys are built and read back in one place.
+@Suite struct BlobLayoutTests {
+    @Test func keysBuiltForAPersonAreReadBackAsTheirs() throws {
+        let user = UUID()
+        let generation = UUID()
+        let reference = UUID()
+        let image = try BlobKey.generationImage(user: user, generation: generation, position: 2, attempt: "abc_-9", fileExtension: "png")
+        let thumbnail = try BlobKey.generationThumbnail(user: user, generation: generation, position: 2, attempt: "abc_-9")
+        let upload = try BlobKey.reference(user: user, reference: reference, fileExtension: "webp")
+        #expect(image.rawValue == "users/\(user.uuidString.lowercased())/generations/\(generation.uuidString.lowercased()).2-abc_-9.png")
+        #expect(thumbnail.rawValue.hasSuffix(".2-abc_-9.thumb.webp"))
+        for key in [image, thumbnail, upload] {
+            #expect(key.rawValue.hasPrefix(BlobKey.personPrefix(user)))
+        }
+        #expect(image.owner == .generation(user: user, generation: generation))
+        #expect(thumbnail.owner == .generation(user: user, generation: generation))
+        #expect(upload.owner == .reference(user: user, reference: reference))
+    }
+
+    @Test func keysOutsideTheLayoutHaveNoOwner() throws {
+        for raw in ["parts/a.png", "users/not-a-uuid/generations/\(UUID()).0-a.png", "users/\(UUID())/other/\(UUID()).png",
+                    "users/\(UUID())/generations/nope.png", "users/\(UUID())/generations/a/b.png"] {
+            #expect(try BlobKey(raw).owner == nil, "\(raw)")
+        }
+    }
+}

@@ -19,6 +19,8 @@ struct AppServices: Sendable {
     let contentKeys: ContentKeys
     let generationEvents: GenerationEvents
     let providerHealth: ProviderHealth
+    /// The time rules are decided by (expiry, windows, deadlines, undo, throttles); tests move it.
+    let clock: any WallClock
     /// The job queue's time: the database's clock (see `QueueClock`).
     let queueClock: QueueClock
     /// A bcrypt hash of a random password at the configured cost, checked when a sign-in names
@@ -50,13 +52,14 @@ extension AppServices {
     /// A copy with some services replaced (tests swap in their own).
     func with(
         jobs: JobRunner? = nil, mailer: (any Mailer)? = nil, blobs: (any BlobStore)? = nil, models: ModelCatalog? = nil,
-        credits: (any Credits)? = nil, providerHealth: ProviderHealth? = nil, queueClock: QueueClock? = nil
+        credits: (any Credits)? = nil, providerHealth: ProviderHealth? = nil, clock: (any WallClock)? = nil,
+        queueClock: QueueClock? = nil
     ) -> AppServices {
         AppServices(
             config: config, blobs: blobs ?? self.blobs, metrics: metrics, jobs: jobs ?? self.jobs, mailer: mailer ?? self.mailer,
             secrets: secrets, cookies: cookies, sessions: sessions, loginThrottle: loginThrottle,
             models: models ?? self.models, credits: credits ?? self.credits, contentKeys: contentKeys,
             generationEvents: generationEvents, providerHealth: providerHealth ?? self.providerHealth,
-            queueClock: queueClock ?? self.queueClock, passwordDecoy: passwordDecoy)
+            clock: clock ?? self.clock, queueClock: queueClock ?? self.queueClock, passwordDecoy: passwordDecoy)
     }
 }

@@ -1,7 +1,6 @@
 import Fluent
 import Foundation
 import Persistence
-import SQLKit
 import Vapor
 
 /// The periodic sweeps, run as one recurring job on the same queue: each run does its work
@@ -14,7 +13,7 @@ enum Maintenance {
 
     /// Queues a sweep now unless one is already waiting or running.
     static func ensureScheduled(app: Application) async throws {
-        if try await count(where: "state IN ('queued', 'running')", on: app.db) == 0 {
+        if try await !JobQueue.hasPending(kind: jobKind, on: app.db) {
             try await app.enqueue(sweep(at: app.pictor.queueClock.now), on: app.db)
         }
     }
@@ -28,13 +27,7 @@ enum Maintenance {
     /// waiting already, or another runs now and comes first by id (of two running at once,
     /// exactly one queues the next).
     static func leavesTheNextToAnother(_ job: UUID, on db: any Database) async throws -> Bool {
-        try await count(where: "id <> \(bind: job) AND (state = 'queued' OR (state = 'running' AND id < \(bind: job)))", on: db) > 0
-    }
-
-    /// How many sweep jobs match `condition`.
-    private static func count(where condition: SQLQueryString, on db: any Database) async throws -> Int {
-        let row = try await sqlDatabase(db).raw("SELECT COUNT(*) AS n FROM jobs WHERE kind = \(bind: jobKind) AND \(condition)").first()
-        return try row?.decode(column: "n", as: Int.self) ?? 0
+        try await JobQueue.hasAnotherBefore(job, kind: jobKind, on: db)
     }
 }
 
@@ -44,8 +37,8 @@ struct MaintenanceHandler: JobHandler {
     func run(_ job: ClaimedJob, context: JobContext) async throws {
         let app = context.application
         let ended = try await GenerationSweeps.endOrphaned(app: app)
-        let purged = try await GallerySweeps.purgeDeleted(app: app)
-        let removed = try await GenerationSweeps.removeUnrecordedBlobs(app: app)
+        let purged = try await GallerySweeps.purgeDeleted(app: app, now: app.pictor.clock.now())
+        let removed = try await GenerationSweeps.removeUnrecordedBlobs(app: app, now: app.pictor.clock.now())
         if ended + purged + removed > 0 {
             context.logger.notice("maintenance", metadata: [
                 "generations-ended": "\(ended)", "deleted-generations-purged": "\(purged)", "blobs-removed": "\(removed)",

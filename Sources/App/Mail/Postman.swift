@@ -20,10 +20,9 @@ enum Postman {
     /// Whether a message with this subject went to this address within `seconds`
     /// (notices that anyone can trigger are sent at most that often).
     static func recentlyQueued(
-        to recipient: String, subject: String, within seconds: TimeInterval, secrets: Secrets, on db: any Database
+        to recipient: String, subject: String, within seconds: TimeInterval, now: Date, secrets: Secrets, on db: any Database
     ) async throws -> Bool {
-        try await MailOutboxModel.query(on: db)
-            .filter(\.$recipient == recipient).filter(\.$createdAt > Date().addingTimeInterval(-seconds)).all()
+        try await MailOutboxStore.queued(to: recipient, since: now.addingTimeInterval(-seconds), on: db)
             .contains { (try? message(in: $0, secrets: secrets).subject) == subject }
     }
 
@@ -51,8 +50,8 @@ enum Postman {
         row.bodyText = try seal(message.text)
         row.bodyHTML = try message.html.map(seal)
         row.category = message.category.rawValue
-        row.createdAt = Date()
-        try await row.create(on: db)
+        row.createdAt = app.pictor.clock.now()
+        try await MailOutboxStore.insert(row, on: db)
         let payload = String(decoding: try JSONEncoder().encode(Payload(outboxID: row.id!)), as: UTF8.self)
         try await app.enqueue(NewJob(kind: jobKind, payload: payload, maxAttempts: 8), on: db)
         return row.id!
@@ -68,7 +67,7 @@ struct SendMailHandler: JobHandler {
         guard let payload = try? JSONDecoder().decode(Postman.Payload.self, from: Data(job.payload.utf8)) else {
             throw JobFailure.permanent("unreadable mail.send payload")
         }
-        guard let row = try await MailOutboxModel.find(payload.outboxID, on: app.db) else {
+        guard let row = try await MailOutboxStore.find(payload.outboxID, on: app.db) else {
             context.logger.notice("outbox message is gone (erased or swept); nothing to send")
             return
         }
@@ -89,8 +88,7 @@ struct SendMailHandler: JobHandler {
             case .permanent(let reason): throw JobFailure.permanent(Self.withoutAddress(reason, row.recipient))
             }
         }
-        row.sentAt = Date()
-        try await row.update(on: app.db)
+        try await MailOutboxStore.markSent(row.id!, at: app.pictor.clock.now(), on: app.db)
         context.logger.info("mail sent", metadata: ["category": .string(row.category)])
     }
 

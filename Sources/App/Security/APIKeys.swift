@@ -25,7 +25,7 @@ enum APIKeys {
         let row: APIKeyModel
     }
 
-    static func create(name: String, scopes: [APIScope], for userID: UUID, on db: any Database) async throws -> Created {
+    static func create(name: String, scopes: [APIScope], for userID: UUID, now: Date, on db: any Database) async throws -> Created {
         let prefix = "pictor_" + Tokens.readable(length: 8).lowercased()
         let key = prefix + "_" + Tokens.random()
         let row = APIKeyModel()
@@ -34,20 +34,19 @@ enum APIKeys {
         row.prefix = prefix
         row.keyHash = Tokens.sha256(key)
         row.scopes = scopes.map(\.rawValue).joined(separator: " ")
-        row.createdAt = Date()
-        try await row.create(on: db)
+        row.createdAt = now
+        try await APIKeyStore.insert(row, on: db)
         return Created(key: key, row: row)
     }
 
     /// The live key and its active user for a presented key, or nil.
-    static func authenticate(_ presented: String, on db: any Database) async throws -> APIKeyCredential? {
+    static func authenticate(_ presented: String, now: Date, on db: any Database) async throws -> APIKeyCredential? {
         let parts = presented.split(separator: "_", maxSplits: 2)  // the secret itself may contain "_"
         guard parts.count == 3, parts[0] == "pictor",
             let key = try await APIKeyStore.credential(prefix: "pictor_\(parts[1])", on: db),
             constantTimeEquals(Array(Tokens.sha256(presented).utf8), Array(key.keyHash.utf8)),
-            key.status == "active"
+            key.status == .active
         else { return nil }
-        let now = Date()
         if (key.lastUsedAt.map { now.timeIntervalSince($0) > 60 }) ?? true {
             try await APIKeyStore.markUsed(key.keyID, at: now, on: db)
         }
@@ -60,11 +59,11 @@ enum APIKeys {
 struct APIKeyMiddleware: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         if let presented = request.headers.bearerAuthorization?.token, presented.hasPrefix("pictor_") {
-            guard let key = try await APIKeys.authenticate(presented, on: request.db) else {
+            guard let key = try await APIKeys.authenticate(presented, now: request.pictor.clock.now(), on: request.db) else {
                 throw Abort(.unauthorized, reason: "The API key is not valid, or it was revoked.")
             }
             request.currentUser = CurrentUser(
-                id: key.userID, email: key.email, role: CurrentUser.Role(rawValue: key.role) ?? .user,
+                id: key.userID, email: key.email, role: key.role,
                 emailVerified: key.emailVerified, sessionID: key.keyID, csrfToken: "",
                 authenticatedAt: .distantPast,
                 apiScopes: Set(key.scopes.split(separator: " ").compactMap { APIScope(rawValue: String($0)) }))

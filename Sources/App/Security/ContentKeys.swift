@@ -27,24 +27,18 @@ struct ContentKeys: Sendable {
     /// make a key at once, the one stored first wins and both use it.
     func key(for userID: UUID, on db: any Database) async throws -> ContentKey {
         if let cached = cache.key(for: userID) { return cached }
-        if let row = try await ContentKeyModel.find(userID, on: db) { return try unseal(row, userID: userID) }
+        if let row = try await ContentKeyStore.find(userID, on: db) { return try unseal(row, userID: userID) }
         let row = ContentKeyModel()
         row.id = userID
         row.sealedKey = try secrets.seal(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }, purpose: purpose(userID))
-        row.createdAt = Date()
-        do {
-            try await row.create(on: db)
-            return try unseal(row, userID: userID)
-        } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
-            guard let stored = try await ContentKeyModel.find(userID, on: db) else { throw error }
-            return try unseal(stored, userID: userID)
-        }
+        row.createdAt = Date()  // a record of when, not a rule: the system clock
+        return try unseal(try await ContentKeyStore.insertOrExisting(row, on: db), userID: userID)
     }
 
     /// The user's key if one exists (nil after erasure: their content is gone).
     func existingKey(for userID: UUID, on db: any Database) async throws -> ContentKey? {
         if let cached = cache.key(for: userID) { return cached }
-        return try await ContentKeyModel.find(userID, on: db).map { try unseal($0, userID: userID) }
+        return try await ContentKeyStore.find(userID, on: db).map { try unseal($0, userID: userID) }
     }
 
     private func unseal(_ row: ContentKeyModel, userID: UUID) throws -> ContentKey {

@@ -2,12 +2,7 @@ import Vapor
 
 /// The signed-in person for this request, loaded from the session cookie.
 struct CurrentUser: Sendable {
-    enum Role: String, Sendable, Comparable, CaseIterable {
-        case user, support, moderator, admin
-
-        private var rank: Int { Self.allCases.firstIndex(of: self)! }
-        static func < (a: Role, b: Role) -> Bool { a.rank < b.rank }
-    }
+    typealias Role = AccountRole
 
     let id: UUID
     let email: String
@@ -40,7 +35,7 @@ extension Request {
     /// account ends it.
     func isStillSignedIn(_ user: CurrentUser) async throws -> Bool {
         if user.apiScopes != nil { return try await APIKeyStore.isLive(keyID: user.sessionID, on: db) }
-        return try await SessionStore.isLive(user.sessionID, now: Date(), policy: pictor.sessions, on: db)
+        return try await Sessions.isLive(user.sessionID, now: pictor.clock.now(), policy: pictor.sessions, on: db)
     }
 
     /// The CSRF token forms on this page must carry: the session's, or for visitors the
@@ -85,7 +80,7 @@ import Domain
 extension Request {
     /// The signed-in person's account row; 404 if it has gone.
     func userRecord(_ current: CurrentUser) async throws -> UserModel {
-        guard let user = try await UserModel.find(current.id, on: db) else { throw AccessError.notFound }
+        guard let user = try await UserStore.find(current.id, on: db) else { throw AccessError.notFound }
         return user
     }
 }

@@ -1,5 +1,6 @@
 import Domain
 import Fluent
+import Persistence
 import Vapor
 
 /// Signs the request in from its session cookie, keeps the session's last-seen time,
@@ -12,16 +13,16 @@ struct SessionMiddleware: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         var staleCookie = false
         if let token = request.cookies[cookies.sessionName]?.string, !token.isEmpty {
-            let now = Date()
-            if let (session, user) = try await SessionStore.lookup(token: token, now: now, policy: policy, on: request.db) {
+            let now = request.pictor.clock.now()
+            if let (session, user) = try await Sessions.lookup(token: token, now: now, policy: policy, on: request.db) {
                 request.currentUser = CurrentUser(
-                    id: user.id!, email: user.email, role: CurrentUser.Role(rawValue: user.role) ?? .user,
+                    id: user.id!, email: user.email, role: user.role,
                     emailVerified: user.emailVerifiedAt != nil, sessionID: session.id!, csrfToken: session.csrfToken,
                     authenticatedAt: session.authenticatedAt)
                 if now.timeIntervalSince(session.lastSeenAt) > 60 || session.ipPrefix != request.ipPrefix {
                     session.lastSeenAt = now
                     session.ipPrefix = request.ipPrefix
-                    try await session.update(on: request.db)
+                    try await SessionStore.save(session, on: request.db)
                 }
                 request.logger[metadataKey: "user-id"] = .string(user.id!.uuidString)
             } else {

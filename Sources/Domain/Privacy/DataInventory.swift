@@ -13,7 +13,8 @@ public struct DataInventory: Sendable {
         tables.first { $0.table == table }
     }
 
-    /// Every difference between this inventory and a live schema, in a stable order.
+    /// Every difference between this inventory and a live schema, then every gap in who owns
+    /// which rows (`ownershipFindings`), in a stable order.
     public func findings(comparedWith schema: [TableSchema]) -> [InventoryFinding] {
         var findings: [InventoryFinding] = []
         let live = Dictionary(schema.map { ($0.table, Set($0.columns)) }, uniquingKeysWith: { $0.union($1) })
@@ -35,7 +36,37 @@ public struct DataInventory: Sendable {
                 findings.append(.classifiedColumnMissing(table: policy.table, column: column))
             }
         }
+        return findings + ownershipFindings
+    }
+
+    /// What stops a person's data map from finding every row and blob of theirs: a table with
+    /// personal data that names no owner, or an owner or blob key column the table does not have.
+    public var ownershipFindings: [InventoryFinding] {
+        var findings: [InventoryFinding] = []
+        for policy in tables.sorted(by: { $0.table < $1.table }) {
+            if let owner = policy.owner {
+                if policy.columns[owner] == nil {
+                    findings.append(.ownerNotAColumn(table: policy.table, column: owner))
+                }
+            } else if policy.isPersonLinked && policy.ownerlessBecause == nil {
+                findings.append(.personLinkedTableWithoutOwner(policy.table))
+            }
+            for column in policy.blobKeyColumns where policy.columns[column] == nil {
+                findings.append(.blobKeyNotAColumn(table: policy.table, column: column))
+            }
+        }
         return findings
+    }
+
+    /// The tables that hold personal data but name no owner column and say no reason why,
+    /// sorted: a person's data map would miss their rows.
+    public var personLinkedTablesWithoutOwner: [String] {
+        tables.filter { $0.isPersonLinked && $0.owner == nil && $0.ownerlessBecause == nil }.map(\.table).sorted()
+    }
+
+    /// The tables whose rows belong to a person, found through their owner column, sorted by name.
+    public var ownedTables: [TablePolicy] {
+        tables.filter { $0.owner != nil }.sorted { $0.table < $1.table }
     }
 
     /// The personal-data columns, for the privacy page and the access export.

@@ -88,12 +88,34 @@ public struct ColumnPolicy: Sendable, Equatable {
 public struct TablePolicy: Sendable, Equatable {
     public let table: String
     public let purpose: String
+    /// The column that holds the id of the person a row belongs to (`user_id`; `id` in `users`
+    /// and `content_keys`, whose rows are keyed by the person's id). A person's data map (export,
+    /// erasure, retention) finds their rows through it; nil for tables about no one.
+    public let owner: String?
+    /// The columns whose values are keys in the blob store (images, thumbnails, references): the
+    /// blobs a person's rows name are theirs too, and go with them.
+    public let blobKeyColumns: [String]
+    /// Why a table that holds personal data names no owner: its rows cannot be tied to an
+    /// account's id (e.g. they are keyed by a hashed email or a network). Said in a sentence,
+    /// so the exception is a decision someone wrote down, not an omission.
+    public let ownerlessBecause: String?
     public let columns: [String: ColumnPolicy]
 
-    public init(table: String, purpose: String, columns: [String: ColumnPolicy]) {
+    public init(
+        table: String, purpose: String, owner: String? = nil, blobKeyColumns: [String] = [],
+        ownerlessBecause: String? = nil, columns: [String: ColumnPolicy]
+    ) {
         self.table = table
         self.purpose = purpose
+        self.owner = owner
+        self.blobKeyColumns = blobKeyColumns
+        self.ownerlessBecause = ownerlessBecause
         self.columns = columns
+    }
+
+    /// True when any column holds data about a person (a `user.*` category).
+    public var isPersonLinked: Bool {
+        columns.values.contains { $0.category.isPersonal }
     }
 }
 
@@ -114,6 +136,12 @@ public enum InventoryFinding: Sendable, Equatable, CustomStringConvertible {
     case unclassifiedColumn(table: String, column: String)
     case classifiedTableMissing(String)
     case classifiedColumnMissing(table: String, column: String)
+    /// The table holds personal data but names no owner column (nor why it has none).
+    case personLinkedTableWithoutOwner(String)
+    /// The table's owner is not one of the columns the inventory classifies for it.
+    case ownerNotAColumn(table: String, column: String)
+    /// A blob key column is not one of the columns the inventory classifies for the table.
+    case blobKeyNotAColumn(table: String, column: String)
 
     public var description: String {
         switch self {
@@ -125,6 +153,12 @@ public enum InventoryFinding: Sendable, Equatable, CustomStringConvertible {
             "table \(t) is in the data inventory but not in the database"
         case .classifiedColumnMissing(let t, let c):
             "column \(t).\(c) is in the data inventory but not in the database"
+        case .personLinkedTableWithoutOwner(let t):
+            "table \(t) holds personal data but names no owner column in the data inventory"
+        case .ownerNotAColumn(let t, let c):
+            "owner \(t).\(c) is not a column of \(t) in the data inventory"
+        case .blobKeyNotAColumn(let t, let c):
+            "blob key column \(t).\(c) is not a column of \(t) in the data inventory"
         }
     }
 }

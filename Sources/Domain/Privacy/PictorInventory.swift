@@ -1,10 +1,13 @@
 extension DataInventory {
     /// Pictor's inventory. Add a `TablePolicy` here in the same change that adds a table
-    /// or a column; `InventoryMatchesSchemaTests` fails until you do.
+    /// or a column; `InventoryMatchesSchemaTests` fails until you do. A table with personal
+    /// data names its `owner` (the column with the person's id) and any `blobKeyColumns`, so
+    /// that `PersonDataMap` finds its rows and blobs; `PersonDataMapTests` seeds every such table.
     public static let pictor = DataInventory(tables: [
         TablePolicy(
             table: "users",
             purpose: "Your account: how you sign in, your role, and which Terms and Privacy Policy you accepted.",
+            owner: "id",
             columns: [
                 "id": .account("user.unique_id"),
                 "email": .account("user.contact.email"),
@@ -26,6 +29,7 @@ extension DataInventory {
         TablePolicy(
             table: "api_keys",
             purpose: "Your API keys: name, scopes and when each was last used (the key itself is stored hashed).",
+            owner: "user_id",
             columns: [
                 "id": .account("user.unique_id"),
                 "user_id": .account("user.unique_id"),
@@ -41,6 +45,7 @@ extension DataInventory {
         TablePolicy(
             table: "recovery_codes",
             purpose: "Single-use codes (stored hashed) that sign you in if you lose your authenticator.",
+            owner: "user_id",
             columns: Dictionary(uniqueKeysWithValues: ["id", "user_id", "code_hash", "used_at", "created_at"].map {
                 ($0, ColumnPolicy.account("user.authorization.credentials", exported: false, use: .security))
             })
@@ -48,6 +53,7 @@ extension DataInventory {
         TablePolicy(
             table: "sessions",
             purpose: "Your signed-in devices, so you can see and end them; deleted 30 days after they end.",
+            owner: "user_id",
             columns: [
                 "id": .shortLived("user.unique_id", days: 30, exported: true, use: .security),
                 "user_id": .shortLived("user.unique_id", days: 30, exported: true, use: .security),
@@ -65,6 +71,7 @@ extension DataInventory {
         TablePolicy(
             table: "one_time_codes",
             purpose: "Email confirmation and password reset codes (stored hashed), deleted a day after they expire.",
+            owner: "user_id",
             columns: Dictionary(uniqueKeysWithValues: [
                 "id", "user_id", "purpose", "code_hash", "expires_at", "used_at", "attempts", "created_at", "target",
             ].map { ($0, ColumnPolicy.shortLived("user.authorization.credentials", days: 1, exported: false, use: .security)) })
@@ -72,6 +79,9 @@ extension DataInventory {
         TablePolicy(
             table: "login_throttles",
             purpose: "Counts of sign-in and code attempts per account (hashed email) and per network, and of sign-ups per network, with their locks: to stop password guessing and mass sign-ups.",
+            // The key can hold an account's id ("codes:<purpose>:<id>") but is no owner column: a
+            // data map cannot select by it, and a count lives a day (erasure leaves it to expire).
+            ownerlessBecause: "Its rows are counts keyed by text (a network, a keyed hash of an email address, a code's purpose and account), with no column that holds an account's id; each is kept a day.",
             columns: Dictionary(uniqueKeysWithValues: ["key", "failures", "locked_until", "updated_at"].map {
                 ($0, ColumnPolicy.shortLived("user.device.ip_address", days: 1, exported: false, use: .security))
             })
@@ -79,6 +89,7 @@ extension DataInventory {
         TablePolicy(
             table: "audit_log",
             purpose: "Security events and every admin action, kept one year to investigate abuse.",
+            owner: "actor_user_id",
             columns: Dictionary(uniqueKeysWithValues: [
                 "id", "occurred_at", "actor_user_id", "action", "target_type", "target_id", "ip_prefix", "detail",
             ].map {
@@ -99,6 +110,7 @@ extension DataInventory {
         TablePolicy(
             table: "mail_outbox",
             purpose: "Service emails (account, security, payment, policy) waiting to be sent, kept 30 days; their subject and text stored encrypted with the service's key.",
+            owner: "user_id",
             columns: [
                 "id": .operationalLog(days: 30),
                 "user_id": ColumnPolicy(
@@ -124,6 +136,7 @@ extension DataInventory {
         TablePolicy(
             table: "content_keys",
             purpose: "Your own encryption key (itself encrypted): your prompts and images are encrypted with it, and erasing it makes every copy unreadable.",
+            owner: "id",
             columns: [
                 "id": .account("user.unique_id", exported: false, use: .security),
                 "sealed_key": .account("user.authorization.credentials", exported: false, use: .security),
@@ -133,6 +146,7 @@ extension DataInventory {
         TablePolicy(
             table: "generations",
             purpose: "Your image requests (prompt encrypted with your key), their settings, status and the credits they cost.",
+            owner: "user_id",
             columns: [
                 "id": .account("user.unique_id"),
                 "user_id": .account("user.unique_id"),
@@ -169,6 +183,8 @@ extension DataInventory {
         TablePolicy(
             table: "generation_images",
             purpose: "The images made for you (stored encrypted with your key) and their sizes and checksums.",
+            owner: "user_id",
+            blobKeyColumns: ["blob_key", "thumbnail_key"],
             columns: Dictionary(uniqueKeysWithValues: [
                 "id", "generation_id", "user_id", "position", "blob_key", "thumbnail_key", "format", "width", "height",
                 "bytes", "thumbnail_bytes", "sha256", "digital_source_type", "created_at",
@@ -177,6 +193,8 @@ extension DataInventory {
         TablePolicy(
             table: "reference_images",
             purpose: "Reference images you uploaded (metadata removed, stored encrypted with your key) until you delete them; those uploaded with a generation go with it, or with the last of its variations that used them.",
+            owner: "user_id",
+            blobKeyColumns: ["blob_key"],
             columns: Dictionary(uniqueKeysWithValues: [
                 "id", "user_id", "blob_key", "format", "width", "height", "bytes", "sha256", "created_at", "generation_id",
             ].map { ($0, ColumnPolicy.account("user.content.private")) })
@@ -184,6 +202,7 @@ extension DataInventory {
         TablePolicy(
             table: "disclosures",
             purpose: "Each time your data went to an outside processor (an image provider): who, why, what, when.",
+            owner: "user_id",
             columns: Dictionary(uniqueKeysWithValues: [
                 "id", "user_id", "generation_id", "processor", "purpose", "categories", "created_at",
             ].map { ($0, ColumnPolicy.account("user.behavior", use: .legalObligation)) })
@@ -191,6 +210,7 @@ extension DataInventory {
         TablePolicy(
             table: "downloads",
             purpose: "Your download activity: which of your images you downloaded, in which format, when. Kept for a year.",
+            owner: "user_id",
             columns: Dictionary(uniqueKeysWithValues: [
                 "id", "user_id", "image_id", "generation_id", "format", "created_at",
             ].map { ($0, ColumnPolicy.shortLived("user.behavior", days: 365, exported: true)) })
@@ -198,6 +218,7 @@ extension DataInventory {
         TablePolicy(
             table: "share_links",
             purpose: "Links you made to share a generation: when, until when, whether they show the prompt, and whether you revoked them (the link itself is stored only as a hash).",
+            owner: "user_id",
             columns: [
                 "id": .account("user.unique_id"),
                 "user_id": .account("user.unique_id"),

@@ -1,3 +1,4 @@
+import Domain
 import FluentKit
 import Foundation
 import SQLKit
@@ -11,8 +12,8 @@ public struct APIKeyCredential: Sendable {
     public let lastUsedAt: Date?
     public let userID: UUID
     public let email: String
-    public let role: String
-    public let status: String
+    public let role: AccountRole
+    public let status: AccountStatus
     public let emailVerified: Bool
 }
 
@@ -36,8 +37,8 @@ public enum APIKeyStore {
             lastUsedAt: try row.decode(column: "last_used_at", as: Date?.self),
             userID: try row.decode(column: "user_id", as: UUID.self),
             email: try row.decode(column: "email", as: String.self),
-            role: try row.decode(column: "role", as: String.self),
-            status: try row.decode(column: "status", as: String.self),
+            role: try row.decode(column: "role", as: AccountRole.self),
+            status: try row.decode(column: "status", as: AccountStatus.self),
             emailVerified: try row.decode(column: "email_verified_at", as: Date?.self) != nil)
     }
 
@@ -46,12 +47,36 @@ public enum APIKeyStore {
     public static func isLive(keyID: UUID, on db: any Database) async throws -> Bool {
         try await sqlDatabase(db).raw("""
             SELECT k.id FROM api_keys k JOIN users u ON u.id = k.user_id
-            WHERE k.id = \(bind: keyID) AND k.revoked_at IS NULL AND u.status = 'active'
+            WHERE k.id = \(bind: keyID) AND k.revoked_at IS NULL AND u.status = \(bind: AccountStatus.active.rawValue)
             """).first() != nil
     }
 
     /// Records when the key was last used.
     public static func markUsed(_ keyID: UUID, at now: Date, on db: any Database) async throws {
         try await sqlDatabase(db).raw("UPDATE api_keys SET last_used_at = \(bind: now) WHERE id = \(bind: keyID)").run()
+    }
+
+    public static func insert(_ key: APIKeyModel, on db: any Database) async throws {
+        try await key.create(on: db)
+    }
+
+    /// The account's keys that are not revoked, newest first.
+    public static func live(of userID: UUID, on db: any Database) async throws -> [APIKeyModel] {
+        try await APIKeyModel.query(on: db)
+            .filter(\.$userID == userID).filter(\.$revokedAt == nil).sort(\.$createdAt, .descending).all()
+    }
+
+    /// Revokes one of the account's keys; false when it has no such live key.
+    public static func revoke(_ keyID: UUID, of userID: UUID, now: Date, on db: any Database) async throws -> Bool {
+        try await sqlDatabase(db).raw("""
+            UPDATE api_keys SET revoked_at = \(bind: now)
+            WHERE id = \(bind: keyID) AND user_id = \(bind: userID) AND revoked_at IS NULL RETURNING id
+            """).first() != nil
+    }
+
+    /// Revokes every live key of the account (a password reset: whoever had it may have made some).
+    public static func revokeAll(of userID: UUID, now: Date, on db: any Database) async throws {
+        try await APIKeyModel.query(on: db).filter(\.$userID == userID).filter(\.$revokedAt == nil)
+            .set(\.$revokedAt, to: now).update()
     }
 }

@@ -84,4 +84,10 @@ public enum LoginThrottleStore {
         guard !keys.isEmpty else { return }
         try await sqlDatabase(db).delete(from: "login_throttles").where("key", .in, keys).run()
     }
+
+    /// The attempts counted against `key` (0 when none are).
+    public static func failures(_ key: String, on db: any Database) async throws -> Int {
+        try await sqlDatabase(db).raw("SELECT failures FROM login_throttles WHERE key = \(bind: key)").first()?
+            .decode(column: "failures", as: Int.self) ?? 0
+    }
 }

@@ -1,3 +1,4 @@
+import Domain
 import FluentKit
 import Foundation
 
@@ -10,10 +11,8 @@ public final class UserModel: Model, @unchecked Sendable {
     @OptionalField(key: "email_verified_at") public var emailVerifiedAt: Date?
     /// bcrypt, at `PASSWORD_HASH_COST` (12 by default); made again at sign-in if the setting changed.
     @Field(key: "password_hash") public var passwordHash: String
-    /// `user`, `support`, `moderator` or `admin`.
-    @Field(key: "role") public var role: String
-    /// `active`, `suspended` or `pending_deletion`.
-    @Field(key: "status") public var status: String
+    @Field(key: "role") public var role: AccountRole
+    @Field(key: "status") public var status: AccountStatus
     /// The Terms and Privacy Policy versions accepted at sign-up, and when.
     @Field(key: "terms_version") public var termsVersion: String
     @Field(key: "privacy_version") public var privacyVersion: String
@@ -72,8 +71,7 @@ public final class OneTimeCodeModel: Model, @unchecked Sendable {
 
     @ID(key: .id) public var id: UUID?
     @Field(key: "user_id") public var userID: UUID
-    /// `verify_email` or `reset_password`.
-    @Field(key: "purpose") public var purpose: String
+    @Field(key: "purpose") public var purpose: CodePurpose
     @Field(key: "code_hash") public var codeHash: String
     @Field(key: "expires_at") public var expiresAt: Date
     @OptionalField(key: "used_at") public var usedAt: Date?

@@ -1,3 +1,4 @@
+import Domain
 import FluentKit
 import Foundation
 
@@ -19,8 +20,7 @@ public final class GenerationModel: Model, @unchecked Sendable {
     @Field(key: "style") public var style: String
     /// JSON array of reference image ids (`[]` for none).
     @Field(key: "reference_ids") public var referenceIDs: String
-    /// A `GenerationState` raw value.
-    @Field(key: "state") public var state: String
+    @Field(key: "state") public var state: GenerationState
     /// Why it ended unhappily, in words for the person who asked.
     @OptionalField(key: "reason") public var reason: String?
     /// 0…1 while running, where the provider reports it.

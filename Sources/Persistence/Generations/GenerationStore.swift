@@ -110,7 +110,7 @@ public enum GenerationStore {
         g.seed = try row.decode(column: "seed", as: Int64.self)
         g.style = try row.decode(column: "style", as: String.self)
         g.referenceIDs = try row.decode(column: "reference_ids", as: String.self)
-        g.state = try row.decode(column: "state", as: String.self)
+        g.state = try row.decode(column: "state", as: GenerationState.self)
         g.reason = try row.decode(column: "reason", as: String?.self)
         g.progress = try row.decode(column: "progress", as: Double.self)
         g.pricePerImage = try row.decode(column: "price_per_image", as: Int.self)
@@ -211,7 +211,7 @@ public enum GenerationStore {
         }
         return try await GenerationModel.query(on: db)
             .filter(\.$userID == userID)
-            .filter(\.$state ~~ [GenerationState.queued.rawValue, GenerationState.running.rawValue])
+            .filter(\.$state ~~ [GenerationState.queued, GenerationState.running])
             .count()
     }
 
@@ -219,10 +219,39 @@ public enum GenerationStore {
     public static func queuePosition(of generation: GenerationModel, on db: any Database) async throws -> Int {
         let created = generation.createdAt.roundedToMillisecond
         return try await GenerationModel.query(on: db)
-            .filter(\.$state == GenerationState.queued.rawValue)
+            .filter(\.$state == GenerationState.queued)
             .filter(\.$createdAt < created)
             .filter(\.$id != generation.id!)
             .count()
+    }
+
+    /// Any generation by id (the job queue's view: whoever owns it).
+    public static func find(_ id: UUID, on db: any Database) async throws -> GenerationModel? {
+        try await GenerationModel.find(id, on: db)
+    }
+
+    /// Queued or running generations whose job is gone, dead or finished: left open by a
+    /// worker that died on every attempt, or crashed between its two last steps.
+    public static func orphaned(on db: any Database) async throws -> [UUID] {
+        try await sqlDatabase(db).raw("""
+            SELECT g.id AS id FROM generations g LEFT JOIN jobs j ON j.id = g.job_id
+            WHERE g.state IN (\(bind: GenerationState.queued.rawValue), \(bind: GenerationState.running.rawValue))
+            AND (j.id IS NULL OR j.state IN (\(bind: JobState.dead.rawValue), \(bind: JobState.succeeded.rawValue)))
+            """).all().map { try $0.decode(column: "id", as: UUID.self) }
+    }
+
+    /// The states of those of `ids` that exist.
+    public static func states(of ids: [UUID], on db: any Database) async throws -> [UUID: GenerationState] {
+        guard !ids.isEmpty else { return [:] }
+        let rows = try await GenerationModel.query(on: db).filter(\.$id ~~ ids).all()
+        return Dictionary(rows.compactMap { row in row.id.map { ($0, row.state) } }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Every blob key (images and thumbnails) that image rows of these generations record.
+    public static func recordedBlobKeys(ofGenerations ids: [UUID], on db: any Database) async throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        let images = try await GenerationImageModel.query(on: db).filter(\.$generationID ~~ ids).all()
+        return Set(images.flatMap { [$0.blobKey, $0.thumbnailKey] })
     }
 }
 
@@ -244,4 +273,5 @@ public struct PageCursor: Sendable, Equatable {
         self.createdAt = Date(milliseconds: Int64(milliseconds))
         self.id = id
     }
+
 }

@@ -29,4 +29,29 @@ public enum ReferenceImageStore {
     public static func storedCount(of userID: UUID, on db: any Database) async throws -> Int {
         try await ReferenceImageModel.query(on: db).filter(\.$userID == userID).filter(\.$generationID == nil).count()
     }
+
+    public static func insert(_ reference: ReferenceImageModel, on db: any Database) async throws {
+        try await reference.create(on: db)
+    }
+
+    public static func delete(_ reference: ReferenceImageModel, on db: any Database) async throws {
+        try await reference.delete(on: db)
+    }
+
+    /// The owner's reference with this id; nil when it is someone else's or gone.
+    public static func find(_ id: UUID, of userID: UUID, on db: any Database) async throws -> ReferenceImageModel? {
+        try await ReferenceImageModel.query(on: db).filter(\.$id == id).filter(\.$userID == userID).first()
+    }
+
+    /// The owner's references among `ids` (in no particular order; missing ones are left out).
+    public static func find(_ ids: [UUID], of userID: UUID, on db: any Database) async throws -> [ReferenceImageModel] {
+        guard !ids.isEmpty else { return [] }
+        return try await ReferenceImageModel.query(on: db).filter(\.$id ~~ ids).filter(\.$userID == userID).all()
+    }
+
+    /// The blob keys rows record for these reference ids.
+    public static func recordedBlobKeys(of ids: [UUID], on db: any Database) async throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        return Set(try await ReferenceImageModel.query(on: db).filter(\.$id ~~ ids).all().map(\.blobKey))
+    }
 }

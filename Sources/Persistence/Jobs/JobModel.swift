@@ -1,3 +1,4 @@
+import Domain
 import FluentKit
 import Foundation
 
@@ -8,7 +9,7 @@ final class JobModel: Model, @unchecked Sendable {
     @ID(key: .id) var id: UUID?
     @Field(key: "kind") var kind: String
     @Field(key: "payload") var payload: String
-    @Field(key: "state") var state: String
+    @Field(key: "state") var state: JobState
     @Field(key: "run_at") var runAt: Date
     @Field(key: "attempts") var attempts: Int
     @Field(key: "max_attempts") var maxAttempts: Int

@@ -52,7 +52,7 @@ public struct JobSnapshot: Sendable, Equatable {
     init(row: JobModel) {
         id = row.id!
         kind = row.kind
-        state = JobState(rawValue: row.state) ?? .dead
+        state = row.state
         attempts = row.attempts
         maxAttempts = row.maxAttempts
         runAt = row.runAt
@@ -222,12 +222,30 @@ public enum JobQueue {
 
     /// Jobs that failed for good, newest first: what an admin looks at.
     public static func deadLetters(limit: Int, on db: any Database) async throws -> [JobSnapshot] {
-        try await JobModel.query(on: db).filter(\.$state == JobState.dead.rawValue)
+        try await JobModel.query(on: db).filter(\.$state == JobState.dead)
             .sort(\.$finishedAt, .descending).limit(limit).all()
             .map(JobSnapshot.init(row:))
     }
 
     /// How many jobs are in each state.
+    /// Whether a job of `kind` is waiting or running (a recurring job is scheduled).
+    public static func hasPending(kind: String, on db: any Database) async throws -> Bool {
+        try await sqlDatabase(db).raw("""
+            SELECT id FROM jobs WHERE kind = \(bind: kind) AND state IN (\(bind: JobState.queued.rawValue), \(bind: JobState.running.rawValue))
+            LIMIT 1
+            """).first() != nil
+    }
+
+    /// Whether, of the jobs of `kind`, another than `job` is waiting, or runs and comes before
+    /// it by id (of two running at once, exactly one is told it comes first).
+    public static func hasAnotherBefore(_ job: UUID, kind: String, on db: any Database) async throws -> Bool {
+        try await sqlDatabase(db).raw("""
+            SELECT id FROM jobs WHERE kind = \(bind: kind) AND id <> \(bind: job)
+            AND (state = \(bind: JobState.queued.rawValue) OR (state = \(bind: JobState.running.rawValue) AND id < \(bind: job)))
+            LIMIT 1
+            """).first() != nil
+    }
+
     public static func counts(on db: any Database) async throws -> [JobState: Int] {
         let sql = try sqlDatabase(db)
         var counts: [JobState: Int] = [:]

@@ -22,7 +22,7 @@ enum APIKeysController {
             form.name = name
             return try await req.view.render("account/api-keys", form).encodeResponse(status: .unprocessableEntity, for: req)
         }
-        let created = try await APIKeys.create(name: name, scopes: scopes, for: current.id, on: req.db)
+        let created = try await APIKeys.create(name: name, scopes: scopes, for: current.id, now: req.pictor.clock.now(), on: req.db)
         try await Audit.record("api_key.created", actor: current.id, target: ("api_key", created.row.id!.uuidString),
                                detail: ["scopes": created.row.scopes], request: req, on: req.db)
         var shown = try await page(req)
@@ -33,11 +33,8 @@ enum APIKeysController {
     @Sendable static func revoke(req: Request) async throws -> Response {
         let current = try req.requireUser()
         guard let id = req.parameters.get("keyID", as: UUID.self),
-            let key = try await APIKeyModel.query(on: req.db)
-                .filter(\.$id == id).filter(\.$userID == current.id).filter(\.$revokedAt == nil).first()
+            try await APIKeyStore.revoke(id, of: current.id, now: req.pictor.clock.now(), on: req.db)
         else { throw AccessError.notFound }
-        key.revokedAt = Date()
-        try await key.update(on: req.db)
         try await Audit.record("api_key.revoked", actor: current.id, target: ("api_key", id.uuidString), request: req, on: req.db)
         return req.redirect(to: SiteURL.accountAPIKeys.path)
     }
@@ -57,8 +54,7 @@ enum APIKeysController {
 
     private static func page(_ req: Request) async throws -> APIKeysPage {
         let current = try req.requireUser()
-        let keys = try await APIKeyModel.query(on: req.db)
-            .filter(\.$userID == current.id).filter(\.$revokedAt == nil).sort(\.$createdAt, .descending).all()
+        let keys = try await APIKeyStore.live(of: current.id, on: req.db)
         return APIKeysPage(
             layout: .make(for: req, title: "API keys"), csrf: req.csrfToken,
             keys: keys.map { key in

@@ -10,13 +10,13 @@ enum AccountController {
         let user = try await req.userRecord(current)
         return try await req.view.render("account/overview", AccountOverviewPage(
             layout: .make(for: req, title: "Your account"), email: user.email, verified: user.emailVerifiedAt != nil,
-            role: user.role, memberSince: user.createdAt.pageText,
+            role: user.role.rawValue, memberSince: user.createdAt.pageText,
             notice: (try? req.query.get(String.self, at: "done")) == "email" ? "Your email address was changed." : nil))
     }
 
     @Sendable static func sessions(req: Request) async throws -> View {
         let current = try req.requireUser()
-        let rows = try await SessionStore.live(of: current.id, policy: req.pictor.sessions, on: req.db)
+        let rows = try await Sessions.live(of: current.id, now: req.pictor.clock.now(), policy: req.pictor.sessions, on: req.db)
             .map { session in
                 SessionsPage.Row(
                     id: session.id!.uuidString, device: session.device, network: session.ipPrefix,
@@ -35,7 +35,7 @@ enum AccountController {
     @Sendable static func revoke(req: Request) async throws -> Response {
         let current = try req.requireUser()
         guard let id = req.parameters.get("sessionID", as: UUID.self),
-            try await SessionStore.revoke(id, of: current.id, on: req.db)
+            try await SessionStore.revoke(id, of: current.id, now: req.pictor.clock.now(), on: req.db)
         else { throw AccessError.notFound }
         try await Audit.record("session.revoked", actor: current.id, target: ("session", id.uuidString), request: req, on: req.db)
         if id == current.sessionID {
@@ -48,7 +48,7 @@ enum AccountController {
 
     @Sendable static func revokeOthers(req: Request) async throws -> Response {
         let current = try req.requireUser()
-        let ended = try await SessionStore.revokeAll(of: current.id, keeping: current.sessionID, on: req.db)
+        let ended = try await SessionStore.revokeAll(of: current.id, keeping: current.sessionID, now: req.pictor.clock.now(), on: req.db)
         try await Audit.record("session.revoked_others", actor: current.id, detail: ["count": String(ended)], request: req, on: req.db)
         return req.redirect(to: "/account/sessions?ended=others")
     }
@@ -67,7 +67,7 @@ enum SessionsAPI {
 
     @Sendable static func list(req: Request) async throws -> [Session] {
         let user = try req.requireUser(scope: .accountRead)
-        return try await SessionStore.live(of: user.id, policy: req.pictor.sessions, on: req.db)
+        return try await Sessions.live(of: user.id, now: req.pictor.clock.now(), policy: req.pictor.sessions, on: req.db)
             .map { Session(id: $0.id!, device: $0.device, network: $0.ipPrefix, createdAt: $0.createdAt,
                            lastSeenAt: $0.lastSeenAt, current: user.apiScopes == nil && $0.id == user.sessionID) }
     }
@@ -77,7 +77,7 @@ enum SessionsAPI {
         let user = try req.requireUser()
         guard user.apiScopes == nil else { throw Abort(.forbidden, reason: "API keys cannot end sessions.") }
         guard let id = req.parameters.get("sessionID", as: UUID.self),
-            try await SessionStore.revoke(id, of: user.id, on: req.db)
+            try await SessionStore.revoke(id, of: user.id, now: req.pictor.clock.now(), on: req.db)
         else { throw AccessError.notFound }
         try await Audit.record("session.revoked", actor: user.id, target: ("session", id.uuidString), request: req, on: req.db)
         return .noContent
@@ -102,20 +102,3 @@ enum DisclosuresAPI {
     }
 }
 
-/// Pages behind it redirect visitors to sign-in (and back afterwards); JSON gets 401.
-/// Account pages take a browser session only: an API key cannot manage keys, sessions or passwords.
-struct RequireSignIn: AsyncMiddleware {
-    var allowAPIKeys = false
-
-    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        if request.currentUser?.apiScopes != nil, !allowAPIKeys {
-            throw Abort(.forbidden, reason: "API keys cannot be used here; sign in with a browser.")
-        }
-        guard request.currentUser != nil else {
-            if ErrorPageMiddleware.wantsJSON(request) { throw Abort(.unauthorized, reason: "Sign in first.") }
-            let back = SignInController.safeNext(request.url.path).map { "?next=" + $0.queryEscaped } ?? ""
-            return request.redirect(to: "/login" + back)
-        }
-        return try await next.respond(to: request)
-    }
-}

@@ -47,11 +47,11 @@ struct MailedCodeHandler: JobHandler {
     }
 
     static func issue(_ code: Code, for userID: UUID?, app: Application, on db: any Database) async throws {
-        guard let userID, let user = try await UserModel.find(userID, on: db), user.status == "active",
+        guard let userID, let user = try await UserStore.find(userID, on: db), user.status == .active,
             code != .signIn || user.totpEnabledAt == nil,
-            try await !OneTimeCodes.issuedRecently(code.purpose, for: userID, on: db)
+            try await !OneTimeCodes.issuedRecently(code.purpose, for: userID, now: app.pictor.clock.now(), on: db)
         else { return }
-        let issued = try await OneTimeCodes.issue(code.purpose, for: userID, secrets: app.pictor.secrets, on: db)
+        let issued = try await OneTimeCodes.issue(code.purpose, for: userID, now: app.pictor.clock.now(), secrets: app.pictor.secrets, on: db)
         let base = app.pictor.config.publicBaseURL.absoluteString
         let message = switch code {
         case .resetPassword: AccountMail.resetPassword(to: user.email, code: issued, base: base)

@@ -1,93 +1,71 @@
 import Domain
 import Fluent
-import SQLKit
 import Persistence
 import Vapor
 
 /// Single-use six-digit codes for email confirmation and password reset: valid one hour,
 /// five guesses each, stored as an HMAC under the server key.
 enum OneTimeCodes {
-    enum Purpose: String {
-        case verifyEmail = "verify_email"
-        case resetPassword = "reset_password"
-        case changeEmail = "change_email"
-        /// Signing in while the account's sign-in is paused after failed attempts.
-        case signIn = "sign_in"
-    }
+    typealias Purpose = CodePurpose
 
     static let lifetime: TimeInterval = 3600
     static let maxAttempts = 5
 
     /// Makes a new code (earlier unused codes of the same purpose stop working) and returns it.
-    static func issue(_ purpose: Purpose, for userID: UUID, target: String? = nil, secrets: Secrets, on db: any Database) async throws -> String {
-        let now = Date()
-        try await void(purpose, for: userID, on: db)
+    static func issue(
+        _ purpose: Purpose, for userID: UUID, target: String? = nil, now: Date, secrets: Secrets, on db: any Database
+    ) async throws -> String {
+        try await void(purpose, for: userID, now: now, on: db)
         let code = Tokens.sixDigits()
         let row = OneTimeCodeModel()
         row.userID = userID
-        row.purpose = purpose.rawValue
+        row.purpose = purpose
         row.codeHash = hash(code, purpose: purpose, userID: userID, secrets: secrets)
         row.expiresAt = now.addingTimeInterval(lifetime)
         row.attempts = 0
         row.createdAt = now
         row.target = target
-        try await row.create(on: db)
+        try await OneTimeCodeStore.insert(row, on: db)
         return code
     }
 
     /// Voids the user's unused codes of `purpose` (an address change voids reset codes mailed
     /// to the old address).
-    static func void(_ purpose: Purpose, for userID: UUID, on db: any Database) async throws {
-        try await OneTimeCodeModel.query(on: db)
-            .filter(\.$userID == userID).filter(\.$purpose == purpose.rawValue).filter(\.$usedAt == nil)
-            .set(\.$usedAt, to: Date())
-            .update()
+    static func void(_ purpose: Purpose, for userID: UUID, now: Date, on db: any Database) async throws {
+        try await OneTimeCodeStore.void(purpose, for: userID, now: now, on: db)
     }
 
     /// Whether a code for this purpose was sent in the last minute (then another is not sent).
-    static func issuedRecently(_ purpose: Purpose, for userID: UUID, on db: any Database) async throws -> Bool {
-        try await OneTimeCodeModel.query(on: db)
-            .filter(\.$userID == userID).filter(\.$purpose == purpose.rawValue)
-            .filter(\.$createdAt > Date().addingTimeInterval(-60)).count() > 0
+    static func issuedRecently(_ purpose: Purpose, for userID: UUID, now: Date, on db: any Database) async throws -> Bool {
+        try await OneTimeCodeStore.issued(purpose, for: userID, since: now.addingTimeInterval(-60), on: db)
     }
 
     /// Uses up the code if it is right, unexpired and unused. A wrong guess counts against
     /// the live code; after five, it stops working.
-    static func redeem(_ purpose: Purpose, code: String, for userID: UUID, secrets: Secrets, on db: any Database) async throws -> Bool {
-        try await redeemTarget(purpose, code: code, for: userID, secrets: secrets, on: db) != nil
+    static func redeem(_ purpose: Purpose, code: String, for userID: UUID, now: Date, secrets: Secrets, on db: any Database) async throws -> Bool {
+        try await redeemTarget(purpose, code: code, for: userID, now: now, secrets: secrets, on: db) != nil
     }
 
     /// Like `redeem`, returning the code's target ("" when it has none), or nil when the code is refused.
     /// The same statements run whether or not a code exists (a decoy's look-up takes as long as a
     /// wrong guess at a real code).
-    static func redeemTarget(_ purpose: Purpose, code: String, for userID: UUID, secrets: Secrets, on db: any Database) async throws -> String? {
-        let now = Date()
-        let live = try await OneTimeCodeModel.query(on: db)
-            .filter(\.$userID == userID).filter(\.$purpose == purpose.rawValue).filter(\.$usedAt == nil)
-            .filter(\.$expiresAt > now)
-            .sort(\.$createdAt, .descending)
-            .first()
+    static func redeemTarget(
+        _ purpose: Purpose, code: String, for userID: UUID, now: Date, secrets: Secrets, on db: any Database
+    ) async throws -> String? {
+        let live = try await OneTimeCodeStore.live(purpose, for: userID, now: now, on: db)
         // Guesses are counted per account and purpose across codes (asking for a new code gives no
         // new guesses; guessing at reset codes does not lock the sign-in codes), and each guess is
         // counted atomically before it is compared, so parallel guesses cannot share one count.
         guard case .go(let attempt) = try await LoginThrottle.begin(
             keys: ["codes:" + purpose.rawValue + ":" + userID.uuidString], policy: .standard, now: now, on: db)
         else { return nil }
-        let sql = try sqlDatabase(db)
-        let counted = try await sql.raw("""
-            UPDATE one_time_codes SET attempts = attempts + 1
-            WHERE id = \(bind: live?.id ?? UUID()) AND attempts < \(bind: maxAttempts) AND used_at IS NULL
-            RETURNING id
-            """).first() != nil
+        let counted = try await OneTimeCodeStore.countGuess(at: live?.id, maxAttempts: maxAttempts, on: db)
         let presented = hash(code.trimmingCharacters(in: .whitespaces), purpose: purpose, userID: userID, secrets: secrets)
         guard let live, counted, constantTimeEquals(Array(presented.utf8), Array(live.codeHash.utf8)) else {
             _ = try await LoginThrottle.fail(attempt, policy: .standard, on: db)
             return nil
         }
-        guard try await sql.raw("""
-            UPDATE one_time_codes SET used_at = \(bind: now) WHERE id = \(bind: live.id!) AND used_at IS NULL RETURNING id
-            """).first() != nil
-        else { return nil }
+        guard try await OneTimeCodeStore.use(live.id!, now: now, on: db) else { return nil }
         try await LoginThrottle.succeed(attempt, on: db)
         return live.target ?? ""
     }
@@ -173,7 +151,7 @@ enum LoginThrottle {
     static func fail(_ attempt: Attempt, policy: LoginThrottlePolicy, on db: any Database) async throws -> Bool {
         var locked = false
         for key in attempt.keys {
-            let failures = try await LoginThrottleModel.find(key, on: db)?.failures ?? 0
+            let failures = try await LoginThrottleStore.failures(key, on: db)
             let seconds = lock(for: key, failures: failures, policy: policy)
             if seconds > 0 {
                 try await LoginThrottleStore.lock(key, until: attempt.now.addingTimeInterval(seconds), on: db)
@@ -209,14 +187,13 @@ enum LoginThrottle {
 
 extension UserModel {
     /// A new active account that accepted the current Terms and Privacy Policy versions now.
-    static func new(email: String, passwordHash: String, role: CurrentUser.Role, config: AppConfig) -> UserModel {
-        let now = Date()
+    static func new(email: String, passwordHash: String, role: AccountRole, now: Date, config: AppConfig) -> UserModel {
         let user = UserModel()
         user.id = UUID()
         user.email = email
         user.passwordHash = passwordHash
-        user.role = role.rawValue
-        user.status = "active"
+        user.role = role
+        user.status = .active
         user.termsVersion = config.termsVersion
         user.privacyVersion = config.privacyVersion
         user.termsAcceptedAt = now

@@ -25,12 +25,12 @@ enum PasswordResetController {
         }
         // At most `requestsPerNetworkPerHour` from one network, counted alike for any address: each
         // request costs an audit entry and a job.
-        let now = Date()
+        let now = req.pictor.clock.now()
         guard try await LoginThrottleStore.countInWindow("reset:" + req.ipPrefix, window: 3600, now: now, on: req.db) <= Self.requestsPerNetworkPerHour else {
             page.emailError = "Too many reset requests from your network. Try again in an hour."
             return try await req.view.render("account/forgot-password", page).encodeResponse(status: .tooManyRequests, for: req)
         }
-        let user = try await UserModel.query(on: req.db).filter(\.$email == email).first()
+        let user = try await UserStore.find(email: email, on: req.db)
         try await req.db.transaction { tx in
             try await Audit.record("password.reset_requested", actor: user?.id, target: user.map { ("user", $0.id!.uuidString) }, request: req, on: tx)
             try await req.application.enqueue(try MailedCodeHandler.job(.resetPassword, for: user?.id), on: tx)
@@ -56,18 +56,18 @@ enum PasswordResetController {
         }
         let hash = try await req.password.async.hash(password)
         let base = req.pictor.config.publicBaseURL.absoluteString
+        let now = req.pictor.clock.now()
         let changed = try await req.db.transaction { tx -> Bool in
-            guard let user = try await UserModel.query(on: tx).filter(\.$email == email).first(),
-                try await OneTimeCodes.redeem(.resetPassword, code: form.code ?? "", for: user.id!, secrets: req.pictor.secrets, on: tx)
+            guard let user = try await UserStore.find(email: email, on: tx),
+                try await OneTimeCodes.redeem(.resetPassword, code: form.code ?? "", for: user.id!, now: now, secrets: req.pictor.secrets, on: tx)
             else { return false }
             user.passwordHash = hash
-            user.emailVerifiedAt = user.emailVerifiedAt ?? Date()  // the code proved the address
-            user.updatedAt = Date()
-            try await user.update(on: tx)
-            let ended = try await SessionStore.revokeAll(of: user.id!, on: tx)
+            user.emailVerifiedAt = user.emailVerifiedAt ?? now  // the code proved the address
+            user.updatedAt = now
+            try await UserStore.save(user, on: tx)
+            let ended = try await SessionStore.revokeAll(of: user.id!, keeping: nil, now: now, on: tx)
             // Whoever had the account may have made API keys: a recovery ends those too.
-            try await APIKeyModel.query(on: tx).filter(\.$userID == user.id!).filter(\.$revokedAt == nil)
-                .set(\.$revokedAt, to: Date()).update()
+            try await APIKeyStore.revokeAll(of: user.id!, now: now, on: tx)
             try await Audit.record(
                 "password.reset", actor: user.id, target: ("user", user.id!.uuidString),
                 detail: ["sessions_ended": String(ended)], request: req, on: tx)

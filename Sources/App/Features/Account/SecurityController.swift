@@ -9,7 +9,7 @@ enum SecurityController {
     @Sendable static func overview(req: Request) async throws -> View {
         let current = try req.requireUser()
         let user = try await req.userRecord(current)
-        let left = try await RecoveryCodeModel.query(on: req.db).filter(\.$userID == current.id).filter(\.$usedAt == nil).count()
+        let left = try await RecoveryCodeStore.unusedCount(of: current.id, on: req.db)
         var page = SecurityPage(
             layout: .make(for: req, title: "Security"), csrf: req.csrfToken,
             twoFactorOn: user.totpEnabledAt != nil, recoveryCodesLeft: left)
@@ -45,7 +45,7 @@ enum SecurityController {
         let keys = LoginThrottle.keys(email: user.email, request: req)
             + (user.totpEnabledAt == nil ? [] : [LoginThrottle.mfaKey(userID: user.id!, request: req)])
         let attempt: LoginThrottle.Attempt
-        switch try await LoginThrottle.begin(keys: keys, policy: req.pictor.loginThrottle, now: Date(), on: req.db) {
+        switch try await LoginThrottle.begin(keys: keys, policy: req.pictor.loginThrottle, now: req.pictor.clock.now(), on: req.db) {
         case .go(let started):
             attempt = started
         case .wait(let wait):
@@ -54,7 +54,7 @@ enum SecurityController {
         }
         var ok = try await req.password.async.verify(password, created: user.passwordHash)
         if ok, user.totpEnabledAt != nil {
-            ok = try await TwoFactor.verify(code, for: user, secrets: req.pictor.secrets, on: req.db)
+            ok = try await TwoFactor.verify(code, for: user, now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: req.db)
         }
         guard ok else {
             _ = try await LoginThrottle.fail(attempt, policy: req.pictor.loginThrottle, on: req.db)
@@ -63,9 +63,9 @@ enum SecurityController {
             return try await req.view.render("account/confirm-password", page).encodeResponse(status: .unauthorized, for: req)
         }
         try await LoginThrottle.succeed(attempt, on: req.db)
-        guard let session = try await SessionModel.find(current.sessionID, on: req.db) else { throw AccessError.notFound }
-        session.authenticatedAt = Date()
-        try await session.update(on: req.db)
+        guard let session = try await SessionStore.find(current.sessionID, on: req.db) else { throw AccessError.notFound }
+        session.authenticatedAt = req.pictor.clock.now()
+        try await SessionStore.save(session, on: req.db)
         try await Audit.record("reauthenticated", actor: user.id, request: req, on: req.db)
         return req.redirect(to: next)
     }
@@ -73,7 +73,7 @@ enum SecurityController {
     /// nil when the password was entered recently enough; otherwise where to send the person first.
     static func reauthentication(_ req: Request, returnTo: SiteURL) throws -> Response? {
         let current = try req.requireUser()
-        guard !req.pictor.sessions.recentlyAuthenticated(at: current.authenticatedAt, now: Date()) else { return nil }
+        guard !req.pictor.sessions.recentlyAuthenticated(at: current.authenticatedAt, now: req.pictor.clock.now()) else { return nil }
         return req.redirect(to: SiteURL.accountConfirmPassword.path + "?next=" + returnTo.path.queryEscaped)
     }
 
@@ -96,11 +96,12 @@ enum SecurityController {
         }
         let hash = try await req.password.async.hash(password)
         let base = req.pictor.config.publicBaseURL.absoluteString
+        let now = req.pictor.clock.now()
         try await req.db.transaction { tx in
             user.passwordHash = hash
-            user.updatedAt = Date()
-            try await user.update(on: tx)
-            let ended = try await SessionStore.revokeAll(of: user.id!, keeping: current.sessionID, on: tx)
+            user.updatedAt = now
+            try await UserStore.save(user, on: tx)
+            let ended = try await SessionStore.revokeAll(of: user.id!, keeping: current.sessionID, now: now, on: tx)
             try await Audit.record("password.changed", actor: user.id, detail: ["sessions_ended": String(ended)], request: req, on: tx)
             try await Postman.queue(AccountMail.passwordChanged(to: user.email, base: base), userID: user.id, app: req.application, on: tx)
         }
@@ -114,7 +115,7 @@ enum SecurityController {
         let current = try req.requireUser()
         let user = try await req.userRecord(current)
         guard user.totpEnabledAt == nil else { return req.redirect(to: SiteURL.accountSecurity.path) }
-        let totp = try await TwoFactor.beginEnrolment(user, secrets: req.pictor.secrets, on: req.db)
+        let totp = try await TwoFactor.beginEnrolment(user, now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: req.db)
         return try await setupPage(totp, email: user.email, error: nil, req: req)
     }
 
@@ -127,11 +128,12 @@ enum SecurityController {
             return req.redirect(to: SiteURL.accountSecurity.path)
         }
         // The change, its audit entry and the notice to the owner commit together or not at all.
+        let now = req.pictor.clock.now()
         let enrolled = try await writeTransaction(on: req.db) { tx -> [String]? in
-            guard let codes = try await TwoFactor.confirmEnrolment(user, code: code, secrets: req.pictor.secrets, on: tx) else { return nil }
+            guard let codes = try await TwoFactor.confirmEnrolment(user, code: code, now: now, secrets: req.pictor.secrets, on: tx) else { return nil }
             // Whoever was signed in elsewhere with the password alone (perhaps who made the owner
             // turn this on) must now pass the second factor too.
-            let ended = try await SessionStore.revokeAll(of: user.id!, keeping: current.sessionID, on: tx)
+            let ended = try await SessionStore.revokeAll(of: user.id!, keeping: current.sessionID, now: now, on: tx)
             try await Audit.record("two_factor.enabled", actor: user.id, detail: ["sessions_ended": String(ended)], request: req, on: tx)
             try await Postman.queue(AccountMail.securityChange(to: user.email, change: "Two-factor sign-in was turned on."), userID: user.id, app: req.application, on: tx)
             return codes
@@ -149,7 +151,7 @@ enum SecurityController {
         let user = try await req.userRecord(current)
         // Turned off only with its notice queued: the owner hears of it if it was not them.
         try await writeTransaction(on: req.db) { tx in
-            try await TwoFactor.disable(user, on: tx)
+            try await TwoFactor.disable(user, now: req.pictor.clock.now(), on: tx)
             try await Audit.record("two_factor.disabled", actor: user.id, request: req, on: tx)
             try await Postman.queue(AccountMail.securityChange(to: user.email, change: "Two-factor sign-in was turned off."), userID: user.id, app: req.application, on: tx)
         }
@@ -161,7 +163,7 @@ enum SecurityController {
         let current = try req.requireUser()
         let user = try await req.userRecord(current)
         guard user.totpEnabledAt != nil else { return req.redirect(to: SiteURL.accountSecurity.path) }
-        let codes = try await TwoFactor.replaceRecoveryCodes(for: user.id!, secrets: req.pictor.secrets, on: req.db)
+        let codes = try await TwoFactor.replaceRecoveryCodes(for: user.id!, now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: req.db)
         try await Audit.record("two_factor.recovery_codes_replaced", actor: user.id, request: req, on: req.db)
         return try await req.view.render("account/recovery-codes", RecoveryCodesPage(
             layout: .make(for: req, title: "Recovery codes"), codes: codes)).encodeResponse(for: req)

@@ -17,7 +17,7 @@ enum SignInController {
         let form = try req.content.decode(SignInForm.self)
         let email = EmailAddress.normalize(form.email ?? "") ?? (form.email ?? "").lowercased()
         let keys = LoginThrottle.keys(email: email, request: req)
-        let now = Date()
+        let now = req.pictor.clock.now()
         var page = SignInPage(layout: .make(for: req, title: "Sign in"), csrf: req.csrfToken, email: form.email ?? "")
         page.next = safeNext(form.next) ?? ""
 
@@ -39,7 +39,7 @@ enum SignInController {
             return response
         }
 
-        let user = try await UserModel.query(on: req.db).filter(\.$email == email).first()
+        let user = try await UserStore.find(email: email, on: req.db)
         let passwordMatches = try await req.password.async.verify(form.password ?? "", created: user?.passwordHash ?? req.pictor.passwordDecoy)
         guard let user, passwordMatches else {
             let locked = try await LoginThrottle.fail(attempt, policy: req.pictor.loginThrottle, on: req.db)
@@ -50,7 +50,7 @@ enum SignInController {
             return try await req.view.render("account/login", page).encodeResponse(status: .unauthorized, for: req)
         }
         try await LoginThrottle.succeed(attempt, on: req.db)  // the password was right
-        guard user.status == "active" else {
+        guard user.status == .active else {
             page.error = AccountError.suspended.userMessage
             return try await req.view.render("account/login", page).encodeResponse(status: .forbidden, for: req)
         }
@@ -65,7 +65,7 @@ enum SignInController {
         if user.totpEnabledAt != nil {
             // The password was right; the session starts only after the second factor.
             let response = req.redirect(to: SiteURL.signInTwoFactor.path)
-            let pending = try await PendingSignIn.start(for: user.id!, remember: remember, next: page.next, secrets: req.pictor.secrets, on: req.db)
+            let pending = try await PendingSignIn.start(for: user.id!, remember: remember, next: page.next, now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: req.db)
             response.cookies[req.pictor.cookies.pendingSignInName] = req.pictor.cookies.cookie(pending, maxAge: Int(PendingSignIn.lifetime))
             return response
         }
@@ -78,12 +78,12 @@ enum SignInController {
     private static func rehashIfTheCostChanged(_ user: UserModel, password: String, req: Request) async throws {
         guard bcryptCost(of: user.passwordHash) != req.pictor.config.passwordHashCost else { return }
         user.passwordHash = try await req.password.async.hash(password)
-        try await user.save(on: req.db)
+        try await UserStore.save(user, on: req.db)
     }
 
     /// Signs in: a new session, its cookie, the audit entry, and the redirect.
     static func startSession(for user: UserModel, remember: Bool, next: String, req: Request) async throws -> Response {
-        let (token, session) = try await SessionStore.start(userID: user.id!, remember: remember, request: req, on: req.db)
+        let (token, session) = try await Sessions.start(userID: user.id!, remember: remember, request: req, on: req.db)
         try await Audit.record("login.succeeded", actor: user.id, target: ("session", session.id!.uuidString), request: req, on: req.db)
         let response = req.redirect(to: next.isEmpty ? SiteURL.account.path : next)
         let cookies = req.pictor.cookies
@@ -98,15 +98,15 @@ enum SignInController {
     /// entry, one `account.sign_in_code` job (which mails a code only to the owner of an account
     /// without two-factor), and the code page. Only the code tells: the mailed one, or the second factor.
     static func pausedSignIn(email: String, form: SignInForm, next: String, attempt: LoginThrottle.Attempt, req: Request) async throws -> Response {
-        let user = try await UserModel.query(on: req.db).filter(\.$email == email).first()
+        let user = try await UserStore.find(email: email, on: req.db)
         let passwordMatches = try await req.password.async.verify(form.password ?? "", created: user?.passwordHash ?? req.pictor.passwordDecoy)
-        let owner = passwordMatches && user?.status == "active" && user?.emailVerifiedAt != nil ? user : nil
+        let owner = passwordMatches && user?.status == .active && user?.emailVerifiedAt != nil ? user : nil
         // Counted against the network either way: a right password given back its count would
         // let the network's next refusal come one request later, which could be measured.
         _ = try await LoginThrottle.fail(attempt, policy: req.pictor.loginThrottle, on: req.db)
         let pending = try await PendingSignIn.start(
             for: user?.id ?? UUID(), live: owner != nil, remember: form.remember == "on", paused: true, next: next,
-            secrets: req.pictor.secrets, on: req.db)
+            now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: req.db)
         try await req.db.transaction { tx in
             try await Audit.record(
                 "login.while_paused", actor: user?.id, target: user.map { ("user", $0.id!.uuidString) },
@@ -121,7 +121,7 @@ enum SignInController {
     /// The code page for any pending sign-in whose cookie is genuine and current; a used or decoy
     /// one is shown the same page (its codes are simply never right).
     @Sendable static func twoFactorForm(req: Request) async throws -> Response {
-        guard let pending = PendingSignIn.read(req.cookies[req.pictor.cookies.pendingSignInName]?.string, secrets: req.pictor.secrets)
+        guard let pending = PendingSignIn.read(req.cookies[req.pictor.cookies.pendingSignInName]?.string, secrets: req.pictor.secrets, now: req.pictor.clock.now())
         else { return req.redirect(to: SiteURL.signIn.path) }
         return try await req.view.render("account/two-factor", TwoFactorPage(
             layout: .make(for: req, title: "Two-factor sign-in"), csrf: req.csrfToken, paused: pending.paused)).encodeResponse(for: req)
@@ -129,20 +129,20 @@ enum SignInController {
 
     /// The second factor: an authenticator code (each usable once) or a recovery code.
     @Sendable static func twoFactorSubmit(req: Request) async throws -> Response {
-        guard let pending = PendingSignIn.read(req.cookies[req.pictor.cookies.pendingSignInName]?.string, secrets: req.pictor.secrets)
+        guard let pending = PendingSignIn.read(req.cookies[req.pictor.cookies.pendingSignInName]?.string, secrets: req.pictor.secrets, now: req.pictor.clock.now())
         else { return req.redirect(to: SiteURL.signIn.path) }
         let code = (try? req.content.get(String.self, at: "code")) ?? ""
         // A used, replaced or decoy pending sign-in is answered as a wrong code: nothing tells it
         // apart, not the keys counted either. While paused, codes count against this pending
         // sign-in and the network (against the person's second-factor key, someone without the
         // password could lock the owner's second step); otherwise against that key, as always.
-        let user = try await UserModel.find(pending.userID, on: req.db)
-        let owner = user.flatMap { $0.status == "active" && PendingSignIn.isLive(pending, for: $0) ? $0 : nil }
+        let user = try await UserStore.find(pending.userID, on: req.db)
+        let owner = user.flatMap { $0.status == .active && PendingSignIn.isLive(pending, for: $0) ? $0 : nil }
         let keys = [pending.paused ? "pending:" + pending.nonceHash : LoginThrottle.mfaKey(userID: pending.userID, request: req),
                     LoginThrottle.networkKey(req)]
         var page = TwoFactorPage(layout: .make(for: req, title: "Two-factor sign-in"), csrf: req.csrfToken, paused: pending.paused)
         let attempt: LoginThrottle.Attempt
-        switch try await LoginThrottle.begin(keys: keys, policy: req.pictor.loginThrottle, now: Date(), on: req.db) {
+        switch try await LoginThrottle.begin(keys: keys, policy: req.pictor.loginThrottle, now: req.pictor.clock.now(), on: req.db) {
         case .go(let started):
             attempt = started
         case .wait(let wait):
@@ -151,11 +151,11 @@ enum SignInController {
         }
         var accepted = false
         if let owner, owner.totpEnabledAt != nil {
-            accepted = try await TwoFactor.verify(code, for: owner, secrets: req.pictor.secrets, on: req.db)
+            accepted = try await TwoFactor.verify(code, for: owner, now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: req.db)
         }
         if !accepted, pending.paused {
             // The same look-up for a decoy (an id with no code), so its answer takes as long.
-            let redeemed = try await OneTimeCodes.redeem(.signIn, code: code, for: owner?.id ?? UUID(), secrets: req.pictor.secrets, on: req.db)
+            let redeemed = try await OneTimeCodes.redeem(.signIn, code: code, for: owner?.id ?? UUID(), now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: req.db)
             accepted = redeemed && owner != nil
         }
         // Once: a second submission of the same cookie (sent at once, or replayed later) finds it used.
@@ -177,7 +177,7 @@ enum SignInController {
 
     @Sendable static func logout(req: Request) async throws -> Response {
         if let user = req.currentUser {
-            _ = try await SessionStore.revoke(user.sessionID, of: user.id, on: req.db)
+            _ = try await SessionStore.revoke(user.sessionID, of: user.id, now: req.pictor.clock.now(), on: req.db)
             try await Audit.record("logout", actor: user.id, target: ("session", user.sessionID.uuidString), request: req, on: req.db)
         }
         let response = req.redirect(to: "/")

@@ -28,7 +28,7 @@ enum SignUpController {
         if let email, let problem = PasswordPolicy.problem(with: password, email: email) { page.passwordError = problem }
         if email == nil, password.count < PasswordPolicy.minimumLength { page.passwordError = "Use at least \(PasswordPolicy.minimumLength) characters." }
         let birth = AgeScreen.Day(iso: form.birthDate ?? "")
-        let outcome = birth.map { AgeScreen.screen(birth: $0, today: AgeScreen.today(claimed: form.today, now: Date())) }
+        let outcome = birth.map { AgeScreen.screen(birth: $0, today: AgeScreen.today(claimed: form.today, now: req.pictor.clock.now())) }
         if outcome == nil || outcome == .implausible { page.birthDateError = "Enter your date of birth." }
         if form.acceptTerms != "on" { page.acceptTermsError = "Accept the Terms and the Privacy Policy to create an account." }
 
@@ -46,7 +46,7 @@ enum SignUpController {
         // from one network in an hour from its first (a fixed window), so a script cannot use
         // Pictor to mail a list of strangers (or burn its CPU on password hashes).
         let networkKey = "signup:" + req.ipPrefix
-        let now = Date()
+        let now = req.pictor.clock.now()
         let signUps = try await LoginThrottleStore.countInWindow(networkKey, window: 3600, now: now, on: req.db)
         guard signUps <= req.pictor.config.signUpsPerNetworkPerHour else {
             try await LoginThrottleStore.takeBackAttempt(networkKey, now: now, on: req.db)  // a refusal does not count
@@ -67,18 +67,18 @@ enum SignUpController {
     /// Creates the account and mails its code, or tells the address's owner that someone tried.
     private static func create(email: String, hash: String, base: String, req: Request) async throws {
         try await req.db.transaction { tx in
-            if let existing = try await UserModel.query(on: tx).filter(\.$email == email).first() {
+            if let existing = try await UserStore.find(email: email, on: tx) {
                 // Same response as a new sign-up: the owner of the address hears about it by mail,
                 // at most once an hour, so the form cannot be used to flood them.
                 let notice = AccountMail.alreadyRegistered(to: email, base: base)
-                if try await !Postman.recentlyQueued(to: email, subject: notice.subject, within: 3600, secrets: req.pictor.secrets, on: tx) {
+                if try await !Postman.recentlyQueued(to: email, subject: notice.subject, within: 3600, now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: tx) {
                     try await Postman.queue(notice, userID: existing.id, app: req.application, on: tx)
                 }
                 return
             }
-            let user = UserModel.new(email: email, passwordHash: hash, role: .user, config: req.pictor.config)
-            try await user.create(on: tx)
-            let code = try await OneTimeCodes.issue(.verifyEmail, for: user.id!, secrets: req.pictor.secrets, on: tx)
+            let user = UserModel.new(email: email, passwordHash: hash, role: .user, now: req.pictor.clock.now(), config: req.pictor.config)
+            try await UserStore.insert(user, on: tx)
+            let code = try await OneTimeCodes.issue(.verifyEmail, for: user.id!, now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: tx)
             try await Postman.queue(AccountMail.verifyEmail(to: email, code: code, base: base), userID: user.id, app: req.application, on: tx)
             try await Audit.record("account.created", actor: user.id, target: ("user", user.id!.uuidString), request: req, on: tx)
         }
@@ -95,12 +95,12 @@ enum SignUpController {
         let form = try req.content.decode(EmailCodeForm.self)
         let email = EmailAddress.normalize(form.email ?? "") ?? ""
         let confirmed = try await req.db.transaction { tx -> Bool in
-            guard let user = try await UserModel.query(on: tx).filter(\.$email == email).first() else { return false }
-            guard try await OneTimeCodes.redeem(.verifyEmail, code: form.code ?? "", for: user.id!, secrets: req.pictor.secrets, on: tx)
+            guard let user = try await UserStore.find(email: email, on: tx) else { return false }
+            guard try await OneTimeCodes.redeem(.verifyEmail, code: form.code ?? "", for: user.id!, now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: tx)
             else { return false }
-            user.emailVerifiedAt = user.emailVerifiedAt ?? Date()
-            user.updatedAt = Date()
-            try await user.update(on: tx)
+            user.emailVerifiedAt = user.emailVerifiedAt ?? req.pictor.clock.now()
+            user.updatedAt = req.pictor.clock.now()
+            try await UserStore.save(user, on: tx)
             try await Audit.record("email.verified", actor: user.id, target: ("user", user.id!.uuidString), request: req, on: tx)
             return true
         }
@@ -118,10 +118,10 @@ enum SignUpController {
         let form = try req.content.decode(EmailCodeForm.self)
         let email = EmailAddress.normalize(form.email ?? "") ?? ""
         try await req.db.transaction { tx in
-            guard let user = try await UserModel.query(on: tx).filter(\.$email == email).first(), user.emailVerifiedAt == nil
+            guard let user = try await UserStore.find(email: email, on: tx), user.emailVerifiedAt == nil
             else { return }
-            guard try await !OneTimeCodes.issuedRecently(.verifyEmail, for: user.id!, on: tx) else { return }
-            let code = try await OneTimeCodes.issue(.verifyEmail, for: user.id!, secrets: req.pictor.secrets, on: tx)
+            guard try await !OneTimeCodes.issuedRecently(.verifyEmail, for: user.id!, now: req.pictor.clock.now(), on: tx) else { return }
+            let code = try await OneTimeCodes.issue(.verifyEmail, for: user.id!, now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: tx)
             let base = req.pictor.config.publicBaseURL.absoluteString
             try await Postman.queue(AccountMail.verifyEmail(to: email, code: code, base: base), userID: user.id, app: req.application, on: tx)
         }

@@ -1,6 +1,5 @@
 import Domain
 import Fluent
-import SQLKit
 import Persistence
 import Vapor
 
@@ -10,13 +9,13 @@ enum TwoFactor {
     static let recoveryCodeCount = 10
 
     /// Starts (or restarts) enrolment: a new seed, stored sealed, not yet required at sign-in.
-    static func beginEnrolment(_ user: UserModel, secrets: Secrets, on db: any Database) async throws -> TOTP {
+    static func beginEnrolment(_ user: UserModel, now: Date, secrets: Secrets, on db: any Database) async throws -> TOTP {
         let totp = TOTP(secret: TOTP.generateSecret())
         user.totpSecret = try secrets.seal(totp.secret, purpose: purpose)
         user.totpEnabledAt = nil
         user.totpLastStep = nil
-        user.updatedAt = Date()
-        try await user.update(on: db)
+        user.updatedAt = now
+        try await UserStore.save(user, on: db)
         return totp
     }
 
@@ -26,71 +25,56 @@ enum TwoFactor {
     }
 
     /// Accepts a current authenticator code not used before, and remembers its step.
-    static func acceptCode(_ code: String, for user: UserModel, secrets: Secrets, on db: any Database) async throws -> Bool {
+    static func acceptCode(_ code: String, for user: UserModel, now: Date, secrets: Secrets, on db: any Database) async throws -> Bool {
         guard let totp = try totp(for: user, secrets: secrets),
-            let step = totp.matchingStep(for: code, at: Date(), lastUsedStep: user.totpLastStep)
+            let step = totp.matchingStep(for: code, at: now, lastUsedStep: user.totpLastStep),
+            try await UserStore.claimTOTPStep(step, for: user.id!, now: now, on: db)
         else { return false }
-        // Conditional, so two requests racing with the same code cannot both use it.
-        let claimed = try await sqlDatabase(db).raw("""
-            UPDATE users SET totp_last_step = \(bind: step), updated_at = \(bind: Date())
-            WHERE id = \(bind: user.id!) AND (totp_last_step IS NULL OR totp_last_step < \(bind: step))
-            RETURNING id
-            """).first()
-        guard claimed != nil else { return false }
         user.totpLastStep = step
         return true
     }
 
     /// Turns two-factor on after a first good code; returns the recovery codes, shown once.
-    static func confirmEnrolment(_ user: UserModel, code: String, secrets: Secrets, on db: any Database) async throws -> [String]? {
-        guard user.totpEnabledAt == nil, try await acceptCode(code, for: user, secrets: secrets, on: db) else { return nil }
-        user.totpEnabledAt = Date()
-        try await user.update(on: db)
-        return try await replaceRecoveryCodes(for: user.id!, secrets: secrets, on: db)
+    static func confirmEnrolment(_ user: UserModel, code: String, now: Date, secrets: Secrets, on db: any Database) async throws -> [String]? {
+        guard user.totpEnabledAt == nil, try await acceptCode(code, for: user, now: now, secrets: secrets, on: db) else { return nil }
+        user.totpEnabledAt = now
+        try await UserStore.save(user, on: db)
+        return try await replaceRecoveryCodes(for: user.id!, now: now, secrets: secrets, on: db)
     }
 
-    static func disable(_ user: UserModel, on db: any Database) async throws {
+    static func disable(_ user: UserModel, now: Date, on db: any Database) async throws {
         user.totpSecret = nil
         user.totpEnabledAt = nil
         user.totpLastStep = nil
-        user.updatedAt = Date()
-        try await user.update(on: db)
-        try await RecoveryCodeModel.query(on: db).filter(\.$userID == user.id!).delete()
+        user.updatedAt = now
+        try await UserStore.save(user, on: db)
+        try await RecoveryCodeStore.deleteAll(of: user.id!, on: db)
     }
 
-    static func replaceRecoveryCodes(for userID: UUID, secrets: Secrets, on db: any Database) async throws -> [String] {
-        try await RecoveryCodeModel.query(on: db).filter(\.$userID == userID).delete()
-        var codes: [String] = []
-        for _ in 0..<recoveryCodeCount {
+    static func replaceRecoveryCodes(for userID: UUID, now: Date, secrets: Secrets, on db: any Database) async throws -> [String] {
+        let codes = (0..<recoveryCodeCount).map { _ in
             let code = Tokens.readable(length: 10)
-            let formatted = code.prefix(5) + "-" + code.dropFirst(5)
-            let row = RecoveryCodeModel()
-            row.userID = userID
-            row.codeHash = secrets.mac("recovery-code", userID.uuidString, normalise(String(formatted)))
-            row.createdAt = Date()
-            try await row.create(on: db)
-            codes.append(String(formatted))
+            return String(code.prefix(5) + "-" + code.dropFirst(5))
         }
+        let hashes = codes.map { secrets.mac("recovery-code", userID.uuidString, normalise($0)) }
+        try await RecoveryCodeStore.replace(for: userID, with: hashes, now: now, on: db)
         return codes
     }
 
-    /// Uses up a recovery code if it is one of the user's unused ones: in one statement, so that
-    /// the same code sent twice at once works once.
-    static func redeemRecoveryCode(_ code: String, for userID: UUID, secrets: Secrets, on db: any Database) async throws -> Bool {
+    /// Uses up a recovery code if it is one of the user's unused ones (the same code sent twice
+    /// at once works once).
+    static func redeemRecoveryCode(_ code: String, for userID: UUID, now: Date, secrets: Secrets, on db: any Database) async throws -> Bool {
         let hash = secrets.mac("recovery-code", userID.uuidString, normalise(code))
-        return try await sqlDatabase(db).raw("""
-            UPDATE recovery_codes SET used_at = \(bind: Date())
-            WHERE user_id = \(bind: userID) AND code_hash = \(bind: hash) AND used_at IS NULL RETURNING id
-            """).first() != nil
+        return try await RecoveryCodeStore.redeem(hash: hash, of: userID, now: now, on: db)
     }
 
     /// Either a TOTP code or a recovery code.
-    static func verify(_ input: String, for user: UserModel, secrets: Secrets, on db: any Database) async throws -> Bool {
+    static func verify(_ input: String, for user: UserModel, now: Date, secrets: Secrets, on db: any Database) async throws -> Bool {
         let trimmed = input.trimmingCharacters(in: .whitespaces)
         if trimmed.filter(\.isNumber).count == 6, trimmed.count <= 7 {
-            return try await acceptCode(trimmed, for: user, secrets: secrets, on: db)
+            return try await acceptCode(trimmed, for: user, now: now, secrets: secrets, on: db)
         }
-        return try await redeemRecoveryCode(trimmed, for: user.id!, secrets: secrets, on: db)
+        return try await redeemRecoveryCode(trimmed, for: user.id!, now: now, secrets: secrets, on: db)
     }
 
     private static func normalise(_ code: String) -> String {
@@ -122,15 +106,16 @@ enum PendingSignIn {
     /// cookie's value. `live: false` makes a decoy that works nowhere, with the same work and the
     /// same look (a wrong password while sign-in is paused must not be told from a right one).
     static func start(
-        for userID: UUID, live: Bool = true, remember: Bool, paused: Bool = false, next: String, secrets: Secrets, on db: any Database
+        for userID: UUID, live: Bool = true, remember: Bool, paused: Bool = false, next: String, now: Date, secrets: Secrets,
+        on db: any Database
     ) async throws -> String {
         let nonce = Tokens.random(bytes: 16)
-        try await UserModel.query(on: db).filter(\.$id == (live ? userID : UUID())).set(\.$pendingSignIn, to: Tokens.sha256(nonce)).update()
-        return cookieValue(userID: userID, remember: remember, paused: paused, next: next, nonce: nonce, secrets: secrets)
+        try await UserStore.setPendingSignIn(Tokens.sha256(nonce), for: live ? userID : UUID(), on: db)
+        return cookieValue(userID: userID, remember: remember, paused: paused, next: next, nonce: nonce, secrets: secrets, now: now)
     }
 
     static func cookieValue(
-        userID: UUID, remember: Bool, paused: Bool = false, next: String, nonce: String, secrets: Secrets, now: Date = Date()
+        userID: UUID, remember: Bool, paused: Bool = false, next: String, nonce: String, secrets: Secrets, now: Date
     ) -> String {
         let expiry = String(Int(now.addingTimeInterval(lifetime).timeIntervalSince1970))
         let flag = (remember ? "r" : "") + (paused ? "p" : "")
@@ -141,7 +126,7 @@ enum PendingSignIn {
 
     /// The cookie's contents when its MAC is right and it has not run out (whether it was used
     /// is the account's to say: `claim`).
-    static func read(_ value: String?, secrets: Secrets, now: Date = Date()) -> Pending? {
+    static func read(_ value: String?, secrets: Secrets, now: Date) -> Pending? {
         guard let parts = value?.split(separator: ".", omittingEmptySubsequences: false).map(String.init), parts.count == 6,
             let userID = UUID(uuidString: parts[0]), let expiry = TimeInterval(parts[1]),
             now.timeIntervalSince1970 < expiry,
@@ -159,9 +144,6 @@ enum PendingSignIn {
 
     /// Uses `pending` up: true for exactly one caller, however many send it at once.
     static func claim(_ pending: Pending, on db: any Database) async throws -> Bool {
-        try await sqlDatabase(db).raw("""
-            UPDATE users SET pending_sign_in = NULL
-            WHERE id = \(bind: pending.userID) AND pending_sign_in = \(bind: pending.nonceHash) RETURNING id
-            """).first() != nil
+        try await UserStore.usePendingSignIn(pending.nonceHash, for: pending.userID, on: db)
     }
 }

@@ -7,7 +7,7 @@ import Vapor
 enum AdminController {
     @Sendable static func overview(req: Request) async throws -> View {
         let staff = try req.requireUser()
-        let users = try await UserModel.query(on: req.db).count()
+        let users = try await UserStore.count(on: req.db)
         let jobs = try await JobQueue.counts(on: req.db)
         return try await req.view.render("admin/overview", AdminOverviewPage(
             layout: .make(for: req, title: "Operator console"), role: staff.role.rawValue, users: users,
@@ -46,23 +46,18 @@ enum AdminController {
         let before = (try? req.query.get(String.self, at: "before")).flatMap { Double($0) }
             .flatMap { $0.isFinite && abs($0) < 1e11 ? Date(timeIntervalSince1970: $0) : nil }
 
-        var query = AuditEventModel.query(on: req.db).sort(\.$occurredAt, .descending).limit(51)
-        if !action.isEmpty { query = query.filter(\.$action, .custom("LIKE"), action + "%") }
-        if let before { query = query.filter(\.$occurredAt < before) }
         var actorFilterMatchedNobody = false
         var searchedActor: UUID?
         if !actorEmail.isEmpty {
-            if let actor = try await UserModel.query(on: req.db).filter(\.$email == actorEmail).first() {
-                query = query.filter(\.$actorUserID == actor.id)
+            if let actor = try await UserStore.find(email: actorEmail, on: req.db) {
                 searchedActor = actor.id
             } else {
                 actorFilterMatchedNobody = true
             }
         }
-        let events = actorFilterMatchedNobody ? [] : try await query.all()
-        let actorIDs = Set(events.compactMap(\.actorUserID))
-        let emails = Dictionary(uniqueKeysWithValues: try await UserModel.query(on: req.db)
-            .filter(\.$id ~~ Array(actorIDs)).all().map { ($0.id!, $0.email) })
+        let events = actorFilterMatchedNobody ? [] : try await AuditStore.page(
+            actionPrefix: action, actor: searchedActor, before: before, limit: 51, on: req.db)
+        let emails = try await UserStore.emails(of: Set(events.compactMap(\.actorUserID)), on: req.db)
         let rows = events.prefix(50).map { event in
             AuditPage.Row(
                 time: event.occurredAt.pageText, action: event.action,
@@ -83,17 +78,6 @@ enum AdminController {
     }
 }
 
-/// Lets only staff of at least `minimum` rank through; to everyone else the page does not exist.
-struct RequireRole: AsyncMiddleware {
-    let minimum: CurrentUser.Role
-
-    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        guard let user = request.currentUser, user.apiScopes == nil, user.role >= minimum else {
-            throw AccessError.notFound
-        }
-        return try await next.respond(to: request)
-    }
-}
 
 struct AdminOverviewPage: Encodable {
     let layout: LayoutContext

@@ -13,21 +13,21 @@ public enum OperatorTools {
         if let problem = PasswordPolicy.problem(with: password, email: email) { throw AdminCommand.CommandError.weakPassword(problem) }
         let role: CurrentUser.Role = administrator ? .admin : .user
         let hash = try await app.password.async.hash(password)
-        let now = Date()
+        let now = app.pictor.clock.now()
         return try await app.db.transaction { tx -> Bool in
-            if let user = try await UserModel.query(on: tx).filter(\.$email == email).first() {
+            if let user = try await UserStore.find(email: email, on: tx) {
                 guard administrator else { return false }
-                user.role = role.rawValue
+                user.role = role
                 user.updatedAt = now
-                try await user.update(on: tx)
-                try await Audit.append("admin.promoted", actor: nil, target: ("user", user.id!.uuidString), origin: "command line", on: tx)
+                try await UserStore.save(user, on: tx)
+                try await Audit.append("admin.promoted", actor: nil, target: ("user", user.id!.uuidString), origin: "command line", at: now, on: tx)
                 return false
             }
-            let user = UserModel.new(email: email, passwordHash: hash, role: role, config: app.pictor.config)
+            let user = UserModel.new(email: email, passwordHash: hash, role: role, now: now, config: app.pictor.config)
             user.emailVerifiedAt = now
-            try await user.create(on: tx)
+            try await UserStore.insert(user, on: tx)
             try await Audit.append(administrator ? "admin.created" : "account.created", actor: nil,
-                                   target: ("user", user.id!.uuidString), origin: "command line", on: tx)
+                                   target: ("user", user.id!.uuidString), origin: "command line", at: now, on: tx)
             return true
         }
     }
@@ -35,10 +35,10 @@ public enum OperatorTools {
     /// A new API key with every scope for the account with `email`, returned once.
     public static func createAPIKey(email rawEmail: String, name: String, app: Application) async throws -> String {
         guard let email = EmailAddress.normalize(rawEmail),
-            let user = try await UserModel.query(on: app.db).filter(\.$email == email).first()
+            let user = try await UserStore.find(email: email, on: app.db)
         else { throw AdminCommand.CommandError.noSuchAccount }
-        let created = try await APIKeys.create(name: name, scopes: APIScope.allCases, for: user.id!, on: app.db)
-        try await Audit.append("api_key.created", actor: nil, target: ("api_key", created.row.id!.uuidString), origin: "command line", on: app.db)
+        let created = try await APIKeys.create(name: name, scopes: APIScope.allCases, for: user.id!, now: app.pictor.clock.now(), on: app.db)
+        try await Audit.append("api_key.created", actor: nil, target: ("api_key", created.row.id!.uuidString), origin: "command line", at: app.pictor.clock.now(), on: app.db)
         return created.key
     }
 }

@@ -42,9 +42,9 @@ enum GalleryController {
             let pictures = images[row.id!] ?? []
             let prompt = (try? key?.open(text: row.promptSealed)) ?? ""
             return GalleryPage.Tile(
-                href: StudioController.pageURL(row.id!),
+                href: GenerationPageController.pageURL(row.id!),
                 thumbnail: pictures.first.map { SiteURL.imageThumbnail.path(["imageID": $0.id!.uuidString.lowercased()]) },
-                alt: prompt, status: row.state, statusText: row.state.capitalized,
+                alt: prompt, status: row.state.rawValue, statusText: row.state.rawValue.capitalized,
                 more: pictures.count > 1 ? "+\(pictures.count - 1)" : nil, favourite: row.favouritedAt != nil)
         }
         page.isEmpty = page.tiles.isEmpty

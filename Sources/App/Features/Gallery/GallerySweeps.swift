@@ -9,7 +9,7 @@ import Vapor
 /// transaction each, then their files. An image file whose removal fails is found by
 /// `GenerationSweeps.removeUnrecordedBlobs` on a later sweep.
 enum GallerySweeps {
-    static func purgeDeleted(app: Application, now: Date = Date()) async throws -> Int {
+    static func purgeDeleted(app: Application, now: Date) async throws -> Int {
         var purged = 0
         while true {
             let before = now.addingTimeInterval(-GenerationActions.undoWindow)

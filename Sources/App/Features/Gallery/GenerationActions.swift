@@ -18,7 +18,7 @@ enum GenerationActions {
         let id = try generationID(req)
         let on = (try? req.content.get(String.self, at: "favourite")) != "0"
         guard try await GalleryStore.setFavourite(id, of: user.id, on, now: Date(), on: req.db) else { throw AccessError.notFound }
-        return req.redirect(to: StudioController.pageURL(id))
+        return req.redirect(to: GenerationPageController.pageURL(id))
     }
 
     @Sendable static func delete(req: Request) async throws -> Response {
@@ -35,7 +35,7 @@ enum GenerationActions {
         guard try await GalleryStore.restore(id, of: user.id, deletedAfter: now.addingTimeInterval(-undoWindow), now: now, on: req.db) else {
             throw GenerationConflict(message: "This generation can no longer be restored: deletes can be undone for \(undoMinutes) minutes.")
         }
-        return req.redirect(to: StudioController.pageURL(id))
+        return req.redirect(to: GenerationPageController.pageURL(id))
     }
 
     @Sendable static func variation(req: Request) async throws -> Response {
@@ -50,7 +50,7 @@ enum GenerationActions {
             referenceIDs: (try? JSONDecoder().decode([UUID].self, from: Data(original.referenceIDs.utf8))) ?? [],
             idempotencyKey: nil)
         let submitted = try await GenerationService.submit(submission, user: user.id, app: req.application, on: req.db)
-        return req.redirect(to: StudioController.pageURL(submitted.generation.id!))
+        return req.redirect(to: GenerationPageController.pageURL(submitted.generation.id!))
     }
 
     // MARK: API
@@ -74,7 +74,7 @@ enum GenerationActions {
 
     private static func delete(_ id: UUID, user: CurrentUser, req: Request) async throws {
         guard let generation = try await GenerationStore.find(id, of: user.id, on: req.db) else { throw AccessError.notFound }
-        if GenerationState(rawValue: generation.state)?.isFinal != true {
+        if !generation.state.isFinal {
             // Cancelled first, so that nothing is charged for it. It may have ended meanwhile (the
             // conflict); any other failure stops the deletion: hidden but still running, it
             // could be charged for.

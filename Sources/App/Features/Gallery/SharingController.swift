@@ -21,7 +21,7 @@ enum SharingController {
     @Sendable static func create(req: Request) async throws -> Response {
         let user = try req.requireUser()
         let generation = try await GenerationsAPI.owned(req, user: user)
-        guard generation.state == GenerationState.succeeded.rawValue else {
+        guard generation.state == .succeeded else {
             throw GenerationConflict(message: "Only a finished generation with images can be shared.")
         }
         let form = try req.content.decode(ShareForm.self)
@@ -38,7 +38,7 @@ enum SharingController {
                                detail: ["expires": choice.value, "shows_prompt": String(link.showsPrompt)], request: req, on: req.db)
         let url = req.pictor.config.publicBaseURL.absoluteString.trimmingSuffix("/") + SiteURL.shared.path(["token": token])
         // The secret is in this page alone: no cache may keep it.
-        let response = try await StudioController.renderGeneration(generation, newShareURL: url, req: req).encodeResponse(status: .created, for: req)
+        let response = try await GenerationPageController.renderGeneration(generation, newShareURL: url, req: req).encodeResponse(status: .created, for: req)
         response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
         return response
     }
@@ -52,7 +52,7 @@ enum SharingController {
         if try await ShareLinkStore.revoke(shareID, of: user.id, now: Date(), on: req.db) {
             try await Audit.record("share_link.revoked", actor: user.id, target: ("share_link", shareID.uuidString), request: req, on: req.db)
         }
-        return req.redirect(to: StudioController.pageURL(generation.id!))
+        return req.redirect(to: GenerationPageController.pageURL(generation.id!))
     }
 
     // MARK: The shared page (no sign-in)

@@ -51,7 +51,7 @@ struct GenerationDTO: Content {
 
     init(_ row: GenerationModel, images: [GenerationImageModel], key: ContentKey?, queuePosition: Int?, models: ModelCatalog) {
         id = row.id!
-        status = row.state
+        status = row.state.rawValue
         model = row.model
         modelName = models.madeBy(model: row.model, modelUsed: row.modelUsed)
         modelUsed = row.modelUsed

@@ -75,7 +75,7 @@ enum GenerationEventStream {
                             lastWrite = ContinuousClock.now
                         }
                         // Shutting down: the client has the current state, and reconnects elsewhere.
-                        if GenerationState(rawValue: row.state)?.isFinal == true || events.isClosing { break }
+                        if row.state.isFinal || events.isClosing { break }
                         await signal.wait(upTo: recheckInterval)
                     }
                 } catch {

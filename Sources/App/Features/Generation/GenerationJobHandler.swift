@@ -40,7 +40,7 @@ struct GenerationJobHandler: JobHandler {
                 throw error
             }
             context.logger.error("generation failed for good", metadata: ["error": .string("\(error)")])
-            if let generation = try await GenerationModel.find(payload.generationID, on: app.db) {
+            if let generation = try await GenerationStore.find(payload.generationID, on: app.db) {
                 try await GenerationService.end(generation, as: .failed, reason: GenerationService.ourFault, app: app, on: app.db)
             }
             // The job ends here too, completed by this handler: a failed final transaction may
@@ -50,7 +50,7 @@ struct GenerationJobHandler: JobHandler {
     }
 
     private static func requeue(_ id: UUID, app: Application) async {
-        if (try? await GenerationStore.move(id, from: [.running], to: .queued, now: Date(), on: app.db)) == true {
+        if (try? await GenerationStore.move(id, from: [.running], to: .queued, now: app.pictor.clock.now(), on: app.db)) == true {
             app.pictor.generationEvents.changed(id)
         }
     }
@@ -59,7 +59,7 @@ struct GenerationJobHandler: JobHandler {
         let app = context.application
         let logger = context.logger
         // A generation still `running` here was being made by a worker that died: run it again.
-        guard let generation = try await GenerationStore.start(id, now: Date(), on: app.db) else { return }
+        guard let generation = try await GenerationStore.start(id, now: app.pictor.clock.now(), on: app.db) else { return }
         app.pictor.generationEvents.changed(id)
 
         guard let entry = app.pictor.models.entry(generation.model) else {
@@ -178,7 +178,7 @@ struct GenerationJobHandler: JobHandler {
                 if let processor = candidate.processor {
                     try await DisclosureStore.record(Disclosure(
                         userID: userID, generationID: generationID, processor: processor, purpose: "Making the images you asked for",
-                        categories: Self.categories(sentIn: request), createdAt: Date()), on: app.db)
+                        categories: Self.categories(sentIn: request), createdAt: app.pictor.clock.now()), on: app.db)
                 }
                 // Stopped while preparing: hand the job back before anything is sent, or the next
                 // worker's call would be a second, paid one.
@@ -259,7 +259,7 @@ struct GenerationJobHandler: JobHandler {
                 while (try? await Task.sleep(for: Self.watchInterval)) != nil {
                     // Database trouble here must not abort a provider call that is going well.
                     if let current = progress.value.withLock({ $0 }), current != written,
-                        let recorded = try? await GenerationStore.setProgress(generationID, current, now: Date(), on: app.db) {
+                        let recorded = try? await GenerationStore.setProgress(generationID, current, now: app.pictor.clock.now(), on: app.db) {
                         if recorded { app.pictor.generationEvents.changed(generationID) }
                         written = current
                     }
@@ -307,18 +307,18 @@ struct GenerationJobHandler: JobHandler {
             try await GenerationService.end(generation, as: .failed, reason: "The image model returned an image that could not be read. You were not charged.", app: app, on: app.db)
             return
         }
-        let now = Date().roundedToMillisecond
+        let now = app.pictor.clock.now().roundedToMillisecond
         let attemptToken = Tokens.random(bytes: 6)
-        let rows = outputs.enumerated().map { position, output in
-            // One folder per user, not per generation: a new folder per generation costs a mkdir each.
-            let base = "users/\(generation.userID.uuidString.lowercased())/generations/\(id.uuidString.lowercased()).\(position)-\(attemptToken)"
+        let rows = try outputs.enumerated().map { position, output in
             let row = GenerationImageModel()
             row.id = UUID()
             row.generationID = id
             row.userID = generation.userID
             row.position = position
-            row.blobKey = base + "." + output.format.fileExtension
-            row.thumbnailKey = base + ".thumb.webp"
+            row.blobKey = try BlobKey.generationImage(
+                user: generation.userID, generation: id, position: position, attempt: attemptToken, fileExtension: output.format.fileExtension
+            ).rawValue
+            row.thumbnailKey = try BlobKey.generationThumbnail(user: generation.userID, generation: id, position: position, attempt: attemptToken).rawValue
             row.format = output.format.rawValue
             row.width = output.width
             row.height = output.height
@@ -385,7 +385,7 @@ struct GenerationJobHandler: JobHandler {
         let referenceIDs = try JSONDecoder().decode([UUID].self, from: Data(generation.referenceIDs.utf8))
         var references: [Data] = []
         if !referenceIDs.isEmpty {
-            let rows = try await ReferenceImageModel.query(on: app.db).filter(\.$id ~~ referenceIDs).filter(\.$userID == generation.userID).all()
+            let rows = try await ReferenceImageStore.find(referenceIDs, of: generation.userID, on: app.db)
             // In the order the person gave them (several providers start from the first).
             let byID = Dictionary(rows.map { ($0.id!, $0) }, uniquingKeysWith: { first, _ in first })
             let ordered = referenceIDs.compactMap { byID[$0] }

@@ -48,7 +48,7 @@ enum GenerationService {
             return try replay(existing, hash: hash, key: contentKey)
         }
         let (entry, request) = try await check(submission, user: user, app: app, on: db)
-        let now = Date().roundedToMillisecond
+        let now = app.pictor.clock.now().roundedToMillisecond
         let generation = GenerationModel()
         generation.id = UUID()
         generation.userID = user
@@ -61,7 +61,7 @@ enum GenerationService {
         generation.seed = Int64(request.seed)
         generation.style = request.style
         generation.referenceIDs = String(decoding: try JSONEncoder().encode(submission.referenceIDs), as: UTF8.self)
-        generation.state = GenerationState.queued.rawValue
+        generation.state = .queued
         generation.progress = 0
         generation.pricePerImage = entry.pricePerImage
         generation.creditsHeld = GenerationPricing.hold(pricePerImage: entry.pricePerImage, count: request.count)
@@ -119,7 +119,7 @@ enum GenerationService {
         let id = generation.id!
         let moved = try await writeTransaction(on: db) { tx -> Bool in
             guard try await GenerationStore.move(
-                id, from: [.queued, .running], to: state, .init(reason: reason, creditsCharged: 0), now: Date(), on: tx)
+                id, from: [.queued, .running], to: state, .init(reason: reason, creditsCharged: 0), now: app.pictor.clock.now(), on: tx)
             else { return false }
             try await credits.settle(generation: id, user: generation.userID, held: generation.creditsHeld, captured: 0, on: tx)
             return true
@@ -183,7 +183,7 @@ enum GenerationService {
         guard ids.count <= maxReferenceImages, Set(ids).count == ids.count else {
             return [FieldError(field: field, message: "Use at most \(maxReferenceImages) different reference images.")]
         }
-        let found = try await ReferenceImageModel.query(on: db).filter(\.$id ~~ ids).filter(\.$userID == user).count()
+        let found = try await ReferenceImageStore.find(ids, of: user, on: db).count
         guard found == ids.count else {
             return [FieldError(field: field, message: "A reference image was not found; it may have been deleted. Upload it again.")]
         }

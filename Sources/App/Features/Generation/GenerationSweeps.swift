@@ -12,14 +12,9 @@ enum GenerationSweeps {
     /// Ends, failed and free, every queued or running generation whose job is gone, dead or
     /// finished (its worker died on every attempt, or crashed between the two). Returns how many.
     static func endOrphaned(app: Application) async throws -> Int {
-        let rows = try await sqlDatabase(app.db).raw("""
-            SELECT g.id AS id FROM generations g LEFT JOIN jobs j ON j.id = g.job_id
-            WHERE g.state IN ('queued', 'running') AND (j.id IS NULL OR j.state IN ('dead', 'succeeded'))
-            """).all()
         var ended = 0
-        for row in rows {
-            let id = try row.decode(column: "id", as: UUID.self)
-            guard let generation = try await GenerationModel.find(id, on: app.db) else { continue }
+        for id in try await GenerationStore.orphaned(on: app.db) {
+            guard let generation = try await GenerationStore.find(id, on: app.db) else { continue }
             if try await GenerationService.end(generation, as: .failed, reason: GenerationService.ourFault, app: app, on: app.db) {
                 ended += 1
             }
@@ -37,31 +32,28 @@ enum GenerationSweeps {
     /// flight), and a reference image's once it is an hour old (an upload that died between its
     /// bytes and its row, or a removal whose file delete failed), and the local store's
     /// half-written temporary files once as old (a process killed mid-write). Returns how many.
-    static func removeUnrecordedBlobs(app: Application, now: Date = Date()) async throws -> Int {
+    static func removeUnrecordedBlobs(app: Application, now: Date) async throws -> Int {
         var removed = 0
         if let local = app.pictor.blobs as? LocalBlobStore {
             removed += try await local.removeStalePartials(olderThan: inFlightGrace, now: now)
         }
         var byGeneration: [UUID: [BlobKey]] = [:]
         var references: [UUID: BlobKey] = [:]
-        for blob in try await app.pictor.blobs.entries(prefix: "users/") {
-            // users/<user>/generations/<generation>.<position>-<attempt>.<extension>
-            // users/<user>/references/<reference>.png
-            let parts = blob.key.rawValue.split(separator: "/")
-            guard parts.count == 4, let id = parts[3].split(separator: ".").first.flatMap({ UUID(uuidString: String($0)) }) else { continue }
-            if parts[2] == "generations" {
-                byGeneration[id, default: []].append(blob.key)
-            } else if parts[2] == "references", now.timeIntervalSince(blob.modified) > inFlightGrace {
-                references[id] = blob.key
+        for blob in try await app.pictor.blobs.entries(prefix: BlobKey.peoplePrefix) {
+            switch blob.key.owner {
+            case .generation(_, let generation):
+                byGeneration[generation, default: []].append(blob.key)
+            case .reference(_, let reference) where now.timeIntervalSince(blob.modified) > inFlightGrace:
+                references[reference] = blob.key
+            default:
+                continue
             }
         }
         for chunk in Array(byGeneration.keys).chunked(into: 200) {
-            let generations = try await GenerationModel.query(on: app.db).filter(\.$id ~~ chunk).all()
-            let states = Dictionary(uniqueKeysWithValues: generations.map { ($0.id!, GenerationState(rawValue: $0.state)) })
-            let images = try await GenerationImageModel.query(on: app.db).filter(\.$generationID ~~ chunk).all()
-            let recorded = Set(images.flatMap { [$0.blobKey, $0.thumbnailKey] })
+            let states = try await GenerationStore.states(of: chunk, on: app.db)
+            let recorded = try await GenerationStore.recordedBlobKeys(ofGenerations: chunk, on: app.db)
             for id in chunk {
-                if let state = states[id], state?.isFinal != true { continue }
+                if let state = states[id], !state.isFinal { continue }
                 for key in byGeneration[id] ?? [] where !recorded.contains(key.rawValue) {
                     try await app.pictor.blobs.delete(key)
                     removed += 1
@@ -69,8 +61,7 @@ enum GenerationSweeps {
             }
         }
         for chunk in Array(references.keys).chunked(into: 200) {
-            let rows = try await ReferenceImageModel.query(on: app.db).filter(\.$id ~~ chunk).all()
-            let recorded = Set(rows.map(\.blobKey))
+            let recorded = try await ReferenceImageStore.recordedBlobKeys(of: chunk, on: app.db)
             for id in chunk {
                 guard let key = references[id], !recorded.contains(key.rawValue) else { continue }
                 try await app.pictor.blobs.delete(key)

@@ -67,7 +67,7 @@ enum GenerationsAPI {
     static func dto(_ generation: GenerationModel, req: Request) async throws -> GenerationDTO {
         let images = try await GenerationStore.images(of: generation.id!, on: req.db)
         let key = try await req.pictor.contentKeys.existingKey(for: generation.userID, on: req.db)
-        let position = generation.state == GenerationState.queued.rawValue
+        let position = generation.state == .queued
             ? try await GenerationStore.queuePosition(of: generation, on: req.db) : nil
         return GenerationDTO(generation, images: images, key: key, queuePosition: position, models: req.pictor.models)
     }

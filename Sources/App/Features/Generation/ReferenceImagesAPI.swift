@@ -74,19 +74,20 @@ enum ReferenceImagesAPI {
         let row = ReferenceImageModel()
         row.id = UUID()
         row.userID = user
-        row.blobKey = "users/\(user.uuidString.lowercased())/references/\(row.id!.uuidString.lowercased()).\(reencoded.format.fileExtension)"
+        let blobKey = try BlobKey.reference(user: user, reference: row.id!, fileExtension: reencoded.format.fileExtension)
+        row.blobKey = blobKey.rawValue
         row.format = reencoded.format.rawValue
         row.width = reencoded.width
         row.height = reencoded.height
         row.bytes = reencoded.data.count
         row.sha256 = Data(SHA256.hash(data: reencoded.data)).hexString
-        row.createdAt = Date().roundedToMillisecond
+        row.createdAt = req.pictor.clock.now().roundedToMillisecond
         // Bytes first: a row never exists without its blob.
-        try await req.pictor.blobs.put(try key.seal(reencoded.data), at: BlobKey(row.blobKey))
+        try await req.pictor.blobs.put(try key.seal(reencoded.data), at: blobKey)
         do {
-            try await row.create(on: req.db)
+            try await ReferenceImageStore.insert(row, on: req.db)
         } catch {
-            try? await req.pictor.blobs.delete(BlobKey(row.blobKey))
+            try? await req.pictor.blobs.delete(blobKey)
             throw error
         }
         return row
@@ -95,7 +96,7 @@ enum ReferenceImagesAPI {
     /// Removes a stored reference: the row, then its bytes. Bytes that cannot be deleted now
     /// (storage unavailable) are left to the maintenance sweep, which removes unrecorded ones.
     static func remove(_ row: ReferenceImageModel, req: Request) async throws {
-        try await row.delete(on: req.db)
+        try await ReferenceImageStore.delete(row, on: req.db)
         do {
             try await req.pictor.blobs.delete(BlobKey(row.blobKey))
         } catch {
@@ -146,7 +147,7 @@ enum ReferenceImagesAPI {
 
     private static func owned(_ req: Request, user: CurrentUser) async throws -> ReferenceImageModel {
         guard let id = req.parameters.get("referenceID", as: UUID.self),
-            let row = try await ReferenceImageModel.query(on: req.db).filter(\.$id == id).filter(\.$userID == user.id).first()
+            let row = try await ReferenceImageStore.find(id, of: user.id, on: req.db)
         else { throw AccessError.notFound }
         return row
     }

@@ -1,7 +1,7 @@
 import Domain
 import Fluent
 import NIOCore
-import SQLKit
+import Persistence
 import Vapor
 
 /// Liveness, readiness and metrics for operators and orchestrators.
@@ -21,8 +21,7 @@ enum HealthController {
     @Sendable static func readyz(req: Request) async throws -> Response {
         var checks: [String: String] = [:]
         do {
-            guard let sql = req.db as? any SQLDatabase else { throw Abort(.internalServerError) }
-            _ = try await sql.raw("SELECT 1 AS ok").first()
+            try await DatabaseHealth.ping(on: req.db)
             checks["database"] = "ok"
         } catch {
             req.logger.warning("readiness: database unreachable", metadata: ["error": .string("\(error)")])

@@ -1,3 +1,4 @@
+import App
 import Domain
 import Fluent
 import Foundation
@@ -8,27 +9,29 @@ import Vapor
 /// Bulk-made history for the gallery benchmark (`pictor-bench --gallery`): finished
 /// generations with one image row each, prompts sealed and searchable like real ones.
 /// Rows only: no image files are written, so it is for measuring queries, not for people.
-public enum GalleryFixtures {
+enum GalleryFixtures {
+    struct NoSuchAccount: Error {}
+
     static let adjectives = ["quiet", "stormy", "golden", "misty", "bright", "ancient", "tiny", "vast", "frozen", "gentle"]
     static let subjects = ["lighthouse", "harbour", "forest", "city", "mountain", "garden", "desert", "river", "castle", "meadow",
                            "island", "bridge", "temple", "market", "valley", "glacier", "canyon", "village", "orchard", "reef"]
     static let times = ["at dawn", "at dusk", "at night", "in winter", "in spring", "under rain", "in fog"]
 
     /// The prompt of fixture number `index`: each subject word is in one prompt of 20.
-    public static func prompt(_ index: Int) -> String {
+    static func prompt(_ index: Int) -> String {
         "a \(adjectives[index % adjectives.count]) \(subjects[(index / 10) % subjects.count]) \(times[index % times.count])"
     }
 
     /// Inserts `count` generations for the account with `email`, one second apart, newest last;
     /// every hundredth is a favourite. Returns the account's id.
     @discardableResult
-    public static func insert(count: Int, forEmail email: String, app: Application) async throws -> UUID {
+    static func insert(count: Int, forEmail email: String, app: Application) async throws -> UUID {
         guard let email = EmailAddress.normalize(email),
             let user = try await UserModel.query(on: app.db).filter(\.$email == email).first()?.id
         else {
-            throw AdminCommand.CommandError.noSuchAccount
+            throw NoSuchAccount()
         }
-        let key = try await app.pictor.contentKeys.key(for: user, on: app.db)
+        let sealer = try await app.promptSealer(for: user)
         let start = Date().addingTimeInterval(-Double(count)).roundedToMillisecond
         let batch = 400
         for first in stride(from: 0, to: count, by: batch) {
@@ -39,10 +42,10 @@ public enum GalleryFixtures {
                 let id = UUID()
                 let prompt = prompt(index)
                 let made = start.addingTimeInterval(Double(index))
-                let terms = SearchTokens.tokens(for: prompt, key: key).joined(separator: " ")
+                let terms = sealer.searchTerms(prompt)
                 let base = "users/\(user.uuidString.lowercased())/generations/\(id.uuidString.lowercased()).0-fixture"
                 generationRows.append([
-                    id, user, "builtin", try key.seal(text: prompt), try key.seal(text: ""), 512, 512, 1, Int64(index), "",
+                    id, user, "builtin", try sealer.sealed(prompt), try sealer.sealed(""), 512, 512, 1, Int64(index), "",
                     "[]", "succeeded", 1.0, 1, 1, 1, "fixture-\(index)", made, made, made, terms,
                     index % 100 == 0 ? made : nil as Date?,
                 ])
