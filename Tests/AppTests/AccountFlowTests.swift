@@ -71,6 +71,22 @@ import VaporTesting
         }
     }
 
+    /// A session ends after a day without a request, by the service's clock: moved here, not the rows.
+    @Test func aSessionUnusedForADayIsSignedOut() async throws {
+        try await withPictor { app in
+            let clock = MovableClock()
+            app.pictor = app.pictor.with(clock: clock)
+            let browser = try await Accounts.signedIn(app, email: "idle@example.com")
+            clock.advance(by: SessionPolicy.standard.idle - 60)
+            #expect(try await browser.get("/account").status == .ok, "a request within the day keeps it")
+            clock.advance(by: SessionPolicy.standard.idle - 60)
+            #expect(try await browser.get("/account").status == .ok, "counted from the last request, not the sign-in")
+            clock.advance(by: SessionPolicy.standard.idle + 1)
+            let after = try await browser.get("/account")
+            #expect(after.status == .seeOther && after.location?.hasPrefix("/login") == true)
+        }
+    }
+
     @Test func sessionIdIsNewAtEverySignIn() async throws {
         try await withPictor { app in
             let browser = try await Accounts.signedIn(app, email: "fix@example.com")
@@ -93,6 +109,8 @@ import VaporTesting
 
     @Test func confirmationCodesAreSingleUseExpireAndAllowFiveGuesses() async throws {
         try await withPictor { app in
+            let clock = MovableClock()
+            app.pictor = app.pictor.with(clock: clock)
             let browser = Browser(app)
             try await Accounts.signUp(browser, email: "codes@example.com")
             let code = try #require(try await Accounts.mailedCode(to: "codes@example.com", app: app))
@@ -105,12 +123,11 @@ import VaporTesting
             #expect(try await browser.post("/verify-email", ["email": "codes@example.com", "code": code]).status == .unprocessableEntity,
                     "a used code is refused")
 
-            // Expired: a fresh reset code, aged past its hour.
+            // Expired: a fresh reset code, its hour passed on the clock (no row edited).
             try await browser.get("/forgot-password")
             try await browser.post("/forgot-password", ["email": "codes@example.com"])
             let reset = try #require(try await Accounts.mailedCode(to: "codes@example.com", app: app))
-            try await OneTimeCodeModel.query(on: app.db).filter(\.$purpose == .resetPassword)
-                .set(\.$expiresAt, to: Date().addingTimeInterval(-1)).update()
+            clock.advance(by: OneTimeCodes.lifetime + 1)
             try await browser.get("/reset-password")
             let expired = try await browser.post("/reset-password", ["email": "codes@example.com", "code": reset, "password": "a-brand-new-passphrase"])
             #expect(expired.status == .unprocessableEntity)

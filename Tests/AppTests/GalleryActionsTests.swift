@@ -18,7 +18,8 @@ import VaporTesting
 
     @Test func deleteHidesAtOnceUndoBringsBackAndTheSweepRemovesForGood() async throws {
         try await withPictor { app in
-            app.pictor = app.pictor.with(models: scriptedCatalog(Self.instant))
+            let clock = MovableClock()
+            app.pictor = app.pictor.with(models: scriptedCatalog(Self.instant), clock: clock)
             let browser = try await signedInForAPI(app, email: "deleter@example.com")
             let made = try await finishedGenerations(app, browser, prompts: ["a boat to delete", "a boat to keep"], count: 2)
             let gone = made[0]
@@ -43,13 +44,16 @@ import VaporTesting
 
             // Delete again through the API; the sweep before the undo time is up keeps it.
             #expect(try await browser.api(.DELETE, "/api/v1/generations/\(gone.id)").status == .noContent)
-            #expect(try await GallerySweeps.purgeDeleted(app: app, now: Date()) == 0)
-            // Past the undo time: undo is refused in words, and the sweep removes rows and files.
-            try await sqlDatabase(app.db).raw("UPDATE generations SET deleted_at = \(bind: Date().addingTimeInterval(-GenerationActions.undoWindow - 1)) WHERE id = \(bind: gone.id)").run()
+            // A second before the undo time is up, the sweep keeps it (and undo would work).
+            clock.advance(by: GenerationActions.undoWindow - 1)
+            #expect(try await GallerySweeps.purgeDeleted(app: app, now: clock.now()) == 0)
+            // Past the undo time (the clock moved, no row edited): undo is refused in words, and
+            // the sweep removes rows and files.
+            clock.advance(by: 2)
             let late = try await browser.post(page + "/restore")
             #expect(late.status == .conflict && late.text.contains("can be undone for 5 minutes"))
             let blobsBefore = try await app.pictor.blobs.list(prefix: "users/").count
-            #expect(try await GallerySweeps.purgeDeleted(app: app, now: Date()) == 1)
+            #expect(try await GallerySweeps.purgeDeleted(app: app, now: clock.now()) == 1)
             #expect(try await GenerationModel.find(gone.id, on: app.db) == nil)
             #expect(try await GenerationImageModel.query(on: app.db).filter(\.$generationID == gone.id).count() == 0)
             #expect(try await app.pictor.blobs.list(prefix: "users/").count == blobsBefore - 4)

@@ -97,3 +97,10 @@ struct ContentKey: Sendable {
         return String(decoding: try open(data), as: UTF8.self)
     }
 }
+
+extension ContentKey {
+    /// A generation's prompt and negative prompt, unsealed.
+    func prompts(of generation: GenerationModel) throws -> (prompt: String, negative: String) {
+        (try open(text: generation.promptSealed), try open(text: generation.negativePromptSealed))
+    }
+}

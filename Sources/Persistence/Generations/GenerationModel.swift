@@ -89,3 +89,10 @@ public final class ReferenceImageModel: Model, @unchecked Sendable {
 
     public init() {}
 }
+
+extension GenerationModel {
+    /// The reference images the request named, in its order (`reference_ids` holds them as a JSON array).
+    public func decodedReferenceIDs() throws -> [UUID] {
+        try JSONDecoder().decode([UUID].self, from: Data(referenceIDs.utf8))
+    }
+}

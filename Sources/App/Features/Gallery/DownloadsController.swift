@@ -26,7 +26,7 @@ enum DownloadsController {
         // still encoded, so that its Content-Length is the download's.)
         if req.method != .HEAD {
             try await DownloadStore.record(DownloadRecord(
-                userID: user.id, imageID: image.id!, generationID: image.generationID, format: format.rawValue, createdAt: Date()), on: req.db)
+                userID: user.id, imageID: image.id!, generationID: image.generationID, format: format.rawValue, createdAt: req.pictor.clock.now()), on: req.db)
         }
         var headers = HTTPHeaders()
         headers.contentType = HTTPMediaType(type: "image", subType: format.rawValue)

@@ -17,7 +17,7 @@ enum GenerationActions {
         let user = try req.requireUser()
         let id = try generationID(req)
         let on = (try? req.content.get(String.self, at: "favourite")) != "0"
-        guard try await GalleryStore.setFavourite(id, of: user.id, on, now: Date(), on: req.db) else { throw AccessError.notFound }
+        guard try await GalleryStore.setFavourite(id, of: user.id, on, now: req.pictor.clock.now(), on: req.db) else { throw AccessError.notFound }
         return req.redirect(to: GenerationPageController.pageURL(id))
     }
 
@@ -31,7 +31,7 @@ enum GenerationActions {
     @Sendable static func restore(req: Request) async throws -> Response {
         let user = try req.requireUser()
         let id = try generationID(req)
-        let now = Date()
+        let now = req.pictor.clock.now()
         guard try await GalleryStore.restore(id, of: user.id, deletedAfter: now.addingTimeInterval(-undoWindow), now: now, on: req.db) else {
             throw GenerationConflict(message: "This generation can no longer be restored: deletes can be undone for \(undoMinutes) minutes.")
         }
@@ -42,12 +42,13 @@ enum GenerationActions {
         let user = try req.requireUser()
         let original = try await GenerationsAPI.owned(req, user: user)
         let key = try await req.pictor.contentKeys.key(for: user.id, on: req.db)
+        let prompts = try key.prompts(of: original)
         let submission = GenerationSubmission(
             draft: GenerationDraft(
-                prompt: try key.open(text: original.promptSealed), negativePrompt: try key.open(text: original.negativePromptSealed),
+                prompt: prompts.prompt, negativePrompt: prompts.negative,
                 width: original.width, height: original.height, count: original.count, seed: nil, style: original.style),
             model: original.model,
-            referenceIDs: (try? JSONDecoder().decode([UUID].self, from: Data(original.referenceIDs.utf8))) ?? [],
+            referenceIDs: (try? original.decodedReferenceIDs()) ?? [],
             idempotencyKey: nil)
         let submitted = try await GenerationService.submit(submission, user: user.id, app: req.application, on: req.db)
         return req.redirect(to: GenerationPageController.pageURL(submitted.generation.id!))
@@ -59,7 +60,7 @@ enum GenerationActions {
     @Sendable static func apiFavourite(req: Request) async throws -> GenerationDTO {
         let user = try req.requireUser(scope: .generationsWrite)
         let id = try generationID(req)
-        guard try await GalleryStore.setFavourite(id, of: user.id, req.method == .PUT, now: Date(), on: req.db) else { throw AccessError.notFound }
+        guard try await GalleryStore.setFavourite(id, of: user.id, req.method == .PUT, now: req.pictor.clock.now(), on: req.db) else { throw AccessError.notFound }
         return try await GenerationsAPI.dto(try await GenerationsAPI.owned(req, user: user), req: req)
     }
 
@@ -82,7 +83,7 @@ enum GenerationActions {
                 _ = try await GenerationService.cancel(id, user: user.id, app: req.application, on: req.db)
             } catch is GenerationConflict {}
         }
-        guard try await GalleryStore.markDeleted(id, of: user.id, now: Date(), on: req.db) else { throw AccessError.notFound }
+        guard try await GalleryStore.markDeleted(id, of: user.id, now: req.pictor.clock.now(), on: req.db) else { throw AccessError.notFound }
         req.pictor.generationEvents.changed(id)
     }
 

@@ -29,7 +29,7 @@ enum SharingController {
             throw GenerationInputError(fieldErrors: [FieldError(field: "expires", message: "Choose when the link stops working: 1, 7 or 30 days, or never.")])
         }
         let token = Tokens.random(bytes: 24)
-        let now = Date()
+        let now = req.pictor.clock.now()
         let link = ShareLink(
             userID: user.id, generationID: generation.id!, tokenHash: Tokens.sha256(token), showsPrompt: form.showPrompt == "on",
             createdAt: now, expiresAt: choice.days.map { now.addingTimeInterval(TimeInterval($0) * 86_400) })
@@ -49,7 +49,7 @@ enum SharingController {
         guard let shareID = req.parameters.get("shareID", as: UUID.self),
             try await ShareLinkStore.links(for: generation.id!, of: user.id, on: req.db).contains(where: { $0.id == shareID })
         else { throw AccessError.notFound }
-        if try await ShareLinkStore.revoke(shareID, of: user.id, now: Date(), on: req.db) {
+        if try await ShareLinkStore.revoke(shareID, of: user.id, now: req.pictor.clock.now(), on: req.db) {
             try await Audit.record("share_link.revoked", actor: user.id, target: ("share_link", shareID.uuidString), request: req, on: req.db)
         }
         return req.redirect(to: GenerationPageController.pageURL(generation.id!))
@@ -98,7 +98,7 @@ enum SharingController {
         guard let link = try await ShareLinkStore.find(tokenHash: Tokens.sha256(try token(req)), on: req.db),
             let generation = try await GenerationStore.find(link.generationID, of: link.userID, on: req.db)
         else { throw AccessError.notFound }
-        guard link.isLive(at: Date()) else { throw ShareLinkGone() }
+        guard link.isLive(at: req.pictor.clock.now()) else { throw ShareLinkGone() }
         return (link, generation)
     }
 

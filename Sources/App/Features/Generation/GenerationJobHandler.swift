@@ -295,7 +295,7 @@ struct GenerationJobHandler: JobHandler {
         let app = context.application
         let logger = context.logger
         let id = generation.id!
-        let references = try JSONDecoder().decode([UUID].self, from: Data(generation.referenceIDs.utf8))
+        let references = try generation.decodedReferenceIDs()
         let source: DigitalSourceType = references.isEmpty ? .trainedAlgorithmicMedia : .compositeWithTrainedAlgorithmicMedia
         let pipeline = OutputPipeline(limits: app.pictor.config.outputLimits)
         let outputs: [OutputPipeline.Output]
@@ -382,7 +382,7 @@ struct GenerationJobHandler: JobHandler {
 
     /// What to send the provider; nil when a reference image has been deleted meanwhile.
     private func providerRequest(for generation: GenerationModel, key contentKey: ContentKey, app: Application) async throws -> GenerationRequest? {
-        let referenceIDs = try JSONDecoder().decode([UUID].self, from: Data(generation.referenceIDs.utf8))
+        let referenceIDs = try generation.decodedReferenceIDs()
         var references: [Data] = []
         if !referenceIDs.isEmpty {
             let rows = try await ReferenceImageStore.find(referenceIDs, of: generation.userID, on: app.db)
@@ -392,9 +392,9 @@ struct GenerationJobHandler: JobHandler {
             guard ordered.count == referenceIDs.count else { return nil }
             for row in ordered { references.append(try contentKey.open(try await app.pictor.blobs.get(BlobKey(row.blobKey)))) }
         }
+        let prompts = try contentKey.prompts(of: generation)
         return GenerationRequest(
-            prompt: try contentKey.open(text: generation.promptSealed),
-            negativePrompt: try contentKey.open(text: generation.negativePromptSealed),
+            prompt: prompts.prompt, negativePrompt: prompts.negative,
             size: ImageSize(width: generation.width, height: generation.height), count: generation.count,
             seed: UInt64(generation.seed), style: generation.style, referenceImages: references,
             endUser: "u_" + String(app.pictor.secrets.mac("provider-end-user", generation.userID.uuidString).prefix(24)),

@@ -17,7 +17,7 @@ enum GenerationPageController {
         let active = dto.status == "queued" || dto.status == "running"
         let id = dto.id.uuidString.lowercased()
         func url(_ site: SiteURL) -> String { site.path(["generationID": id]) }
-        let now = Date()
+        let now = req.pictor.clock.now()
         let links = try await ShareLinkStore.links(for: dto.id, of: generation.userID, on: req.db).map { link in
             GenerationPage.Share(
                 created: link.createdAt.pageText,

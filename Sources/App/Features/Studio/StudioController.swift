@@ -15,9 +15,9 @@ enum StudioController {
             let original = try await GenerationStore.find(from, of: user.id, on: req.db),
             let key = try await req.pictor.contentKeys.existingKey(for: user.id, on: req.db)
         else { return try await render(try await page(req, user: user, model: nil), req: req) }
+        let prompts = try? key.prompts(of: original)
         let settings = StudioForm(
-            prompt: (try? key.open(text: original.promptSealed)) ?? "",
-            negativePrompt: (try? key.open(text: original.negativePromptSealed)) ?? "", model: original.model,
+            prompt: prompts?.prompt ?? "", negativePrompt: prompts?.negative ?? "", model: original.model,
             size: ImageSize(width: original.width, height: original.height).description, count: String(original.count),
             seed: String(original.seed), style: original.style)
         return try await render(try await refilled(req, user: user, form: settings), req: req)
