@@ -25,6 +25,8 @@ struct LayoutContext: Encodable {
     let flashes: [Flash]
     let hasFlashes: Bool
     let year: Int
+    /// Every page's path by its `SiteURL` name (`layout.links.gallery`): templates hold no paths.
+    let links = SiteURL.links
 
     static func make(for request: Request, title: String, flashes: [Flash] = []) -> LayoutContext {
         let path = request.url.path
@@ -48,7 +50,7 @@ struct LayoutContext: Encodable {
             ],
             flashes: flashes,
             hasFlashes: !flashes.isEmpty,
-            year: Calendar(identifier: .gregorian).component(.year, from: Date())
+            year: Calendar(identifier: .gregorian).component(.year, from: request.pictor.clock.now())
         )
     }
 }

@@ -140,8 +140,39 @@ enum SiteURL: CaseIterable {
         path.split(separator: "/").map { PathComponent(stringLiteral: String($0)) }
     }
 
-    /// The path with its `:name` parameters filled in.
-    func path(_ parameters: [String: String]) -> String {
-        parameters.reduce(path) { $0.replacingOccurrences(of: ":\($1.key)", with: $1.value) }
+    /// The `:name` parameters of the path, in order.
+    var parameterNames: [String] {
+        path.split(separator: "/").filter { $0.hasPrefix(":") }.map { String($0.dropFirst()) }
     }
+
+    /// A page's or resource's path with its one id filled in: `:generationID`, `:imageID`,
+    /// `:sessionID`, `:keyID` or `:referenceID`, whichever the route has.
+    func path(generation id: UUID) -> String { filled(["generationID": id.pathText]) }
+    func path(image id: UUID) -> String { filled(["imageID": id.pathText]) }
+    func path(session id: UUID) -> String { filled(["sessionID": id.pathText]) }
+    func path(key id: UUID) -> String { filled(["keyID": id.pathText]) }
+    func path(reference id: UUID) -> String { filled(["referenceID": id.pathText]) }
+    func path(generation id: UUID, share: UUID) -> String { filled(["generationID": id.pathText, "shareID": share.pathText]) }
+    /// A share link's path; `position` counts images from 1.
+    func path(token: String) -> String { filled(["token": token]) }
+    func path(token: String, position: Int) -> String { filled(["token": token, "position": String(position)]) }
+
+    /// The path with `values` for its parameters; each builder above names exactly the route's
+    /// parameters (`SiteURLTests` checks every route against one).
+    private func filled(_ values: [String: String]) -> String {
+        assert(Set(parameterNames) == Set(values.keys), "\(self) takes \(parameterNames), not \(values.keys.sorted())")
+        return path.split(separator: "/", omittingEmptySubsequences: false).map { part in
+            part.hasPrefix(":") ? values[String(part.dropFirst())] ?? String(part) : String(part)
+        }.joined(separator: "/")
+    }
+
+    /// Every route without parameters, by case name: templates take their links from here
+    /// (`layout.links.gallery`), so no template holds a path of its own.
+    static let links: [String: String] = Dictionary(
+        uniqueKeysWithValues: allCases.filter { $0.parameterNames.isEmpty }.map { ("\($0)", $0.path) })
+}
+
+extension UUID {
+    /// How an id appears in Pictor's URLs: lower-case.
+    var pathText: String { uuidString.lowercased() }
 }

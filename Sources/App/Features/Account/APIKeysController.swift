@@ -59,7 +59,7 @@ enum APIKeysController {
             layout: .make(for: req, title: "API keys"), csrf: req.csrfToken,
             keys: keys.map { key in
                 APIKeysPage.Key(
-                    id: key.id!.uuidString, name: key.name, prefix: key.prefix, scopes: key.scopes,
+                    revokeURL: SiteURL.accountAPIKeyRevoke.path(key: key.id!), name: key.name, prefix: key.prefix, scopes: key.scopes,
                     created: key.createdAt.pageText, lastUsed: key.lastUsedAt?.pageText ?? "never")
             },
             scopes: APIScope.allCases.map { .init(value: $0.rawValue, summary: $0.summary) })
@@ -68,7 +68,7 @@ enum APIKeysController {
 
 struct APIKeysPage: Encodable {
     struct Key: Encodable {
-        let id: String
+        let revokeURL: String
         let name: String
         let prefix: String
         let scopes: String

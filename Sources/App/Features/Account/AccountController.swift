@@ -19,7 +19,7 @@ enum AccountController {
         let rows = try await Sessions.live(of: current.id, now: req.pictor.clock.now(), policy: req.pictor.sessions, on: req.db)
             .map { session in
                 SessionsPage.Row(
-                    id: session.id!.uuidString, device: session.device, network: session.ipPrefix,
+                    revokeURL: SiteURL.accountSessionRevoke.path(session: session.id!), device: session.device, network: session.ipPrefix,
                     lastSeen: session.lastSeenAt.pageText, started: session.createdAt.pageText,
                     current: session.id == current.sessionID)
             }

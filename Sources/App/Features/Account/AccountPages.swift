@@ -89,7 +89,7 @@ struct AccountOverviewPage: Encodable {
 
 struct SessionsPage: Encodable {
     struct Row: Encodable {
-        let id: String
+        let revokeURL: String
         let device: String
         let network: String
         let lastSeen: String

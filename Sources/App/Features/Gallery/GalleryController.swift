@@ -43,7 +43,7 @@ enum GalleryController {
             let prompt = (try? key?.open(text: row.promptSealed)) ?? ""
             return GalleryPage.Tile(
                 href: GenerationPageController.pageURL(row.id!),
-                thumbnail: pictures.first.map { SiteURL.imageThumbnail.path(["imageID": $0.id!.uuidString.lowercased()]) },
+                thumbnail: pictures.first.map { SiteURL.imageThumbnail.path(image: $0.id!) },
                 alt: prompt, status: row.state.rawValue, statusText: row.state.rawValue.capitalized,
                 more: pictures.count > 1 ? "+\(pictures.count - 1)" : nil, favourite: row.favouritedAt != nil)
         }
@@ -64,7 +64,7 @@ enum GalleryController {
     private static func undoFlash(_ req: Request, user: CurrentUser) async throws -> [LayoutContext.Flash] {
         guard let id = try? req.query.get(UUID.self, at: "deleted") else { return [] }
         return [LayoutContext.Flash(level: .info, text: "Deleted. You can undo this for \(GenerationActions.undoMinutes) minutes.",
-                                    undoURL: SiteURL.generationRestore.path(["generationID": id.uuidString.lowercased()]))]
+                                    undoURL: SiteURL.generationRestore.path(generation: id))]
     }
 
     /// The models on offer (not the distinct models of the person's history: with 100,000

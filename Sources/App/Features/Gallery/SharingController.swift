@@ -36,7 +36,7 @@ enum SharingController {
         try await ShareLinkStore.insert(link, on: req.db)
         try await Audit.record("share_link.created", actor: user.id, target: ("generation", generation.id!.uuidString),
                                detail: ["expires": choice.value, "shows_prompt": String(link.showsPrompt)], request: req, on: req.db)
-        let url = req.pictor.config.publicBaseURL.absoluteString.trimmingSuffix("/") + SiteURL.shared.path(["token": token])
+        let url = req.pictor.config.publicBaseURL.absoluteString.trimmingSuffix("/") + SiteURL.shared.path(token: token)
         // The secret is in this page alone: no cache may keep it.
         let response = try await GenerationPageController.renderGeneration(generation, newShareURL: url, req: req).encodeResponse(status: .created, for: req)
         response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
@@ -69,7 +69,7 @@ enum SharingController {
             size: "\(generation.width) × \(generation.height)",
             pictures: images.map { image in
                 SharedPage.Picture(
-                    url: SiteURL.sharedImage.path(["token": token, "position": String(image.position + 1)]),
+                    url: SiteURL.sharedImage.path(token: token, position: image.position + 1),
                     alt: prompt.map { "Image \(image.position + 1): \($0)" } ?? "Shared image \(image.position + 1)",
                     width: image.width, height: image.height)
             })

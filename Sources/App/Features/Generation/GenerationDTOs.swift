@@ -73,14 +73,13 @@ struct GenerationDTO: Content {
         startedAt = row.startedAt
         finishedAt = row.finishedAt
         self.images = images.map { image in
-            let id = image.id!.uuidString.lowercased()
             return Image(
-                id: image.id!, url: SiteURL.image.path(["imageID": id]),
-                thumbnailUrl: SiteURL.imageThumbnail.path(["imageID": id]),
+                id: image.id!, url: SiteURL.image.path(image: image.id!),
+                thumbnailUrl: SiteURL.imageThumbnail.path(image: image.id!),
                 format: image.format, width: image.width, height: image.height, bytes: image.bytes,
                 sha256: image.sha256, digitalSourceType: image.digitalSourceType)
         }
-        eventsUrl = SiteURL.generationEvents.path(["generationID": row.id!.uuidString.lowercased()])
+        eventsUrl = SiteURL.generationEvents.path(generation: row.id!)
         favourite = row.favouritedAt != nil
     }
 }

@@ -16,14 +16,14 @@ enum GenerationPageController {
         let dto = try await GenerationsAPI.dto(generation, req: req)
         let active = dto.status == "queued" || dto.status == "running"
         let id = dto.id.uuidString.lowercased()
-        func url(_ site: SiteURL) -> String { site.path(["generationID": id]) }
+        func url(_ site: SiteURL) -> String { site.path(generation: dto.id) }
         let now = req.pictor.clock.now()
         let links = try await ShareLinkStore.links(for: dto.id, of: generation.userID, on: req.db).map { link in
             GenerationPage.Share(
                 created: link.createdAt.pageText,
                 state: link.revokedAt != nil ? "revoked" : link.isLive(at: now) ? (link.expiresAt.map { "expires \($0.pageText)" } ?? "never expires") : "expired",
                 showsPrompt: link.showsPrompt, live: link.isLive(at: now),
-                revokeURL: SiteURL.generationShareRevoke.path(["generationID": id, "shareID": link.id.uuidString.lowercased()]))
+                revokeURL: SiteURL.generationShareRevoke.path(generation: dto.id, share: link.id))
         }
         let page = GenerationPage(
             layout: .make(for: req, title: "Generation"), csrf: req.csrfToken, id: id,
@@ -34,7 +34,7 @@ enum GenerationPageController {
             cost: dto.status == "succeeded" ? "\(dto.creditsCharged) credits" : active ? "\(dto.creditsHeld) credits held" : "nothing (you were not charged)",
             created: dto.createdAt.pageText, eventsURL: dto.eventsUrl, cancelURL: url(.generationPageCancel),
             pictures: dto.images.enumerated().map { index, image in
-                let download = SiteURL.imageDownload.path(["imageID": image.id.uuidString.lowercased()])
+                let download = SiteURL.imageDownload.path(image: image.id)
                 return GenerationPage.Picture(
                     url: image.url, thumbnail: image.thumbnailUrl, alt: "Image \(index + 1) for: \(dto.prompt)",
                     width: image.width, height: image.height, number: index + 1,
@@ -59,7 +59,7 @@ enum GenerationPageController {
     }
 
     static func pageURL(_ id: UUID) -> String {
-        SiteURL.generationPage.path(["generationID": id.uuidString.lowercased()])
+        SiteURL.generationPage.path(generation: id)
     }
 
     static func statusText(_ dto: GenerationDTO) -> String {

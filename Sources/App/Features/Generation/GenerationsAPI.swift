@@ -18,7 +18,7 @@ enum GenerationsAPI {
             ? try await dto(submitted.generation, req: req)
             : GenerationDTO(submitted.generation, images: [], key: submitted.key, queuePosition: nil, models: req.pictor.models)
         let response = try await dto.encodeResponse(status: submitted.replayed ? .ok : .created, for: req)
-        response.headers.replaceOrAdd(name: .location, value: SiteURL.apiGeneration.path(["generationID": dto.id.uuidString.lowercased()]))
+        response.headers.replaceOrAdd(name: .location, value: SiteURL.apiGeneration.path(generation: dto.id))
         if submitted.replayed { response.headers.replaceOrAdd(name: "Idempotent-Replayed", value: "true") }
         return response
     }

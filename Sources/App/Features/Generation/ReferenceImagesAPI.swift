@@ -28,7 +28,7 @@ enum ReferenceImagesAPI {
             format = row.format
             bytes = row.bytes
             createdAt = row.createdAt
-            url = SiteURL.apiReferenceImageFile.path(["referenceID": row.id!.uuidString.lowercased()])
+            url = SiteURL.apiReferenceImageFile.path(reference: row.id!)
         }
     }
 
