@@ -1,5 +1,5 @@
 # Pictor: `make run` serves on http://127.0.0.1:8080, `make test` runs everything.
-.PHONY: run build test test-postgres bench e2e fuzz format clean setup
+.PHONY: run build test test-postgres bench e2e fuzz format lint clean setup
 
 run:
 	scripts/setup run
@@ -35,8 +35,12 @@ fuzz:
 	scripts/setup run
 	scripts/fuzz $${FUZZ_SECONDS:-300}
 
+# The tree is formatted with the committed `.swift-format`; `make lint` (run by CI) fails otherwise.
 format:
-	swift format --in-place --recursive Package.swift Sources Tests Benchmarks
+	swift format --in-place --recursive --parallel Package.swift Sources Tests Benchmarks
+
+lint:
+	swift format lint --strict --recursive --parallel Package.swift Sources Tests Benchmarks
 
 setup:
 	scripts/setup e2e

@@ -5,7 +5,7 @@ let package = Package(
     name: "Pictor",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "pictor", targets: ["pictor"]),
+        .executable(name: "pictor", targets: ["pictor"])
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.0"),

@@ -21,12 +21,17 @@ func failingNeighbourBenchmarks() async throws {
     for (engine, url) in engines {
         // A remote-like model (100 ms a call) and one whose server refuses every connection.
         let catalog = ModelCatalog(entries: [
-            .init(id: "scripted", provider: ScriptedProvider(id: "scripted", otherwise: [.wait(.milliseconds(100)), .deliver(side: 64)]),
-                  pricePerImage: 1, timeout: .seconds(30), maxAttempts: 3, styles: []),
-            .init(id: "down", provider: OpenAIImagesProvider(id: "down", displayName: "Stopped server", settings: .init(
-                    baseURL: URL(string: "http://127.0.0.1:1/v1")!, apiKey: "k", model: "m",
-                    sizes: [ImageSize(width: 64, height: 64)], maxCount: 1, timeout: .seconds(30))),
-                  pricePerImage: 1, timeout: .seconds(30), maxAttempts: 3, styles: []),
+            .init(
+                id: "scripted", provider: ScriptedProvider(id: "scripted", otherwise: [.wait(.milliseconds(100)), .deliver(side: 64)]),
+                pricePerImage: 1, timeout: .seconds(30), maxAttempts: 3, styles: []),
+            .init(
+                id: "down",
+                provider: OpenAIImagesProvider(
+                    id: "down", displayName: "Stopped server",
+                    settings: .init(
+                        baseURL: URL(string: "http://127.0.0.1:1/v1")!, apiKey: "k", model: "m",
+                        sizes: [ImageSize(width: 64, height: 64)], maxCount: 1, timeout: .seconds(30))),
+                pricePerImage: 1, timeout: .seconds(30), maxAttempts: 3, styles: []),
         ])
         let service = try await BenchService.start(database: url, models: catalog)
         let count = 200
@@ -42,24 +47,30 @@ func failingNeighbourBenchmarks() async throws {
                 _ = try await service.submit(#"{"model":"down","prompt":"down \#(index)","size":"64x64"}"#, client: client)
             }
             failing.append(Double(count) / (try await scriptedBatch(service, count: count, body: body, client: client)))
-            try await sqlDatabase(service.app.db).raw("""
+            try await sqlDatabase(service.app.db).raw(
+                """
                 UPDATE generations SET state = 'failed' WHERE model = 'down' AND state IN ('queued', 'running')
-                """).run()
+                """
+            ).run()
             try await sqlDatabase(service.app.db).raw("UPDATE jobs SET state = 'dead' WHERE state IN ('queued', 'running')").run()
         }
         try await service.stop()
         let median = { (values: [Double]) in values.sorted()[values.count / 2] }
         let (withDown, without) = (median(failing), median(clean))
-        print(String(format: "| %d generations of a 100 ms model (16 clients, %d workers), 40 generations of a model whose server refuses connections queued first / none; median of 3 alternating rounds | %@ | %.1f / %.1f gen/s → %.0f%% (rounds %@ / %@) |",
-                     count, service.workers, engine, withDown, without, (withDown / without - 1) * 100,
-                     failing.map { String(format: "%.1f", $0) }.joined(separator: ", "), clean.map { String(format: "%.1f", $0) }.joined(separator: ", ")))
+        print(
+            String(
+                format:
+                    "| %d generations of a 100 ms model (16 clients, %d workers), 40 generations of a model whose server refuses connections queued first / none; median of 3 alternating rounds | %@ | %.1f / %.1f gen/s → %.0f%% (rounds %@ / %@) |",
+                count, service.workers, engine, withDown, without, (withDown / without - 1) * 100,
+                failing.map { String(format: "%.1f", $0) }.joined(separator: ", "), clean.map { String(format: "%.1f", $0) }.joined(separator: ", ")))
     }
     try await client.shutdown()
 }
 
 /// Submits `count` generations of the working model and waits until they have all succeeded
 /// (the failing model's stay queued, waiting for their breaker); returns the seconds it took.
-private func scriptedBatch(_ service: BenchService, count: Int, body: @escaping @Sendable (Int) -> String, client: HTTPClient) async throws -> Double {
+private func scriptedBatch(_ service: BenchService, count: Int, body: @escaping @Sendable (Int) -> String, client: HTTPClient) async throws -> Double
+{
     let before = try await service.succeeded()
     let start = ContinuousClock.now
     try await submitAll(service, count: count, concurrency: 16, body: body, client: client)

@@ -3,8 +3,8 @@ import AsyncHTTPClient
 import Fluent
 import Foundation
 import NIOCore
-import SQLKit
 import NIOHTTP1
+import SQLKit
 
 // The gallery of a person with 100,000 generations: a page of 50 through the real HTTP server,
 // signed in with a session like a browser. Server time is read from each answer's
@@ -60,7 +60,8 @@ struct BenchSession {
 }
 
 func galleryBenchmarks() async throws {
-    let engines: [(String, String?)] = [("SQLite", nil)]
+    let engines: [(String, String?)] =
+        [("SQLite", nil)]
         + (ProcessInfo.processInfo.environment["PICTOR_BENCH_POSTGRES_URL"].map { [("PostgreSQL", $0)] } ?? [])
     // Redirects are not followed: the sign-in's 303 carries the session cookie.
     let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
@@ -97,21 +98,27 @@ func galleryBenchmarks() async throws {
         for (name, path) in pages {
             let baseline = try await measurePage(smallSession, path: path, runs: runs, client: client)
             let measured = try await measurePage(bigSession, path: path, runs: runs, client: client)
-            print(String(format: "| %@ | %@ | %.2f / %.2f | %.2f / %.2f | %.2f× |", name, engine,
-                         baseline.p50, baseline.p99, measured.p50, measured.p99, measured.p50 / baseline.p50))
+            print(
+                String(
+                    format: "| %@ | %@ | %.2f / %.2f | %.2f / %.2f | %.2f× |", name, engine,
+                    baseline.p50, baseline.p99, measured.p50, measured.p99, measured.p50 / baseline.p50))
         }
         // Deep pages: follow "Older images" 20 times from the top, then time the page found there.
         var path = "/gallery"
         for _ in 0..<20 {
             let body = try await bigSession.get(path, client: client).body
-            guard let next = body.components(separatedBy: #"id="older""#).first?.components(separatedBy: #"href=""#).last?
-                .prefix(while: { $0 != "\"" }) else { break }
+            guard
+                let next = body.components(separatedBy: #"id="older""#).first?.components(separatedBy: #"href=""#).last?
+                    .prefix(while: { $0 != "\"" })
+            else { break }
             path = next.replacingOccurrences(of: "&amp;", with: "&")
         }
         let deep = try await measurePage(bigSession, path: path, runs: runs, client: client)
         let top = try await measurePage(bigSession, path: "/gallery", runs: runs, client: client)
-        print(String(format: "| page 21 (after 1,000 newer) vs page 1 | %@ | %.2f / %.2f (page 1) | %.2f / %.2f | %.2f× |", engine,
-                     top.p50, top.p99, deep.p50, deep.p99, deep.p50 / top.p50))
+        print(
+            String(
+                format: "| page 21 (after 1,000 newer) vs page 1 | %@ | %.2f / %.2f (page 1) | %.2f / %.2f | %.2f× |", engine,
+                top.p50, top.p99, deep.p50, deep.p99, deep.p50 / top.p50))
         print(String(format: "| (filling %d generations + images took %.1f s) | %@ | | | |", large, filled, engine))
         try await service.stop()
     }

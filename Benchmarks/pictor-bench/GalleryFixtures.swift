@@ -13,8 +13,10 @@ enum GalleryFixtures {
     struct NoSuchAccount: Error {}
 
     static let adjectives = ["quiet", "stormy", "golden", "misty", "bright", "ancient", "tiny", "vast", "frozen", "gentle"]
-    static let subjects = ["lighthouse", "harbour", "forest", "city", "mountain", "garden", "desert", "river", "castle", "meadow",
-                           "island", "bridge", "temple", "market", "valley", "glacier", "canyon", "village", "orchard", "reef"]
+    static let subjects = [
+        "lighthouse", "harbour", "forest", "city", "mountain", "garden", "desert", "river", "castle", "meadow",
+        "island", "bridge", "temple", "market", "valley", "glacier", "canyon", "village", "orchard", "reef",
+    ]
     static let times = ["at dawn", "at dusk", "at night", "in winter", "in spring", "under rain", "in fog"]
 
     /// The prompt of fixture number `index`: each subject word is in one prompt of 20.

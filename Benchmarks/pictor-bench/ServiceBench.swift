@@ -135,7 +135,9 @@ func percentile(_ samples: [Double], _ p: Double) -> Double {
 
 /// Submits `count` generations from `concurrency` clients and waits until every one has ended.
 /// Returns (seconds from the first submit to the last end, seconds the submits alone took).
-func runBatch(_ service: BenchService, count: Int, concurrency: Int, body: @escaping @Sendable (Int) -> String, client: HTTPClient) async throws -> (total: Double, submits: Double) {
+func runBatch(_ service: BenchService, count: Int, concurrency: Int, body: @escaping @Sendable (Int) -> String, client: HTTPClient) async throws -> (
+    total: Double, submits: Double
+) {
     let before = try await service.succeeded()
     let start = ContinuousClock.now
     try await submitAll(service, count: count, concurrency: concurrency, body: body, client: client)
@@ -171,7 +173,8 @@ func imageWorkOnly(count: Int, parallel: Int) async throws -> Double {
         for lane in 0..<parallel {
             group.addTask {
                 for index in stride(from: lane, to: count, by: parallel) {
-                    let request = GenerationRequest(prompt: "bench picture \(index % 7), a lighthouse at dusk", size: ImageSize(width: 512, height: 512), seed: UInt64(index))
+                    let request = GenerationRequest(
+                        prompt: "bench picture \(index % 7), a lighthouse at dusk", size: ImageSize(width: 512, height: 512), seed: UInt64(index))
                     // On the image threads, where the service does this work (tasks run on the
                     // event loops and would all stay on the loop that started them).
                     try await ImageWork.run {
@@ -196,7 +199,9 @@ func benchEngines() -> [(String, String?)] {
 
 /// A client with room for every lane of a batch.
 func benchClient() -> HTTPClient {
-    HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
+    HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
 }
 
 func serviceBenchmarks() async throws {
@@ -224,8 +229,10 @@ func serviceBenchmarks() async throws {
             if index >= 5 { latencies.append(seconds(since: start) * 1000) }
         }
         if !latencies.isEmpty {
-            print(String(format: "| submit → done, built-in 1024², one user (p50 / p99 ms, %d runs) | %@ | %.1f / %.1f |",
-                         latencies.count, engine, percentile(latencies, 0.5), percentile(latencies, 0.99)))
+            print(
+                String(
+                    format: "| submit → done, built-in 1024², one user (p50 / p99 ms, %d runs) | %@ | %.1f / %.1f |",
+                    latencies.count, engine, percentile(latencies, 0.5), percentile(latencies, 0.99)))
         }
 
         // 2. Throughput at 512² beside the image work alone, same count, same parallelism, in
@@ -237,7 +244,9 @@ func serviceBenchmarks() async throws {
         let cluster = try await postgresCluster(of: service.app.db)
         for _ in 0..<5 {
             let batch = try await measured(count: count, postgres: cluster) {
-                try await runBatch(service, count: count, concurrency: 16, body: { #"{"prompt":"bench picture \#($0 % 7), a lighthouse at dusk","size":"512x512","seed":\#($0)}"# }, client: client)
+                try await runBatch(
+                    service, count: count, concurrency: 16,
+                    body: { #"{"prompt":"bench picture \#($0 % 7), a lighthouse at dusk","size":"512x512","seed":\#($0)}"# }, client: client)
             }
             let alone = try await measured(count: count) { try await imageWorkOnly(count: count, parallel: cores) }
             rounds.append((batch.value.total, alone.value, batch.cpu + batch.server, alone.cpu))
@@ -245,22 +254,29 @@ func serviceBenchmarks() async throws {
         try await service.stop()
         let ratios = rounds.map { (round: $0, ratio: $0.service / $0.alone) }.sorted { $0.ratio < $1.ratio }
         let middle = ratios[ratios.count / 2]
-        print(String(format: "| end-to-end 512² (%d generations, 16 clients, %d workers): service / image work alone, median of 5 alternating rounds | %@ | %.1f / %.1f gen/s → service adds %.0f%% (ratio %.2f×; rounds %.2f–%.2f×); CPU %.1f / %.1f ms per generation |",
-                     count, service.workers, engine, Double(count) / middle.round.service, Double(count) / middle.round.alone,
-                     (middle.ratio - 1) * 100, middle.ratio, ratios.first!.ratio, ratios.last!.ratio, middle.round.serviceCPU, middle.round.aloneCPU))
+        print(
+            String(
+                format:
+                    "| end-to-end 512² (%d generations, 16 clients, %d workers): service / image work alone, median of 5 alternating rounds | %@ | %.1f / %.1f gen/s → service adds %.0f%% (ratio %.2f×; rounds %.2f–%.2f×); CPU %.1f / %.1f ms per generation |",
+                count, service.workers, engine, Double(count) / middle.round.service, Double(count) / middle.round.alone,
+                (middle.ratio - 1) * 100, middle.ratio, ratios.first!.ratio, ratios.last!.ratio, middle.round.serviceCPU, middle.round.aloneCPU))
     }
     for (engine, url) in engines where only != "512" {
 
         // 3. The service alone: a provider that hands back a ready 64×64 image at once.
         let instant = ModelCatalog(entries: [
-            .init(id: "instant", provider: ScriptedProvider(id: "instant", otherwise: [.deliver(side: 64)]), pricePerImage: 1,
-                  timeout: .seconds(30), maxAttempts: 3, styles: []),
+            .init(
+                id: "instant", provider: ScriptedProvider(id: "instant", otherwise: [.deliver(side: 64)]), pricePerImage: 1,
+                timeout: .seconds(30), maxAttempts: 3, styles: [])
         ])
         let bare = try await BenchService.start(database: url, models: instant)
         // What the database handle itself can do, in the same process and run: the ceiling
         // that the service's statements per generation divide.
         let alone = try await databaseAlone(bare, lanes: 32, perLane: 100)
-        print(String(format: "| database alone: write transactions (a read and a write) / single reads, 32 tasks | %@ | %.0f / %.0f per s |", engine, alone.transactions, alone.statements))
+        print(
+            String(
+                format: "| database alone: write transactions (a read and a write) / single reads, 32 tasks | %@ | %.0f / %.0f per s |", engine,
+                alone.transactions, alone.statements))
         // HTTP alone, in the same process and run: an answer that touches nothing (`/healthz`
         // without a key), and one that signs in with the API key and reads one generation. With
         // the CPU each costs this process (client and server share it and the cores) and, on
@@ -274,25 +290,36 @@ func serviceBenchmarks() async throws {
         let keyed = try await measured(count: 3200, postgres: cluster) {
             try await perSecond(lanes: 32, perLane: 100) { try await bare.get("/api/v1/generations/\(probe)", client: client) }
         }
-        print(String(format: "| HTTP alone, 32 clients: GET /healthz (no key) / GET one generation with the API key | %@ | %.0f / %.0f per s (CPU %.2f / %.2f ms each%@) |",
-                     engine, health.value, keyed.value, health.cpu, keyed.cpu,
-                     postgres ? String(format: "; PostgreSQL server %.2f / %.2f ms", health.server, keyed.server) : ""))
+        print(
+            String(
+                format:
+                    "| HTTP alone, 32 clients: GET /healthz (no key) / GET one generation with the API key | %@ | %.0f / %.0f per s (CPU %.2f / %.2f ms each%@) |",
+                engine, health.value, keyed.value, health.cpu, keyed.cpu,
+                postgres ? String(format: "; PostgreSQL server %.2f / %.2f ms", health.server, keyed.server) : ""))
         if !postgres {
             // The parts of one such generation with no service around them, once (they do not
             // touch the database): the output work on the image threads, and its two blob writes.
             let parts = try await partsAlone(directory: bare.directory, count: 2048)
-            print(String(format: "| parts of one instant generation alone: output work (64×64 PNG with marker, WebP thumbnail, hash), 2 image threads / its two blob writes (each flushed, then their folder), 32 tasks | – | CPU %.2f / %.2f ms per generation |",
-                         parts.output, parts.blobs))
+            print(
+                String(
+                    format:
+                        "| parts of one instant generation alone: output work (64×64 PNG with marker, WebP thumbnail, hash), 2 image threads / its two blob writes (each flushed, then their folder), 32 tasks | – | CPU %.2f / %.2f ms per generation |",
+                    parts.output, parts.blobs))
         }
         let many = 2000
-        _ = try await runBatch(bare, count: 100, concurrency: 32, body: { _ in #"{"model":"instant","prompt":"warm-up","size":"64x64"}"# }, client: client)
+        _ = try await runBatch(
+            bare, count: 100, concurrency: 32, body: { _ in #"{"model":"instant","prompt":"warm-up","size":"64x64"}"# }, client: client)
         let run = try await measured(count: many, postgres: cluster) {
-            try await runBatch(bare, count: many, concurrency: 32, body: { #"{"model":"instant","prompt":"tiny \#($0)","size":"64x64"}"# }, client: client)
+            try await runBatch(
+                bare, count: many, concurrency: 32, body: { #"{"model":"instant","prompt":"tiny \#($0)","size":"64x64"}"# }, client: client)
         }
         try await bare.stop()
-        print(String(format: "| service alone, instant 64×64 provider (%d generations, 32 clients, %d workers) | %@ | %.0f gen/s (submits alone %.0f/s; CPU %.2f ms per generation%@) |",
-                     many, bare.workers, engine, Double(many) / run.value.total, Double(many) / run.value.submits, run.cpu,
-                     postgres ? String(format: " + PostgreSQL server %.2f ms", run.server) : ""))
+        print(
+            String(
+                format:
+                    "| service alone, instant 64×64 provider (%d generations, 32 clients, %d workers) | %@ | %.0f gen/s (submits alone %.0f/s; CPU %.2f ms per generation%@) |",
+                many, bare.workers, engine, Double(many) / run.value.total, Double(many) / run.value.submits, run.cpu,
+                postgres ? String(format: " + PostgreSQL server %.2f ms", run.server) : ""))
     }
     try await client.shutdown()
 }
@@ -343,9 +370,9 @@ func databaseAlone(_ service: BenchService, lanes: Int, perLane: Int) async thro
 func processCPUSeconds() -> Double {
     var usage = rusage()
     #if canImport(Glibc)
-    getrusage(RUSAGE_SELF.rawValue, &usage)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
     #else
-    getrusage(RUSAGE_SELF, &usage)
+        getrusage(RUSAGE_SELF, &usage)
     #endif
     func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
     return seconds(usage.ru_utime) + seconds(usage.ru_stime)
@@ -354,7 +381,8 @@ func processCPUSeconds() -> Double {
 /// The `/proc/<pid>/stat` figures of one process: its parent and its CPU ticks (user + system).
 private func processStat(_ pid: String) -> (parent: Int, ticks: Int)? {
     guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return nil }
+        let close = stat.lastIndex(of: ")")
+    else { return nil }
     // After the command's closing parenthesis: state (field 3), parent (4), utime and stime (14, 15).
     let fields = stat[stat.index(after: close)...].split(separator: " ")
     guard fields.count > 12, let parent = Int(fields[1]), let user = Int(fields[11]), let system = Int(fields[12]) else { return nil }
@@ -366,7 +394,8 @@ private func processStat(_ pid: String) -> (parent: Int, ticks: Int)? {
 func postgresCluster(of db: any Database) async throws -> Int? {
     let sql = try sqlDatabase(db)
     guard sql.dialect.name == "postgresql",
-          let row = try await sql.raw("SELECT pg_backend_pid() AS pid").first() else { return nil }
+        let row = try await sql.raw("SELECT pg_backend_pid() AS pid").first()
+    else { return nil }
     return processStat(String(try row.decode(column: "pid", as: Int.self)))?.parent
 }
 

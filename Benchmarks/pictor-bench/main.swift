@@ -1,8 +1,8 @@
+import App
 import CVips
 import CVipsShim
-import Foundation
-import App
 import Domain
+import Foundation
 import Imaging
 import Providers
 import TestSupport
@@ -37,8 +37,12 @@ func measure(iterations: Int, _ body: () throws -> Void) rethrows -> Measurement
 func measurePair(
     iterations: Int, baseline: () throws -> Void, candidate: () throws -> Void
 ) rethrows -> (baseline: Measurement, candidate: Measurement) {
-    for _ in 0..<3 { try baseline(); try candidate() }
-    var a: [Double] = [], b: [Double] = []
+    for _ in 0..<3 {
+        try baseline()
+        try candidate()
+    }
+    var a: [Double] = []
+    var b: [Double] = []
     for _ in 0..<iterations {
         a.append(try milliseconds(baseline))
         b.append(try milliseconds(candidate))
@@ -52,7 +56,8 @@ func picture(side: Int) throws -> Image {
     for y in 0..<side {
         for x in 0..<side {
             let i = (y * side + x) * 3
-            let dx = x - side / 2, dy = y - side / 3
+            let dx = x - side / 2
+            let dy = y - side / 3
             let inCircle = dx * dx + dy * dy < (side / 5) * (side / 5)
             pixels[i] = inCircle ? 240 : UInt8(x * 255 / side)
             pixels[i + 1] = inCircle ? 180 : UInt8(y * 255 / side)
@@ -187,7 +192,10 @@ for side in [512, 1024] {
     var turn = 0
     let (fill, render) = measurePair(
         iterations: 30, baseline: { consume(gradientFill(side: side)) },
-        candidate: { turn += 1; consume(BuiltInEngine.render(requests[turn % requests.count])) })
+        candidate: {
+            turn += 1
+            consume(BuiltInEngine.render(requests[turn % requests.count]))
+        })
     print("| render from prompt (baseline: write a gradient into a new buffer) | \(side)² | \(ms(fill)) | \(ms(render)) | \(ratio(render, fill)) |")
     let endToEnd = try measure(iterations: 20) {
         turn += 1

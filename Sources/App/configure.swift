@@ -24,11 +24,13 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.leaf.cache.isEnabled = app.environment.isRelease
 
     try Vips.start(threads: config.imageThreads)
-    let blobs: any BlobStore = try config.s3.map { S3BlobStore(settings: $0) }
+    let blobs: any BlobStore =
+        try config.s3.map { S3BlobStore(settings: $0) }
         ?? LocalBlobStore(root: URL(fileURLWithPath: config.blobDirectory))
-    let jobs = JobRunner(settings: .init(
-        concurrency: config.jobWorkers, lease: TimeInterval(config.jobLeaseSeconds),
-        pollInterval: .milliseconds(500), shutdownGrace: .seconds(config.jobShutdownGraceSeconds), retry: RetryPolicy()))
+    let jobs = JobRunner(
+        settings: .init(
+            concurrency: config.jobWorkers, lease: TimeInterval(config.jobLeaseSeconds),
+            pollInterval: .milliseconds(500), shutdownGrace: .seconds(config.jobShutdownGraceSeconds), retry: RetryPolicy()))
     jobs.register(SendMailHandler())
     jobs.register(GenerationJobHandler())
     jobs.register(MaintenanceHandler())
@@ -88,8 +90,9 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         // Before the workers start: they read the queue with the database's time.
         app.lifecycle.use(QueueClock.Aligner())
         // On PostgreSQL, one connection listens for what other processes announce.
-        app.lifecycle.use(DatabaseNotifications(
-            DatabaseNotifications.subscriptions(for: roles, events: app.pictor.generationEvents, jobs: jobs)))
+        app.lifecycle.use(
+            DatabaseNotifications(
+                DatabaseNotifications.subscriptions(for: roles, events: app.pictor.generationEvents, jobs: jobs)))
     }
     if roles.serves && config.jobWorkers > 0 {
         app.lifecycle.use(JobWorkersLifecycle(runner: jobs))

@@ -2,19 +2,19 @@ import Vapor
 
 /// Every route, each URL defined once in `SiteURL`.
 func routes(_ app: Application) throws {
-    do { // Operations
+    do {  // Operations
         app.get(SiteURL.healthz.pathComponents, use: HealthController.healthz)
         app.get(SiteURL.readyz.pathComponents, use: HealthController.readyz)
         app.get(SiteURL.metrics.pathComponents, use: HealthController.metrics)
     }
-    do { // Public pages
+    do {  // Public pages
         app.get(SiteURL.home.pathComponents, use: PagesController.home)
         app.get(SiteURL.privacy.pathComponents, use: PagesController.privacy)
         app.get(SiteURL.terms.pathComponents, use: PagesController.terms)
         app.get(SiteURL.cookies.pathComponents, use: PagesController.cookies)
         app.get(SiteURL.doNotSell.pathComponents, use: PagesController.doNotSell)
     }
-    do { // Sign-up, sign-in, password reset
+    do {  // Sign-up, sign-in, password reset
         app.get(SiteURL.signUp.pathComponents, use: SignUpController.form)
         app.post(SiteURL.signUp.pathComponents, use: SignUpController.submit)
         app.get(SiteURL.verifyEmail.pathComponents, use: SignUpController.verifyForm)
@@ -30,7 +30,7 @@ func routes(_ app: Application) throws {
         app.get(SiteURL.signInTwoFactor.pathComponents, use: SignInController.twoFactorForm)
         app.post(SiteURL.signInTwoFactor.pathComponents, use: SignInController.twoFactorSubmit)
     }
-    do { // The signed-in person's account
+    do {  // The signed-in person's account
         let account = app.grouped(RequireSignIn())
         account.get(SiteURL.account.pathComponents, use: AccountController.overview)
         account.get(SiteURL.accountSessions.pathComponents, use: AccountController.sessions)
@@ -52,11 +52,12 @@ func routes(_ app: Application) throws {
         account.post(SiteURL.accountEmail.pathComponents, use: EmailChangeController.request)
         account.post(SiteURL.accountEmailConfirm.pathComponents, use: EmailChangeController.confirm)
     }
-    do { // Studio, one generation's page, gallery
+    do {  // Studio, one generation's page, gallery
         let studio = app.grouped(RequireSignIn())
         studio.get(SiteURL.studio.pathComponents, use: StudioController.form)
-        studio.on(.POST, SiteURL.studio.pathComponents,
-                  body: .collect(maxSize: StudioController.maxBody(app.pictor.config)), use: StudioController.submit)
+        studio.on(
+            .POST, SiteURL.studio.pathComponents,
+            body: .collect(maxSize: StudioController.maxBody(app.pictor.config)), use: StudioController.submit)
         studio.get(SiteURL.generationPage.pathComponents, use: GenerationPageController.generation)
         studio.post(SiteURL.generationPageCancel.pathComponents, use: GenerationPageController.cancel)
         studio.get(SiteURL.gallery.pathComponents, use: GalleryController.gallery)
@@ -67,11 +68,11 @@ func routes(_ app: Application) throws {
         studio.post(SiteURL.generationShare.pathComponents, use: SharingController.create)
         studio.post(SiteURL.generationShareRevoke.pathComponents, use: SharingController.revoke)
     }
-    do { // Shared generations: anyone with the link, no sign-in
+    do {  // Shared generations: anyone with the link, no sign-in
         app.get(SiteURL.shared.pathComponents, use: SharingController.page)
         app.get(SiteURL.sharedImage.pathComponents, use: SharingController.image)
     }
-    do { // JSON API: a session cookie or an API key
+    do {  // JSON API: a session cookie or an API key
         let api = app.grouped(RequireSignIn(allowAPIKeys: true))
         api.get(SiteURL.apiMe.pathComponents, use: APIKeysController.me)
         api.get(SiteURL.apiSessions.pathComponents, use: SessionsAPI.list)
@@ -88,16 +89,17 @@ func routes(_ app: Application) throws {
         api.delete(SiteURL.apiGeneration.pathComponents, use: GenerationActions.apiDelete)
         api.put(SiteURL.apiGenerationFavourite.pathComponents, use: GenerationActions.apiFavourite)
         api.delete(SiteURL.apiGenerationFavourite.pathComponents, use: GenerationActions.apiFavourite)
-        api.on(.POST, SiteURL.apiReferenceImages.pathComponents,
-               body: .collect(maxSize: ReferenceImagesAPI.maxBody(app.pictor.config)), use: ReferenceImagesAPI.upload)
+        api.on(
+            .POST, SiteURL.apiReferenceImages.pathComponents,
+            body: .collect(maxSize: ReferenceImagesAPI.maxBody(app.pictor.config)), use: ReferenceImagesAPI.upload)
         api.get(SiteURL.apiReferenceImages.pathComponents, use: ReferenceImagesAPI.list)
         api.get(SiteURL.apiReferenceImageFile.pathComponents, use: ReferenceImagesAPI.file)
         api.delete(SiteURL.apiReferenceImage.pathComponents, use: ReferenceImagesAPI.delete)
     }
-    do { // Provider webhooks: signed by the provider, no session
+    do {  // Provider webhooks: signed by the provider, no session
         app.on(.POST, SiteURL.replicateWebhook.pathComponents, body: .collect(maxSize: "1mb"), use: WebhooksController.replicate)
     }
-    do { // Operator console: staff only; everyone else gets 404
+    do {  // Operator console: staff only; everyone else gets 404
         let admin = app.grouped(RequireRole(minimum: .support))
         admin.get(SiteURL.admin.pathComponents, use: AdminController.overview)
         let admins = admin.grouped(RequireRole(minimum: .admin))

@@ -44,9 +44,12 @@ public enum MIMEMessage {
         guard let name = address.name else { return address.address }
         let plain = name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == " ") }
         let printable = name.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value < 0x7F }
-        let shown = plain ? name
-            : printable ? "\"" + name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-            : encodedWord(name)
+        let shown =
+            plain
+            ? name
+            : printable
+                ? "\"" + name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+                : encodedWord(name)
         return "\(shown) <\(address.address)>"
     }
 

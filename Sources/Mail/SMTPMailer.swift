@@ -66,7 +66,8 @@ public struct SMTPMailer: Mailer {
                     // follows. Checked on the event loop, where nothing more is read before TLS.
                     guard received.lines == repliesRead, !received.partial else {
                         throw MailDeliveryError.retryable(
-                            "the SMTP server's agreement to STARTTLS came with more text before encryption began; refused, as someone between may be tampering with the connection")
+                            "the SMTP server's agreement to STARTTLS came with more text before encryption began; refused, as someone between may be tampering with the connection"
+                        )
                     }
                     try channel.channel.pipeline.syncOperations.addHandler(
                         try NIOSSLClientHandler(context: tls, serverHostname: Self.sniName(host)), position: .first)

@@ -19,7 +19,9 @@ extension BlobKey {
     }
 
     /// Image `position` of `generation`, as made by attempt `attempt` (a token unique to the attempt).
-    public static func generationImage(user: UUID, generation: UUID, position: Int, attempt: String, fileExtension: String) throws(BlobStoreError) -> BlobKey {
+    public static func generationImage(user: UUID, generation: UUID, position: Int, attempt: String, fileExtension: String) throws(BlobStoreError)
+        -> BlobKey
+    {
         try BlobKey(generationBase(user: user, generation: generation, position: position, attempt: attempt) + "." + fileExtension)
     }
 

@@ -1,5 +1,5 @@
-import Foundation
 import Domain
+import Foundation
 
 /// Where image bytes live. Every implementation writes atomically: a reader sees
 /// either the whole blob or none of it, never a partial file.

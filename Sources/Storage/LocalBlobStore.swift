@@ -1,8 +1,9 @@
 import Foundation
 import NIOConcurrencyHelpers
 import NIOPosix
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Blobs as files under a root directory. A write goes to a temporary file in
@@ -138,8 +139,9 @@ public struct LocalBlobStore: BlobStore {
     public func removeStalePartials(olderThan age: TimeInterval, now: Date = Date()) async throws -> Int {
         let directory = partialDirectory
         return try await Self.fileThreads.runIfActive {
-            let files = (try? FileManager.default.contentsOfDirectory(
-                at: directory, includingPropertiesForKeys: [.contentModificationDateKey])) ?? []
+            let files =
+                (try? FileManager.default.contentsOfDirectory(
+                    at: directory, includingPropertiesForKeys: [.contentModificationDateKey])) ?? []
             var removed = 0
             for file in files {
                 let modified = (try? file.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? now

@@ -1,5 +1,5 @@
-import Domain
 import App
+import Domain
 import Foundation
 import Logging
 import Vapor

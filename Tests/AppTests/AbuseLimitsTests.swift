@@ -1,4 +1,3 @@
-@testable import App
 import AsyncHTTPClient
 import Fluent
 import Foundation
@@ -10,6 +9,8 @@ import Synchronization
 import Testing
 import Vapor
 import VaporTesting
+
+@testable import App
 
 /// Limits that keep one client from slowing the service for everyone, and answers that tell an
 /// outsider nothing: how many generations one person may have waiting, how long a client may take
@@ -77,7 +78,9 @@ import VaporTesting
             #expect(written[0] == written[1] && written[0] == [0, 0, 1, 1], "\(written)")
             // The worker then issues the code for the account only.
             try await withRunner(app, handlers: [MailedCodeHandler(code: .resetPassword), SendMailHandler()]) { _ in
-                let done = try await eventually { try await jobCount(kind: MailedCodeHandler.Code.resetPassword.rawValue, state: "succeeded", on: app.db) == 2 }
+                let done = try await eventually {
+                    try await jobCount(kind: MailedCodeHandler.Code.resetPassword.rawValue, state: "succeeded", on: app.db) == 2
+                }
                 #expect(done)
             }
             #expect(try await Accounts.mails(to: "has-account@example.com", app: app).contains { $0.subject.contains("password reset code") })
@@ -102,12 +105,16 @@ import VaporTesting
     /// hands a request on once its body has started to stream, its second piece; a body stalled
     /// before that is ended by the idle timeout, without an answer.)
     @Test func slowClientsAreCutOff() async throws {
-        try await withPictor({ $0.httpBodyTimeoutSeconds = 1; $0.httpIdleTimeoutSeconds = 5 }) { app in
+        try await withPictor({
+            $0.httpBodyTimeoutSeconds = 1
+            $0.httpIdleTimeoutSeconds = 5
+        }) { app in
             try await app.server.start(address: .hostname("127.0.0.1", port: 0))
             let port = try #require((app.server as? HTTPServer)?.localAddress?.port)
 
             let slow = try Socket(port: port)
-            try slow.send("POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nemail=a")
+            try slow.send(
+                "POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nemail=a")
             try await Task.sleep(for: .milliseconds(200))
             try slow.send("bc")  // the body streams, then stalls
             let started = ContinuousClock.now
@@ -156,7 +163,6 @@ import VaporTesting
         }
     }
 }
-
 
 extension Sequence where Element: Sendable {
     func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {

@@ -1,13 +1,14 @@
-@testable import App
 import Domain
 import Fluent
 import Foundation
+import NIOCore
 import Persistence
 import SQLKit
 import Testing
-import NIOCore
 import Vapor
 import VaporTesting
+
+@testable import App
 
 @Suite struct AccountFlowTests {
     @Test func signUpConfirmSignInSeeSessionsSignOut() async throws {
@@ -120,8 +121,9 @@ import VaporTesting
             #expect(wrong.text.contains("That code is not valid. It may have expired or been used already."))
             #expect(try await browser.post("/verify-email", ["email": "codes@example.com", "code": code]).location == "/login?confirmed=1")
             try await browser.get("/verify-email")
-            #expect(try await browser.post("/verify-email", ["email": "codes@example.com", "code": code]).status == .unprocessableEntity,
-                    "a used code is refused")
+            #expect(
+                try await browser.post("/verify-email", ["email": "codes@example.com", "code": code]).status == .unprocessableEntity,
+                "a used code is refused")
 
             // Expired: a fresh reset code, its hour passed on the clock (no row edited).
             try await browser.get("/forgot-password")
@@ -129,7 +131,8 @@ import VaporTesting
             let reset = try #require(try await Accounts.mailedCode(to: "codes@example.com", app: app))
             clock.advance(by: OneTimeCodes.lifetime + 1)
             try await browser.get("/reset-password")
-            let expired = try await browser.post("/reset-password", ["email": "codes@example.com", "code": reset, "password": "a-brand-new-passphrase"])
+            let expired = try await browser.post(
+                "/reset-password", ["email": "codes@example.com", "code": reset, "password": "a-brand-new-passphrase"])
             #expect(expired.status == .unprocessableEntity)
 
             // Five wrong guesses use a code up, even for the right one after.
@@ -139,10 +142,14 @@ import VaporTesting
             let guessed = try #require(try await Accounts.mailedCode(to: "codes@example.com", app: app))
             for _ in 0..<5 {
                 try await browser.get("/reset-password")
-                try await browser.post("/reset-password", ["email": "codes@example.com", "code": guessed == "123456" ? "654321" : "123456", "password": "a-brand-new-passphrase"])
+                try await browser.post(
+                    "/reset-password",
+                    ["email": "codes@example.com", "code": guessed == "123456" ? "654321" : "123456", "password": "a-brand-new-passphrase"])
             }
             try await browser.get("/reset-password")
-            #expect(try await browser.post("/reset-password", ["email": "codes@example.com", "code": guessed, "password": "a-brand-new-passphrase"]).status == .unprocessableEntity)
+            #expect(
+                try await browser.post("/reset-password", ["email": "codes@example.com", "code": guessed, "password": "a-brand-new-passphrase"])
+                    .status == .unprocessableEntity)
         }
     }
 
@@ -198,7 +205,8 @@ import VaporTesting
             #expect(response.text.contains(#"id="birthDate-error">Enter your date of birth.</p>"#))
             #expect(response.text.contains(#"id="acceptTerms-error">"#))
             #expect(response.text.contains(#"value="not-an-email""#), "what was typed is kept")
-            let common = try await browser.post("/signup", ["email": "x@example.com", "password": "password123", "birthDate": "1990-01-01", "acceptTerms": "on"])
+            let common = try await browser.post(
+                "/signup", ["email": "x@example.com", "password": "password123", "birthDate": "1990-01-01", "acceptTerms": "on"])
             #expect(common.text.contains("on lists of leaked passwords"))
             #expect(try await UserModel.query(on: app.db).count() == 0)
         }
@@ -277,9 +285,10 @@ import VaporTesting
         try await withPictor { app in
             let ada = try await Accounts.signedIn(app, email: "ada2@example.com")
             let bob = try await Accounts.signedIn(app, email: "bob@example.com")
-            let adaSession = try #require(try await SessionModel.query(on: app.db).all().first { session in
-                session.tokenHash == Tokens.sha256(ada.cookies[app.pictor.cookies.sessionName]!)
-            })
+            let adaSession = try #require(
+                try await SessionModel.query(on: app.db).all().first { session in
+                    session.tokenHash == Tokens.sha256(ada.cookies[app.pictor.cookies.sessionName]!)
+                })
             try await bob.get("/account/sessions")
             let attempt = try await bob.post("/account/sessions/\(adaSession.id!.uuidString)/revoke")
             #expect(attempt.status == .notFound)
@@ -444,7 +453,9 @@ import VaporTesting
             // The hour is counted from the first sign-up, and refusals do not extend it.
             let key = try #require(try await LoginThrottleModel.query(on: app.db).filter(\.$id ~~ "signup:").first())
             #expect(key.failures == 2)
-            try await sqlDatabase(app.db).raw("UPDATE login_throttles SET locked_until = \(bind: Date().addingTimeInterval(-1)) WHERE key = \(bind: key.id!)").run()
+            try await sqlDatabase(app.db).raw(
+                "UPDATE login_throttles SET locked_until = \(bind: Date().addingTimeInterval(-1)) WHERE key = \(bind: key.id!)"
+            ).run()
             #expect(try await Accounts.signUp(Browser(app), email: "n3@example.com").status == .seeOther)
         }
     }
@@ -481,8 +492,13 @@ import VaporTesting
     }
 
     @Test func devicesAreSummarised() {
-        #expect(DeviceSummary.describe(userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1") == "Safari on iOS")
-        #expect(DeviceSummary.describe(userAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36 Edg/126.0") == "Edge on Windows")
+        #expect(
+            DeviceSummary.describe(
+                userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1")
+                == "Safari on iOS")
+        #expect(
+            DeviceSummary.describe(userAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36 Edg/126.0")
+                == "Edge on Windows")
         #expect(DeviceSummary.describe(userAgent: nil) == "Unknown device")
     }
 }
@@ -499,7 +515,9 @@ import VaporTesting
             let attempt = try await Self.started(keys, at: t0.addingTimeInterval(3602), app)
             try await LoginThrottle.succeed(attempt, on: app.db)
             #expect(try await LoginThrottleModel.find("account:a", on: app.db) == nil)
-            #expect(try await LoginThrottleModel.find("network:203.0.113.0/24", on: app.db)?.failures == 1, "the success was taken back, the failure stands")
+            #expect(
+                try await LoginThrottleModel.find("network:203.0.113.0/24", on: app.db)?.failures == 1,
+                "the success was taken back, the failure stands")
         }
     }
 
@@ -511,8 +529,10 @@ import VaporTesting
             let keys = ["account:b", "network:198.51.100.0/24"]
             let t0 = Date()
             for _ in 0..<5 { try await Self.failedAttempt(keys, at: t0, app) }
-            guard case .wait(let wait) = try await LoginThrottle.begin(keys: keys, policy: .standard, now: t0.addingTimeInterval(30), on: app.db) else {
-                Issue.record("not locked after five failures"); return
+            guard case .wait(let wait) = try await LoginThrottle.begin(keys: keys, policy: .standard, now: t0.addingTimeInterval(30), on: app.db)
+            else {
+                Issue.record("not locked after five failures")
+                return
             }
             #expect((30...31).contains(wait), "\(wait)")
             #expect(try await LoginThrottleModel.find("account:b", on: app.db)?.failures == 5, "a refused attempt counts for nothing")
@@ -521,11 +541,14 @@ import VaporTesting
             let later = t0.addingTimeInterval(61)
             let first = try await Self.started(keys, at: later, app)
             guard case .wait = try await LoginThrottle.begin(keys: keys, policy: .standard, now: later, on: app.db) else {
-                Issue.record("two attempts went ahead after the lock ran out"); return
+                Issue.record("two attempts went ahead after the lock ran out")
+                return
             }
             _ = try await LoginThrottle.fail(first, policy: .standard, on: app.db)
-            guard case .wait(let longer) = try await LoginThrottle.begin(keys: keys, policy: .standard, now: later.addingTimeInterval(61), on: app.db) else {
-                Issue.record("the sixth failure set no longer lock"); return
+            guard case .wait(let longer) = try await LoginThrottle.begin(keys: keys, policy: .standard, now: later.addingTimeInterval(61), on: app.db)
+            else {
+                Issue.record("the sixth failure set no longer lock")
+                return
             }
             #expect((59...60).contains(longer), "two minutes from the sixth attempt, asked 61 s after it: \(longer)")
 
@@ -600,7 +623,9 @@ import VaporTesting
                 _ = try await OneTimeCodes.redeem(.verifyEmail, code: "999999", for: user.id!, now: Date(), secrets: app.pictor.secrets, on: app.db)
             }
             let fresh = try await OneTimeCodes.issue(.verifyEmail, for: user.id!, now: Date(), secrets: app.pictor.secrets, on: app.db)
-            #expect(try await OneTimeCodes.redeem(.verifyEmail, code: fresh, for: user.id!, now: Date(), secrets: app.pictor.secrets, on: app.db) == false)
+            #expect(
+                try await OneTimeCodes.redeem(.verifyEmail, code: fresh, for: user.id!, now: Date(), secrets: app.pictor.secrets, on: app.db) == false
+            )
             #expect(try await LoginThrottleModel.find("codes:verify_email:\(user.id!.uuidString)", on: app.db)?.lockedUntil != nil)
             // Guesses at one kind of code do not lock another: a stranger who asked for reset codes
             // and guessed at them cannot stop the owner's sign-in code during a pause.
@@ -656,8 +681,12 @@ import VaporTesting
         try await withPictor { app in
             let lateEvening = Date(timeIntervalSince1970: 1_796_601_600 + 11 * 3600)  // 2026-12-07 11:00 UTC
             let birthday = "2013-12-08"
-            #expect(AgeScreen.screen(birth: try #require(AgeScreen.Day(iso: birthday)), today: AgeScreen.today(claimed: "2026-12-08", now: lateEvening)) == .oldEnough)
-            #expect(AgeScreen.screen(birth: try #require(AgeScreen.Day(iso: birthday)), today: AgeScreen.today(claimed: nil, now: lateEvening)) == .tooYoung)
+            #expect(
+                AgeScreen.screen(birth: try #require(AgeScreen.Day(iso: birthday)), today: AgeScreen.today(claimed: "2026-12-08", now: lateEvening))
+                    == .oldEnough)
+            #expect(
+                AgeScreen.screen(birth: try #require(AgeScreen.Day(iso: birthday)), today: AgeScreen.today(claimed: nil, now: lateEvening))
+                    == .tooYoung)
             // The page carries the field its script fills.
             let page = try await Browser(app).get("/signup")
             #expect(page.text.contains(#"name="today" id="today""#) && page.text.contains("/js/signup.js"))

@@ -1,4 +1,3 @@
-@testable import App
 import Domain
 import Fluent
 import Foundation
@@ -6,6 +5,8 @@ import Persistence
 import Testing
 import Vapor
 import VaporTesting
+
+@testable import App
 
 @Suite struct AdminTests {
     static func makeAdmin(_ app: Application, email: String) async throws -> Browser {
@@ -94,9 +95,11 @@ import VaporTesting
             #expect(try await APIKeyModel.find(row.id, on: app.db)?.lastUsedAt != nil)
 
             // An API key cannot manage the account (it could otherwise mint itself more power).
-            let escalate = try await app.testing().sendRequest(.POST, "/account/api-keys", headers: [
-                "Authorization": "Bearer \(key)", "Content-Type": "application/x-www-form-urlencoded",
-            ], body: ByteBuffer(string: "name=evil&scope_generations%3Awrite=on"))
+            let escalate = try await app.testing().sendRequest(
+                .POST, "/account/api-keys",
+                headers: [
+                    "Authorization": "Bearer \(key)", "Content-Type": "application/x-www-form-urlencoded",
+                ], body: ByteBuffer(string: "name=evil&scope_generations%3Awrite=on"))
             #expect(escalate.status == .forbidden)
             #expect(try await APIKeyModel.query(on: app.db).count() == 1)
 

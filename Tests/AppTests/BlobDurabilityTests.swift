@@ -1,8 +1,9 @@
-@testable import App
 import Fluent
 import Foundation
 import Persistence
 import Testing
+
+@testable import App
 
 /// What "every image written to the BlobStore before its row commits" takes on a disk, read from
 /// the system calls a real `pictor worker` makes (strace): each image and thumbnail is flushed
@@ -20,9 +21,11 @@ import Testing
             let created: GenerationView = try await browser.generate(#"{"prompt":"a lantern in the fog","size":"512x512","count":2}"#).decoded()
 
             let trace = config.dataDirectory + "/worker.strace"
-            let tracer = try WorkerCrashTests.startWorker(config, environment: ["JOB_WORKERS": "1"], log: "worker.log", under: [
-                Self.strace, "-f", "-qq", "-y", "-e", "trace=fsync,rename,renameat,renameat2", "-o", trace,
-            ])
+            let tracer = try WorkerCrashTests.startWorker(
+                config, environment: ["JOB_WORKERS": "1"], log: "worker.log",
+                under: [
+                    Self.strace, "-f", "-qq", "-y", "-e", "trace=fsync,rename,renameat,renameat2", "-o", trace,
+                ])
             // The worker is strace's child: if strace alone were killed, the worker would run on.
             var worker: Int32?
             defer {
@@ -33,7 +36,9 @@ import Testing
                 worker = Self.child(of: tracer.processIdentifier)
                 return worker != nil || !tracer.isRunning
             }
-            #expect(traced && tracer.isRunning, "strace did not start the worker (is ptrace allowed here?): \(WorkerCrashTests.log(config, "worker.log").suffix(2000))")
+            #expect(
+                traced && tracer.isRunning,
+                "strace did not start the worker (is ptrace allowed here?): \(WorkerCrashTests.log(config, "worker.log").suffix(2000))")
             let finished = try await eventually(within: 60) {
                 try await browser.generation(created.id).status == "succeeded" || !tracer.isRunning
             }
@@ -56,13 +61,16 @@ import Testing
                 // The last rename to the key is the one that succeeded (the first may have found
                 // the user's folder missing).
                 let rename = try #require(calls.renames.last { $0.to.hasSuffix("/" + key) }, "no rename to \(key)")
-                #expect(calls.flushes.contains { $0.path == rename.from && $0.position < rename.position }, "\(key): bytes not flushed before the rename")
+                #expect(
+                    calls.flushes.contains { $0.path == rename.from && $0.position < rename.position }, "\(key): bytes not flushed before the rename")
                 // The folder that holds the name, and (the user's folder being new) every folder
                 // above it up to the store's root.
                 let root = String(rename.to.dropLast(key.count + 1))
                 var folder = URL(fileURLWithPath: rename.to).deletingLastPathComponent().path
                 while folder.count >= root.count {
-                    #expect(calls.flushes.contains { $0.path == folder && $0.position > rename.position }, "\(key): folder \(folder) not flushed after the rename")
+                    #expect(
+                        calls.flushes.contains { $0.path == folder && $0.position > rename.position },
+                        "\(key): folder \(folder) not flushed after the rename")
                     folder = URL(fileURLWithPath: folder).deletingLastPathComponent().path
                 }
             }

@@ -1,4 +1,3 @@
-@testable import App
 import AsyncHTTPClient
 import Foundation
 import Logging
@@ -7,6 +6,8 @@ import NIOPosix
 import Testing
 import Vapor
 import VaporTesting
+
+@testable import App
 
 /// Requests that used to answer 500 and log an error, although the client was at fault: a path
 /// segment too long for the file system, a path through a file, a compressed body, a client that
@@ -17,8 +18,10 @@ import VaporTesting
         try await withPictor { app in
             app.logger = Logger(label: "pictor.test") { PictorLogHandler(label: $0, level: .debug, format: .json, output: captured.append) }
             let browser = Browser(app)
-            for path in ["/" + String(repeating: "a", count: 300), "/css/" + String(repeating: "b", count: 300) + ".css",
-                         "/favicon.svg/x", "/css/pictor.css/x", "/js/%2e%2e/Package.swift"] {
+            for path in [
+                "/" + String(repeating: "a", count: 300), "/css/" + String(repeating: "b", count: 300) + ".css",
+                "/favicon.svg/x", "/css/pictor.css/x", "/js/%2e%2e/Package.swift",
+            ] {
                 let response = try await browser.get(path)
                 #expect(response.status == .notFound, "\(path.prefix(40)): \(response.status)")
             }
@@ -47,8 +50,10 @@ import VaporTesting
             app.logger = Logger(label: "pictor.test") { PictorLogHandler(label: $0, level: .info, format: .json, output: captured.append) }
             try await app.server.start(address: .hostname("127.0.0.1", port: 0))
             let port = try #require((app.server as? HTTPServer)?.localAddress?.port)
-            for (path, type) in [("/login", "application/x-www-form-urlencoded"), ("/api/v1/generations", "application/json"),
-                                 ("/webhooks/replicate", "application/json")] {
+            for (path, type) in [
+                ("/login", "application/x-www-form-urlencoded"), ("/api/v1/generations", "application/json"),
+                ("/webhooks/replicate", "application/json"),
+            ] {
                 let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                     .connect(host: "127.0.0.1", port: port).get()
                 let head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: \(type)\r\nContent-Length: 1000\r\n\r\nemail=a"

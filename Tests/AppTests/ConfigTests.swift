@@ -1,9 +1,10 @@
-@testable import App
-import Foundation
 import Domain
+import Foundation
 import Imaging
 import Persistence
 import Testing
+
+@testable import App
 
 @Suite struct ConfigTests {
     @Test func noConfigurationMeansEmbeddedDefaults() throws {
@@ -68,7 +69,10 @@ import Testing
         ("IMAGE_THREADS", "0", "IMAGE_THREADS: '0' is not a whole number from 1 to 64"),
         ("PASSWORD_HASH_COST", "8", "PASSWORD_HASH_COST: '8' is not a whole number from 10 to 14"),
         ("UPLOAD_MAX_BYTES", "-1", "UPLOAD_MAX_BYTES: '-1' is not a whole number from 1024 to 1073741824"),
-        ("REPLICATE_WEBHOOK_SECRET", "whsec_not*base64!", "REPLICATE_WEBHOOK_SECRET: must be the signing secret Replicate shows, `whsec_` followed by base64"),
+        (
+            "REPLICATE_WEBHOOK_SECRET", "whsec_not*base64!",
+            "REPLICATE_WEBHOOK_SECRET: must be the signing secret Replicate shows, `whsec_` followed by base64"
+        ),
     ])
     func badValuesNameTheVariable(_ name: String, _ value: String, _ message: String) {
         #expect(throws: ConfigError.self) { try AppConfig.load(environment: [name: value]) }
@@ -147,9 +151,10 @@ import Testing
                 group.addTask {
                     try await withCheckedThrowingContinuation { continuation in
                         Thread.detachNewThread {
-                            continuation.resume(with: Result {
-                                try Secrets.load(config: config).key.withUnsafeBytes { Data($0) }
-                            })
+                            continuation.resume(
+                                with: Result {
+                                    try Secrets.load(config: config).key.withUnsafeBytes { Data($0) }
+                                })
                         }
                     }
                 }

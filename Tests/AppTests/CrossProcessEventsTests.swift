@@ -1,12 +1,13 @@
-@testable import App
 import Fluent
 import FluentPostgresDriver
 import Foundation
 import Persistence
-import Synchronization
 import SQLKit
+import Synchronization
 import Testing
 import Vapor
+
+@testable import App
 
 /// On PostgreSQL, a generation made by another process (a real `pictor worker`) reaches this
 /// process's event streams through `LISTEN/NOTIFY`, not only through their periodic re-read.
@@ -45,13 +46,17 @@ import Vapor
             let stream = browser.openEvents(id)
             #expect(try await eventually { app.pictor.generationEvents.followers(of: id) == 2 })
 
-            let worker = try WorkerCrashTests.startWorker(app.pictor.config, environment: [
-                "JOB_WORKERS": "1", "BUILTIN_ENGINE_DELAY_MS": "4000",
-            ], log: "worker.log")
+            let worker = try WorkerCrashTests.startWorker(
+                app.pictor.config,
+                environment: [
+                    "JOB_WORKERS": "1", "BUILTIN_ENGINE_DELAY_MS": "4000",
+                ], log: "worker.log")
             defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
 
             let waited = await woken.value
-            #expect(waited < .seconds(60), "no notification from the worker process: \(WorkerCrashTests.log(app.pictor.config, "worker.log").suffix(2000))")
+            #expect(
+                waited < .seconds(60),
+                "no notification from the worker process: \(WorkerCrashTests.log(app.pictor.config, "worker.log").suffix(2000))")
 
             let response = try await stream.value
             let events = serverSentEvents(response)

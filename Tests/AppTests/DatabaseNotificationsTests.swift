@@ -1,10 +1,11 @@
-@testable import App
 import Foundation
 import Persistence
 import SQLKit
 import Synchronization
 import Testing
 import Vapor
+
+@testable import App
 
 /// On PostgreSQL a process listens for every channel it needs on one connection.
 @Suite struct DatabaseNotificationsTests {
@@ -13,15 +14,17 @@ import Vapor
     @Test(.enabled(if: TestDatabase.engine == "postgres"))
     func oneConnectionListensOnEveryChannel() async throws {
         try await withPictor { app in
-            let first = Recorder(), second = Recorder()
+            let first = Recorder()
+            let second = Recorder()
             try await listening([first.subscription, second.subscription], app: app) { notifications in
                 #expect(try await eventually(within: 20) { first.isListening && second.isListening })
 
                 try await notify(first.channel, "one", on: app)
                 try await notify(second.channel, "two", on: app)
                 try await notify(first.channel, "three", on: app)
-                #expect(try await eventually { first.payloads == ["one", "three"] && second.payloads == ["two"] },
-                        "\(first.payloads) \(second.payloads)")
+                #expect(
+                    try await eventually { first.payloads == ["one", "three"] && second.payloads == ["two"] },
+                    "\(first.payloads) \(second.payloads)")
                 #expect(try await connections(named: notifications.connectionName, on: app) == 1)
             }
         }
@@ -32,15 +35,19 @@ import Vapor
     @Test(.enabled(if: TestDatabase.engine == "postgres"))
     func aLostConnectionIsMadeAgain() async throws {
         try await withPictor { app in
-            let first = Recorder(), second = Recorder()
+            let first = Recorder()
+            let second = Recorder()
             try await listening([first.subscription, second.subscription], app: app) { notifications in
                 #expect(try await eventually(within: 20) { first.isListening && second.isListening })
 
-                try await sqlDatabase(app.db).raw("""
+                try await sqlDatabase(app.db).raw(
+                    """
                     SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = \(bind: notifications.connectionName)
-                    """).run()
-                #expect(try await eventually(within: 20) { first.changes == [true, false, true] && second.changes == [true, false, true] },
-                        "\(first.changes) \(second.changes)")
+                    """
+                ).run()
+                #expect(
+                    try await eventually(within: 20) { first.changes == [true, false, true] && second.changes == [true, false, true] },
+                    "\(first.changes) \(second.changes)")
                 try await notify(first.channel, "after", on: app)
                 try await notify(second.channel, "after", on: app)
                 #expect(try await eventually { first.payloads == ["after"] && second.payloads == ["after"] })
@@ -58,9 +65,11 @@ import Vapor
             let first = Recorder()
             try await listening([first.subscription], app: app, checkInterval: .milliseconds(300), answerWithin: .seconds(1)) { notifications in
                 #expect(try await eventually(within: 20) { first.isListening })
-                let row = try await sqlDatabase(app.db).raw("""
+                let row = try await sqlDatabase(app.db).raw(
+                    """
                     SELECT pid FROM pg_stat_activity WHERE application_name = \(bind: notifications.connectionName)
-                    """).first()
+                    """
+                ).first()
                 let backend = try #require(try row?.decode(column: "pid", as: Int32.self))
                 #expect(kill(backend, SIGSTOP) == 0, "could not freeze the listener's server process")
                 defer { kill(backend, SIGCONT) }
@@ -97,8 +106,9 @@ import Vapor
         var isListening: Bool { changes.last == true }
 
         var subscription: DatabaseNotifications.Subscription {
-            .init(channel: channel, listening: { listening in self.state.withLock { $0.changes.append(listening) } },
-                  received: { payload in self.state.withLock { $0.payloads.append(payload) } })
+            .init(
+                channel: channel, listening: { listening in self.state.withLock { $0.changes.append(listening) } },
+                received: { payload in self.state.withLock { $0.payloads.append(payload) } })
         }
     }
 

@@ -1,4 +1,3 @@
-@testable import App
 import Domain
 import Fluent
 import Persistence
@@ -6,6 +5,8 @@ import SQLKit
 import Synchronization
 import Testing
 import Vapor
+
+@testable import App
 
 /// The live schema of the engine under test, compared with the data inventory.
 @Suite struct InventoryMatchesSchemaTests {
@@ -70,7 +71,10 @@ import Vapor
             #expect(started.load(ordering: .relaxed) == sharedPoolThreads, "every thread of the shared pool is held")
             let answer = await withTaskGroup(of: String?.self) { group in
                 group.addTask { try? await SQLiteTuning.pragma("foreign_keys", on: app.db) }
-                group.addTask { try? await Task.sleep(for: .seconds(5)); return "timed out" }
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(5))
+                    return "timed out"
+                }
                 let first = await group.next() ?? nil
                 for _ in 0..<blockers { release.signal() }
                 group.cancelAll()

@@ -1,10 +1,11 @@
-@testable import App
 import Fluent
 import Foundation
 import Persistence
 import Providers
 import Testing
 import Vapor
+
+@testable import App
 
 @Suite struct DisclosureTests {
     struct Item: Decodable {
@@ -21,7 +22,8 @@ import Vapor
             let browser = try await signedInForAPI(app, email: "curious@example.com")
             let other = try await signedInForAPI(app, email: "someone-else@example.com")
             let viaRemote: GenerationView = try await browser.generate(
-                #"{"model":"remote","prompt":"a cat","negativePrompt":"dogs","size":"64x64"}"#).decoded()
+                #"{"model":"remote","prompt":"a cat","negativePrompt":"dogs","size":"64x64"}"#
+            ).decoded()
             let local: GenerationView = try await browser.generate(#"{"model":"builtin","prompt":"a cat","size":"512x512"}"#).decoded()
             try await withRunner(app, handlers: workHandlers) { _ in
                 let ends = (try await browser.finished(viaRemote.id).status, try await browser.finished(local.id).status)

@@ -1,8 +1,9 @@
-@testable import App
 import Domain
 import Testing
 import Vapor
 import VaporTesting
+
+@testable import App
 
 @Suite struct ErrorPageTests {
     struct LeakyFailure: Error { let detail = "password=hunter2 at db.internal" }

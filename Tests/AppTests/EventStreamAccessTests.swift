@@ -1,4 +1,3 @@
-@testable import App
 import AsyncHTTPClient
 import Fluent
 import Foundation
@@ -6,6 +5,8 @@ import Persistence
 import Testing
 import Vapor
 import VaporTesting
+
+@testable import App
 
 /// An event stream runs for up to ten minutes on the sign-in that opened it: signing out or
 /// revoking the API key must end it, not only refuse the next request; and one person cannot
@@ -37,9 +38,11 @@ import VaporTesting
         try await withPictor { app in
             _ = try await signedInForAPI(app, email: "key-holder@example.com")
             let user = try #require(try await UserModel.query(on: app.db).filter(\.$email == "key-holder@example.com").first())
-            let key = try await APIKeys.create(name: "watcher", scopes: [.generationsRead, .generationsWrite], for: user.id!, now: Date(), on: app.db)
+            let key = try await APIKeys.create(
+                name: "watcher", scopes: [.generationsRead, .generationsWrite], for: user.id!, now: Date(), on: app.db)
             let headers: HTTPHeaders = ["Authorization": "Bearer \(key.key)", "Accept": "application/json", "Content-Type": "application/json"]
-            let created = try await app.testing().sendRequest(.POST, "/api/v1/generations", headers: headers, body: ByteBuffer(string: #"{"prompt":"a long wait","size":"512x512"}"#))
+            let created = try await app.testing().sendRequest(
+                .POST, "/api/v1/generations", headers: headers, body: ByteBuffer(string: #"{"prompt":"a long wait","size":"512x512"}"#))
             let id = try created.decoded(GenerationView.self).id
             let streaming = Task {
                 try await app.testing().sendRequest(.GET, "/generations/\(id)/events", headers: ["Authorization": "Bearer \(key.key)"])
@@ -125,9 +128,11 @@ import VaporTesting
             _ = try await signedInForAPI(app, email: "closed-tab@example.com")
             let owner = try #require(try await UserModel.query(on: app.db).filter(\.$email == "closed-tab@example.com").first()?.id)
             let key = try await APIKeys.create(name: "tab", scopes: [.generationsRead, .generationsWrite], for: owner, now: Date(), on: app.db)
-            let created = try await app.testing().sendRequest(.POST, "/api/v1/generations", headers: [
-                "Authorization": "Bearer \(key.key)", "Content-Type": "application/json",
-            ], body: ByteBuffer(string: #"{"prompt":"a long wait","size":"512x512"}"#))
+            let created = try await app.testing().sendRequest(
+                .POST, "/api/v1/generations",
+                headers: [
+                    "Authorization": "Bearer \(key.key)", "Content-Type": "application/json",
+                ], body: ByteBuffer(string: #"{"prompt":"a long wait","size":"512x512"}"#))
             let id = try created.decoded(GenerationView.self).id
 
             // No workers: the generation stays queued and its stream quiet after the first event.

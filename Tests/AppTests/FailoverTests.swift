@@ -1,4 +1,3 @@
-@testable import App
 import Domain
 import Fluent
 import Foundation
@@ -6,6 +5,8 @@ import Persistence
 import Providers
 import Testing
 import Vapor
+
+@testable import App
 
 @Suite struct FailoverTests {
     /// "primary" fails over to "backup"; both make 64×64.
@@ -76,9 +77,11 @@ import Vapor
     /// provider's health): the next generation tries the model again instead of finding its
     /// breaker half-open for good and going to the backup.
     @Test func aRefusedTrialCallLetsTheNextGenerationTryTheModel() async throws {
-        let primary = ScriptedProvider(id: "primary", calls: [
-            [.fail(.retryable("HTTP 503"))], [.fail(.permanent("the prompt was refused"))],
-        ])
+        let primary = ScriptedProvider(
+            id: "primary",
+            calls: [
+                [.fail(.retryable("HTTP 503"))], [.fail(.permanent("the prompt was refused"))],
+            ])
         let backup = ScriptedProvider(id: "backup")
         try await withPictor { app in
             app.pictor = app.pictor.with(
@@ -129,7 +132,7 @@ import Vapor
         try await withPictor { app in
             app.pictor = app.pictor.with(
                 models: ModelCatalog(entries: [
-                    .init(id: "lonely", provider: lonely, pricePerImage: 1, timeout: .seconds(5), maxAttempts: 2, styles: []),
+                    .init(id: "lonely", provider: lonely, pricePerImage: 1, timeout: .seconds(5), maxAttempts: 2, styles: [])
                 ]),
                 providerHealth: ProviderHealth(threshold: 1, cooldown: 1))
             let browser = try await signedInForAPI(app, email: "patient@example.com")
@@ -153,7 +156,7 @@ import Vapor
             health.recordFailure("lonely")
             app.pictor = app.pictor.with(
                 models: ModelCatalog(entries: [
-                    .init(id: "lonely", provider: lonely, pricePerImage: 1, timeout: .seconds(5), maxAttempts: 3, styles: []),
+                    .init(id: "lonely", provider: lonely, pricePerImage: 1, timeout: .seconds(5), maxAttempts: 3, styles: [])
                 ]),
                 providerHealth: health)
             let browser = try await signedInForAPI(app, email: "deadline@example.com")
@@ -213,7 +216,7 @@ import Vapor
         try await withPictor({ $0.generationDeadlineSeconds = 10 }) { app in
             app.pictor = app.pictor.with(
                 models: ModelCatalog(entries: [
-                    .init(id: "slow", provider: slow, pricePerImage: 1, timeout: .seconds(20), maxAttempts: 1, styles: []),
+                    .init(id: "slow", provider: slow, pricePerImage: 1, timeout: .seconds(20), maxAttempts: 1, styles: [])
                 ]),
                 providerHealth: ProviderHealth(callLimit: 1))
             let browser = try await signedInForAPI(app, email: "backlog@example.com")
@@ -236,14 +239,17 @@ import Vapor
     @Test func withoutAFallbackTheErrorIsRetriedThenFailsFree() async throws {
         let lonely = ScriptedProvider(id: "lonely", otherwise: [.fail(.retryable("HTTP 502"))])
         try await withPictor { app in
-            app.pictor = app.pictor.with(models: ModelCatalog(entries: [
-                .init(id: "lonely", provider: lonely, pricePerImage: 1, timeout: .seconds(2), maxAttempts: 2, styles: []),
-            ]))
+            app.pictor = app.pictor.with(
+                models: ModelCatalog(entries: [
+                    .init(id: "lonely", provider: lonely, pricePerImage: 1, timeout: .seconds(2), maxAttempts: 2, styles: [])
+                ]))
             let browser = try await signedInForAPI(app, email: "alone@example.com")
             try await withRunner(app, handlers: workHandlers) { _ in
                 let created: GenerationView = try await browser.generate(#"{"prompt":"a cat","size":"64x64"}"#).decoded()
                 let done = try await browser.finished(created.id)
-                #expect(done.status == "failed" && done.creditsCharged == 0 && done.reason == GenerationFailurePolicy.keptFailing + " You were not charged.")
+                #expect(
+                    done.status == "failed" && done.creditsCharged == 0
+                        && done.reason == GenerationFailurePolicy.keptFailing + " You were not charged.")
             }
             #expect(await lonely.received().count == 2)
         }

@@ -1,4 +1,3 @@
-@testable import App
 import Domain
 import Fluent
 import Foundation
@@ -10,6 +9,8 @@ import Storage
 import Testing
 import Vapor
 import VaporTesting
+
+@testable import App
 
 /// What the owner does from a generation's page: favourite, delete and undo, variation,
 /// use again, downloads (recorded), and share links.
@@ -106,7 +107,9 @@ import VaporTesting
             #expect(row.state == .queued && row.deletedAt == nil)
 
             // Deleted some other way while still queued (as before this was fixed): kept until it ends.
-            try await sqlDatabase(app.db).raw("UPDATE generations SET deleted_at = \(bind: Date().addingTimeInterval(-3600)) WHERE id = \(bind: queued.id)").run()
+            try await sqlDatabase(app.db).raw(
+                "UPDATE generations SET deleted_at = \(bind: Date().addingTimeInterval(-3600)) WHERE id = \(bind: queued.id)"
+            ).run()
             #expect(try await GallerySweeps.purgeDeleted(app: app, now: Date()) == 0)
             row = try #require(try await GenerationModel.find(queued.id, on: app.db))
             #expect(try await GenerationService.end(row, as: .cancelled, reason: "test", app: app, on: app.db))
@@ -183,12 +186,14 @@ import VaporTesting
             try await browser.get(page)
             let created = try await browser.post(page + "/share", ["expires": "7"])
             #expect(created.status == .created)
-            let url = try #require(created.text.components(separatedBy: #"class="share-url" type="text" readonly value=""#).dropFirst().first?.prefix { $0 != "\"" })
+            let url = try #require(
+                created.text.components(separatedBy: #"class="share-url" type="text" readonly value=""#).dropFirst().first?.prefix { $0 != "\"" })
             let path = String(url.dropFirst(app.pictor.config.publicBaseURL.absoluteString.trimmingSuffix("/").count))
             #expect(path.hasPrefix("/s/") && path.count > 30)
             // Only the hash is stored.
             let token = String(path.dropFirst(3))
-            let stored = try await sqlDatabase(app.db).raw("SELECT token_hash FROM share_links").first()?.decode(column: "token_hash", as: String.self)
+            let stored = try await sqlDatabase(app.db).raw("SELECT token_hash FROM share_links").first()?.decode(
+                column: "token_hash", as: String.self)
             #expect(stored == Tokens.sha256(token))
 
             // Anyone with the link: no cookies, no account.
@@ -232,7 +237,8 @@ import VaporTesting
             try await stranger.get("/gallery")
             #expect(try await stranger.post(revokeURL).status == .notFound)
             #expect(try await stranger.post(page + "/share", ["expires": "7"]).status == .notFound)
-            let audited = try await sqlDatabase(app.db).raw("SELECT action FROM audit_log WHERE action LIKE 'share_link.%' ORDER BY occurred_at").all()
+            let audited = try await sqlDatabase(app.db).raw("SELECT action FROM audit_log WHERE action LIKE 'share_link.%' ORDER BY occurred_at")
+                .all()
                 .map { try $0.decode(column: "action", as: String.self) }
             #expect(audited == ["share_link.created", "share_link.created", "share_link.revoked"])
         }

@@ -1,4 +1,3 @@
-@testable import App
 import Domain
 import Fluent
 import Foundation
@@ -9,6 +8,8 @@ import Testing
 import Vapor
 import VaporTesting
 
+@testable import App
+
 /// Search over encrypted prompts and the gallery's filters, on SQLite (FTS5) and PostgreSQL (tsvector).
 @Suite struct GallerySearchTests {
     static let instant = ScriptedProvider(otherwise: [.deliver(side: 64)])
@@ -17,9 +18,11 @@ import VaporTesting
         try await withPictor { app in
             app.pictor = app.pictor.with(models: scriptedCatalog(Self.instant))
             let browser = try await signedInForAPI(app, email: "searcher@example.com")
-            let made = try await finishedGenerations(app, browser, prompts: [
-                "a lighthouse at dusk", "two kites over green hills", "Lighthouses and boxes of café au lait",
-            ])
+            let made = try await finishedGenerations(
+                app, browser,
+                prompts: [
+                    "a lighthouse at dusk", "two kites over green hills", "Lighthouses and boxes of café au lait",
+                ])
             func search(_ q: String) async throws -> [String] {
                 let encoded = q.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? q
                 let page: GenerationPageView = try await browser.api(.GET, "/api/v1/generations?q=\(encoded)").decoded()
@@ -103,15 +106,18 @@ import VaporTesting
             try await insertGenerations(app, user: user.id!, count: GalleryController.pageSize + 5, prompt: "a quiet harbour")
             let first = try await browser.get("/gallery?q=harbour")
             #expect(first.text.components(separatedBy: #"class="gallery-tile""#).count == GalleryController.pageSize + 1)
-            let next = try #require(first.text.components(separatedBy: #"id="older""#).first?.components(separatedBy: #"href=""#).last?
-                .prefix { $0 != "\"" }).replacingOccurrences(of: "&amp;", with: "&")
+            let next = try #require(
+                first.text.components(separatedBy: #"id="older""#).first?.components(separatedBy: #"href=""#).last?
+                    .prefix { $0 != "\"" }
+            ).replacingOccurrences(of: "&amp;", with: "&")
             #expect(next.contains("q=harbour") && next.contains("after="))
             let second = try await browser.get(String(next))
             #expect(second.text.components(separatedBy: #"class="gallery-tile""#).count == 6)
             #expect(!second.text.contains(#"id="older""#))
             // An edited or stale page link: the gallery itself says so, with its search form.
             let stale = try await browser.get("/gallery?after=nonsense")
-            #expect(stale.status == .badRequest && stale.text.contains("This page link is not one Pictor gave out") && stale.text.contains(#"name="q""#))
+            #expect(
+                stale.status == .badRequest && stale.text.contains("This page link is not one Pictor gave out") && stale.text.contains(#"name="q""#))
         }
     }
 }

@@ -1,4 +1,3 @@
-@testable import App
 import Domain
 import Fluent
 import Foundation
@@ -8,15 +7,18 @@ import Storage
 import Testing
 import Vapor
 
+@testable import App
+
 @Suite struct GenerationSweepTests {
     /// On the last attempt the final transaction fails after marking the job done in it (here
     /// the credits cannot be captured): the generation ends failed and free, and its job ends
     /// with it instead of staying `running` until its lease runs out.
     @Test func aFinalTransactionFailingOnTheLastAttemptEndsItsJob() async throws {
         try await withPictor { app in
-            app.pictor = app.pictor.with(models: ModelCatalog(entries: [
-                .init(id: "once", provider: ScriptedProvider(id: "once"), pricePerImage: 1, timeout: .seconds(5), maxAttempts: 1, styles: []),
-            ]), credits: CaptureRefused())
+            app.pictor = app.pictor.with(
+                models: ModelCatalog(entries: [
+                    .init(id: "once", provider: ScriptedProvider(id: "once"), pricePerImage: 1, timeout: .seconds(5), maxAttempts: 1, styles: [])
+                ]), credits: CaptureRefused())
             let browser = try await signedInForAPI(app, email: "refused-capture@example.com")
             try await withRunner(app, handlers: workHandlers, lease: 600) { _ in
                 let created: GenerationView = try await browser.generate(#"{"model":"once","prompt":"a kite","size":"64x64"}"#).decoded()
@@ -74,7 +76,12 @@ import Vapor
         init(_ base: any BlobStore) { self.base = base }
 
         func put(all blobs: [(key: BlobKey, data: Data)]) async throws {
-            if !failed.update({ failed in defer { failed = true }; return failed }) { throw DiskTrouble() }
+            if !failed.update({ failed in
+                defer { failed = true }
+                return failed
+            }) {
+                throw DiskTrouble()
+            }
             try await base.put(all: blobs)
         }
         func put(_ data: Data, at key: BlobKey) async throws { try await base.put(data, at: key) }
@@ -186,7 +193,8 @@ import Vapor
         try await withPictor { app in
             let browser = try await signedInForAPI(app, email: "uploader@example.com")
             let kept: ReferenceImageTests.Reference = try await browser.apiBytes(
-                .POST, "/api/v1/reference-images", multipart: try ReferenceImageTests.photoWithComment("x")).decoded()
+                .POST, "/api/v1/reference-images", multipart: try ReferenceImageTests.photoWithComment("x")
+            ).decoded()
             let user = try #require(try await ReferenceImageModel.find(kept.id, on: app.db)?.userID).uuidString.lowercased()
             let stray = try BlobKey("users/\(user)/references/\(UUID().uuidString.lowercased()).png")
             try await app.pictor.blobs.put(Data("sealed".utf8), at: stray)
@@ -213,7 +221,8 @@ import Vapor
                 let rescheduled = try await eventually { try await jobCount(kind: Maintenance.jobKind, on: app.db) == 2 }
                 #expect(rescheduled)
             }
-            let next = try await sqlDatabase(app.db).raw("SELECT run_at FROM jobs WHERE kind = \(bind: Maintenance.jobKind) AND state = 'queued'").first()
+            let next = try await sqlDatabase(app.db).raw("SELECT run_at FROM jobs WHERE kind = \(bind: Maintenance.jobKind) AND state = 'queued'")
+                .first()
             let runAt = try #require(try next?.decode(column: "run_at", as: Date.self))
             #expect(runAt.timeIntervalSinceNow > Maintenance.interval - 60)
         }

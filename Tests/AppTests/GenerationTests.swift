@@ -1,4 +1,3 @@
-@testable import App
 import Crypto
 import Domain
 import Fluent
@@ -12,6 +11,8 @@ import TestSupport
 import Testing
 import Vapor
 import VaporTesting
+
+@testable import App
 
 @Suite struct GenerationTests {
     @Test func theBuiltInEngineMakesMarkedPrivateImages() async throws {
@@ -61,7 +62,9 @@ import VaporTesting
                 let stored = try await app.pictor.blobs.get(BlobKey(row.blobKey))
                 #expect(stored != bytes && !stored.starts(with: [0x89, 0x50, 0x4E, 0x47]))
                 let generation = try #require(try await GenerationModel.find(done.id, on: app.db))
-                #expect(!generation.promptSealed.contains("fox") && !(Data(base64Encoded: generation.promptSealed).map { String(decoding: $0, as: UTF8.self).contains("fox") } ?? true))
+                #expect(
+                    !generation.promptSealed.contains("fox")
+                        && !(Data(base64Encoded: generation.promptSealed).map { String(decoding: $0, as: UTF8.self).contains("fox") } ?? true))
             }
         }
     }
@@ -159,9 +162,11 @@ import VaporTesting
             app.pictor = app.pictor.with(models: scriptedCatalog(ScriptedProvider()), credits: credits)
             let browser = try await signedInForAPI(app, email: "fickle@example.com")
             let reference: ReferenceImageTests.Reference = try await browser.apiBytes(
-                .POST, "/api/v1/reference-images", multipart: try ReferenceImageTests.photoWithComment("x")).decoded()
+                .POST, "/api/v1/reference-images", multipart: try ReferenceImageTests.photoWithComment("x")
+            ).decoded()
             let created: GenerationView = try await browser.generate(
-                #"{"model":"scripted","prompt":"like this","size":"64x64","referenceImageIds":["\#(reference.id)"]}"#).decoded()
+                #"{"model":"scripted","prompt":"like this","size":"64x64","referenceImageIds":["\#(reference.id)"]}"#
+            ).decoded()
             #expect(try await browser.api(.DELETE, "/api/v1/reference-images/\(reference.id)").status == .noContent)
             try await withRunner(app, handlers: workHandlers) { _ in
                 let done = try await browser.finished(created.id)
@@ -374,7 +379,8 @@ import VaporTesting
                 try await withThrowingTaskGroup(of: UUID.self) { group in
                     for n in 0..<24 {
                         group.addTask {
-                            let created: GenerationView = try await browser.generate(#"{"model":"scripted","prompt":"race \#(n)","size":"64x64"}"#).decoded()
+                            let created: GenerationView = try await browser.generate(#"{"model":"scripted","prompt":"race \#(n)","size":"64x64"}"#)
+                                .decoded()
                             // Once it runs, at moments around its provider's answer and final transaction.
                             _ = try await eventually { try await GenerationModel.find(created.id, on: app.db)?.state != .queued }
                             try await Task.sleep(for: .milliseconds((n % 8) * 8))
@@ -388,7 +394,8 @@ import VaporTesting
                         let settled = credits.settlements(of: id)
                         switch done.status {
                         case "succeeded":
-                            #expect(done.images.count == 1 && done.creditsCharged == done.creditsHeld && settled.map(\.captured) == [done.creditsHeld])
+                            #expect(
+                                done.images.count == 1 && done.creditsCharged == done.creditsHeld && settled.map(\.captured) == [done.creditsHeld])
                         case "cancelled":
                             #expect(done.images.isEmpty && done.creditsCharged == 0 && settled.map(\.captured) == [0])
                         default:
@@ -441,7 +448,8 @@ import VaporTesting
             var seen: [UUID] = []
             var cursor: String?
             repeat {
-                let page: GenerationPageView = try await browser.api(.GET, "/api/v1/generations?limit=2" + (cursor.map { "&cursor=\($0)" } ?? "")).decoded()
+                let page: GenerationPageView = try await browser.api(.GET, "/api/v1/generations?limit=2" + (cursor.map { "&cursor=\($0)" } ?? ""))
+                    .decoded()
                 #expect(page.data.count <= 2)
                 seen += page.data.map(\.id)
                 cursor = page.nextCursor
@@ -454,7 +462,8 @@ import VaporTesting
             var tied: [UUID] = []
             cursor = nil
             repeat {
-                let page: GenerationPageView = try await browser.api(.GET, "/api/v1/generations?limit=2" + (cursor.map { "&cursor=\($0)" } ?? "")).decoded()
+                let page: GenerationPageView = try await browser.api(.GET, "/api/v1/generations?limit=2" + (cursor.map { "&cursor=\($0)" } ?? ""))
+                    .decoded()
                 tied += page.data.map(\.id)
                 cursor = page.nextCursor
             } while cursor != nil && tied.count <= made.count
@@ -526,7 +535,8 @@ import VaporTesting
             let browser = try await signedInForAPI(app, email: "scripter@example.com")
             let user = try #require(try await UserModel.query(on: app.db).first())
             let reader = try await APIKeys.create(name: "reader", scopes: [.generationsRead], for: user.id!, now: Date(), on: app.db)
-            let writer = try await APIKeys.create(name: "writer", scopes: [.generationsRead, .generationsWrite], for: user.id!, now: Date(), on: app.db)
+            let writer = try await APIKeys.create(
+                name: "writer", scopes: [.generationsRead, .generationsWrite], for: user.id!, now: Date(), on: app.db)
             func call(_ key: String, _ method: HTTPMethod, _ path: String, _ body: String? = nil) async throws -> TestingHTTPResponse {
                 var headers: HTTPHeaders = ["Authorization": "Bearer \(key)", "Accept": "application/json"]
                 if body != nil { headers.contentType = .json }

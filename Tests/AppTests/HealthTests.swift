@@ -1,11 +1,12 @@
-@testable import App
-import Foundation
 import AsyncHTTPClient
 import Domain
+import Foundation
 import NIOCore
 import Testing
 import Vapor
 import VaporTesting
+
+@testable import App
 
 @Suite struct HealthTests {
     @Test func healthzSaysUp() async throws {
@@ -83,17 +84,24 @@ import VaporTesting
         #expect(!HealthController.isLoopback(try SocketAddress(ipAddress: "192.0.2.7", port: 1)))
         #expect(!HealthController.isLoopback(nil))
         try await withPictor { app in
-            let remote = Request(application: app, method: .GET, url: "/metrics", remoteAddress: try SocketAddress(ipAddress: "192.0.2.7", port: 4000), on: app.eventLoopGroup.next())
+            let remote = Request(
+                application: app, method: .GET, url: "/metrics", remoteAddress: try SocketAddress(ipAddress: "192.0.2.7", port: 4000),
+                on: app.eventLoopGroup.next())
             await #expect(throws: AccessError.self) { try await HealthController.metrics(req: remote) }
-            let local = Request(application: app, method: .GET, url: "/metrics", remoteAddress: try SocketAddress(ipAddress: "127.0.0.1", port: 4000), on: app.eventLoopGroup.next())
+            let local = Request(
+                application: app, method: .GET, url: "/metrics", remoteAddress: try SocketAddress(ipAddress: "127.0.0.1", port: 4000),
+                on: app.eventLoopGroup.next())
             #expect(try await HealthController.metrics(req: local).status == .ok)
             // A proxy on this machine connects from loopback as well; its forwarding header gives it away.
-            let forwarded = Request(application: app, method: .GET, url: "/metrics", headers: ["X-Forwarded-For": "198.51.100.7"],
-                                    remoteAddress: try SocketAddress(ipAddress: "127.0.0.1", port: 4000), on: app.eventLoopGroup.next())
+            let forwarded = Request(
+                application: app, method: .GET, url: "/metrics", headers: ["X-Forwarded-For": "198.51.100.7"],
+                remoteAddress: try SocketAddress(ipAddress: "127.0.0.1", port: 4000), on: app.eventLoopGroup.next())
             await #expect(throws: AccessError.self) { try await HealthController.metrics(req: forwarded) }
         }
         try await withPictor({ $0.trustProxy = true }) { app in
-            let proxied = Request(application: app, method: .GET, url: "/metrics", remoteAddress: try SocketAddress(ipAddress: "127.0.0.1", port: 4000), on: app.eventLoopGroup.next())
+            let proxied = Request(
+                application: app, method: .GET, url: "/metrics", remoteAddress: try SocketAddress(ipAddress: "127.0.0.1", port: 4000),
+                on: app.eventLoopGroup.next())
             await #expect(throws: AccessError.self) { try await HealthController.metrics(req: proxied) }
         }
     }

@@ -1,4 +1,3 @@
-@testable import App
 import Domain
 import Foundation
 import Persistence
@@ -6,6 +5,8 @@ import Providers
 import Testing
 import Vapor
 import VaporTesting
+
+@testable import App
 
 /// Every number a request carries (path, query, form, JSON, headers, cursors) at the values that
 /// make Swift trap when used unchecked: each answer is a 4xx (or the page, with the number
@@ -25,7 +26,8 @@ import VaporTesting
             let page = "/generations/\(made.id.uuidString.lowercased())"
             try await browser.get(page)
             let created = try await browser.post(page + "/share", ["expires": "7"])
-            let url = try #require(created.text.components(separatedBy: #"class="share-url" type="text" readonly value=""#).dropFirst().first?.prefix { $0 != "\"" })
+            let url = try #require(
+                created.text.components(separatedBy: #"class="share-url" type="text" readonly value=""#).dropFirst().first?.prefix { $0 != "\"" })
             let path = String(url.dropFirst(app.pictor.config.publicBaseURL.absoluteString.trimmingSuffix("/").count))
             let visitor = Browser(app)
             for value in Self.hostile {
@@ -82,9 +84,11 @@ import VaporTesting
                 #expect(idempotent.status.code < 500, "Idempotency-Key \(value)")
 
                 try await browser.get("/studio")
-                let form = try await browser.post("/studio", [
-                    "prompt": "a dog", "size": "\(value)x\(value)", "count": value, "seed": value,
-                ])
+                let form = try await browser.post(
+                    "/studio",
+                    [
+                        "prompt": "a dog", "size": "\(value)x\(value)", "count": value, "seed": value,
+                    ])
                 #expect(form.status == .badRequest, "studio form \(value): \(form.status)")
             }
         }

@@ -1,10 +1,11 @@
-@testable import App
 import Domain
 import Foundation
 import Persistence
 import Synchronization
 import Testing
 import Vapor
+
+@testable import App
 
 @Suite struct JobQueueTests {
     let t0 = Date(timeIntervalSince1970: 1_800_000_000)
@@ -64,7 +65,8 @@ import Vapor
         try await withPictor { app in
             _ = try await JobQueue.enqueue(NewJob(kind: "k", payload: "{}"), now: t0, on: app.db)
             let job = try #require(try await JobQueue.claim(owner: "w1", leaseFor: 60, now: t0, on: app.db))
-            #expect(try await JobQueue.extendLease(job.id, owner: "w1", until: t0.addingTimeInterval(120), now: t0.addingTimeInterval(50), on: app.db))
+            #expect(
+                try await JobQueue.extendLease(job.id, owner: "w1", until: t0.addingTimeInterval(120), now: t0.addingTimeInterval(50), on: app.db))
             #expect(try await JobQueue.claim(owner: "w2", leaseFor: 60, now: t0.addingTimeInterval(90), on: app.db) == nil)
         }
     }
@@ -142,6 +144,7 @@ import Vapor
         let now = Date(timeIntervalSince1970: 0)
         #expect(policy.decide(attempt: 1, maxAttempts: 5, failure: .permanent("bad"), now: now, unit: 0.5) == .bury)
         #expect(policy.decide(attempt: 5, maxAttempts: 5, failure: .retryable("503"), now: now, unit: 0.5) == .bury)
-        #expect(policy.decide(attempt: 2, maxAttempts: 5, failure: .retryable("503"), now: now, unit: 0.5) == .retry(at: Date(timeIntervalSince1970: 4)))
+        #expect(
+            policy.decide(attempt: 2, maxAttempts: 5, failure: .retryable("503"), now: now, unit: 0.5) == .retry(at: Date(timeIntervalSince1970: 4)))
     }
 }

@@ -1,4 +1,3 @@
-@testable import App
 import Domain
 import Foundation
 import Persistence
@@ -6,6 +5,8 @@ import SQLKit
 import Synchronization
 import Testing
 import Vapor
+
+@testable import App
 
 /// A handler whose behaviour each test scripts.
 final class ScriptedHandler: JobHandler {
@@ -35,8 +36,9 @@ func withRunner<T>(
     poll: Duration = .milliseconds(100), retry: RetryPolicy = RetryPolicy(baseDelay: 0.05, maxDelay: 0.2, jitter: 0),
     _ body: (JobRunner) async throws -> T
 ) async throws -> T {
-    let runner = JobRunner(settings: .init(
-        concurrency: 3, lease: lease, pollInterval: poll, shutdownGrace: grace, retry: retry))
+    let runner = JobRunner(
+        settings: .init(
+            concurrency: 3, lease: lease, pollInterval: poll, shutdownGrace: grace, retry: retry))
     handlers.forEach(runner.register)
     app.pictor = app.pictor.with(jobs: runner)
     // As in `pictor worker`: on PostgreSQL the runner hears of other processes' enqueues.
@@ -140,16 +142,21 @@ func eventually(within seconds: Double = 10, _ condition: () async throws -> Boo
             let stopped = Locked(false)
             let handler = ScriptedHandler(kind: "test.taken") { _, _ in
                 started.update { $0 = true }
-                do { try await Task.sleep(for: .seconds(30)) } catch { stopped.update { $0 = true }; throw error }
+                do { try await Task.sleep(for: .seconds(30)) } catch {
+                    stopped.update { $0 = true }
+                    throw error
+                }
             }
             // Heartbeats every 0.3 s.
             try await withRunner(app, handlers: [handler], lease: 0.9) { _ in
                 let id = try await app.enqueue(NewJob(kind: "test.taken", payload: "x"), on: app.db)
                 #expect(try await eventually { started.value })
                 // Taken over as a real new holder would: its own lease, running a while yet.
-                try await sqlDatabase(app.db).raw("""
+                try await sqlDatabase(app.db).raw(
+                    """
                     UPDATE jobs SET lease_owner = 'another-worker', lease_expires_at = \(bind: Date().addingTimeInterval(600)) WHERE id = \(bind: id)
-                    """).run()
+                    """
+                ).run()
                 #expect(try await eventually(within: 5) { stopped.value })
                 try await Task.sleep(for: .milliseconds(300))
                 let job = try #require(try await JobQueue.snapshot(id, on: app.db))
@@ -253,8 +260,9 @@ func eventually(within seconds: Double = 10, _ condition: () async throws -> Boo
     /// This process's own notification wakes one idle worker (its enqueue woke one already);
     /// another process's, which may stand for many jobs, wakes them all.
     @Test func ownNotificationsWakeOneWorkerOthersWakeAll() async throws {
-        let runner = JobRunner(settings: .init(
-            concurrency: 3, lease: 30, pollInterval: .seconds(120), shutdownGrace: .seconds(1), retry: RetryPolicy()))
+        let runner = JobRunner(
+            settings: .init(
+                concurrency: 3, lease: 30, pollInterval: .seconds(120), shutdownGrace: .seconds(1), retry: RetryPolicy()))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<3 { group.addTask { await runner.wake.wait(upTo: .seconds(120)) } }
             #expect(try await eventually(within: 30) { runner.wake.waiting == 3 })

@@ -1,8 +1,9 @@
-@testable import App
 import Foundation
 import Logging
 import Testing
 import VaporTesting
+
+@testable import App
 
 /// Collects the lines a `PictorLogHandler` writes.
 final class CapturedLines: Sendable {

@@ -1,4 +1,3 @@
-@testable import App
 import Domain
 import Fluent
 import Foundation
@@ -6,6 +5,8 @@ import Mail
 import Persistence
 import Testing
 import Vapor
+
+@testable import App
 
 /// A mailer that fails as scripted, then records what it sends.
 final class ScriptedMailer: Mailer {
@@ -74,9 +75,11 @@ func useMailer(_ mailer: any Mailer, in app: Application) {
             let mailer = ScriptedMailer()
             useMailer(mailer, in: app)
             let id = try await Postman.queue(welcome, app: app, on: app.db)
-            try await sqlDatabase(app.db).raw("""
+            try await sqlDatabase(app.db).raw(
+                """
                 UPDATE mail_outbox SET subject = 'Welcome', body_text = 'Your code is 123456' WHERE id = \(bind: id)
-                """).run()
+                """
+            ).run()
             try await withRunner(app, handlers: [SendMailHandler()]) { (_: JobRunner) async throws in
                 #expect(try await eventually { try await MailOutboxModel.find(id, on: app.db)?.sentAt != nil })
             }
@@ -140,11 +143,17 @@ func useMailer(_ mailer: any Mailer, in app: Application) {
             "MAIL_TRANSPORT": "smtp", "SMTP_HOST": "mail.example.com", "SMTP_USERNAME": "pictor",
             "SMTP_PASSWORD": "hunter2", "MAIL_FROM": "Pictor <hello@pictor.example>",
         ])
-        #expect(config.mail.transport == .smtp(SMTPSettings(
-            host: "mail.example.com", port: 587, security: .starttls, username: "pictor", password: "hunter2")))
+        #expect(
+            config.mail.transport
+                == .smtp(
+                    SMTPSettings(
+                        host: "mail.example.com", port: 587, security: .starttls, username: "pictor", password: "hunter2")))
         #expect(!config.redactedSummary.values.joined().contains("hunter2"))
         let implicit = try AppConfig.load(environment: ["MAIL_TRANSPORT": "smtp", "SMTP_HOST": "h.example", "SMTP_SECURITY": "tls"])
-        guard case .smtp(let settings) = implicit.mail.transport else { Issue.record("smtp"); return }
+        guard case .smtp(let settings) = implicit.mail.transport else {
+            Issue.record("smtp")
+            return
+        }
         #expect(settings.port == 465)
     }
 

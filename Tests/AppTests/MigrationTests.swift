@@ -1,10 +1,11 @@
-@testable import App
 import Fluent
 import Foundation
 import Persistence
 import SQLKit
 import Testing
 import Vapor
+
+@testable import App
 
 /// Migrations run one run at a time across processes, and each in a transaction.
 @Suite struct MigrationTests {
@@ -15,9 +16,12 @@ import Vapor
         }
         let name = TestDatabase.uniqueName("pictor_fresh")
         try await TestDatabase.administer(adminURL, "CREATE DATABASE \(name)")
-        return (.postgres(url: try TestDatabase.url(adminURL, database: name)), {
-            try await TestDatabase.administer(adminURL, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
-        })
+        return (
+            .postgres(url: try TestDatabase.url(adminURL, database: name)),
+            {
+                try await TestDatabase.administer(adminURL, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+            }
+        )
     }
 
     /// Three servers starting at once on a new database (auto-migration): they take turns, all

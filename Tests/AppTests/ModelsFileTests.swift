@@ -1,8 +1,9 @@
-@testable import App
 import Domain
 import Foundation
 import Providers
 import Testing
+
+@testable import App
 
 @Suite struct ModelsFileTests {
     static let file = """
@@ -31,13 +32,22 @@ import Testing
     @Test(arguments: [
         (#"{"models": []}"#, "names no models"),
         ("not json", "not a models file"),
-        (#"{"models": [{"id": "x", "provider": "midjourney", "price": 1}]}"#, "\"provider\" must be one of: builtin, openai, stability, gemini, automatic1111, replicate, comfyui"),
+        (
+            #"{"models": [{"id": "x", "provider": "midjourney", "price": 1}]}"#,
+            "\"provider\" must be one of: builtin, openai, stability, gemini, automatic1111, replicate, comfyui"
+        ),
         (#"{"models": [{"id": "Bad Id", "provider": "builtin", "price": 1}]}"#, "needs an \"id\""),
         (#"{"models": [{"id": "a", "provider": "builtin", "price": 1}, {"id": "a", "provider": "builtin", "price": 1}]}"#, "used twice"),
         (#"{"models": [{"id": "a", "provider": "builtin"}]}"#, "needs a \"price\""),
         (#"{"models": [{"id": "a", "provider": "builtin", "price": 9223372036854775807}]}"#, "0 to 1000000"),
-        (#"{"models": [{"id": "o", "provider": "openai", "model": "gpt-image-1", "baseURL": "https://x/v1", "apiKeyEnv": "MISSING_KEY", "price": 1, "sizes": ["1024x1024"]}]}"#, "MISSING_KEY is not set"),
-        (#"{"models": [{"id": "o", "provider": "openai", "model": "gpt-image-1", "baseURL": "https://x/v1", "apiKeyEnv": "K", "price": 1, "sizes": ["big"]}]}"#, "\"big\" is not a size"),
+        (
+            #"{"models": [{"id": "o", "provider": "openai", "model": "gpt-image-1", "baseURL": "https://x/v1", "apiKeyEnv": "MISSING_KEY", "price": 1, "sizes": ["1024x1024"]}]}"#,
+            "MISSING_KEY is not set"
+        ),
+        (
+            #"{"models": [{"id": "o", "provider": "openai", "model": "gpt-image-1", "baseURL": "https://x/v1", "apiKeyEnv": "K", "price": 1, "sizes": ["big"]}]}"#,
+            "\"big\" is not a size"
+        ),
         (#"{"models": [{"id": "a", "provider": "automatic1111", "price": 1, "sizes": ["512x512"]}]}"#, "needs a \"baseURL\""),
         (#"{"models": [{"id": "a", "provider": "builtin", "price": 1, "fallback": "b"}]}"#, "\"fallback\" must name another model"),
         (#"{"models": [{"id": "s", "provider": "stability", "model": "core", "price": 1, "sizes": ["1024x1024"]}]}"#, "needs \"apiKeyEnv\""),
@@ -70,7 +80,8 @@ import Testing
     }
 
     @Test func aComfyUIModelReadsItsWorkflowNextToTheModelsFile() throws {
-        let text = #"{"models": [{"id": "comfy", "provider": "comfyui", "baseURL": "http://gpu:8188", "workflowFile": "flux.json", "price": 1, "sizes": ["1024x1024"]}]}"#
+        let text =
+            #"{"models": [{"id": "comfy", "provider": "comfyui", "baseURL": "http://gpu:8188", "workflowFile": "flux.json", "price": 1, "sizes": ["1024x1024"]}]}"#
         let workflow = #"{"6": {"class_type": "CLIPTextEncode", "inputs": {"text": "{{prompt}}"}}, "3": {"inputs": {"seed": "{{seed}}"}}}"#
         let models = try ModelsFile.parse(text, environment: [:]) { name in
             guard name == "flux.json" else { throw CocoaError(.fileNoSuchFile) }

@@ -1,8 +1,9 @@
-@testable import App
 import Domain
 import Providers
 import Testing
 import VaporTesting
+
+@testable import App
 
 @Suite struct PagesTests {
     static let pages: [SiteURL] = [.home, .privacy, .terms, .cookies, .doNotSell]

@@ -1,4 +1,3 @@
-@testable import App
 import Domain
 import Fluent
 import Foundation
@@ -8,6 +7,8 @@ import Storage
 import Testing
 import Vapor
 import VaporTesting
+
+@testable import App
 
 /// The map of a person's data (`PersonDataMap`) holds every row and blob the data inventory says
 /// is theirs and nothing of anyone else's: export, erasure and retention are built on it.
@@ -50,13 +51,15 @@ import VaporTesting
         }
 
         let reference: ReferenceImageTests.Reference = try await browser.apiBytes(
-            .POST, "/api/v1/reference-images", multipart: try ReferenceImageTests.photoWithComment("mine")).decoded()
+            .POST, "/api/v1/reference-images", multipart: try ReferenceImageTests.photoWithComment("mine")
+        ).decoded()
         try seeded.add("reference_images", reference.id)
         let storedReference = try #require(try await ReferenceImageModel.find(reference.id, on: app.db))
         seeded.blobKeys.insert(storedReference.blobKey)
 
         let created: GenerationView = try await browser.generate(
-            #"{"model":"remote","prompt":"a lighthouse at dusk","size":"64x64"}"#).decoded()
+            #"{"model":"remote","prompt":"a lighthouse at dusk","size":"64x64"}"#
+        ).decoded()
         let done = try await withRunner(app, handlers: workHandlers) { _ in try await browser.finished(created.id) }
         #expect(done.status == "succeeded", "\(done.status): \(done.reason ?? "")")
         try seeded.add("generations", done.id)

@@ -1,9 +1,10 @@
-@testable import App
 import Foundation
 import Persistence
 import SQLKit
 import Testing
 import Vapor
+
+@testable import App
 
 /// The job queue keeps the database's time, so that workers on machines whose clocks disagree
 /// agree on when a lease has run out.

@@ -1,4 +1,3 @@
-@testable import App
 import Domain
 import Fluent
 import Foundation
@@ -6,16 +5,22 @@ import Imaging
 import Persistence
 import Providers
 import Storage
-import Testing
 import TestSupport
+import Testing
 import Vapor
 import VaporTesting
+
+@testable import App
 
 @Suite struct ReferenceImageTests {
     /// A JPEG carrying a comment segment with a location and a name, as cameras and editors leave.
     static func photoWithComment(_ comment: String) throws -> Data {
         var pixels = [UInt8](repeating: 0, count: 96 * 64 * 3)
-        for i in stride(from: 0, to: pixels.count, by: 3) { pixels[i] = UInt8(i % 251); pixels[i + 1] = 90; pixels[i + 2] = 200 }
+        for i in stride(from: 0, to: pixels.count, by: 3) {
+            pixels[i] = UInt8(i % 251)
+            pixels[i + 1] = 90
+            pixels[i + 2] = 200
+        }
         let jpeg = try pixels.withUnsafeBytes { try Image(pixels: $0, width: 96, height: 64, bands: 3) }.encode(.jpeg(quality: 90))
         let text = Array(comment.utf8)
         let length = text.count + 2
@@ -49,7 +54,8 @@ import VaporTesting
         try await withPictor { app in
             let browser = try await signedInForAPI(app, email: "ref-sizes@example.com")
             var state: UInt64 = 7
-            let width = 640, height = 480
+            let width = 640
+            let height = 480
             var pixels = [UInt8](repeating: 0, count: width * height * 3)
             for y in 0..<height {
                 for x in 0..<width {
@@ -92,30 +98,38 @@ import VaporTesting
             #expect(served.status == .ok && served.headers.contentType == HTTPMediaType(type: "image", subType: "jpeg"))
             let bytes = Data(served.body.readableBytesView)
             #expect(bytes.range(of: Data("Alice".utf8)) == nil && bytes.range(of: Data("52.5200".utf8)) == nil)
-            #expect(try Image.header(of: bytes, limits: app.pictor.config.imageLimits).metadataFields.filter { $0.contains("comment") || $0.hasPrefix("exif") }.isEmpty)
+            #expect(
+                try Image.header(of: bytes, limits: app.pictor.config.imageLimits).metadataFields.filter {
+                    $0.contains("comment") || $0.hasPrefix("exif")
+                }.isEmpty)
             let row = try #require(try await ReferenceImageModel.find(reference.id, on: app.db))
             #expect(try await app.pictor.blobs.get(BlobKey(row.blobKey)).range(of: Data("JFIF".utf8)) == nil)  // sealed at rest
 
             try await withRunner(app, handlers: workHandlers) { _ in
                 let created: GenerationView = try await browser.generate(
-                    #"{"model":"scripted","prompt":"like this","size":"64x64","referenceImageIds":["\#(reference.id)"]}"#).decoded()
+                    #"{"model":"scripted","prompt":"like this","size":"64x64","referenceImageIds":["\#(reference.id)"]}"#
+                ).decoded()
                 let done = try await browser.finished(created.id)
                 #expect(done.status == "succeeded")
                 #expect(done.images.first?.digitalSourceType == "compositeWithTrainedAlgorithmicMedia")
                 let image = try await browser.api(.GET, try #require(done.images.first).url)
-                #expect(try Image.header(of: Data(image.body.readableBytesView), limits: app.pictor.config.imageLimits)
-                    .xmp?.text.contains("compositeWithTrainedAlgorithmicMedia") == true)
+                #expect(
+                    try Image.header(of: Data(image.body.readableBytesView), limits: app.pictor.config.imageLimits)
+                        .xmp?.text.contains("compositeWithTrainedAlgorithmicMedia") == true)
             }
             let sent = try #require(await provider.received().first)
             #expect(sent.referenceImages == [bytes])
 
             // A model that takes no references: the request says so next to the field.
-            let textOnly = ScriptedProvider(id: "text-only", capabilities: .init(
-                referenceImages: false, sizes: [ImageSize(width: 64, height: 64)], maxCount: 1,
-                negativePrompt: true, seed: true, progress: false, cancel: false, maxPromptLength: 1000))
-            app.pictor = app.pictor.with(models: ModelCatalog(entries: [
-                .init(id: "text-only", provider: textOnly, pricePerImage: 1, timeout: .seconds(5), maxAttempts: 1, styles: []),
-            ]))
+            let textOnly = ScriptedProvider(
+                id: "text-only",
+                capabilities: .init(
+                    referenceImages: false, sizes: [ImageSize(width: 64, height: 64)], maxCount: 1,
+                    negativePrompt: true, seed: true, progress: false, cancel: false, maxPromptLength: 1000))
+            app.pictor = app.pictor.with(
+                models: ModelCatalog(entries: [
+                    .init(id: "text-only", provider: textOnly, pricePerImage: 1, timeout: .seconds(5), maxAttempts: 1, styles: [])
+                ]))
             let refused = try await browser.generate(#"{"model":"text-only","prompt":"x","size":"64x64","referenceImageIds":["\#(reference.id)"]}"#)
             #expect(refused.status == .badRequest)
             #expect(try refused.decoded(ProblemView.self).errors?.first?.field == "referenceImageIds")
@@ -153,7 +167,8 @@ import VaporTesting
             let ids = order.map { "\"\($0.id)\"" }.joined(separator: ",")
             try await withRunner(app, handlers: workHandlers) { _ in
                 let created: GenerationView = try await browser.generate(
-                    #"{"model":"scripted","prompt":"like these","size":"64x64","referenceImageIds":[\#(ids)]}"#).decoded()
+                    #"{"model":"scripted","prompt":"like these","size":"64x64","referenceImageIds":[\#(ids)]}"#
+                ).decoded()
                 #expect(try await browser.finished(created.id).status == "succeeded")
             }
             let sent = try #require(await provider.received().first)

@@ -1,4 +1,3 @@
-@testable import App
 import Domain
 import Fluent
 import Foundation
@@ -6,6 +5,8 @@ import Persistence
 import Testing
 import Vapor
 import VaporTesting
+
+@testable import App
 
 /// Bodies a route does not take are refused before they are parsed: another encoding, too many
 /// bytes, too many multipart parts. Parsing was the cost: a 1 MB multipart body of 11,500 parts
@@ -72,10 +73,15 @@ import VaporTesting
 
             // An honest studio form still goes through (the full form as the page sends it).
             var form = ByteBuffer()
-            for (name, value) in [("_csrf", csrf), ("prompt", "a quiet harbour"), ("size", "1024x1024"), ("count", "1"), ("seed", ""), ("style", ""), ("negativePrompt", ""), ("model", "")] {
+            for (name, value) in [
+                ("_csrf", csrf), ("prompt", "a quiet harbour"), ("size", "1024x1024"), ("count", "1"), ("seed", ""), ("style", ""),
+                ("negativePrompt", ""), ("model", ""),
+            ] {
                 form.writeString("--b\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n")
             }
-            form.writeString("--b\r\nContent-Disposition: form-data; name=\"references[]\"; filename=\"\"\r\nContent-Type: application/octet-stream\r\n\r\n\r\n--b--\r\n")
+            form.writeString(
+                "--b\r\nContent-Disposition: form-data; name=\"references[]\"; filename=\"\"\r\nContent-Type: application/octet-stream\r\n\r\n\r\n--b--\r\n"
+            )
             let honest = try await browser.post("/studio", body: form, contentType: "multipart/form-data; boundary=b")
             #expect(honest.status == .seeOther, "\(honest.status): \(honest.text.prefix(300))")
         }
@@ -93,8 +99,9 @@ import VaporTesting
             #expect(query.status == .badRequest && query.text.contains("more fields than any form here"))
             #expect(ContinuousClock.now - started < .seconds(5), "parsed, it took seconds")
             try await browser.get("/login")
-            let form = try await browser.post("/login", body: ByteBuffer(string: Array(repeating: "a=1", count: 100).joined(separator: "&")),
-                                              contentType: "application/x-www-form-urlencoded")
+            let form = try await browser.post(
+                "/login", body: ByteBuffer(string: Array(repeating: "a=1", count: 100).joined(separator: "&")),
+                contentType: "application/x-www-form-urlencoded")
             #expect(form.status == .badRequest)
             // An honest query and form are untouched.
             #expect(try await browser.get("/login?next=%2Fgallery&confirmed=1").status == .ok)
@@ -108,8 +115,9 @@ import VaporTesting
             let browser = try await signedInForAPI(app, email: "broken-multipart-\(body.count)@example.com")
             var headers = HTTPHeaders()
             headers.add(name: "X-CSRF-Token", value: try #require(browser.csrf))
-            let response = try await browser.post("/api/v1/reference-images", body: ByteBuffer(string: body),
-                                                  contentType: "multipart/form-data; boundary=b", headers: headers)
+            let response = try await browser.post(
+                "/api/v1/reference-images", body: ByteBuffer(string: body),
+                contentType: "multipart/form-data; boundary=b", headers: headers)
             #expect(response.status == .badRequest, "\(response.status): \(response.text.prefix(200))")
         }
     }

@@ -1,10 +1,11 @@
-@testable import App
 import Crypto
 import Foundation
 import Storage
-import Testing
 import TestSupport
+import Testing
 import Vapor
+
+@testable import App
 
 /// A generation stored in S3 (moto, signatures checked) is served to its owner exactly as from
 /// the local store, and sealed at rest there too.

@@ -1,7 +1,8 @@
-@testable import App
 import Foundation
 import Testing
 import VaporTesting
+
+@testable import App
 
 @Suite struct SecurityHeadersTests {
     static let paths = ["/", "/privacy", "/css/pictor.css", "/does-not-exist", "/healthz"]

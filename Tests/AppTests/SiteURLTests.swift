@@ -1,6 +1,7 @@
-@testable import App
 import Foundation
 import Testing
+
+@testable import App
 
 /// Every URL is declared once, in `SiteURL`: code fills parameters through typed builders and
 /// templates take their links from their page context.
@@ -9,17 +10,18 @@ import Testing
     @Test func everyRouteIsFilledByItsBuilder() {
         let id = UUID()
         for route in SiteURL.allCases where !route.parameterNames.isEmpty {
-            let filled: String? = switch Set(route.parameterNames) {
-            case ["generationID"]: route.path(generation: id)
-            case ["imageID"]: route.path(image: id)
-            case ["sessionID"]: route.path(session: id)
-            case ["keyID"]: route.path(key: id)
-            case ["referenceID"]: route.path(reference: id)
-            case ["generationID", "shareID"]: route.path(generation: id, share: id)
-            case ["token"]: route.path(token: "abc")
-            case ["token", "position"]: route.path(token: "abc", position: 2)
-            default: nil
-            }
+            let filled: String? =
+                switch Set(route.parameterNames) {
+                case ["generationID"]: route.path(generation: id)
+                case ["imageID"]: route.path(image: id)
+                case ["sessionID"]: route.path(session: id)
+                case ["keyID"]: route.path(key: id)
+                case ["referenceID"]: route.path(reference: id)
+                case ["generationID", "shareID"]: route.path(generation: id, share: id)
+                case ["token"]: route.path(token: "abc")
+                case ["token", "position"]: route.path(token: "abc", position: 2)
+                default: nil
+                }
             #expect(filled != nil, "\(route) has parameters \(route.parameterNames) that no builder fills")
             #expect(filled?.contains(":") == false, "\(route): \(filled ?? "")")
             #expect(filled?.contains(id.uuidString.lowercased()) == true || route.parameterNames.contains("token"))

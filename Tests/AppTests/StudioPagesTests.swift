@@ -1,4 +1,3 @@
-@testable import App
 import Fluent
 import Foundation
 import Imaging
@@ -9,6 +8,8 @@ import TestSupport
 import Testing
 import Vapor
 import VaporTesting
+
+@testable import App
 
 @Suite struct StudioPagesTests {
     @Test func visitorsAreSentToSignIn() async throws {
@@ -42,7 +43,8 @@ import VaporTesting
         try await withPictor { app in
             let browser = try await Accounts.signedIn(app, email: "painter@example.com")
             try await browser.get("/studio")
-            let submitted = try await browser.post("/studio", ["prompt": "a red kite over green hills", "size": "512x512", "count": "2", "seed": "", "style": ""])
+            let submitted = try await browser.post(
+                "/studio", ["prompt": "a red kite over green hills", "size": "512x512", "count": "2", "seed": "", "style": ""])
             #expect(submitted.status == .seeOther)
             let page = try #require(submitted.location)
             #expect(page.hasPrefix("/generations/"))
@@ -109,7 +111,9 @@ import VaporTesting
         }
         var buffer = ByteBuffer(string: body)
         for file in files {
-            buffer.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"references[]\"; filename=\"\(file.name)\"\r\nContent-Type: image/png\r\n\r\n")
+            buffer.writeString(
+                "--\(boundary)\r\nContent-Disposition: form-data; name=\"references[]\"; filename=\"\(file.name)\"\r\nContent-Type: image/png\r\n\r\n"
+            )
             buffer.writeBytes(file.data)
             buffer.writeString("\r\n")
         }
@@ -129,8 +133,9 @@ import VaporTesting
             let form = try await browser.get("/studio")
             #expect(form.text.contains(#"enctype="multipart/form-data""#) && form.text.contains(#"name="references[]""#))
             let csrf = try #require(browser.csrf)
-            let (type, body) = multipart(["_csrf": csrf, "prompt": "a harbour like this", "size": "512x512", "count": "1"],
-                                         files: [("harbour.png", try png())])
+            let (type, body) = multipart(
+                ["_csrf": csrf, "prompt": "a harbour like this", "size": "512x512", "count": "1"],
+                files: [("harbour.png", try png())])
             let answer = try await browser.post("/studio", body: body, contentType: type)
             #expect(answer.status == .seeOther, "\(answer.body.string.prefix(300))")
             let generation = try #require(try await GenerationModel.query(on: app.db).first())
@@ -164,8 +169,9 @@ import VaporTesting
             try await browser.get("/studio")
             let csrf = try #require(browser.csrf)
             try await refuse("UPDATE", on: "reference_images", in: app.db)
-            let (type, body) = multipart(["_csrf": csrf, "prompt": "a harbour like this", "size": "512x512", "count": "1"],
-                                         files: [("harbour.png", try png())])
+            let (type, body) = multipart(
+                ["_csrf": csrf, "prompt": "a harbour like this", "size": "512x512", "count": "1"],
+                files: [("harbour.png", try png())])
             #expect(try await browser.post("/studio", body: body, contentType: type).status == .internalServerError)
             #expect(try await GenerationModel.query(on: app.db).count() == 0)
             #expect(try await ReferenceImageModel.query(on: app.db).count() == 0)
@@ -181,13 +187,16 @@ import VaporTesting
             app.pictor = app.pictor.with(models: scriptedCatalog(ScriptedProvider()))
             let browser = try await signedInForAPI(app, email: "reuser@example.com")
             let reference: ReferenceImageTests.Reference = try await browser.apiBytes(
-                .POST, "/api/v1/reference-images", multipart: try ReferenceImageTests.photoWithComment("x")).decoded()
+                .POST, "/api/v1/reference-images", multipart: try ReferenceImageTests.photoWithComment("x")
+            ).decoded()
             let body = #"{"model":"scripted","prompt":"like this","size":"64x64","referenceImageIds":["\#(reference.id)"]}"#
             let first: GenerationView = try await browser.generate(body).decoded()
             try await ReferenceImageStore.attach([reference.id], to: first.id, on: app.db)  // as the studio form does
             let second: GenerationView = try await browser.generate(body).decoded()
             #expect(try await browser.api(.DELETE, "/api/v1/generations/\(first.id)").status == .noContent)
-            try await sqlDatabase(app.db).raw("UPDATE generations SET deleted_at = \(bind: Date().addingTimeInterval(-3600)) WHERE id = \(bind: first.id)").run()
+            try await sqlDatabase(app.db).raw(
+                "UPDATE generations SET deleted_at = \(bind: Date().addingTimeInterval(-3600)) WHERE id = \(bind: first.id)"
+            ).run()
             #expect(try await GallerySweeps.purgeDeleted(app: app, now: Date()) == 1)
 
             let kept = try #require(try await ReferenceImageModel.find(reference.id, on: app.db))
@@ -200,7 +209,9 @@ import VaporTesting
 
             // Once no generation uses it, the photo goes with the last one: nothing of it is kept.
             #expect(try await browser.api(.DELETE, "/api/v1/generations/\(second.id)").status == .noContent)
-            try await sqlDatabase(app.db).raw("UPDATE generations SET deleted_at = \(bind: Date().addingTimeInterval(-3600)) WHERE id = \(bind: second.id)").run()
+            try await sqlDatabase(app.db).raw(
+                "UPDATE generations SET deleted_at = \(bind: Date().addingTimeInterval(-3600)) WHERE id = \(bind: second.id)"
+            ).run()
             #expect(try await GallerySweeps.purgeDeleted(app: app, now: Date()) == 1)
             #expect(try await ReferenceImageModel.query(on: app.db).count() == 0)
             #expect(try await app.pictor.blobs.list(prefix: "users/").isEmpty)
@@ -220,11 +231,13 @@ import VaporTesting
             // Only the studio's multipart form is read: elsewhere multipart is refused unread.
             let (otherType, other) = multipart(["_csrf": csrf, "favourite": "1"], files: [])
             #expect(try await browser.post("/generations/\(UUID())/favourite", body: other, contentType: otherType).status == .unsupportedMediaType)
-            let (type, body) = multipart(["_csrf": csrf, "prompt": "fine", "size": "512x512", "count": "1"],
-                                         files: [("good.png", try png()), ("huge.png", TestPNG.bomb(width: 100_000, height: 100_000))])
+            let (type, body) = multipart(
+                ["_csrf": csrf, "prompt": "fine", "size": "512x512", "count": "1"],
+                files: [("good.png", try png()), ("huge.png", TestPNG.bomb(width: 100_000, height: 100_000))])
             let answer = try await browser.post("/studio", body: body, contentType: type)
             #expect(answer.status == .badRequest)
-            #expect(answer.body.string.contains(#"id="references-error""#) && answer.body.string.contains("huge.png: The image is 100000×100000 pixels"))
+            #expect(
+                answer.body.string.contains(#"id="references-error""#) && answer.body.string.contains("huge.png: The image is 100000×100000 pixels"))
             #expect(answer.body.string.contains("Choose the reference images again."))
             #expect(try await ReferenceImageModel.query(on: app.db).count() == 0)
             #expect(try await GenerationModel.query(on: app.db).count() == 0)
@@ -246,8 +259,9 @@ import VaporTesting
             let browser = try await Accounts.signedIn(app, email: "text-first@example.com")
             try await browser.get("/studio")
             let csrf = try #require(browser.csrf)
-            let (type, body) = multipart(["_csrf": csrf, "prompt": "", "size": "512x512", "count": "1"],
-                                         files: [("junk.png", Data("not an image".utf8))])
+            let (type, body) = multipart(
+                ["_csrf": csrf, "prompt": "", "size": "512x512", "count": "1"],
+                files: [("junk.png", Data("not an image".utf8))])
             let answer = try await browser.post("/studio", body: body, contentType: type)
             #expect(answer.status == .badRequest)
             #expect(answer.body.string.contains(#"id="prompt-error""#))

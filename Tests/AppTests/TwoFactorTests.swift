@@ -1,4 +1,3 @@
-@testable import App
 import Domain
 import Fluent
 import Foundation
@@ -6,6 +5,8 @@ import Persistence
 import SQLKit
 import Testing
 import Vapor
+
+@testable import App
 
 @Suite struct TOTPTests {
     /// RFC 6238 appendix B, SHA-1, eight digits.
@@ -50,8 +51,9 @@ import Vapor
         #expect(setup.status == .ok && setup.text.contains("otpauth://totp/Pictor:"))
         let user = try #require(try await UserModel.query(on: app.db).filter(\.$email == email).first())
         #expect(user.totpSecret != nil && user.totpEnabledAt == nil, "pending until confirmed")
-        #expect(!(user.totpSecret ?? "").contains(Base32.encode(try #require(try TwoFactor.totp(for: user, secrets: app.pictor.secrets)).secret)),
-                "the seed is stored sealed")
+        #expect(
+            !(user.totpSecret ?? "").contains(Base32.encode(try #require(try TwoFactor.totp(for: user, secrets: app.pictor.secrets)).secret)),
+            "the seed is stored sealed")
         let wrong = try await browser.post("/account/two-factor/confirm", ["code": "000000"])
         #expect(wrong.status == .unprocessableEntity)
         let shown = try await browser.post("/account/two-factor/confirm", ["code": try await currentCode(app, email: email)])
@@ -103,10 +105,12 @@ import Vapor
             let user = try #require(try await UserModel.query(on: app.db).filter(\.$email == email).first())
             let mallory = Browser(app)
             try await mallory.get("/login")
-            let other = PendingSignIn.cookieValue(userID: user.id!, remember: false, next: "", nonce: "n", secrets: Secrets(key: .init(size: .bits256)), now: Date())
+            let other = PendingSignIn.cookieValue(
+                userID: user.id!, remember: false, next: "", nonce: "n", secrets: Secrets(key: .init(size: .bits256)), now: Date())
             mallory.setCookie(app.pictor.cookies.pendingSignInName, other)
             #expect(try await mallory.get("/login/two-factor").location == "/login")
-            let old = PendingSignIn.cookieValue(userID: user.id!, remember: false, next: "", nonce: "n", secrets: app.pictor.secrets, now: Date().addingTimeInterval(-301))
+            let old = PendingSignIn.cookieValue(
+                userID: user.id!, remember: false, next: "", nonce: "n", secrets: app.pictor.secrets, now: Date().addingTimeInterval(-301))
             #expect(PendingSignIn.read(old, secrets: app.pictor.secrets, now: Date()) == nil)
         }
     }
@@ -218,7 +222,9 @@ import Vapor
             #expect(try await laptop.post("/account/two-factor/setup").location?.hasPrefix("/account/confirm-password") == true)
 
             try await laptop.get("/account/confirm-password?next=/account/password")
-            #expect(try await laptop.post("/account/confirm-password", ["password": "wrong-wrong-wrong", "next": "/account/password"]).status == .unauthorized)
+            #expect(
+                try await laptop.post("/account/confirm-password", ["password": "wrong-wrong-wrong", "next": "/account/password"]).status
+                    == .unauthorized)
             let confirmed = try await laptop.post("/account/confirm-password", ["password": Accounts.password, "next": "/account/password"])
             #expect(confirmed.location == "/account/password")
             try await laptop.get("/account/password")
@@ -249,11 +255,13 @@ import Vapor
             #expect(try await browser.post("/account/email/confirm", ["code": String(code)]).location == "/account?done=email")
             let user = try #require(try await UserModel.query(on: app.db).first())
             #expect(user.email == "new@example.com")
-            let told = try await Accounts.mails(to: "old@example.com", app: app).filter { $0.subject == "Your Pictor email address was changed" }.count
+            let told = try await Accounts.mails(to: "old@example.com", app: app).filter { $0.subject == "Your Pictor email address was changed" }
+                .count
             #expect(told == 1)
             // …no longer resets the password, the new address being named in that notice.
             try await other.get("/reset-password")
-            let reset = try await other.post("/reset-password", ["email": "new@example.com", "code": resetCode, "password": "a-brand-new-passphrase"])
+            let reset = try await other.post(
+                "/reset-password", ["email": "new@example.com", "code": resetCode, "password": "a-brand-new-passphrase"])
             #expect(reset.status == .unprocessableEntity)
         }
     }

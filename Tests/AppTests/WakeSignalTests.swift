@@ -1,6 +1,7 @@
-@testable import App
 import Synchronization
 import Testing
+
+@testable import App
 
 @Suite struct WakeSignalTests {
     /// One new job wakes one idle worker; the others keep waiting (they used to race for it).

@@ -1,10 +1,11 @@
-@testable import App
 import Fluent
 import Foundation
 import Persistence
 import Storage
 import Testing
 import Vapor
+
+@testable import App
 
 /// A real `pictor worker` process killed with SIGKILL in the middle of a generation:
 /// after a restart the generation finishes exactly once.
@@ -58,9 +59,11 @@ import Vapor
             let generationID = created.id
 
             // First worker: slowed down so that it is surely mid-job when it dies.
-            let doomed = try Self.startWorker(config, environment: [
-                "JOB_WORKERS": "1", "JOB_LEASE_SECONDS": "3", "BUILTIN_ENGINE_DELAY_MS": "60000",
-            ], log: "worker-1.log")
+            let doomed = try Self.startWorker(
+                config,
+                environment: [
+                    "JOB_WORKERS": "1", "JOB_LEASE_SECONDS": "3", "BUILTIN_ENGINE_DELAY_MS": "60000",
+                ], log: "worker-1.log")
             let started = try await eventually(within: 60) { try await browser.generation(generationID).status == "running" }
             #expect(started, "the worker never started the job: \(Self.log(config, "worker-1.log").suffix(2000))")
             kill(doomed.processIdentifier, SIGKILL)
@@ -102,15 +105,20 @@ import Vapor
             let config = app.pictor.config
             let browser = try await signedInForAPI(app, email: "handback@example.com")
             let created: GenerationView = try await browser.generate(#"{"prompt":"a calm sea","size":"512x512"}"#).decoded()
-            let stopping = try Self.startWorker(config, environment: [
-                "JOB_WORKERS": "1", "BUILTIN_ENGINE_DELAY_MS": "60000", "JOB_SHUTDOWN_GRACE_SECONDS": "0",
-            ], log: "worker-1.log")
+            let stopping = try Self.startWorker(
+                config,
+                environment: [
+                    "JOB_WORKERS": "1", "BUILTIN_ENGINE_DELAY_MS": "60000", "JOB_SHUTDOWN_GRACE_SECONDS": "0",
+                ], log: "worker-1.log")
             defer { if stopping.isRunning { kill(stopping.processIdentifier, SIGKILL) } }
             let started = try await eventually(within: 60) { try await browser.generation(created.id).status == "running" }
             #expect(started, "the worker never started the job: \(Self.log(config, "worker-1.log").suffix(2000))")
             let signalled = Date()
             // A worker that ignored SIGTERM would otherwise hold this test (and a thread) forever.
-            let watchdog = Task { try await Task.sleep(for: .seconds(60)); kill(stopping.processIdentifier, SIGKILL) }
+            let watchdog = Task {
+                try await Task.sleep(for: .seconds(60))
+                kill(stopping.processIdentifier, SIGKILL)
+            }
             defer { watchdog.cancel() }
             kill(stopping.processIdentifier, SIGTERM)
             stopping.waitUntilExit()

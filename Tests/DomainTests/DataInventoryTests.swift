@@ -3,12 +3,14 @@ import Testing
 
 @Suite struct DataInventoryTests {
     let inventory = DataInventory(tables: [
-        TablePolicy(table: "users", purpose: "accounts", owner: "id", columns: [
-            "id": .operational,
-            "email": ColumnPolicy(
-                category: "user.contact.email", use: .essentialService,
-                retention: .lifeOfAccount, exported: true, erasure: .deleteRow),
-        ]),
+        TablePolicy(
+            table: "users", purpose: "accounts", owner: "id",
+            columns: [
+                "id": .operational,
+                "email": ColumnPolicy(
+                    category: "user.contact.email", use: .essentialService,
+                    retention: .lifeOfAccount, exported: true, erasure: .deleteRow),
+            ])
     ])
 
     @Test func matchingSchemaHasNoFindings() {
@@ -21,10 +23,11 @@ import Testing
             TableSchema(table: "users", columns: ["id", "email", "phone"]),
             TableSchema(table: "orders", columns: ["id"]),
         ]
-        #expect(inventory.findings(comparedWith: schema) == [
-            .unclassifiedTable("orders"),
-            .unclassifiedColumn(table: "users", column: "phone"),
-        ])
+        #expect(
+            inventory.findings(comparedWith: schema) == [
+                .unclassifiedTable("orders"),
+                .unclassifiedColumn(table: "users", column: "phone"),
+            ])
     }
 
     @Test func classifiedButDroppedColumnIsReported() {
@@ -52,28 +55,32 @@ import Testing
         ]
         #expect(inventory.findings(comparedWith: schema) == [.personLinkedTableWithoutOwner("notes")])
         #expect(inventory.personLinkedTablesWithoutOwner == ["notes"], "a table about no one needs no owner")
-        #expect(InventoryFinding.personLinkedTableWithoutOwner("notes").description
-            == "table notes holds personal data but names no owner column in the data inventory")
+        #expect(
+            InventoryFinding.personLinkedTableWithoutOwner("notes").description
+                == "table notes holds personal data but names no owner column in the data inventory")
     }
 
     @Test func anOwnerOrBlobKeyThatIsNoColumnIsReported() {
         let personal = ColumnPolicy.account("user.content.private")
         let inventory = DataInventory(tables: [
-            TablePolicy(table: "images", purpose: "images", owner: "owner_id", blobKeyColumns: ["blob"],
-                        columns: ["id": .operational, "user_id": personal, "blob_key": personal]),
+            TablePolicy(
+                table: "images", purpose: "images", owner: "owner_id", blobKeyColumns: ["blob"],
+                columns: ["id": .operational, "user_id": personal, "blob_key": personal])
         ])
         let schema = [TableSchema(table: "images", columns: ["id", "user_id", "blob_key"])]
-        #expect(inventory.findings(comparedWith: schema) == [
-            .ownerNotAColumn(table: "images", column: "owner_id"),
-            .blobKeyNotAColumn(table: "images", column: "blob"),
-        ])
+        #expect(
+            inventory.findings(comparedWith: schema) == [
+                .ownerNotAColumn(table: "images", column: "owner_id"),
+                .blobKeyNotAColumn(table: "images", column: "blob"),
+            ])
     }
 
     /// A table whose personal rows cannot be tied to an account says why, and is not reported.
     @Test func aStatedReasonStandsForTheOwner() {
         let inventory = DataInventory(tables: [
-            TablePolicy(table: "throttles", purpose: "counts", ownerlessBecause: "keyed by a hashed email",
-                        columns: ["key": .shortLived("user.device.ip_address", days: 1, exported: false)]),
+            TablePolicy(
+                table: "throttles", purpose: "counts", ownerlessBecause: "keyed by a hashed email",
+                columns: ["key": .shortLived("user.device.ip_address", days: 1, exported: false)])
         ])
         #expect(inventory.findings(comparedWith: [TableSchema(table: "throttles", columns: ["key"])]).isEmpty)
         #expect(inventory.personLinkedTablesWithoutOwner.isEmpty)
@@ -86,7 +93,8 @@ import Testing
     }
 
     @Test func findingsReadAsSentences() {
-        #expect(InventoryFinding.unclassifiedColumn(table: "users", column: "phone").description
-            == "column users.phone is in the database but not in the data inventory")
+        #expect(
+            InventoryFinding.unclassifiedColumn(table: "users", column: "phone").description
+                == "column users.phone is in the database but not in the data inventory")
     }
 }

@@ -13,7 +13,9 @@ import Testing
     }
 
     @Test func permanentAndBlockedEndAtOnce() {
-        guard case .fail(GenerationFailurePolicy.couldNotRun) = GenerationFailurePolicy.decide(.permanent("full_output_folder: /srv/ComfyUI/output"), attempt: 1, maxAttempts: 3),
+        guard
+            case .fail(GenerationFailurePolicy.couldNotRun) = GenerationFailurePolicy.decide(
+                .permanent("full_output_folder: /srv/ComfyUI/output"), attempt: 1, maxAttempts: 3),
             case .block(let reason) = GenerationFailurePolicy.decide(.blocked("violence"), attempt: 1, maxAttempts: 3)
         else {
             Issue.record("permanent must fail and blocked must block on the first attempt")

@@ -17,9 +17,13 @@ import Testing
     }
 
     @Test func everyBadFieldIsNamedWithAMessage() {
-        let draft = GenerationDraft(prompt: "   ", negativePrompt: String(repeating: "x", count: 21), width: 640, height: 480,
-                                    count: 9, seed: GenerationRules.maxSeed + 1, style: "sepia")
-        guard case .failure(let error) = check(draft) else { Issue.record("should fail"); return }
+        let draft = GenerationDraft(
+            prompt: "   ", negativePrompt: String(repeating: "x", count: 21), width: 640, height: 480,
+            count: 9, seed: GenerationRules.maxSeed + 1, style: "sepia")
+        guard case .failure(let error) = check(draft) else {
+            Issue.record("should fail")
+            return
+        }
         #expect(error.fieldErrors.map(\.field) == ["prompt", "negativePrompt", "size", "count", "seed", "style"])
         #expect(error.fieldErrors[0].message == "Describe the picture you want.")
         #expect(error.fieldErrors[2].message == "This model makes 512x512, 1024x1024; 640x480 is not one of them.")
@@ -29,7 +33,8 @@ import Testing
 
     @Test func longPromptsAreRefusedWithTheirLength() {
         guard case .failure(let error) = check(GenerationDraft(prompt: String(repeating: "a", count: 25), width: 512, height: 512)) else {
-            Issue.record("should fail"); return
+            Issue.record("should fail")
+            return
         }
         #expect(error.fieldErrors == [FieldError(field: "prompt", message: "Use at most 20 characters (this prompt has 25).")])
     }
@@ -40,7 +45,8 @@ import Testing
         let stacked = "e" + String(repeating: "\u{301}", count: 30)  // one grapheme, 31 scalars
         #expect(stacked.count == 1)
         guard case .failure(let error) = check(GenerationDraft(prompt: stacked, negativePrompt: stacked, width: 512, height: 512)) else {
-            Issue.record("should fail"); return
+            Issue.record("should fail")
+            return
         }
         #expect(error.fieldErrors.map(\.field) == ["prompt", "negativePrompt"])
         #expect(error.fieldErrors[0].message == "Use at most 20 characters (this prompt has 31).")
@@ -54,7 +60,10 @@ import Testing
         let result = GenerationRules.check(
             GenerationDraft(prompt: "fox", negativePrompt: "blur", width: 512, height: 512),
             capabilities: plain, styles: [], randomSeed: { 1 })
-        guard case .failure(let error) = result else { Issue.record("should fail"); return }
+        guard case .failure(let error) = result else {
+            Issue.record("should fail")
+            return
+        }
         #expect(error.fieldErrors.first?.field == "negativePrompt")
     }
 

@@ -1,8 +1,8 @@
 import CVipsShim
 import Foundation
 import Imaging
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct ImagingTests {
     let limits = ImageLimits(maxBytes: 20 * 1_048_576, maxPixels: 40_000_000)
@@ -29,12 +29,16 @@ import TestSupport
 
         let after = try Image.header(of: output, limits: limits)
         #expect(after.width == 320 && after.height == 200)
-        #expect(after.metadataFields.filter { $0.hasPrefix("exif") || $0.hasPrefix("png-comment") || $0 == "icc-profile-data" }.isEmpty,
-                "left: \(after.metadataFields)")
+        #expect(
+            after.metadataFields.filter { $0.hasPrefix("exif") || $0.hasPrefix("png-comment") || $0 == "icc-profile-data" }.isEmpty,
+            "left: \(after.metadataFields)")
         #expect(!output.contains("PictorCam"))
         #expect(!output.contains("Jane Doe"))
         let xmp = try #require(after.xmp)
-        #expect(xmp.text.contains("<Iptc4xmpExt:DigitalSourceType>http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia</Iptc4xmpExt:DigitalSourceType>"))
+        #expect(
+            xmp.text.contains(
+                "<Iptc4xmpExt:DigitalSourceType>http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia</Iptc4xmpExt:DigitalSourceType>"
+            ))
     }
 
     @Test(arguments: [Encoding.png(), .jpeg(), .webp(), .webp(lossless: true)])
@@ -42,8 +46,9 @@ import TestSupport
         let output = try TestImages.gradient(width: 40, height: 30).encode(encoding)
         let header = try Image.header(of: output, limits: limits)
         #expect(header.xmp == nil)
-        #expect(header.metadataFields.filter { $0.hasPrefix("exif") || $0 == "icc-profile-data" }.isEmpty,
-                "left: \(header.metadataFields)")
+        #expect(
+            header.metadataFields.filter { $0.hasPrefix("exif") || $0 == "icc-profile-data" }.isEmpty,
+            "left: \(header.metadataFields)")
         #expect(header.width == 40 && header.height == 30)
     }
 

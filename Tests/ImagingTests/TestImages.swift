@@ -1,8 +1,9 @@
 import CVips
 import CVipsShim
 import Foundation
-@testable import Imaging
 import TestSupport
+
+@testable import Imaging
 
 /// Images made inside the tests, with the metadata a camera or editor would leave.
 enum TestImages {
@@ -41,17 +42,31 @@ enum TestImages {
         var b: [UInt8] = Array("Exif".utf8) + [0, 0]
         func u16(_ v: UInt16) { b += [UInt8(v & 0xFF), UInt8(v >> 8)] }
         func u32(_ v: UInt32) { b += [0, 8, 16, 24].map { UInt8((v >> $0) & 0xFF) } }
-        b += Array("II".utf8); u16(42); u32(8)
+        b += Array("II".utf8)
+        u16(42)
+        u32(8)
         // IFD0 at 8: Make, GPS pointer.
         u16(2)
-        u16(0x010F); u16(2); u32(10); u32(38)
-        u16(0x8825); u16(4); u32(1); u32(48)
+        u16(0x010F)
+        u16(2)
+        u32(10)
+        u32(38)
+        u16(0x8825)
+        u16(4)
+        u32(1)
+        u32(48)
         u32(0)
         b += Array("PictorCam".utf8) + [0]  // at 38
         // GPS IFD at 48: latitude ref "N", latitude 52/1 31/1 0/1 at 78.
         u16(2)
-        u16(0x0001); u16(2); u32(2); b += Array("N".utf8) + [0, 0, 0]
-        u16(0x0002); u16(5); u32(3); u32(78)
+        u16(0x0001)
+        u16(2)
+        u32(2)
+        b += Array("N".utf8) + [0, 0, 0]
+        u16(0x0002)
+        u16(5)
+        u32(3)
+        u32(78)
         u32(0)
         for value: UInt32 in [52, 1, 31, 1, 0, 1] { u32(value) }
         return Data(b)

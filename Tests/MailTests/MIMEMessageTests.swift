@@ -1,6 +1,7 @@
 import Foundation
-@testable import Mail
 import Testing
+
+@testable import Mail
 
 @Suite struct MIMEMessageTests {
     let sender = MailAddress(name: "Pictor", address: "no-reply@pictor.example")
@@ -11,7 +12,10 @@ import Testing
         #expect(rendered.hasPrefix("From: Pictor <no-reply@pictor.example>\r\nTo: ada@example.com\r\nSubject: Your code\r\n"))
         #expect(rendered.contains("Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n"))
         #expect(rendered.contains("Message-ID: <m1@pictor.example>\r\n"))
-        #expect(rendered.contains("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nCode: 123456\r\nValid for 1 hour.\r\n"))
+        #expect(
+            rendered.contains(
+                "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nCode: 123456\r\nValid for 1 hour.\r\n")
+        )
         #expect(!rendered.replacingOccurrences(of: "\r\n", with: "").contains("\n"), "no bare LF")
     }
 

@@ -1,9 +1,10 @@
 import Foundation
-@testable import Mail
 import NIOCore
 import NIOEmbedded
-import Testing
 import TestSupport
+import Testing
+
+@testable import Mail
 
 /// SMTPMailer against aiosmtpd, a real SMTP server, with STARTTLS and AUTH.
 @Suite(.serialized) struct SMTPMailerTests {
@@ -13,8 +14,9 @@ import TestSupport
         text: "Your code is 739201.\n.A line that starts with a dot.\nThanks", category: .account)
 
     func settings(_ server: TestServer, security: SMTPSettings.Security = .starttls, password: String = "secret") -> SMTPSettings {
-        SMTPSettings(host: "127.0.0.1", port: server.port, security: security, username: "pictor", password: password,
-                     caFile: server.certificate, timeout: .seconds(20))
+        SMTPSettings(
+            host: "127.0.0.1", port: server.port, security: security, username: "pictor", password: password,
+            caFile: server.certificate, timeout: .seconds(20))
     }
 
     @Test(arguments: [[String](), ["--exclude-auth", "PLAIN"]])
@@ -50,7 +52,8 @@ import TestSupport
         defer { server.stop() }
         var plain = settings(server)
         plain.caFile = nil
-        await #expect(throws: MailDeliveryError.permanent("the SMTP server does not offer STARTTLS (set SMTP_SECURITY=none only for a local relay)")) {
+        await #expect(throws: MailDeliveryError.permanent("the SMTP server does not offer STARTTLS (set SMTP_SECURITY=none only for a local relay)"))
+        {
             try await SMTPMailer(settings: plain).send(message, from: sender)
         }
         #expect(try server.records().isEmpty)
@@ -132,10 +135,11 @@ import TestSupport
         #expect(headers["x-postmark-server-token"] == "test-token")
         #expect(headers["content-type"] == "application/json")
         let body = try JSONSerialization.jsonObject(with: Data((record["body"] as? String ?? "").utf8)) as? [String: String]
-        #expect(body == [
-            "From": "Pictor <no-reply@pictor.example>", "To": "ada@example.com", "Subject": "Receipt",
-            "TextBody": "Thanks", "HtmlBody": "<p>Thanks</p>", "Tag": "payment", "MessageStream": "outbound",
-        ])
+        #expect(
+            body == [
+                "From": "Pictor <no-reply@pictor.example>", "To": "ada@example.com", "Subject": "Receipt",
+                "TextBody": "Thanks", "HtmlBody": "<p>Thanks</p>", "Tag": "payment", "MessageStream": "outbound",
+            ])
     }
 
     @Test(arguments: [

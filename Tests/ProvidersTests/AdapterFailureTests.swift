@@ -20,30 +20,42 @@ import Vapor
     static let size = ImageSize(width: 1024, height: 1024)
     static let cases: [Case] = [
         Case(description: "OpenAI", path: ["v1", "images", "generations"], method: .POST) { base, timeout in
-            OpenAIImagesProvider(id: "o", displayName: "o", settings: .init(
-                baseURL: URL(string: base + "/v1")!, apiKey: "k", model: "gpt-image-1", sizes: [size], maxCount: 1, timeout: timeout))
+            OpenAIImagesProvider(
+                id: "o", displayName: "o",
+                settings: .init(
+                    baseURL: URL(string: base + "/v1")!, apiKey: "k", model: "gpt-image-1", sizes: [size], maxCount: 1, timeout: timeout))
         },
         Case(description: "Stability", path: ["v2beta", "stable-image", "generate", "core"], method: .POST) { base, timeout in
-            StabilityProvider(id: "s", displayName: "s", settings: .init(
-                baseURL: URL(string: base)!, apiKey: "k", service: .core, sizes: [size], maxCount: 1, timeout: timeout))
+            StabilityProvider(
+                id: "s", displayName: "s",
+                settings: .init(
+                    baseURL: URL(string: base)!, apiKey: "k", service: .core, sizes: [size], maxCount: 1, timeout: timeout))
         },
         Case(description: "Gemini", path: ["v1beta", "models", "m:generateContent"], method: .POST) { base, timeout in
-            GeminiImageProvider(id: "g", displayName: "g", settings: .init(
-                baseURL: URL(string: base)!, apiKey: "k", model: "m", sizes: [size], maxCount: 1, timeout: timeout))
+            GeminiImageProvider(
+                id: "g", displayName: "g",
+                settings: .init(
+                    baseURL: URL(string: base)!, apiKey: "k", model: "m", sizes: [size], maxCount: 1, timeout: timeout))
         },
         Case(description: "AUTOMATIC1111", path: ["sdapi", "v1", "txt2img"], method: .POST) { base, timeout in
-            Automatic1111Provider(id: "a", displayName: "a", settings: .init(
-                baseURL: URL(string: base)!, sizes: [size], maxCount: 1, timeout: timeout))
+            Automatic1111Provider(
+                id: "a", displayName: "a",
+                settings: .init(
+                    baseURL: URL(string: base)!, sizes: [size], maxCount: 1, timeout: timeout))
         },
         Case(description: "Replicate", path: ["v1", "models", "o", "m", "predictions"], method: .POST) { base, timeout in
-            ReplicateProvider(id: "r", displayName: "r", settings: .init(
-                baseURL: URL(string: base)!, apiToken: "k", model: "o/m", sizes: [size], maxCount: 1, waitSeconds: 1, timeout: timeout),
+            ReplicateProvider(
+                id: "r", displayName: "r",
+                settings: .init(
+                    baseURL: URL(string: base)!, apiToken: "k", model: "o/m", sizes: [size], maxCount: 1, waitSeconds: 1, timeout: timeout),
                 signals: PredictionSignals())
         },
         Case(description: "ComfyUI", path: ["history", ":id"], method: .GET) { base, timeout in
-            ComfyUIProvider(id: "c", displayName: "c", settings: .init(
-                baseURL: URL(string: base)!, workflow: #"{"6": {"inputs": {"text": "{{prompt}}"}}}"#, sizes: [size], maxCount: 1,
-                timeout: timeout))
+            ComfyUIProvider(
+                id: "c", displayName: "c",
+                settings: .init(
+                    baseURL: URL(string: base)!, workflow: #"{"6": {"inputs": {"text": "{{prompt}}"}}}"#, sizes: [size], maxCount: 1,
+                    timeout: timeout))
         },
     ]
 
@@ -54,7 +66,8 @@ import Vapor
         try await withFakeServer({ app in
             app.on(adapter.method, adapter.path.map { PathComponent(stringLiteral: $0) }) { _ async throws -> Response in
                 switch failure {
-                case .rateLimited: return Response(status: .tooManyRequests, headers: ["Retry-After": "7"], body: .init(string: #"{"error":"slow down"}"#))
+                case .rateLimited:
+                    return Response(status: .tooManyRequests, headers: ["Retry-After": "7"], body: .init(string: #"{"error":"slow down"}"#))
                 case .serverError: return Response(status: .badGateway, body: .init(string: "upstream error"))
                 case .requestTimeout: return Response(status: .requestTimeout, body: .init(string: "timed out"))
                 case .hang:
@@ -62,13 +75,17 @@ import Vapor
                     return Response(status: .ok)
                 case .hangMidBody:
                     // The head and the start of a JSON answer, then nothing.
-                    return Response(status: .ok, headers: ["Content-Type": "application/json"], body: .init(asyncStream: { writer in
-                        try await writer.write(.buffer(ByteBuffer(string: #"{"created": 1, "data": [{"b64_json": "iVBORw0KGgo"#)))
-                        try? await Task.sleep(for: .seconds(30))
-                        try await writer.write(.end)
-                    }))
+                    return Response(
+                        status: .ok, headers: ["Content-Type": "application/json"],
+                        body: .init(asyncStream: { writer in
+                            try await writer.write(.buffer(ByteBuffer(string: #"{"created": 1, "data": [{"b64_json": "iVBORw0KGgo"#)))
+                            try? await Task.sleep(for: .seconds(30))
+                            try await writer.write(.end)
+                        }))
                 case .unreadable:
-                    return Response(status: .ok, headers: ["Content-Type": "application/json"], body: .init(string: "<html>Service temporarily unavailable</html>"))
+                    return Response(
+                        status: .ok, headers: ["Content-Type": "application/json"],
+                        body: .init(string: "<html>Service temporarily unavailable</html>"))
                 }
             }
         }) { server in
@@ -134,9 +151,11 @@ final class FullListener {
             }
         }
         let filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        let connected = bound && withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(filler, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
+        let connected =
+            bound
+            && withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(filler, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            } == 0
         self.listening = listening
         self.filler = filler
         port = Int(UInt16(bigEndian: address.sin_port))

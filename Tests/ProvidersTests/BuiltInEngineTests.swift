@@ -1,8 +1,9 @@
 import Domain
 import Foundation
 import Imaging
-@testable import Providers
 import Testing
+
+@testable import Providers
 
 @Suite struct BuiltInEngineTests {
     let engine = BuiltInEngine()
@@ -15,7 +16,9 @@ import Testing
     func means(_ pixels: [UInt8]) -> (r: Double, g: Double, b: Double) {
         var sums = (0.0, 0.0, 0.0)
         for i in stride(from: 0, to: pixels.count, by: 3) {
-            sums.0 += Double(pixels[i]); sums.1 += Double(pixels[i + 1]); sums.2 += Double(pixels[i + 2])
+            sums.0 += Double(pixels[i])
+            sums.1 += Double(pixels[i + 1])
+            sums.2 += Double(pixels[i + 2])
         }
         let n = Double(pixels.count / 3)
         return (sums.0 / n, sums.1 / n, sums.2 / n)
@@ -104,7 +107,8 @@ import Testing
             let i = (y * 128 + x) * 3
             return (Int(pixels[i]), Int(pixels[i + 1]), Int(pixels[i + 2]))
         }
-        let sky = at(2, 2), ground = at(2, 125)
+        let sky = at(2, 2)
+        let ground = at(2, 125)
         #expect(sky.0 > sky.1 + 100 && sky.0 > sky.2 + 100, "sky \(sky) is not the reference's red")
         #expect(ground.1 > ground.0 + 30 && ground.1 > ground.2 + 30, "ground \(ground) is not the reference's green")
         #expect(pixels == BuiltInEngine.render(asked), "the same reference gives the same picture")
@@ -123,6 +127,14 @@ import Testing
 final class Reports: @unchecked Sendable {
     private let lock = NSLock()
     private var stored: [Double] = []
-    func add(_ value: Double) { lock.lock(); stored.append(value); lock.unlock() }
-    var values: [Double] { lock.lock(); defer { lock.unlock() }; return stored }
+    func add(_ value: Double) {
+        lock.lock()
+        stored.append(value)
+        lock.unlock()
+    }
+    var values: [Double] {
+        lock.lock()
+        defer { lock.unlock() }
+        return stored
+    }
 }

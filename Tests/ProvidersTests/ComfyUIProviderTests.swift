@@ -1,9 +1,9 @@
+import AsyncHTTPClient
 import Domain
 import Foundation
 import NIOConcurrencyHelpers
 import Providers
 import Testing
-import AsyncHTTPClient
 import Vapor
 
 private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 3, 3])
@@ -19,9 +19,11 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 3, 3])
     static let generationID = "3f2b8c1e-5d4a-4e6f-9a7b-1c2d3e4f5a6b"
 
     static func provider(_ base: String, timeout: Duration = .seconds(10)) -> ComfyUIProvider {
-        ComfyUIProvider(id: "comfy", displayName: "My ComfyUI", settings: .init(
-            baseURL: URL(string: base)!, workflow: workflow, sizes: [ImageSize(width: 768, height: 512)], maxCount: 2,
-            timeout: timeout, pollInterval: .milliseconds(50)))
+        ComfyUIProvider(
+            id: "comfy", displayName: "My ComfyUI",
+            settings: .init(
+                baseURL: URL(string: base)!, workflow: workflow, sizes: [ImageSize(width: 768, height: 512)], maxCount: 2,
+                timeout: timeout, pollInterval: .milliseconds(50)))
     }
 
     static let request = GenerationRequest(
@@ -41,7 +43,10 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 3, 3])
         { app in
             let reads = NIOLockedValueBox(0)
             app.get("history", ":id") { _ in
-                let n = reads.withLockedValue { $0 += 1; return $0 }
+                let n = reads.withLockedValue {
+                    $0 += 1
+                    return $0
+                }
                 let finished = alreadyDone || (posted.withLockedValue { $0 } > 0 && n > polls)
                 return Response(status: .ok, body: .init(string: finished ? done : "{}"))
             }
@@ -88,7 +93,9 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 3, 3])
             }
             app.get("queue") { _ in Response(status: .ok, body: .init(string: #"{"queue_running": [], "queue_pending": []}"#)) }
             app.post("prompt") { req in
-                let id = (try? JSONSerialization.jsonObject(with: Data(buffer: req.body.data ?? ByteBuffer())) as? [String: Any])?["prompt_id"] as? String ?? ""
+                let id =
+                    (try? JSONSerialization.jsonObject(with: Data(buffer: req.body.data ?? ByteBuffer())) as? [String: Any])?["prompt_id"] as? String
+                    ?? ""
                 posted.withLockedValue { _ = $0.insert(id) }
                 return Response(status: .ok, body: .init(string: #"{"prompt_id": "\#(id)", "number": 1, "node_errors": {}}"#))
             }
@@ -96,8 +103,10 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 3, 3])
         }) { server in
             let provider = Self.provider(server.baseURL)
             async let first = provider.generate(Self.request) { _ in }
-            async let second = provider.generate(GenerationRequest(
-                prompt: "a moat", size: Self.request.size, count: 1, seed: 1, idempotencyKey: UUID().uuidString)) { _ in }
+            async let second = provider.generate(
+                GenerationRequest(
+                    prompt: "a moat", size: Self.request.size, count: 1, seed: 1, idempotencyKey: UUID().uuidString)
+            ) { _ in }
             _ = try await (first, second)
             let ids = server.received.filter { $0.path == "/prompt" }.compactMap { $0.json?["client_id"] as? String }
             #expect(ids.count == 2 && Set(ids).count == 2, "\(ids)")
@@ -114,9 +123,11 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 3, 3])
     }
 
     static func provider(_ base: String, timeout: Duration, problems: ProblemReport) -> ComfyUIProvider {
-        ComfyUIProvider(id: "comfy", displayName: "My ComfyUI", settings: .init(
-            baseURL: URL(string: base)!, workflow: workflow, sizes: [ImageSize(width: 768, height: 512)], maxCount: 2,
-            timeout: timeout, pollInterval: .milliseconds(50)), problems: problems)
+        ComfyUIProvider(
+            id: "comfy", displayName: "My ComfyUI",
+            settings: .init(
+                baseURL: URL(string: base)!, workflow: workflow, sizes: [ImageSize(width: 768, height: 512)], maxCount: 2,
+                timeout: timeout, pollInterval: .milliseconds(50)), problems: problems)
     }
 
     static func request(_ id: String) -> GenerationRequest {
@@ -130,7 +141,8 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 3, 3])
         let comfy = ComfyUIServer(version: .v0_3_64, runTime: .seconds(30))
         let reported = NIOLockedValueBox<[String]>([])
         try await withFakeServer({ comfy.install(on: $0) }) { server in
-            let provider = Self.provider(server.baseURL, timeout: .milliseconds(600), problems: ProblemReport { text in reported.withLockedValue { $0.append(text) } })
+            let provider = Self.provider(
+                server.baseURL, timeout: .milliseconds(600), problems: ProblemReport { text in reported.withLockedValue { $0.append(text) } })
             let first = UUID().uuidString.lowercased()
             await #expect(throws: ProviderError.self) { _ = try await provider.generate(Self.request(first)) { _ in } }
             // Running: interrupted through /interrupt with its id, after /queue showed it running.
@@ -142,12 +154,15 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 3, 3])
 
             // Waiting behind another client's prompt: taken out of the queue; the other keeps running.
             let others = #"{"prompt": {"5": {"inputs": {"batch_size": 1}}}, "prompt_id": "someone-else"}"#
-            _ = try await ProviderHTTP.send(jsonPost(server.baseURL + "/prompt", others), client: ProviderHTTP.client, timeout: .seconds(5), provider: "test")
+            _ = try await ProviderHTTP.send(
+                jsonPost(server.baseURL + "/prompt", others), client: ProviderHTTP.client, timeout: .seconds(5), provider: "test")
             let waited2 = try await waitFor { comfy.runningID == "someone-else" }
             #expect(waited2)
             let second = UUID().uuidString.lowercased()
             await #expect(throws: ProviderError.self) { _ = try await provider.generate(Self.request(second)) { _ in } }
-            let waited3 = try await waitFor { !comfy.pendingIDs.contains(second) && server.received.contains { $0.path == "/queue" && $0.json?["delete"] as? [String] == [second] } }
+            let waited3 = try await waitFor {
+                !comfy.pendingIDs.contains(second) && server.received.contains { $0.path == "/queue" && $0.json?["delete"] as? [String] == [second] }
+            }
             #expect(waited3)
             #expect(comfy.runningID == "someone-else", "another's prompt was interrupted")
             #expect(!server.received.contains { $0.path == "/api/jobs/\(second)/cancel" }, "the 405 was not remembered")
@@ -178,7 +193,8 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 3, 3])
             app.middleware.use(RefusesCancels())
             comfy.install(on: app)
         }) { server in
-            let provider = Self.provider(server.baseURL, timeout: .milliseconds(600), problems: ProblemReport { text in reported.withLockedValue { $0.append(text) } })
+            let provider = Self.provider(
+                server.baseURL, timeout: .milliseconds(600), problems: ProblemReport { text in reported.withLockedValue { $0.append(text) } })
             await #expect(throws: ProviderError.self) { _ = try await provider.generate(Self.request(UUID().uuidString.lowercased())) { _ in } }
             let waited5 = try await waitFor { !reported.withLockedValue { $0 }.isEmpty }
             #expect(waited5)
@@ -199,7 +215,8 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 3, 3])
             let started = ContinuousClock.now
             Task {
                 _ = try? await waitFor { comfy.runningID == id }
-                _ = try? await ProviderHTTP.send(jsonPost(server.baseURL + "/interrupt", "{}"), client: ProviderHTTP.client, timeout: .seconds(5), provider: "test")
+                _ = try? await ProviderHTTP.send(
+                    jsonPost(server.baseURL + "/interrupt", "{}"), client: ProviderHTTP.client, timeout: .seconds(5), provider: "test")
             }
             do {
                 _ = try await provider.generate(Self.request(id)) { _ in }
@@ -222,7 +239,9 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 3, 3])
         let failing = ComfyUIServer(version: .v0_3_64, outcome: .error("[Errno 13] Permission denied: '/srv/ComfyUI/output'"))
         try await withFakeServer({ failing.install(on: $0) }) { server in
             do {
-                _ = try await Self.provider(server.baseURL, timeout: .seconds(60), problems: .ignored).generate(Self.request(UUID().uuidString)) { _ in }
+                _ = try await Self.provider(server.baseURL, timeout: .seconds(60), problems: .ignored).generate(Self.request(UUID().uuidString)) {
+                    _ in
+                }
                 Issue.record("a node error must fail")
             } catch ProviderError.permanent(let reason) {
                 #expect(reason.contains("Permission denied"))
@@ -267,9 +286,11 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 3, 3])
                 }
             }
         }) { server in
-            let provider = ComfyUIProvider(id: "comfy", displayName: "My ComfyUI", settings: .init(
-                baseURL: URL(string: server.baseURL)!, workflow: Self.workflow, sizes: [ImageSize(width: 768, height: 512)], maxCount: 2,
-                timeout: .seconds(60), pollInterval: .seconds(30)))
+            let provider = ComfyUIProvider(
+                id: "comfy", displayName: "My ComfyUI",
+                settings: .init(
+                    baseURL: URL(string: server.baseURL)!, workflow: Self.workflow, sizes: [ImageSize(width: 768, height: 512)], maxCount: 2,
+                    timeout: .seconds(60), pollInterval: .seconds(30)))
             let reported = NIOLockedValueBox<[Double]>([])
             let started = ContinuousClock.now
             let images = try await provider.generate(Self.request) { value in reported.withLockedValue { $0.append(value) } }
@@ -287,7 +308,12 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 3, 3])
             app.get("history", ":id") { _ in Response(status: .ok, body: .init(string: "{}")) }
             app.get("queue") { _ in Response(status: .ok, body: .init(string: "{}")) }
             app.post("prompt") { _ in
-                Response(status: .badRequest, body: .init(string: #"{"error": {"type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation"}, "node_errors": {"3": {}}}"#))
+                Response(
+                    status: .badRequest,
+                    body: .init(
+                        string:
+                            #"{"error": {"type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation"}, "node_errors": {"3": {}}}"#
+                    ))
             }
         }) { server in
             do {

@@ -1,8 +1,9 @@
 import Domain
 import Foundation
-@testable import Providers
 import Testing
 import Vapor
+
+@testable import Providers
 
 /// Where a provider's links and redirects may lead Pictor: nowhere on the operator's own network
 /// unless it is the provider's own configured host, and no redirect for calls that carry a key.
@@ -21,7 +22,9 @@ import Vapor
     /// A remote provider's link to a host name or address that is loopback or private is refused
     /// before any connection (a model's output could otherwise reach the operator's network or the
     /// cloud metadata service).
-    @Test(arguments: ["https://localhost/image.png", "https://127.0.0.1/image.png", "https://[::1]/image.png", "https://169.254.169.254/latest/meta-data"])
+    @Test(arguments: [
+        "https://localhost/image.png", "https://127.0.0.1/image.png", "https://[::1]/image.png", "https://169.254.169.254/latest/meta-data",
+    ])
     func privateLinksFromARemoteProviderAreRefused(_ link: String) async throws {
         do {
             _ = try await ProviderHTTP.fetchLinked(link, from: URL(string: "https://api.openai.com/v1")!, timeout: .seconds(5), provider: "OpenAI")
@@ -43,7 +46,8 @@ import Vapor
             #expect(own == png)
             let port = base.port!
             await #expect(throws: ProviderError.self) {
-                try await ProviderHTTP.fetchLinked("http://localhost:\(port)/outputs/image.png", from: base, timeout: .seconds(5), provider: "ComfyUI")
+                try await ProviderHTTP.fetchLinked(
+                    "http://localhost:\(port)/outputs/image.png", from: base, timeout: .seconds(5), provider: "ComfyUI")
             }
             // Another port on the same machine is another service (a database, a cache): refused.
             await #expect(throws: ProviderError.self) {
@@ -62,9 +66,11 @@ import Vapor
                     Response(status: .temporaryRedirect, headers: ["Location": elsewhere.baseURL + "/collect"])
                 }
             }) { server in
-                let provider = GeminiImageProvider(id: "gemini", displayName: "Gemini", settings: .init(
-                    baseURL: URL(string: server.baseURL)!, apiKey: "g-key-secret", model: "gemini-2.5-flash-image",
-                    sizes: [ImageSize(width: 1024, height: 1024)], maxCount: 1))
+                let provider = GeminiImageProvider(
+                    id: "gemini", displayName: "Gemini",
+                    settings: .init(
+                        baseURL: URL(string: server.baseURL)!, apiKey: "g-key-secret", model: "gemini-2.5-flash-image",
+                        sizes: [ImageSize(width: 1024, height: 1024)], maxCount: 1))
                 await #expect(throws: ProviderError.self) {
                     try await provider.generate(GenerationRequest(prompt: "x", size: ImageSize(width: 1024, height: 1024), seed: 1)) { _ in }
                 }

@@ -26,10 +26,12 @@ struct LiveComfyUITests {
         """
 
     func provider(_ workflow: String, timeout: Duration, problems: ProblemReport = .ignored) -> ComfyUIProvider {
-        ComfyUIProvider(id: "live", displayName: "Live ComfyUI", settings: .init(
-            baseURL: URL(string: base)!, workflow: workflow,
-            sizes: [ImageSize(width: 64, height: 64), ImageSize(width: 2048, height: 2048)], maxCount: 4,
-            timeout: timeout, pollInterval: .milliseconds(200)), problems: problems)
+        ComfyUIProvider(
+            id: "live", displayName: "Live ComfyUI",
+            settings: .init(
+                baseURL: URL(string: base)!, workflow: workflow,
+                sizes: [ImageSize(width: 64, height: 64), ImageSize(width: 2048, height: 2048)], maxCount: 4,
+                timeout: timeout, pollInterval: .milliseconds(200)), problems: problems)
     }
 
     /// A colour of its own each time: ComfyUI caches a node's output by its inputs, and a run
@@ -41,7 +43,8 @@ struct LiveComfyUITests {
     }
 
     func get(_ path: String) async throws -> [String: Any] {
-        let answer = try await ProviderHTTP.send(HTTPClientRequest(url: base + path), client: ProviderHTTP.client, timeout: .seconds(10), provider: "test")
+        let answer = try await ProviderHTTP.send(
+            HTTPClientRequest(url: base + path), client: ProviderHTTP.client, timeout: .seconds(10), provider: "test")
         return (try JSONSerialization.jsonObject(with: answer.body) as? [String: Any]) ?? [:]
     }
 

@@ -9,9 +9,11 @@ import Vapor
     static let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3, 4])
 
     static func provider(_ base: String, model: String = "gpt-image-1", timeout: Duration = .seconds(10)) -> OpenAIImagesProvider {
-        OpenAIImagesProvider(id: "openai", displayName: "OpenAI GPT Image", settings: .init(
-            baseURL: URL(string: base + "/v1")!, apiKey: "sk-test-secret-123", model: model,
-            sizes: [ImageSize(width: 1024, height: 1024)], maxCount: 4, quality: "medium", timeout: timeout))
+        OpenAIImagesProvider(
+            id: "openai", displayName: "OpenAI GPT Image",
+            settings: .init(
+                baseURL: URL(string: base + "/v1")!, apiKey: "sk-test-secret-123", model: model,
+                sizes: [ImageSize(width: 1024, height: 1024)], maxCount: 4, quality: "medium", timeout: timeout))
     }
 
     static let request = GenerationRequest(
@@ -24,7 +26,8 @@ import Vapor
     @Test func textToImageSendsTheDocumentedRequest() async throws {
         try await withFakeServer({ app in
             app.post("v1", "images", "generations") { _ in
-                Response(status: .ok, body: .init(string: Self.answer(Array(repeating: #"{"b64_json":"\#(Self.png.base64EncodedString())"}"#, count: 2))))
+                Response(
+                    status: .ok, body: .init(string: Self.answer(Array(repeating: #"{"b64_json":"\#(Self.png.base64EncodedString())"}"#, count: 2))))
             }
         }) { server in
             let images = try await Self.provider(server.baseURL).generate(Self.request) { _ in }
@@ -45,7 +48,9 @@ import Vapor
     @Test func dallEAsksForBase64AndLinkedImagesAreFetchedAtOnce() async throws {
         try await withFakeServer({ app in
             app.post("v1", "images", "generations") { req in
-                Response(status: .ok, body: .init(string: Self.answer([#"{"url":"http://\#(req.headers.first(name: .host)!)/files/one.png","revised_prompt":"x"}"#])))
+                Response(
+                    status: .ok,
+                    body: .init(string: Self.answer([#"{"url":"http://\#(req.headers.first(name: .host)!)/files/one.png","revised_prompt":"x"}"#])))
             }
             app.get("files", "one.png") { _ in Response(status: .ok, body: .init(data: Self.png)) }
         }) { server in
@@ -84,10 +89,21 @@ import Vapor
         (429, #"{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}"#, Outcome.retryable),
         (500, #"{"error":{"message":"The server had an error","type":"server_error"}}"#, .retryable),
         (503, "upstream unavailable", .retryable),
-        (401, #"{"error":{"message":"Incorrect API key provided: sk-test****123","type":"invalid_request_error","code":"invalid_api_key"}}"#, .permanent),
+        (
+            401, #"{"error":{"message":"Incorrect API key provided: sk-test****123","type":"invalid_request_error","code":"invalid_api_key"}}"#,
+            .permanent
+        ),
         (400, #"{"error":{"message":"Invalid size","type":"invalid_request_error","param":"size"}}"#, .permanent),
-        (400, #"{"error":{"message":"Your request was rejected by the safety system.","type":"image_generation_user_error","code":"moderation_blocked"}}"#, .blocked),
-        (400, #"{"error":{"message":"Your request was rejected as a result of our safety system.","type":"invalid_request_error","code":"content_policy_violation"}}"#, .blocked),
+        (
+            400,
+            #"{"error":{"message":"Your request was rejected by the safety system.","type":"image_generation_user_error","code":"moderation_blocked"}}"#,
+            .blocked
+        ),
+        (
+            400,
+            #"{"error":{"message":"Your request was rejected as a result of our safety system.","type":"invalid_request_error","code":"content_policy_violation"}}"#,
+            .blocked
+        ),
     ])
     func errorsMapToOutcomes(_ status: Int, _ body: String, _ expected: Outcome) async throws {
         try await withFakeServer({ app in

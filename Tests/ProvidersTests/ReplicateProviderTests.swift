@@ -2,9 +2,10 @@ import Crypto
 import Domain
 import Foundation
 import NIOConcurrencyHelpers
-@testable import Providers
 import Testing
 import Vapor
+
+@testable import Providers
 
 private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 5, 5])
 
@@ -13,10 +14,12 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 5, 5])
         _ base: String, timeout: Duration = .seconds(10), poll: Duration = .milliseconds(50), signals: PredictionSignals = PredictionSignals(),
         problems: ProblemReport = .ignored
     ) -> ReplicateProvider {
-        ReplicateProvider(id: "flux", displayName: "FLUX schnell", settings: .init(
-            baseURL: URL(string: base)!, apiToken: "r8_secret", model: "black-forest-labs/flux-schnell",
-            sizes: [ImageSize(width: 1024, height: 1024)], maxCount: 4, waitSeconds: 5, pollInterval: poll, timeout: timeout,
-            webhookURL: "https://pictor.example/webhooks/replicate"), signals: signals, problems: problems)
+        ReplicateProvider(
+            id: "flux", displayName: "FLUX schnell",
+            settings: .init(
+                baseURL: URL(string: base)!, apiToken: "r8_secret", model: "black-forest-labs/flux-schnell",
+                sizes: [ImageSize(width: 1024, height: 1024)], maxCount: 4, waitSeconds: 5, pollInterval: poll, timeout: timeout,
+                webhookURL: "https://pictor.example/webhooks/replicate"), signals: signals, problems: problems)
     }
 
     static let request = GenerationRequest(prompt: "a fox", size: ImageSize(width: 1024, height: 1024), count: 2, seed: 77)
@@ -28,11 +31,17 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 5, 5])
                 Response(status: .created, body: .init(string: #"{"id":"p1","status":"starting","output":null,"error":null}"#))
             }
             app.get("v1", "predictions", "p1") { req in
-                let n = polls.withLockedValue { $0 += 1; return $0 }
+                let n = polls.withLockedValue {
+                    $0 += 1
+                    return $0
+                }
                 let host = req.headers.first(name: .host)!
-                return Response(status: .ok, body: .init(string: n < 2
-                    ? #"{"id":"p1","status":"processing","output":null}"#
-                    : #"{"id":"p1","status":"succeeded","output":["http://\#(host)/files/a.png","http://\#(host)/files/b.png"]}"#))
+                return Response(
+                    status: .ok,
+                    body: .init(
+                        string: n < 2
+                            ? #"{"id":"p1","status":"processing","output":null}"#
+                            : #"{"id":"p1","status":"succeeded","output":["http://\#(host)/files/a.png","http://\#(host)/files/b.png"]}"#))
             }
             app.get("files", ":name") { _ in Response(status: .ok, body: .init(data: png)) }
         }) { server in
@@ -60,7 +69,10 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 5, 5])
                 Response(status: .created, body: .init(string: #"{"id":"p5","status":"starting"}"#))
             }
             app.get("v1", "predictions", "p5") { req in
-                let n = polls.withLockedValue { $0 += 1; return $0 }
+                let n = polls.withLockedValue {
+                    $0 += 1
+                    return $0
+                }
                 if n == 1 { return Response(status: .badGateway) }
                 let host = req.headers.first(name: .host)!
                 return Response(status: .ok, body: .init(string: #"{"id":"p5","status":"succeeded","output":["http://\#(host)/files/a.png"]}"#))
@@ -176,7 +188,9 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 5, 5])
                 Response(status: .created, body: .init(string: #"{"id":"p6","status":"starting"}"#))
             }
             app.get("v1", "predictions", "p6") { _ in Response(status: .ok, body: .init(string: #"{"id":"p6","status":"processing"}"#)) }
-            app.post("v1", "predictions", "p6", "cancel") { _ in Response(status: .notFound, body: .init(string: #"{"detail":"Not found.","status":404}"#)) }
+            app.post("v1", "predictions", "p6", "cancel") { _ in
+                Response(status: .notFound, body: .init(string: #"{"detail":"Not found.","status":404}"#))
+            }
         }) { server in
             let provider = Self.provider(server.baseURL, problems: ProblemReport { text in reported.withLockedValue { $0.append(text) } })
             let task = Task { try await provider.generate(Self.request) { _ in } }
@@ -191,7 +205,9 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 5, 5])
     }
 
     @Test func aFlaggedResultIsBlockedAndAFailureIsPermanent() async throws {
-        for (error, expectBlocked) in [("NSFW content detected. Try running it again, or try a different prompt.", true), ("CUDA out of memory", false)] {
+        for (error, expectBlocked) in [
+            ("NSFW content detected. Try running it again, or try a different prompt.", true), ("CUDA out of memory", false),
+        ] {
             try await withFakeServer({ app in
                 app.post("v1", "models", "black-forest-labs", "flux-schnell", "predictions") { _ in
                     Response(status: .created, body: .init(string: #"{"id":"p3","status":"failed","error":"\#(error)"}"#))
@@ -218,9 +234,12 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 5, 5])
             }
             app.get("v1", "predictions", "p4") { req in
                 let finished = done.withLockedValue { $0 }
-                return Response(status: .ok, body: .init(string: finished
-                    ? #"{"id":"p4","status":"succeeded","output":"http://\#(req.headers.first(name: .host)!)/files/c.png"}"#
-                    : #"{"id":"p4","status":"processing"}"#))
+                return Response(
+                    status: .ok,
+                    body: .init(
+                        string: finished
+                            ? #"{"id":"p4","status":"succeeded","output":"http://\#(req.headers.first(name: .host)!)/files/c.png"}"#
+                            : #"{"id":"p4","status":"processing"}"#))
             }
             app.get("files", ":name") { _ in Response(status: .ok, body: .init(data: png)) }
         }) { server in
@@ -255,15 +274,20 @@ private let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 5, 5])
         let timestamp = String(Int(now.timeIntervalSince1970))
         let good = Self.sign(id: "msg_1", timestamp: timestamp, body: Self.body)
         #expect(ReplicateWebhook.isAuthentic(id: "msg_1", timestamp: timestamp, signatures: good, body: Self.body, secret: Self.secret, now: now))
-        #expect(ReplicateWebhook.isAuthentic(id: "msg_1", timestamp: timestamp, signatures: "v1,AAAA " + good, body: Self.body, secret: Self.secret, now: now))
-        #expect(!ReplicateWebhook.isAuthentic(id: "msg_1", timestamp: timestamp, signatures: good, body: Data(#"{"id":"p2"}"#.utf8), secret: Self.secret, now: now))
+        #expect(
+            ReplicateWebhook.isAuthentic(
+                id: "msg_1", timestamp: timestamp, signatures: "v1,AAAA " + good, body: Self.body, secret: Self.secret, now: now))
+        #expect(
+            !ReplicateWebhook.isAuthentic(
+                id: "msg_1", timestamp: timestamp, signatures: good, body: Data(#"{"id":"p2"}"#.utf8), secret: Self.secret, now: now))
         #expect(!ReplicateWebhook.isAuthentic(id: "msg_2", timestamp: timestamp, signatures: good, body: Self.body, secret: Self.secret, now: now))
         let other = "whsec_" + Data("another-key-another-key-another!".utf8).base64EncodedString()
         #expect(!ReplicateWebhook.isAuthentic(id: "msg_1", timestamp: timestamp, signatures: good, body: Self.body, secret: other, now: now))
         let stale = String(Int(now.timeIntervalSince1970) - 600)
-        #expect(!ReplicateWebhook.isAuthentic(
-            id: "msg_1", timestamp: stale, signatures: Self.sign(id: "msg_1", timestamp: stale, body: Self.body), body: Self.body,
-            secret: Self.secret, now: now))
+        #expect(
+            !ReplicateWebhook.isAuthentic(
+                id: "msg_1", timestamp: stale, signatures: Self.sign(id: "msg_1", timestamp: stale, body: Self.body), body: Self.body,
+                secret: Self.secret, now: now))
         #expect(!ReplicateWebhook.isAuthentic(id: "msg_1", timestamp: timestamp, signatures: "", body: Self.body, secret: Self.secret, now: now))
     }
 

@@ -15,7 +15,10 @@ import Testing
         await #expect(throws: ProviderError.blocked("IMAGE_PROHIBITED_CONTENT")) { _ = try await provider.generate(request) { _ in } }
         let images = try await provider.generate(request) { _ in }
         #expect(images.count == 2)
-        guard case .rgb(let pixels, 64, 64) = images[0] else { Issue.record("64×64 RGB"); return }
+        guard case .rgb(let pixels, 64, 64) = images[0] else {
+            Issue.record("64×64 RGB")
+            return
+        }
         #expect(pixels.count == 64 * 64 * 3)
         #expect(images[0] != images[1])
         #expect(await provider.received().count == 3)

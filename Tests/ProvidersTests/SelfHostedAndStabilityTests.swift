@@ -10,9 +10,11 @@ private let grid = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 7, 7])
 
 @Suite struct Automatic1111ProviderTests {
     static func provider(_ base: String, timeout: Duration = .seconds(10)) -> Automatic1111Provider {
-        Automatic1111Provider(id: "a1111", displayName: "My GPU", settings: .init(
-            baseURL: URL(string: base)!, credentials: "pictor:gpu-pass", sizes: [ImageSize(width: 512, height: 512)], maxCount: 4,
-            steps: 20, timeout: timeout, progressInterval: .milliseconds(100)))
+        Automatic1111Provider(
+            id: "a1111", displayName: "My GPU",
+            settings: .init(
+                baseURL: URL(string: base)!, credentials: "pictor:gpu-pass", sizes: [ImageSize(width: 512, height: 512)], maxCount: 4,
+                steps: 20, timeout: timeout, progressInterval: .milliseconds(100)))
     }
 
     @Test func txt2imgSendsTheDocumentedRequestAndReportsProgress() async throws {
@@ -87,12 +89,15 @@ private let grid = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 7, 7])
             // AUTOMATIC1111 (modules/api/api.py) rewrites every HTTPException through its own
             // handler: this body, and no `WWW-Authenticate`.
             app.post("sdapi", "v1", "txt2img") { _ in
-                Response(status: .unauthorized, headers: ["Content-Type": "application/json"],
-                         body: .init(string: #"{"error":"HTTPException","detail":"Incorrect username or password","body":"","errors":""}"#))
+                Response(
+                    status: .unauthorized, headers: ["Content-Type": "application/json"],
+                    body: .init(string: #"{"error":"HTTPException","detail":"Incorrect username or password","body":"","errors":""}"#))
             }
         }) { server in
             do {
-                _ = try await Self.provider(server.baseURL).generate(GenerationRequest(prompt: "x", size: ImageSize(width: 512, height: 512), seed: 1)) { _ in }
+                _ = try await Self.provider(server.baseURL).generate(
+                    GenerationRequest(prompt: "x", size: ImageSize(width: 512, height: 512), seed: 1)
+                ) { _ in }
                 Issue.record("401 must fail")
             } catch ProviderError.permanent(let reason) {
                 #expect(reason.contains("credentials") && !reason.contains("gpu-pass"))
@@ -103,9 +108,11 @@ private let grid = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 7, 7])
 
 @Suite struct StabilityProviderTests {
     static func provider(_ base: String) -> StabilityProvider {
-        StabilityProvider(id: "sd3", displayName: "Stable Diffusion 3.5", settings: .init(
-            baseURL: URL(string: base)!, apiKey: "sk-stab-secret", service: .sd3, model: "sd3.5-large",
-            sizes: [ImageSize(width: 1344, height: 768)], maxCount: 2))
+        StabilityProvider(
+            id: "sd3", displayName: "Stable Diffusion 3.5",
+            settings: .init(
+                baseURL: URL(string: base)!, apiKey: "sk-stab-secret", service: .sd3, model: "sd3.5-large",
+                sizes: [ImageSize(width: 1344, height: 768)], maxCount: 2))
     }
 
     static func answer(_ finish: String = "SUCCESS", seed: Int = 1) -> String {
@@ -126,8 +133,10 @@ private let grid = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 7, 7])
             #expect(first.headers.first(name: "Authorization") == "Bearer sk-stab-secret")
             #expect(first.headers.first(name: "Accept") == "application/json")
             #expect(first.headers.first(name: "stability-client-user-id") == "u_abc")
-            for (field, value) in [("prompt", "a fox"), ("negative_prompt", "text"), ("seed", "100"), ("aspect_ratio", "16:9"),
-                                   ("model", "sd3.5-large"), ("output_format", "png")] {
+            for (field, value) in [
+                ("prompt", "a fox"), ("negative_prompt", "text"), ("seed", "100"), ("aspect_ratio", "16:9"),
+                ("model", "sd3.5-large"), ("output_format", "png"),
+            ] {
                 #expect(first.text.contains("name=\"\(field)\"\r\n\r\n\(value)\r\n"), "\(field)")
             }
             #expect(server.received[1].text.contains("name=\"seed\"\r\n\r\n101\r\n"))
@@ -161,15 +170,18 @@ private let grid = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 7, 7])
             }
         }) { server in
             do {
-                _ = try await Self.provider(server.baseURL).generate(GenerationRequest(prompt: "x", size: ImageSize(width: 1344, height: 768), seed: 1)) { _ in }
+                _ = try await Self.provider(server.baseURL).generate(
+                    GenerationRequest(prompt: "x", size: ImageSize(width: 1344, height: 768), seed: 1)
+                ) { _ in }
                 Issue.record("must fail")
             } catch let error as ProviderError {
-                let outcome = switch error {
-                case .blocked: "blocked"
-                case .retryable: "retryable"
-                case .permanent: "permanent"
-                case .cancelled: "cancelled"
-                }
+                let outcome =
+                    switch error {
+                    case .blocked: "blocked"
+                    case .retryable: "retryable"
+                    case .permanent: "permanent"
+                    case .cancelled: "cancelled"
+                    }
                 #expect(outcome == expected, "\(error)")
             }
         }
@@ -178,12 +190,15 @@ private let grid = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 7, 7])
 
 @Suite struct GeminiImageProviderTests {
     static func provider(_ base: String) -> GeminiImageProvider {
-        GeminiImageProvider(id: "gemini", displayName: "Gemini", settings: .init(
-            baseURL: URL(string: base)!, apiKey: "g-key-secret", model: "gemini-2.5-flash-image",
-            sizes: [ImageSize(width: 1024, height: 1024)], maxCount: 2))
+        GeminiImageProvider(
+            id: "gemini", displayName: "Gemini",
+            settings: .init(
+                baseURL: URL(string: base)!, apiKey: "g-key-secret", model: "gemini-2.5-flash-image",
+                sizes: [ImageSize(width: 1024, height: 1024)], maxCount: 2))
     }
 
-    static let ok = #"{"candidates":[{"content":{"parts":[{"text":"here"},{"inlineData":{"mimeType":"image/png","data":"\#(png.base64EncodedString())"}}]},"finishReason":"STOP"}]}"#
+    static let ok =
+        #"{"candidates":[{"content":{"parts":[{"text":"here"},{"inlineData":{"mimeType":"image/png","data":"\#(png.base64EncodedString())"}}]},"finishReason":"STOP"}]}"#
 
     @Test func theRequestCarriesPromptReferencesAndAspectRatio() async throws {
         try await withFakeServer({ app in
@@ -213,7 +228,9 @@ private let grid = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 7, 7])
             app.post("v1beta", "models", "gemini-2.5-flash-image:generateContent") { _ in Response(status: .ok, body: .init(string: body)) }
         }) { server in
             do {
-                _ = try await Self.provider(server.baseURL).generate(GenerationRequest(prompt: "x", size: ImageSize(width: 1024, height: 1024), seed: 1)) { _ in }
+                _ = try await Self.provider(server.baseURL).generate(
+                    GenerationRequest(prompt: "x", size: ImageSize(width: 1024, height: 1024), seed: 1)
+                ) { _ in }
                 Issue.record("a refusal must fail")
             } catch ProviderError.blocked {}
         }

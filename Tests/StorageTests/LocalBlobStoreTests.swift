@@ -81,8 +81,10 @@ import Testing
     }
 
     @Test func putAllStoresEveryBlob() async throws {
-        let blobs = try [("users/1/generations/g.0.png", 70_000), ("users/1/generations/g.0.thumb.webp", 900),
-                         ("users/2/generations/h.0.png", 10)].map { (key: try BlobKey($0.0), data: Data(repeating: UInt8($0.1 % 256), count: $0.1)) }
+        let blobs = try [
+            ("users/1/generations/g.0.png", 70_000), ("users/1/generations/g.0.thumb.webp", 900),
+            ("users/2/generations/h.0.png", 10),
+        ].map { (key: try BlobKey($0.0), data: Data(repeating: UInt8($0.1 % 256), count: $0.1)) }
         try await store.put(all: blobs)
         for blob in blobs {
             #expect(try await store.get(blob.key) == blob.data)
@@ -125,8 +127,10 @@ import Testing
     }
 
     @Test func keysOutsideTheLayoutHaveNoOwner() throws {
-        for raw in ["parts/a.png", "users/not-a-uuid/generations/\(UUID()).0-a.png", "users/\(UUID())/other/\(UUID()).png",
-                    "users/\(UUID())/generations/nope.png", "users/\(UUID())/generations/a/b.png"] {
+        for raw in [
+            "parts/a.png", "users/not-a-uuid/generations/\(UUID()).0-a.png", "users/\(UUID())/other/\(UUID()).png",
+            "users/\(UUID())/generations/nope.png", "users/\(UUID())/generations/a/b.png",
+        ] {
             #expect(try BlobKey(raw).owner == nil, "\(raw)")
         }
     }

@@ -1,8 +1,9 @@
 import AsyncHTTPClient
 import Foundation
-@testable import Storage
-import Testing
 import TestSupport
+import Testing
+
+@testable import Storage
 
 /// S3BlobStore against moto's S3 server with signature checking on (a wrong secret is refused).
 @Suite(.serialized) struct S3BlobStoreTests {
@@ -34,9 +35,10 @@ import TestSupport
             try await store.put(Data("other".utf8), at: try BlobKey("users/u2/references/r1.png"))
             #expect(try await store.get(key) == image)
             #expect(try await store.exists(key))
-            #expect(try await store.list(prefix: "users/u1/").map(\.rawValue) == [
-                "users/u1/generations/g1/0-abc.png", "users/u1/generations/g1/0-abc.thumb.webp",
-            ])
+            #expect(
+                try await store.list(prefix: "users/u1/").map(\.rawValue) == [
+                    "users/u1/generations/g1/0-abc.png", "users/u1/generations/g1/0-abc.thumb.webp",
+                ])
             // When each was written, as the bucket says (its clock: within a few minutes of ours).
             for entry in try await store.entries(prefix: "users/") {
                 #expect(abs(entry.modified.timeIntervalSinceNow) < 600, "\(entry)")
@@ -58,7 +60,10 @@ import TestSupport
                 try await S3BlobStore(settings: wrong).put(Data("x".utf8), at: key)
                 Issue.record("a wrong secret must be refused")
             } catch let error as BlobStoreError {
-                guard case .ioFailure(_, let detail) = error else { Issue.record("\(error)"); return }
+                guard case .ioFailure(_, let detail) = error else {
+                    Issue.record("\(error)")
+                    return
+                }
                 #expect(detail.contains("SignatureDoesNotMatch") && detail.contains("S3_SECRET_ACCESS_KEY"))
                 #expect(!detail.contains("not-the-secret"))
             }
@@ -109,7 +114,8 @@ import TestSupport
 
     /// The multipart uploads the bucket has in progress (started, neither completed nor aborted).
     static func uploadsInProgress(_ store: S3BlobStore, _ settings: S3BlobStore.Settings) async throws -> Int {
-        let answer = try await store.send("GET", url: URL(string: "\(settings.endpoint.absoluteString)/\(settings.bucket)?uploads")!, operation: "list")
+        let answer = try await store.send(
+            "GET", url: URL(string: "\(settings.endpoint.absoluteString)/\(settings.bucket)?uploads")!, operation: "list")
         return String(decoding: answer.body, as: UTF8.self).components(separatedBy: "<UploadId>").count - 1
     }
 

@@ -27,7 +27,9 @@ import Testing
         let body = Data("Welcome to Amazon S3.".utf8)
         let headers = Self.signer.sign(
             method: "PUT", url: URL(string: "https://examplebucket.s3.amazonaws.com/test$file.text")!,
-            headers: ["host": "examplebucket.s3.amazonaws.com", "date": "Fri, 24 May 2013 00:00:00 GMT", "x-amz-storage-class": "REDUCED_REDUNDANCY"],
+            headers: [
+                "host": "examplebucket.s3.amazonaws.com", "date": "Fri, 24 May 2013 00:00:00 GMT", "x-amz-storage-class": "REDUCED_REDUNDANCY",
+            ],
             payloadHash: SigV4.payloadHash(body), date: Self.date)
         #expect(Self.signature(headers) == "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd")
     }

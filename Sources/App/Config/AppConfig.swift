@@ -1,6 +1,7 @@
 import Domain
 import Foundation
 import Imaging
+import Logging
 import Storage
 
 /// Every setting Pictor reads, parsed once at boot from the environment
@@ -140,7 +141,8 @@ public struct AppConfig: Sendable, Equatable {
             "host": host, "port": String(port), "public_base_url": publicBaseURL.absoluteString,
             "database": database.redacted, "auto_migrate": String(autoMigrate),
             "blob_dir": blobDirectory,
-            "blob_store": s3.map { "s3://\($0.bucket) at \($0.endpoint.absoluteString)" } ?? "local", "log_level": logLevel.rawValue, "log_format": logFormat.rawValue,
+            "blob_store": s3.map { "s3://\($0.bucket) at \($0.endpoint.absoluteString)" } ?? "local", "log_level": logLevel.rawValue,
+            "log_format": logFormat.rawValue,
             "metrics_token": metricsToken == nil ? "unset" : "set",
             "job_workers": String(jobWorkers), "job_shutdown_grace_s": String(jobShutdownGraceSeconds),
             "password_hash_cost": String(passwordHashCost),
@@ -172,8 +174,6 @@ public enum DatabaseSetting: Sendable, Equatable {
         }
     }
 }
-
-import Logging
 
 extension AppConfig.LogLevel {
     public var swiftLogLevel: Logger.Level { Logger.Level(rawValue: rawValue) ?? .info }

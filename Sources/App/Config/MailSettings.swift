@@ -36,9 +36,10 @@ extension ConfigReader {
             if username != nil, password == nil {
                 throw ConfigError(variable: "SMTP_PASSWORD", problem: "is required when SMTP_USERNAME is set")
             }
-            transport = .smtp(SMTPSettings(
-                host: host, port: try integer("SMTP_PORT", default: security == .tls ? 465 : 587, range: 1...65535),
-                security: security, username: username, password: password, caFile: optionalString("SMTP_CA_FILE")))
+            transport = .smtp(
+                SMTPSettings(
+                    host: host, port: try integer("SMTP_PORT", default: security == .tls ? 465 : 587, range: 1...65535),
+                    security: security, username: username, password: password, caFile: optionalString("SMTP_CA_FILE")))
         case "http":
             guard let token = optionalString("MAIL_API_TOKEN") else {
                 throw ConfigError(variable: "MAIL_API_TOKEN", problem: "is required when MAIL_TRANSPORT=http")
@@ -50,7 +51,6 @@ extension ConfigReader {
         return MailSettings(from: from, transport: transport)
     }
 }
-
 
 extension MailSettings {
     /// The mailer for these settings.

@@ -8,10 +8,11 @@ import Vapor
 /// schema. On PostgreSQL the lock is an advisory lock; on SQLite a lock file beside the database.
 enum Migrations {
     static func withLock<T: Sendable>(_ app: Application, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        let target: MigrationLock.Target = switch app.pictor.config.database {
-        case .sqlite(let path): .sqlite(path: path)
-        case .postgres(let url): .postgres(url: url)
-        }
+        let target: MigrationLock.Target =
+            switch app.pictor.config.database {
+            case .sqlite(let path): .sqlite(path: path)
+            case .postgres(let url): .postgres(url: url)
+            }
         return try await MigrationLock.withLock(target, body)
     }
 

@@ -34,9 +34,11 @@ struct LayoutContext: Encodable {
             Link(label: label, href: url.path, current: path == url.path)
         }
         let user = request.currentUser
-        let navigation = user == nil
+        let navigation =
+            user == nil
             ? [link("Home", .home), link("Sign in", .signIn), link("Create account", .signUp)]
-            : [link("Studio", .studio), link("Your images", .gallery), link("Account", .account)] + (user!.role >= .support ? [link("Console", .admin)] : [])
+            : [link("Studio", .studio), link("Your images", .gallery), link("Account", .account)]
+                + (user!.role >= .support ? [link("Console", .admin)] : [])
         return LayoutContext(
             title: title,
             navigation: navigation,

@@ -8,7 +8,9 @@ extension PageCursor {
     static func from(_ req: Request) throws -> PageCursor? {
         guard let token = try? req.query.get(String.self, at: "cursor") else { return nil }
         guard let cursor = PageCursor(token: token) else {
-            throw GenerationInputError(fieldErrors: [FieldError(field: "cursor", message: "This cursor is not one Pictor gave out; start from the first page.")])
+            throw GenerationInputError(fieldErrors: [
+                FieldError(field: "cursor", message: "This cursor is not one Pictor gave out; start from the first page.")
+            ])
         }
         return cursor
     }

@@ -103,7 +103,8 @@ public final class JobRunner: Sendable {
                 // interval; every other claim looks at waiting jobs only.
                 if let job = try await JobQueue.claim(
                     owner: holder, leaseFor: settings.lease, now: app.pictor.queueClock.now, expectWork: busy,
-                    includeAbandoned: Self.isDue(lastAbandonedClaim, every: settings.pollInterval), on: app.db) {
+                    includeAbandoned: Self.isDue(lastAbandonedClaim, every: settings.pollInterval), on: app.db)
+                {
                     busy = true
                     await execute(job, holder: holder, app: app, logger: logger)
                     continue
@@ -177,20 +178,26 @@ public final class JobRunner: Sendable {
             let recorded: Bool
             switch decision {
             case .retry(let at):
-                logger.warning("job failed; will retry", metadata: [
-                    "attempt": .stringConvertible(job.attempt), "error": .string(failure.message),
-                    "retry-in-s": .string(String(format: "%.1f", at.timeIntervalSince(now))),
-                ])
+                logger.warning(
+                    "job failed; will retry",
+                    metadata: [
+                        "attempt": .stringConvertible(job.attempt), "error": .string(failure.message),
+                        "retry-in-s": .string(String(format: "%.1f", at.timeIntervalSince(now))),
+                    ])
                 recorded = try await JobQueue.reschedule(job.id, owner: holder, error: failure.message, runAt: at, now: now, on: app.db)
             case .postpone(let at):
-                logger.info("job postponed", metadata: [
-                    "reason": .string(failure.message), "run-in-s": .string(String(format: "%.1f", at.timeIntervalSince(now))),
-                ])
+                logger.info(
+                    "job postponed",
+                    metadata: [
+                        "reason": .string(failure.message), "run-in-s": .string(String(format: "%.1f", at.timeIntervalSince(now))),
+                    ])
                 recorded = try await JobQueue.postpone(job.id, owner: holder, reason: failure.message, runAt: at, now: now, on: app.db)
             case .bury:
-                logger.error("job failed for good", metadata: [
-                    "attempt": .stringConvertible(job.attempt), "error": .string(failure.message),
-                ])
+                logger.error(
+                    "job failed for good",
+                    metadata: [
+                        "attempt": .stringConvertible(job.attempt), "error": .string(failure.message),
+                    ])
                 recorded = try await JobQueue.bury(job.id, owner: holder, error: failure.message, now: now, on: app.db)
             }
             if !recorded { logger.warning("job failed after its lease was lost; the new holder's outcome stands") }
@@ -247,10 +254,12 @@ public final class JobRunner: Sendable {
     /// On PostgreSQL, the enqueues of every process: once listening (again), one wake-up for
     /// all, as jobs may have been enqueued while the connection was down.
     var notifications: DatabaseNotifications.Subscription {
-        DatabaseNotifications.Subscription(channel: JobQueue.channel, listening: { listening in
-            if listening { self.wake.wakeAll() }
-            self.listening.store(listening, ordering: .relaxed)
-        }, received: { self.notified(by: $0) })
+        DatabaseNotifications.Subscription(
+            channel: JobQueue.channel,
+            listening: { listening in
+                if listening { self.wake.wakeAll() }
+                self.listening.store(listening, ordering: .relaxed)
+            }, received: { self.notified(by: $0) })
     }
 }
 

@@ -21,9 +21,11 @@ struct JobWorkersLifecycle: LifecycleHandler {
     let runner: JobRunner
 
     func didBootAsync(_ application: Application) async throws {
-        application.logger.info("job workers starting", metadata: [
-            "workers": .stringConvertible(runner.settings.concurrency), "owner": .string(runner.owner),
-        ])
+        application.logger.info(
+            "job workers starting",
+            metadata: [
+                "workers": .stringConvertible(runner.settings.concurrency), "owner": .string(runner.owner),
+            ])
         runner.start(app: application)
     }
 
@@ -54,13 +56,14 @@ struct WorkerCommand: AsyncCommand {
 enum TerminationSignal {
     static func stream() -> AsyncStream<String> {
         AsyncStream<String> { continuation in
-            let sources = SignalSources([(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")].map { number, name in
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler { continuation.yield(name) }
-                source.resume()
-                return source
-            })
+            let sources = SignalSources(
+                [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")].map { number, name in
+                    signal(number, SIG_IGN)
+                    let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                    source.setEventHandler { continuation.yield(name) }
+                    source.resume()
+                    return source
+                })
             continuation.onTermination = { _ in sources.cancel() }
         }
     }
@@ -75,6 +78,6 @@ enum TerminationSignal {
     private final class SignalSources: @unchecked Sendable {
         let sources: [any DispatchSourceSignal]
         init(_ sources: [any DispatchSourceSignal]) { self.sources = sources }
-        func cancel() { sources.forEach { $0.cancel() } }
+        func cancel() { for source in sources { source.cancel() } }
     }
 }

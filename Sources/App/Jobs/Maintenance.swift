@@ -40,9 +40,11 @@ struct MaintenanceHandler: JobHandler {
         let purged = try await GallerySweeps.purgeDeleted(app: app, now: app.pictor.clock.now())
         let removed = try await GenerationSweeps.removeUnrecordedBlobs(app: app, now: app.pictor.clock.now())
         if ended + purged + removed > 0 {
-            context.logger.notice("maintenance", metadata: [
-                "generations-ended": "\(ended)", "deleted-generations-purged": "\(purged)", "blobs-removed": "\(removed)",
-            ])
+            context.logger.notice(
+                "maintenance",
+                metadata: [
+                    "generations-ended": "\(ended)", "deleted-generations-purged": "\(purged)", "blobs-removed": "\(removed)",
+                ])
         }
         // The next sweep is queued as this one is marked done, together, and not when another
         // will do it: two chains (two processes that scheduled one at the same moment) become one.

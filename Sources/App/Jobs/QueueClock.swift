@@ -73,8 +73,9 @@ final class QueueClock: Sendable {
         do {
             try await align(on: db)
             if abs(measuredOffset) > 1 {
-                logger.warning("this machine's clock disagrees with the database's; the job queue follows the database's",
-                               metadata: ["offset-s": .string(String(format: "%.3f", measuredOffset))])
+                logger.warning(
+                    "this machine's clock disagrees with the database's; the job queue follows the database's",
+                    metadata: ["offset-s": .string(String(format: "%.3f", measuredOffset))])
             }
             return true
         } catch {

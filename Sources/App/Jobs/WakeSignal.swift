@@ -27,7 +27,7 @@ final class WakeSignal: Sendable {
             if state.waiters.isEmpty { state.missed = true }
             return Array(state.waiters.values)
         }
-        waiters.forEach { $0.resume() }
+        for waiter in waiters { waiter.resume() }
     }
 
     /// How many are waiting now (tests look).

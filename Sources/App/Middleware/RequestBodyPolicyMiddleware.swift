@@ -53,17 +53,19 @@ struct RequestBodyPolicyMiddleware: AsyncMiddleware {
         guard let contentType = request.headers.contentType else { return try await next.respond(to: request) }
         let pattern = RequestObservationMiddleware.routeLabel(request)
         let policy = BodyPolicy.of(method: request.method, pattern: pattern, in: routes)
-        let encoding: BodyPolicy.Encoding? = switch (contentType.type, contentType.subType) {
-        case ("application", "x-www-form-urlencoded"): .urlEncodedForm
-        case ("application", "json"): .json
-        case ("multipart", "form-data"): .multipartForm
-        default: nil
-        }
+        let encoding: BodyPolicy.Encoding? =
+            switch (contentType.type, contentType.subType) {
+            case ("application", "x-www-form-urlencoded"): .urlEncodedForm
+            case ("application", "json"): .json
+            case ("multipart", "form-data"): .multipartForm
+            default: nil
+            }
         guard let encoding, policy.accepts.contains(encoding) else {
             throw BodyPolicyError.unsupportedEncoding(policy.accepts)
         }
         if let length = request.headers.first(name: .contentLength).flatMap({ BoundedNumber.parse($0, in: 0...Int.max) }),
-            length > policy.maxBytes {
+            length > policy.maxBytes
+        {
             throw BodyPolicyError.tooLarge(maxBytes: policy.maxBytes)
         }
         if encoding == .multipartForm {

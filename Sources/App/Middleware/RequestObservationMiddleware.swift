@@ -33,12 +33,14 @@ struct RequestObservationMiddleware: AsyncMiddleware {
         let route = Self.routeLabel(request)
         metrics.record(method: request.method.rawValue, route: route, status: status, duration: elapsed)
         let milliseconds = elapsed.seconds * 1000
-        request.logger.info("request", metadata: [
-            "method": .string(request.method.rawValue),
-            "route": .string(route),
-            "status": .stringConvertible(status),
-            "duration_ms": .string(String(format: "%.2f", milliseconds)),
-        ])
+        request.logger.info(
+            "request",
+            metadata: [
+                "method": .string(request.method.rawValue),
+                "route": .string(route),
+                "status": .stringConvertible(status),
+                "duration_ms": .string(String(format: "%.2f", milliseconds)),
+            ])
         return milliseconds
     }
 

@@ -23,14 +23,15 @@ struct WriteBackpressureMiddleware: AsyncMiddleware {
         // empty write completes only after the head before it has been sent.
         let body = response.body.buffer ?? (response.body.count == 0 ? request.byteBufferAllocator.buffer(capacity: 0) : nil)
         guard let body else { return response }
-        response.body = .init(stream: { writer in
-            writer.write(.buffer(body)).whenComplete { sent in
-                switch sent {
-                case .success: writer.write(.end, promise: nil)
-                case .failure(let error): writer.write(.error(error), promise: nil)
+        response.body = .init(
+            stream: { writer in
+                writer.write(.buffer(body)).whenComplete { sent in
+                    switch sent {
+                    case .success: writer.write(.end, promise: nil)
+                    case .failure(let error): writer.write(.error(error), promise: nil)
+                    }
                 }
-            }
-        }, count: body.readableBytes, byteBufferAllocator: request.byteBufferAllocator)
+            }, count: body.readableBytes, byteBufferAllocator: request.byteBufferAllocator)
         return response
     }
 }

@@ -13,13 +13,13 @@ public final class HTTPMetrics: Sendable {
 
     private static var requests: MetricNameDescriptor {
         MetricNameDescriptor(
-        namespace: "pictor", subsystem: "http", metricName: "requests", unitName: "total",
-        helpText: "HTTP requests answered, by method, route and status.")
+            namespace: "pictor", subsystem: "http", metricName: "requests", unitName: "total",
+            helpText: "HTTP requests answered, by method, route and status.")
     }
     private static var latency: MetricNameDescriptor {
         MetricNameDescriptor(
-        namespace: "pictor", subsystem: "http", metricName: "request_duration", unitName: "seconds",
-        helpText: "Time from request to response head, by method, route and status.")
+            namespace: "pictor", subsystem: "http", metricName: "request_duration", unitName: "seconds",
+            helpText: "Time from request to response head, by method, route and status.")
     }
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {

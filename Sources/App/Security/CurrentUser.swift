@@ -1,3 +1,5 @@
+import Domain
+import Persistence
 import Vapor
 
 /// The signed-in person for this request, loaded from the session cookie.
@@ -67,15 +69,15 @@ extension Request {
     /// (Vapor's `peerAddress` believes `Forwarded` and `X-Forwarded-For` from anyone: a client
     /// could pick a new network per guess, or lock another network out).
     var clientAddress: String {
-        if pictor.config.trustProxy, let forwarded = headers[("X-Forwarded-For")].last?
-            .split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !forwarded.isEmpty {
+        if pictor.config.trustProxy,
+            let forwarded = headers[("X-Forwarded-For")].last?
+                .split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !forwarded.isEmpty
+        {
             return forwarded
         }
         return remoteAddress?.ipAddress ?? "unknown"
     }
 }
-
-import Domain
 
 extension Request {
     /// The signed-in person's account row; 404 if it has gone.
@@ -84,5 +86,3 @@ extension Request {
         return user
     }
 }
-
-import Persistence

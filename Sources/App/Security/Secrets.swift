@@ -1,8 +1,9 @@
 import Crypto
 import Domain
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The server's secret key and what is derived from it.

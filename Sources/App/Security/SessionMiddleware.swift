@@ -91,7 +91,8 @@ struct CSRFMiddleware: AsyncMiddleware {
         // after the token matched.
         if let type = request.headers.contentType, type.type == "multipart", type.subType == "form-data",
             request.url.path == SiteURL.studio.path, request.currentUser != nil,
-            let boundary = MultipartShape.boundary(fromParameter: type.parameters["boundary"]) {
+            let boundary = MultipartShape.boundary(fromParameter: type.parameters["boundary"])
+        {
             guard let body = try await request.body.collect(max: maxMultipartBody).get() else { return nil }
             return body.withUnsafeReadableBytes {
                 MultipartShape.leadingField(named: "_csrf", in: $0.assumingMemoryBound(to: UInt8.self), boundary: boundary)

@@ -52,17 +52,19 @@ enum DeviceSummary {
     static func describe(userAgent: String?) -> String {
         guard let agent = userAgent, !agent.isEmpty else { return "Unknown device" }
         let browser: String =
-            agent.contains("Edg/") ? "Edge" :
-            agent.contains("Firefox/") ? "Firefox" :
-            agent.contains("Chrome/") || agent.contains("Chromium/") ? "Chrome" :
-            agent.contains("Safari/") ? "Safari" :
-            agent.lowercased().contains("curl") ? "curl" : "Another browser"
+            agent.contains("Edg/")
+            ? "Edge"
+            : agent.contains("Firefox/")
+                ? "Firefox"
+                : agent.contains("Chrome/") || agent.contains("Chromium/")
+                    ? "Chrome" : agent.contains("Safari/") ? "Safari" : agent.lowercased().contains("curl") ? "curl" : "Another browser"
         let system: String =
-            agent.contains("Android") ? "Android" :
-            agent.contains("iPhone") || agent.contains("iPad") ? "iOS" :
-            agent.contains("Mac OS X") || agent.contains("Macintosh") ? "macOS" :
-            agent.contains("Windows") ? "Windows" :
-            agent.contains("Linux") ? "Linux" : "an unknown system"
+            agent.contains("Android")
+            ? "Android"
+            : agent.contains("iPhone") || agent.contains("iPad")
+                ? "iOS"
+                : agent.contains("Mac OS X") || agent.contains("Macintosh")
+                    ? "macOS" : agent.contains("Windows") ? "Windows" : agent.contains("Linux") ? "Linux" : "an unknown system"
         return "\(browser) on \(system)"
     }
 }

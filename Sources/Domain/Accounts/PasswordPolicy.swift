@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a password must be: at least 8 characters, at most 72 bytes (bcrypt reads no
 /// further), not a well-known leaked password, not the email address.
 public enum PasswordPolicy {
@@ -43,8 +45,6 @@ public enum EmailAddress {
         return address
     }
 }
-
-import Foundation
 
 /// The cost a bcrypt hash was made with (`$2b$12$…` → 12), or nil for anything else.
 public func bcryptCost(of hash: String) -> Int? {

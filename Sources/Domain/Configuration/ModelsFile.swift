@@ -158,7 +158,8 @@ public enum ModelsFile {
         for definition in definitions {
             guard let fallback = definition.fallback else { continue }
             guard fallback != definition.id, seen.contains(fallback) else {
-                throw ConfigError(variable: variable, problem: "\(definition.id): \"fallback\" must name another model in the file (\(fallback) is not one)")
+                throw ConfigError(
+                    variable: variable, problem: "\(definition.id): \"fallback\" must name another model in the file (\(fallback) is not one)")
             }
         }
         return definitions

@@ -5,7 +5,10 @@ import Foundation
 /// one trial call is let through (half-open): success closes it, failure opens it again, and a
 /// call that ends without a verdict (refused, cancelled) lets the next call be the trial.
 public struct CircuitBreaker: Sendable, Equatable {
-    public enum State: String, Sendable, Equatable { case closed, open, halfOpen = "half-open" }
+    public enum State: String, Sendable, Equatable {
+        case closed, open
+        case halfOpen = "half-open"
+    }
 
     public let threshold: Int
     public let cooldown: TimeInterval

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where a generation is in its life. Every unhappy end carries a reason.
 public enum GenerationState: String, Sendable, Codable, CaseIterable {
     case queued, running, succeeded, failed, blocked, cancelled
@@ -59,7 +61,10 @@ public enum GenerationRules {
         if prompt.isEmpty {
             errors.append(FieldError(field: "prompt", message: "Describe the picture you want."))
         } else if prompt.unicodeScalars.count > capabilities.maxPromptLength {
-            errors.append(FieldError(field: "prompt", message: "Use at most \(capabilities.maxPromptLength) characters (this prompt has \(prompt.unicodeScalars.count))."))
+            errors.append(
+                FieldError(
+                    field: "prompt",
+                    message: "Use at most \(capabilities.maxPromptLength) characters (this prompt has \(prompt.unicodeScalars.count))."))
         }
         let negative = draft.negativePrompt.trimmingCharacters(in: .whitespacesAndNewlines)
         if !negative.isEmpty, !capabilities.negativePrompt {
@@ -82,9 +87,10 @@ public enum GenerationRules {
             errors.append(FieldError(field: "style", message: "Choose one of: \(styles.joined(separator: ", "))."))
         }
         guard errors.isEmpty else { return .failure(GenerationInputError(fieldErrors: errors)) }
-        return .success(GenerationRequest(
-            prompt: prompt, negativePrompt: negative, size: size, count: draft.count,
-            seed: draft.seed ?? (randomSeed() % (maxSeed + 1)), style: draft.style))
+        return .success(
+            GenerationRequest(
+                prompt: prompt, negativePrompt: negative, size: size, count: draft.count,
+                seed: draft.seed ?? (randomSeed() % (maxSeed + 1)), style: draft.style))
     }
 }
 
@@ -97,5 +103,3 @@ public struct GenerationInputError: UserFacingError, Equatable {
     public var kind: FailureKind { .invalidInput }
     public var userMessage: String { "The request has problems; see each field." }
 }
-
-import Foundation

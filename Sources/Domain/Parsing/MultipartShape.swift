@@ -63,10 +63,14 @@ extension MultipartShape {
         let headerEnd = min(body.count, index + 1024)
         while true {
             guard let lineEnd = crlf(in: body, from: index, before: headerEnd) else { return nil }
-            if lineEnd == index { index += 2; break }
+            if lineEnd == index {
+                index += 2
+                break
+            }
             let line = String(decoding: body[index..<lineEnd], as: UTF8.self)
             if let colon = line.firstIndex(of: ":"),
-               line[..<colon].trimmingSpaces.lowercased() == "content-disposition" {
+                line[..<colon].trimmingSpaces.lowercased() == "content-disposition"
+            {
                 disposition = String(line[line.index(after: colon)...])
             }
             index = lineEnd + 2
@@ -117,8 +121,8 @@ extension MultipartShape {
     }
 }
 
-private extension StringProtocol {
-    var trimmingSpaces: String {
+extension StringProtocol {
+    fileprivate var trimmingSpaces: String {
         String(self.drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
     }
 }

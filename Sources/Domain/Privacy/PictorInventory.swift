@@ -46,9 +46,10 @@ extension DataInventory {
             table: "recovery_codes",
             purpose: "Single-use codes (stored hashed) that sign you in if you lose your authenticator.",
             owner: "user_id",
-            columns: Dictionary(uniqueKeysWithValues: ["id", "user_id", "code_hash", "used_at", "created_at"].map {
-                ($0, ColumnPolicy.account("user.authorization.credentials", exported: false, use: .security))
-            })
+            columns: Dictionary(
+                uniqueKeysWithValues: ["id", "user_id", "code_hash", "used_at", "created_at"].map {
+                    ($0, ColumnPolicy.account("user.authorization.credentials", exported: false, use: .security))
+                })
         ),
         TablePolicy(
             table: "sessions",
@@ -72,44 +73,54 @@ extension DataInventory {
             table: "one_time_codes",
             purpose: "Email confirmation and password reset codes (stored hashed), deleted a day after they expire.",
             owner: "user_id",
-            columns: Dictionary(uniqueKeysWithValues: [
-                "id", "user_id", "purpose", "code_hash", "expires_at", "used_at", "attempts", "created_at", "target",
-            ].map { ($0, ColumnPolicy.shortLived("user.authorization.credentials", days: 1, exported: false, use: .security)) })
+            columns: Dictionary(
+                uniqueKeysWithValues: [
+                    "id", "user_id", "purpose", "code_hash", "expires_at", "used_at", "attempts", "created_at", "target",
+                ].map { ($0, ColumnPolicy.shortLived("user.authorization.credentials", days: 1, exported: false, use: .security)) })
         ),
         TablePolicy(
             table: "login_throttles",
-            purpose: "Counts of sign-in and code attempts per account (hashed email) and per network, and of sign-ups per network, with their locks: to stop password guessing and mass sign-ups.",
+            purpose:
+                "Counts of sign-in and code attempts per account (hashed email) and per network, and of sign-ups per network, with their locks: to stop password guessing and mass sign-ups.",
             // The key can hold an account's id ("codes:<purpose>:<id>") but is no owner column: a
             // data map cannot select by it, and a count lives a day (erasure leaves it to expire).
-            ownerlessBecause: "Its rows are counts keyed by text (a network, a keyed hash of an email address, a code's purpose and account), with no column that holds an account's id; each is kept a day.",
-            columns: Dictionary(uniqueKeysWithValues: ["key", "failures", "locked_until", "updated_at"].map {
-                ($0, ColumnPolicy.shortLived("user.device.ip_address", days: 1, exported: false, use: .security))
-            })
+            ownerlessBecause:
+                "Its rows are counts keyed by text (a network, a keyed hash of an email address, a code's purpose and account), with no column that holds an account's id; each is kept a day.",
+            columns: Dictionary(
+                uniqueKeysWithValues: ["key", "failures", "locked_until", "updated_at"].map {
+                    ($0, ColumnPolicy.shortLived("user.device.ip_address", days: 1, exported: false, use: .security))
+                })
         ),
         TablePolicy(
             table: "audit_log",
             purpose: "Security events and every admin action, kept one year to investigate abuse.",
             owner: "actor_user_id",
-            columns: Dictionary(uniqueKeysWithValues: [
-                "id", "occurred_at", "actor_user_id", "action", "target_type", "target_id", "ip_prefix", "detail",
-            ].map {
-                ($0, ColumnPolicy(
-                    category: $0 == "ip_prefix" ? "user.device.ip_address" : "user.behavior", use: .security,
-                    retention: .days(365), exported: true,
-                    erasure: .keep(exemption: "security records are kept one year to investigate fraud and abuse")))
-            })
+            columns: Dictionary(
+                uniqueKeysWithValues: [
+                    "id", "occurred_at", "actor_user_id", "action", "target_type", "target_id", "ip_prefix", "detail",
+                ].map {
+                    (
+                        $0,
+                        ColumnPolicy(
+                            category: $0 == "ip_prefix" ? "user.device.ip_address" : "user.behavior", use: .security,
+                            retention: .days(365), exported: true,
+                            erasure: .keep(exemption: "security records are kept one year to investigate fraud and abuse"))
+                    )
+                })
         ),
         TablePolicy(
             table: "jobs",
             purpose: "The durable job queue. Payloads carry ids of other rows, never personal data itself.",
-            columns: Dictionary(uniqueKeysWithValues: [
-                "id", "kind", "payload", "state", "run_at", "attempts", "max_attempts", "lease_owner",
-                "lease_expires_at", "last_error", "created_at", "updated_at", "finished_at",
-            ].map { ($0, ColumnPolicy.operationalLog(days: 30)) })
+            columns: Dictionary(
+                uniqueKeysWithValues: [
+                    "id", "kind", "payload", "state", "run_at", "attempts", "max_attempts", "lease_owner",
+                    "lease_expires_at", "last_error", "created_at", "updated_at", "finished_at",
+                ].map { ($0, ColumnPolicy.operationalLog(days: 30)) })
         ),
         TablePolicy(
             table: "mail_outbox",
-            purpose: "Service emails (account, security, payment, policy) waiting to be sent, kept 30 days; their subject and text stored encrypted with the service's key.",
+            purpose:
+                "Service emails (account, security, payment, policy) waiting to be sent, kept 30 days; their subject and text stored encrypted with the service's key.",
             owner: "user_id",
             columns: [
                 "id": .operationalLog(days: 30),
@@ -135,7 +146,8 @@ extension DataInventory {
         ),
         TablePolicy(
             table: "content_keys",
-            purpose: "Your own encryption key (itself encrypted): your prompts and images are encrypted with it, and erasing it makes every copy unreadable.",
+            purpose:
+                "Your own encryption key (itself encrypted): your prompts and images are encrypted with it, and erasing it makes every copy unreadable.",
             owner: "id",
             columns: [
                 "id": .account("user.unique_id", exported: false, use: .security),
@@ -185,39 +197,45 @@ extension DataInventory {
             purpose: "The images made for you (stored encrypted with your key) and their sizes and checksums.",
             owner: "user_id",
             blobKeyColumns: ["blob_key", "thumbnail_key"],
-            columns: Dictionary(uniqueKeysWithValues: [
-                "id", "generation_id", "user_id", "position", "blob_key", "thumbnail_key", "format", "width", "height",
-                "bytes", "thumbnail_bytes", "sha256", "digital_source_type", "created_at",
-            ].map { ($0, ColumnPolicy.account("user.content.private")) })
+            columns: Dictionary(
+                uniqueKeysWithValues: [
+                    "id", "generation_id", "user_id", "position", "blob_key", "thumbnail_key", "format", "width", "height",
+                    "bytes", "thumbnail_bytes", "sha256", "digital_source_type", "created_at",
+                ].map { ($0, ColumnPolicy.account("user.content.private")) })
         ),
         TablePolicy(
             table: "reference_images",
-            purpose: "Reference images you uploaded (metadata removed, stored encrypted with your key) until you delete them; those uploaded with a generation go with it, or with the last of its variations that used them.",
+            purpose:
+                "Reference images you uploaded (metadata removed, stored encrypted with your key) until you delete them; those uploaded with a generation go with it, or with the last of its variations that used them.",
             owner: "user_id",
             blobKeyColumns: ["blob_key"],
-            columns: Dictionary(uniqueKeysWithValues: [
-                "id", "user_id", "blob_key", "format", "width", "height", "bytes", "sha256", "created_at", "generation_id",
-            ].map { ($0, ColumnPolicy.account("user.content.private")) })
+            columns: Dictionary(
+                uniqueKeysWithValues: [
+                    "id", "user_id", "blob_key", "format", "width", "height", "bytes", "sha256", "created_at", "generation_id",
+                ].map { ($0, ColumnPolicy.account("user.content.private")) })
         ),
         TablePolicy(
             table: "disclosures",
             purpose: "Each time your data went to an outside processor (an image provider): who, why, what, when.",
             owner: "user_id",
-            columns: Dictionary(uniqueKeysWithValues: [
-                "id", "user_id", "generation_id", "processor", "purpose", "categories", "created_at",
-            ].map { ($0, ColumnPolicy.account("user.behavior", use: .legalObligation)) })
+            columns: Dictionary(
+                uniqueKeysWithValues: [
+                    "id", "user_id", "generation_id", "processor", "purpose", "categories", "created_at",
+                ].map { ($0, ColumnPolicy.account("user.behavior", use: .legalObligation)) })
         ),
         TablePolicy(
             table: "downloads",
             purpose: "Your download activity: which of your images you downloaded, in which format, when. Kept for a year.",
             owner: "user_id",
-            columns: Dictionary(uniqueKeysWithValues: [
-                "id", "user_id", "image_id", "generation_id", "format", "created_at",
-            ].map { ($0, ColumnPolicy.shortLived("user.behavior", days: 365, exported: true)) })
+            columns: Dictionary(
+                uniqueKeysWithValues: [
+                    "id", "user_id", "image_id", "generation_id", "format", "created_at",
+                ].map { ($0, ColumnPolicy.shortLived("user.behavior", days: 365, exported: true)) })
         ),
         TablePolicy(
             table: "share_links",
-            purpose: "Links you made to share a generation: when, until when, whether they show the prompt, and whether you revoked them (the link itself is stored only as a hash).",
+            purpose:
+                "Links you made to share a generation: when, until when, whether they show the prompt, and whether you revoked them (the link itself is stored only as a hash).",
             owner: "user_id",
             columns: [
                 "id": .account("user.unique_id"),

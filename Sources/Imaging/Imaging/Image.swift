@@ -26,8 +26,9 @@ public final class Image: @unchecked Sendable {
         guard [1, 3, 4].contains(bands), width > 0, height > 0, pixels.count == width * height * bands else {
             throw .encodingFailed("pixel buffer of \(pixels.count) bytes does not match \(width)×\(height)×\(bands)")
         }
-        guard let handle = vips_image_new_from_memory_copy(
-            pixels.baseAddress, pixels.count, Int32(width), Int32(height), Int32(bands), VIPS_FORMAT_UCHAR)
+        guard
+            let handle = vips_image_new_from_memory_copy(
+                pixels.baseAddress, pixels.count, Int32(width), Int32(height), Int32(bands), VIPS_FORMAT_UCHAR)
         else { throw .encodingFailed(Vips.takeError()) }
         handle.pointee.Type = bands == 1 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB
         self.init(owning: handle)

@@ -22,13 +22,16 @@ public struct APIKeyCredential: Sendable {
 public enum APIKeyStore {
     /// The live (not revoked) key with this public prefix and its user, in one indexed read.
     public static func credential(prefix: String, on db: any Database) async throws -> APIKeyCredential? {
-        guard let row = try await sqlDatabase(db).raw("""
-            SELECT k.id AS key_id, k.key_hash, k.scopes, k.last_used_at,
-                   u.id AS user_id, u.email, u.role, u.status, u.email_verified_at
-            FROM api_keys k JOIN users u ON u.id = k.user_id
-            WHERE k.prefix = \(bind: prefix) AND k.revoked_at IS NULL
-            LIMIT 1
-            """).first()
+        guard
+            let row = try await sqlDatabase(db).raw(
+                """
+                SELECT k.id AS key_id, k.key_hash, k.scopes, k.last_used_at,
+                       u.id AS user_id, u.email, u.role, u.status, u.email_verified_at
+                FROM api_keys k JOIN users u ON u.id = k.user_id
+                WHERE k.prefix = \(bind: prefix) AND k.revoked_at IS NULL
+                LIMIT 1
+                """
+            ).first()
         else { return nil }
         return APIKeyCredential(
             keyID: try row.decode(column: "key_id", as: UUID.self),
@@ -45,10 +48,12 @@ public enum APIKeyStore {
     /// Whether the key is still live (not revoked) and its user still active: a response that
     /// runs for minutes (an event stream) asks again as it goes.
     public static func isLive(keyID: UUID, on db: any Database) async throws -> Bool {
-        try await sqlDatabase(db).raw("""
+        try await sqlDatabase(db).raw(
+            """
             SELECT k.id FROM api_keys k JOIN users u ON u.id = k.user_id
             WHERE k.id = \(bind: keyID) AND k.revoked_at IS NULL AND u.status = \(bind: AccountStatus.active.rawValue)
-            """).first() != nil
+            """
+        ).first() != nil
     }
 
     /// Records when the key was last used.
@@ -68,10 +73,12 @@ public enum APIKeyStore {
 
     /// Revokes one of the account's keys; false when it has no such live key.
     public static func revoke(_ keyID: UUID, of userID: UUID, now: Date, on db: any Database) async throws -> Bool {
-        try await sqlDatabase(db).raw("""
+        try await sqlDatabase(db).raw(
+            """
             UPDATE api_keys SET revoked_at = \(bind: now)
             WHERE id = \(bind: keyID) AND user_id = \(bind: userID) AND revoked_at IS NULL RETURNING id
-            """).first() != nil
+            """
+        ).first() != nil
     }
 
     /// Revokes every live key of the account (a password reset: whoever had it may have made some).

@@ -36,17 +36,21 @@ public enum OneTimeCodeStore {
     /// Counts a guess at the code, atomically, unless it is used or has had `maxAttempts`:
     /// true when the guess may be compared. A nil id runs the same statement on no row.
     public static func countGuess(at codeID: UUID?, maxAttempts: Int, on db: any Database) async throws -> Bool {
-        try await sqlDatabase(db).raw("""
+        try await sqlDatabase(db).raw(
+            """
             UPDATE one_time_codes SET attempts = attempts + 1
             WHERE id = \(bind: codeID ?? UUID()) AND attempts < \(bind: maxAttempts) AND used_at IS NULL
             RETURNING id
-            """).first() != nil
+            """
+        ).first() != nil
     }
 
     /// Uses the code up: true for the one request that did.
     public static func use(_ codeID: UUID, now: Date, on db: any Database) async throws -> Bool {
-        try await sqlDatabase(db).raw("""
+        try await sqlDatabase(db).raw(
+            """
             UPDATE one_time_codes SET used_at = \(bind: now) WHERE id = \(bind: codeID) AND used_at IS NULL RETURNING id
-            """).first() != nil
+            """
+        ).first() != nil
     }
 }

@@ -23,10 +23,12 @@ public enum RecoveryCodeStore {
     /// Uses up the unused code with this hash: in one statement, so the same code sent twice at
     /// once works once.
     public static func redeem(hash: String, of userID: UUID, now: Date, on db: any Database) async throws -> Bool {
-        try await sqlDatabase(db).raw("""
+        try await sqlDatabase(db).raw(
+            """
             UPDATE recovery_codes SET used_at = \(bind: now)
             WHERE user_id = \(bind: userID) AND code_hash = \(bind: hash) AND used_at IS NULL RETURNING id
-            """).first() != nil
+            """
+        ).first() != nil
     }
 
     public static func unusedCount(of userID: UUID, on db: any Database) async throws -> Int {

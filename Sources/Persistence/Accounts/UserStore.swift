@@ -41,19 +41,23 @@ public enum UserStore {
 
     /// Clears the pending sign-in if it is still `nonceHash`: true for the one request that did.
     public static func usePendingSignIn(_ nonceHash: String, for userID: UUID, on db: any Database) async throws -> Bool {
-        try await sqlDatabase(db).raw("""
+        try await sqlDatabase(db).raw(
+            """
             UPDATE users SET pending_sign_in = NULL
             WHERE id = \(bind: userID) AND pending_sign_in = \(bind: nonceHash) RETURNING id
-            """).first() != nil
+            """
+        ).first() != nil
     }
 
     /// Records `step` as the last TOTP step used, if it is later than the one stored: in one
     /// statement, so two requests racing with the same code cannot both use it.
     public static func claimTOTPStep(_ step: Int64, for userID: UUID, now: Date, on db: any Database) async throws -> Bool {
-        try await sqlDatabase(db).raw("""
+        try await sqlDatabase(db).raw(
+            """
             UPDATE users SET totp_last_step = \(bind: step), updated_at = \(bind: now)
             WHERE id = \(bind: userID) AND (totp_last_step IS NULL OR totp_last_step < \(bind: step))
             RETURNING id
-            """).first() != nil
+            """
+        ).first() != nil
     }
 }

@@ -14,7 +14,9 @@ public struct GalleryFilter: Sendable, Equatable {
     /// Made before this time.
     public var until: Date?
 
-    public init(terms: [String] = [], model: String? = nil, state: GenerationState? = nil, favouritesOnly: Bool = false, from: Date? = nil, until: Date? = nil) {
+    public init(
+        terms: [String] = [], model: String? = nil, state: GenerationState? = nil, favouritesOnly: Bool = false, from: Date? = nil, until: Date? = nil
+    ) {
         self.terms = terms
         self.model = model
         self.state = state

@@ -37,36 +37,44 @@ public enum GalleryStore {
 
     /// Marks or unmarks a favourite. False when the owner has no such generation.
     public static func setFavourite(_ id: UUID, of userID: UUID, _ favourite: Bool, now: Date, on db: any Database) async throws -> Bool {
-        try await sqlDatabase(db).raw("""
+        try await sqlDatabase(db).raw(
+            """
             UPDATE generations SET favourited_at = \(bind: favourite ? now : nil as Date?)
             WHERE id = \(bind: id) AND user_id = \(bind: userID) AND deleted_at IS NULL RETURNING id
-            """).first() != nil
+            """
+        ).first() != nil
     }
 
     /// Hides a generation from everything at once; `restore` brings it back until it is purged.
     public static func markDeleted(_ id: UUID, of userID: UUID, now: Date, on db: any Database) async throws -> Bool {
-        try await sqlDatabase(db).raw("""
+        try await sqlDatabase(db).raw(
+            """
             UPDATE generations SET deleted_at = \(bind: now), updated_at = \(bind: now)
             WHERE id = \(bind: id) AND user_id = \(bind: userID) AND deleted_at IS NULL RETURNING id
-            """).first() != nil
+            """
+        ).first() != nil
     }
 
     /// Undoes a delete made after `since`. False when there is nothing to restore.
     public static func restore(_ id: UUID, of userID: UUID, deletedAfter since: Date, now: Date, on db: any Database) async throws -> Bool {
-        try await sqlDatabase(db).raw("""
+        try await sqlDatabase(db).raw(
+            """
             UPDATE generations SET deleted_at = NULL, updated_at = \(bind: now)
             WHERE id = \(bind: id) AND user_id = \(bind: userID) AND deleted_at > \(bind: since) RETURNING id
-            """).first() != nil
+            """
+        ).first() != nil
     }
 
     /// Generations deleted before `before` that have ended, oldest first: what the purge removes
     /// for good. One still queued or running (deleted while its cancellation failed) waits until
     /// it ends: removed mid-run, its credit hold would never be settled.
     public static func deleted(before: Date, limit: Int, on db: any Database) async throws -> [GenerationModel] {
-        try await sqlDatabase(db).raw("""
+        try await sqlDatabase(db).raw(
+            """
             SELECT * FROM generations WHERE deleted_at IS NOT NULL AND deleted_at < \(bind: before) AND \(unsafeRaw: ended)
             ORDER BY deleted_at LIMIT \(literal: limit)
-            """).all().map(GenerationStore.generation(from:))
+            """
+        ).all().map(GenerationStore.generation(from:))
     }
 
     private static let ended = "state NOT IN ('queued', 'running')"
@@ -79,30 +87,42 @@ public enum GalleryStore {
     /// goes when the last generation using it is purged.
     public static func purge(_ id: UUID, deletedBefore before: Date, on db: any Database) async throws -> [String]? {
         let sql = try sqlDatabase(db)
-        let images = try await sql.raw("""
+        let images = try await sql.raw(
+            """
             SELECT blob_key, thumbnail_key FROM generation_images WHERE generation_id = \(bind: id)
-            """).all().flatMap { [try $0.decode(column: "blob_key", as: String.self), try $0.decode(column: "thumbnail_key", as: String.self)] }
-        let references = try await sql.raw("""
+            """
+        ).all().flatMap { [try $0.decode(column: "blob_key", as: String.self), try $0.decode(column: "thumbnail_key", as: String.self)] }
+        let references = try await sql.raw(
+            """
             SELECT id, user_id, blob_key FROM reference_images WHERE generation_id = \(bind: id)
-            """).all().map {
-                (id: try $0.decode(column: "id", as: UUID.self), user: try $0.decode(column: "user_id", as: UUID.self),
-                 blobKey: try $0.decode(column: "blob_key", as: String.self))
-            }
+            """
+        ).all().map {
+            (
+                id: try $0.decode(column: "id", as: UUID.self), user: try $0.decode(column: "user_id", as: UUID.self),
+                blobKey: try $0.decode(column: "blob_key", as: String.self)
+            )
+        }
         // The generation first, and only while it is still deleted: an undo that won the race keeps everything.
-        guard try await sql.raw("""
-            DELETE FROM generations WHERE id = \(bind: id) AND deleted_at IS NOT NULL AND deleted_at < \(bind: before) AND \(unsafeRaw: ended)
-            RETURNING id
-            """).first() != nil else { return nil }
+        guard
+            try await sql.raw(
+                """
+                DELETE FROM generations WHERE id = \(bind: id) AND deleted_at IS NOT NULL AND deleted_at < \(bind: before) AND \(unsafeRaw: ended)
+                RETURNING id
+                """
+            ).first() != nil
+        else { return nil }
         try await sql.raw("DELETE FROM generation_images WHERE generation_id = \(bind: id)").run()
         try await sql.raw("DELETE FROM share_links WHERE generation_id = \(bind: id)").run()
         try await sql.raw("DELETE FROM downloads WHERE generation_id = \(bind: id)").run()
         var removedReferences: [String] = []
         for reference in references {
             // `reference_ids` holds a JSON list of ids (JSONEncoder writes them upper case).
-            let usedBy = try await sql.raw("""
+            let usedBy = try await sql.raw(
+                """
                 SELECT id FROM generations
                 WHERE user_id = \(bind: reference.user) AND UPPER(reference_ids) LIKE \(bind: "%\"\(reference.id.uuidString.uppercased())\"%") LIMIT 1
-                """).first()?.decode(column: "id", as: UUID.self)
+                """
+            ).first()?.decode(column: "id", as: UUID.self)
             if let usedBy {
                 try await sql.raw("UPDATE reference_images SET generation_id = \(bind: usedBy) WHERE id = \(bind: reference.id)").run()
             } else {

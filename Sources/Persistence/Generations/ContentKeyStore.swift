@@ -13,7 +13,7 @@ public enum ContentKeyStore {
         do {
             try await key.create(on: db)
             return key
-        } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
+        } catch let error where (error as? any DatabaseError)?.isConstraintFailure == true {
             guard let userID = key.id, let stored = try await ContentKeyModel.find(userID, on: db) else { throw error }
             return stored
         }

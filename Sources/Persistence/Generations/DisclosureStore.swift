@@ -27,19 +27,23 @@ public struct Disclosure: Sendable, Equatable {
 
 public enum DisclosureStore {
     public static func record(_ d: Disclosure, on db: any Database) async throws {
-        try await sqlDatabase(db).raw("""
+        try await sqlDatabase(db).raw(
+            """
             INSERT INTO disclosures (id, user_id, generation_id, processor, purpose, categories, created_at)
             VALUES (\(bind: d.id), \(bind: d.userID), \(bind: d.generationID), \(bind: d.processor), \(bind: d.purpose),
                     \(bind: d.categories), \(bind: d.createdAt))
-            """).run()
+            """
+        ).run()
     }
 
     /// The person's disclosures, newest first.
     public static func list(of userID: UUID, limit: Int, on db: any Database) async throws -> [Disclosure] {
-        try await sqlDatabase(db).raw("""
+        try await sqlDatabase(db).raw(
+            """
             SELECT id, user_id, generation_id, processor, purpose, categories, created_at FROM disclosures
             WHERE user_id = \(bind: userID) ORDER BY created_at DESC LIMIT \(bind: limit)
-            """).all().map { row in
+            """
+        ).all().map { row in
             Disclosure(
                 id: try row.decode(column: "id", as: UUID.self), userID: try row.decode(column: "user_id", as: UUID.self),
                 generationID: try row.decode(column: "generation_id", as: UUID?.self),

@@ -33,7 +33,8 @@ public enum GenerationStore {
 
     /// Inserts a new generation (plain SQL: every submission goes through here).
     public static func insert(_ g: GenerationModel, on db: any Database) async throws {
-        try await sqlDatabase(db).raw("""
+        try await sqlDatabase(db).raw(
+            """
             INSERT INTO generations (id, user_id, model, prompt_sealed, negative_prompt_sealed, width, height, count, seed,
                 style, reference_ids, state, reason, progress, price_per_image, credits_held, credits_charged,
                 idempotency_key, request_hash, job_id, created_at, started_at, finished_at, updated_at, search_terms)
@@ -42,18 +43,21 @@ public enum GenerationStore {
                 \(bind: g.state), \(bind: g.reason), \(bind: g.progress), \(bind: g.pricePerImage), \(bind: g.creditsHeld),
                 \(bind: g.creditsCharged), \(bind: g.idempotencyKey), \(bind: g.requestHash), \(bind: g.jobID),
                 \(bind: g.createdAt), \(bind: g.startedAt), \(bind: g.finishedAt), \(bind: g.updatedAt), \(bind: g.searchTerms))
-            """).run()
+            """
+        ).run()
     }
 
     /// Records one delivered image (plain SQL, like `insert`).
     public static func insert(_ i: GenerationImageModel, on db: any Database) async throws {
-        try await sqlDatabase(db).raw("""
+        try await sqlDatabase(db).raw(
+            """
             INSERT INTO generation_images (id, generation_id, user_id, position, blob_key, thumbnail_key, format, width, height,
                 bytes, thumbnail_bytes, sha256, digital_source_type, created_at)
             VALUES (\(bind: i.id!), \(bind: i.generationID), \(bind: i.userID), \(bind: i.position), \(bind: i.blobKey),
                 \(bind: i.thumbnailKey), \(bind: i.format), \(bind: i.width), \(bind: i.height), \(bind: i.bytes),
                 \(bind: i.thumbnailBytes), \(bind: i.sha256), \(bind: i.digitalSourceType), \(bind: i.createdAt))
-            """).run()
+            """
+        ).run()
     }
 
     /// Moves the generation to `to` if it is now in one of `from`. True when it moved.
@@ -69,22 +73,28 @@ public enum GenerationStore {
         if let progress = move.progress ?? (to == .queued ? 0 : nil) { assignments.append("progress = \(bind: progress)") }
         if let model = move.modelUsed { assignments.append("model_used = \(bind: model)") }
         let sql = try sqlDatabase(db)
-        return try await sql.raw(announcing("""
-            UPDATE generations SET \(assignments.joined(separator: ", "))
-            WHERE id = \(bind: id) AND state IN (\(binds: from.map(\.rawValue)))
-            RETURNING id
-            """, id: id, on: sql)).first() != nil
+        return try await sql.raw(
+            announcing(
+                """
+                UPDATE generations SET \(assignments.joined(separator: ", "))
+                WHERE id = \(bind: id) AND state IN (\(binds: from.map(\.rawValue)))
+                RETURNING id
+                """, id: id, on: sql)
+        ).first() != nil
     }
 
     /// Moves a queued generation (or one whose worker died while it was running) to `running`
     /// and returns it as it now is; nil when it has ended or does not exist.
     public static func start(_ id: UUID, now: Date, on db: any Database) async throws -> GenerationModel? {
         let sql = try sqlDatabase(db)
-        let row = try await sql.raw(announcing("""
-            UPDATE generations SET state = 'running', started_at = \(bind: now), updated_at = \(bind: now)
-            WHERE id = \(bind: id) AND state IN ('queued', 'running')
-            RETURNING *
-            """, id: id, on: sql)).first()
+        let row = try await sql.raw(
+            announcing(
+                """
+                UPDATE generations SET state = 'running', started_at = \(bind: now), updated_at = \(bind: now)
+                WHERE id = \(bind: id) AND state IN ('queued', 'running')
+                RETURNING *
+                """, id: id, on: sql)
+        ).first()
         return try row.map(generation(from:))
     }
 
@@ -135,11 +145,14 @@ public enum GenerationStore {
     @discardableResult
     public static func setProgress(_ id: UUID, _ progress: Double, now: Date, on db: any Database) async throws -> Bool {
         let sql = try sqlDatabase(db)
-        return try await sql.raw(announcing("""
-            UPDATE generations SET progress = \(bind: min(max(progress, 0), 1)), updated_at = \(bind: now)
-            WHERE id = \(bind: id) AND state = 'running'
-            RETURNING id
-            """, id: id, on: sql)).first() != nil
+        return try await sql.raw(
+            announcing(
+                """
+                UPDATE generations SET progress = \(bind: min(max(progress, 0), 1)), updated_at = \(bind: now)
+                WHERE id = \(bind: id) AND state = 'running'
+                RETURNING id
+                """, id: id, on: sql)
+        ).first() != nil
     }
 
     // The reads below serve every API call, event stream and gallery page: plain SQL and plain
@@ -148,9 +161,11 @@ public enum GenerationStore {
 
     /// The owner's generation, or nil: another user's id is treated as unknown.
     public static func find(_ id: UUID, of userID: UUID, on db: any Database) async throws -> GenerationModel? {
-        try await sqlDatabase(db).raw("""
+        try await sqlDatabase(db).raw(
+            """
             SELECT * FROM generations WHERE id = \(bind: id) AND user_id = \(bind: userID) AND deleted_at IS NULL
-            """).first().map(generation(from:))
+            """
+        ).first().map(generation(from:))
     }
 
     /// A generation's state alone, or nil if there is no such row: what a worker checks while the
@@ -161,22 +176,28 @@ public enum GenerationStore {
     }
 
     public static func find(idempotencyKey: String, of userID: UUID, on db: any Database) async throws -> GenerationModel? {
-        try await sqlDatabase(db).raw("""
+        try await sqlDatabase(db).raw(
+            """
             SELECT * FROM generations WHERE user_id = \(bind: userID) AND idempotency_key = \(bind: idempotencyKey)
-            """).first().map(generation(from:))
+            """
+        ).first().map(generation(from:))
     }
 
     public static func images(of generationID: UUID, on db: any Database) async throws -> [GenerationImageModel] {
-        try await sqlDatabase(db).raw("""
+        try await sqlDatabase(db).raw(
+            """
             SELECT * FROM generation_images WHERE generation_id = \(bind: generationID) ORDER BY position
-            """).all().map(image(from:))
+            """
+        ).all().map(image(from:))
     }
 
     public static func images(of generationIDs: [UUID], on db: any Database) async throws -> [UUID: [GenerationImageModel]] {
         guard !generationIDs.isEmpty else { return [:] }
-        let rows = try await sqlDatabase(db).raw("""
+        let rows = try await sqlDatabase(db).raw(
+            """
             SELECT * FROM generation_images WHERE generation_id IN (\(binds: generationIDs)) ORDER BY position
-            """).all().map(image(from:))
+            """
+        ).all().map(image(from:))
         return Dictionary(grouping: rows, by: \.generationID)
     }
 
@@ -233,11 +254,13 @@ public enum GenerationStore {
     /// Queued or running generations whose job is gone, dead or finished: left open by a
     /// worker that died on every attempt, or crashed between its two last steps.
     public static func orphaned(on db: any Database) async throws -> [UUID] {
-        try await sqlDatabase(db).raw("""
+        try await sqlDatabase(db).raw(
+            """
             SELECT g.id AS id FROM generations g LEFT JOIN jobs j ON j.id = g.job_id
             WHERE g.state IN (\(bind: GenerationState.queued.rawValue), \(bind: GenerationState.running.rawValue))
             AND (j.id IS NULL OR j.state IN (\(bind: JobState.dead.rawValue), \(bind: JobState.succeeded.rawValue)))
-            """).all().map { try $0.decode(column: "id", as: UUID.self) }
+            """
+        ).all().map { try $0.decode(column: "id", as: UUID.self) }
     }
 
     /// The states of those of `ids` that exist.

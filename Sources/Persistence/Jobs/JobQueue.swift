@@ -127,13 +127,15 @@ public enum JobQueue {
         // An idle queue is answered by a read: no write (and on SQLite no write lock) per poll.
         if checkFirst, try await sql.raw("SELECT id FROM jobs WHERE \(candidates) LIMIT 1").first() == nil { return nil }
         let lock: SQLQueryString = sql.dialect.name == "postgresql" ? "FOR UPDATE SKIP LOCKED" : ""
-        let row = try await sql.raw("""
+        let row = try await sql.raw(
+            """
             UPDATE jobs SET state = 'running', lease_owner = \(bind: owner),
                 lease_expires_at = \(bind: now.addingTimeInterval(lease)),
                 attempts = attempts + 1, updated_at = \(bind: now)
             WHERE id = (SELECT id FROM jobs WHERE \(candidates) LIMIT 1 \(lock))
             RETURNING id, kind, payload, attempts, max_attempts
-            """).first()
+            """
+        ).first()
         guard let row else { return nil }
         return ClaimedJob(
             id: try row.decode(column: "id", as: UUID.self),
@@ -146,10 +148,12 @@ public enum JobQueue {
     /// Marks the job done. False when `owner` no longer holds the lease.
     @discardableResult
     public static func complete(_ id: UUID, owner: String, now: Date, on db: any Database) async throws -> Bool {
-        try await finish(id, owner: owner, on: db, set: """
-            state = 'succeeded', lease_owner = NULL, lease_expires_at = NULL,
-            finished_at = \(bind: now), updated_at = \(bind: now)
-            """)
+        try await finish(
+            id, owner: owner, on: db,
+            set: """
+                state = 'succeeded', lease_owner = NULL, lease_expires_at = NULL,
+                finished_at = \(bind: now), updated_at = \(bind: now)
+                """)
     }
 
     /// Puts a failed job back on the queue to run again at `runAt`.
@@ -157,10 +161,12 @@ public enum JobQueue {
     public static func reschedule(
         _ id: UUID, owner: String, error: String, runAt: Date, now: Date, on db: any Database
     ) async throws -> Bool {
-        try await finish(id, owner: owner, on: db, set: """
-            state = 'queued', lease_owner = NULL, lease_expires_at = NULL,
-            run_at = \(bind: runAt), last_error = \(bind: String(error.prefix(2000))), updated_at = \(bind: now)
-            """)
+        try await finish(
+            id, owner: owner, on: db,
+            set: """
+                state = 'queued', lease_owner = NULL, lease_expires_at = NULL,
+                run_at = \(bind: runAt), last_error = \(bind: String(error.prefix(2000))), updated_at = \(bind: now)
+                """)
     }
 
     /// Puts a job that could not start back on the queue to run at `runAt`, without counting
@@ -169,37 +175,45 @@ public enum JobQueue {
     public static func postpone(
         _ id: UUID, owner: String, reason: String, runAt: Date, now: Date, on db: any Database
     ) async throws -> Bool {
-        try await finish(id, owner: owner, on: db, set: """
-            state = 'queued', lease_owner = NULL, lease_expires_at = NULL, attempts = attempts - 1,
-            run_at = \(bind: runAt), last_error = \(bind: String(reason.prefix(2000))), updated_at = \(bind: now)
-            """)
+        try await finish(
+            id, owner: owner, on: db,
+            set: """
+                state = 'queued', lease_owner = NULL, lease_expires_at = NULL, attempts = attempts - 1,
+                run_at = \(bind: runAt), last_error = \(bind: String(reason.prefix(2000))), updated_at = \(bind: now)
+                """)
     }
 
     /// Moves a job to the dead-letter state: no more attempts.
     @discardableResult
     public static func bury(_ id: UUID, owner: String, error: String, now: Date, on db: any Database) async throws -> Bool {
-        try await finish(id, owner: owner, on: db, set: """
-            state = 'dead', lease_owner = NULL, lease_expires_at = NULL,
-            last_error = \(bind: String(error.prefix(2000))), finished_at = \(bind: now), updated_at = \(bind: now)
-            """)
+        try await finish(
+            id, owner: owner, on: db,
+            set: """
+                state = 'dead', lease_owner = NULL, lease_expires_at = NULL,
+                last_error = \(bind: String(error.prefix(2000))), finished_at = \(bind: now), updated_at = \(bind: now)
+                """)
     }
 
     /// Gives a job back unfinished (a worker shutting down): it runs again at once,
     /// and the interrupted run does not count as an attempt.
     @discardableResult
     public static func release(_ id: UUID, owner: String, now: Date, on db: any Database) async throws -> Bool {
-        try await finish(id, owner: owner, on: db, set: """
-            state = 'queued', lease_owner = NULL, lease_expires_at = NULL,
-            attempts = attempts - 1, run_at = \(bind: now), updated_at = \(bind: now)
-            """)
+        try await finish(
+            id, owner: owner, on: db,
+            set: """
+                state = 'queued', lease_owner = NULL, lease_expires_at = NULL,
+                attempts = attempts - 1, run_at = \(bind: now), updated_at = \(bind: now)
+                """)
     }
 
     /// Keeps the lease of a job that is still running.
     @discardableResult
     public static func extendLease(_ id: UUID, owner: String, until: Date, now: Date, on db: any Database) async throws -> Bool {
-        try await finish(id, owner: owner, on: db, set: """
-            lease_expires_at = \(bind: until), updated_at = \(bind: now)
-            """)
+        try await finish(
+            id, owner: owner, on: db,
+            set: """
+                lease_expires_at = \(bind: until), updated_at = \(bind: now)
+                """)
     }
 
     /// Buries running jobs whose lease expired after their last allowed attempt
@@ -207,13 +221,15 @@ public enum JobQueue {
     @discardableResult
     public static func buryAbandoned(now: Date, on db: any Database) async throws -> Int {
         let sql = try sqlDatabase(db)
-        return try await sql.raw("""
+        return try await sql.raw(
+            """
             UPDATE jobs SET state = 'dead', lease_owner = NULL, lease_expires_at = NULL,
                 last_error = 'the worker stopped responding on every attempt',
                 finished_at = \(bind: now), updated_at = \(bind: now)
             WHERE state = 'running' AND lease_expires_at < \(bind: now) AND attempts >= max_attempts
             RETURNING id
-            """).all().count
+            """
+        ).all().count
     }
 
     public static func snapshot(_ id: UUID, on db: any Database) async throws -> JobSnapshot? {
@@ -230,20 +246,24 @@ public enum JobQueue {
     /// How many jobs are in each state.
     /// Whether a job of `kind` is waiting or running (a recurring job is scheduled).
     public static func hasPending(kind: String, on db: any Database) async throws -> Bool {
-        try await sqlDatabase(db).raw("""
+        try await sqlDatabase(db).raw(
+            """
             SELECT id FROM jobs WHERE kind = \(bind: kind) AND state IN (\(bind: JobState.queued.rawValue), \(bind: JobState.running.rawValue))
             LIMIT 1
-            """).first() != nil
+            """
+        ).first() != nil
     }
 
     /// Whether, of the jobs of `kind`, another than `job` is waiting, or runs and comes before
     /// it by id (of two running at once, exactly one is told it comes first).
     public static func hasAnotherBefore(_ job: UUID, kind: String, on db: any Database) async throws -> Bool {
-        try await sqlDatabase(db).raw("""
+        try await sqlDatabase(db).raw(
+            """
             SELECT id FROM jobs WHERE kind = \(bind: kind) AND id <> \(bind: job)
             AND (state = \(bind: JobState.queued.rawValue) OR (state = \(bind: JobState.running.rawValue) AND id < \(bind: job)))
             LIMIT 1
-            """).first() != nil
+            """
+        ).first() != nil
     }
 
     public static func counts(on db: any Database) async throws -> [JobState: Int] {
@@ -260,11 +280,13 @@ public enum JobQueue {
     /// An update that applies only while `owner` holds the job's lease.
     private static func finish(_ id: UUID, owner: String, on db: any Database, set assignments: SQLQueryString) async throws -> Bool {
         let sql = try sqlDatabase(db)
-        let row = try await sql.raw("""
+        let row = try await sql.raw(
+            """
             UPDATE jobs SET \(assignments)
             WHERE id = \(bind: id) AND state = 'running' AND lease_owner = \(bind: owner)
             RETURNING id
-            """).first()
+            """
+        ).first()
         return row != nil
     }
 }

@@ -16,30 +16,40 @@ struct M010AddGalleryColumns: AsyncMigration {
         try await sql.raw("CREATE INDEX generations_user_favourites ON generations (user_id, favourited_at)").run()
         try await sql.raw("CREATE INDEX generations_deleted ON generations (deleted_at)").run()
         if sql.dialect.name == "sqlite" {
-            try await sql.raw("""
+            try await sql.raw(
+                """
                 CREATE VIRTUAL TABLE generation_search USING fts5(
                     search_terms, content = 'generations', content_rowid = 'rowid', tokenize = 'ascii')
-                """).run()
-            try await sql.raw("""
+                """
+            ).run()
+            try await sql.raw(
+                """
                 CREATE TRIGGER generation_search_insert AFTER INSERT ON generations BEGIN
                     INSERT INTO generation_search (rowid, search_terms) VALUES (new.rowid, new.search_terms);
                 END
-                """).run()
-            try await sql.raw("""
+                """
+            ).run()
+            try await sql.raw(
+                """
                 CREATE TRIGGER generation_search_delete AFTER DELETE ON generations BEGIN
                     INSERT INTO generation_search (generation_search, rowid, search_terms) VALUES ('delete', old.rowid, old.search_terms);
                 END
-                """).run()
-            try await sql.raw("""
+                """
+            ).run()
+            try await sql.raw(
+                """
                 CREATE TRIGGER generation_search_update AFTER UPDATE OF search_terms ON generations BEGIN
                     INSERT INTO generation_search (generation_search, rowid, search_terms) VALUES ('delete', old.rowid, old.search_terms);
                     INSERT INTO generation_search (rowid, search_terms) VALUES (new.rowid, new.search_terms);
                 END
-                """).run()
+                """
+            ).run()
         } else {
-            try await sql.raw("""
+            try await sql.raw(
+                """
                 CREATE INDEX generations_search ON generations USING GIN (to_tsvector('simple', search_terms))
-                """).run()
+                """
+            ).run()
         }
     }
 

@@ -43,9 +43,10 @@ public struct OneConnection: DatabaseConfiguration {
         let thread: NIOThreadPool
 
         func makeDatabase(with context: DatabaseContext) -> any Database {
-            base.makeDatabase(with: DatabaseContext(
-                configuration: context.configuration, logger: context.logger, eventLoop: loop.next(),
-                history: context.history, pageSizeLimit: context.pageSizeLimit, shouldTrace: context.shouldTrace))
+            base.makeDatabase(
+                with: DatabaseContext(
+                    configuration: context.configuration, logger: context.logger, eventLoop: loop.next(),
+                    history: context.history, pageSizeLimit: context.pageSizeLimit, shouldTrace: context.shouldTrace))
         }
 
         func shutdown() {

@@ -36,14 +36,16 @@ public enum SchemaInspector {
     }
 
     private static func postgresTables(_ sql: any SQLDatabase) async throws -> [TableSchema] {
-        let rows = try await sql.raw("""
+        let rows = try await sql.raw(
+            """
             SELECT c.table_name, c.column_name
             FROM information_schema.columns c
             JOIN information_schema.tables t
               ON t.table_schema = c.table_schema AND t.table_name = c.table_name
             WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'
             ORDER BY c.table_name, c.ordinal_position
-            """).all()
+            """
+        ).all()
         var columnsByTable: [(String, [String])] = []
         for row in rows {
             let table = try row.decode(column: "table_name", as: String.self)

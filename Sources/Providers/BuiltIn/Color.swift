@@ -12,7 +12,8 @@ struct RGB: Sendable, Equatable {
 
     /// From hue (degrees), saturation and lightness (0…1).
     init(hue: Float, saturation: Float, lightness: Float) {
-        let s = min(max(saturation, 0), 1), l = min(max(lightness, 0), 1)
+        let s = min(max(saturation, 0), 1)
+        let l = min(max(lightness, 0), 1)
         let c = (1 - abs(2 * l - 1)) * s
         let h = (hue.truncatingRemainder(dividingBy: 360) + 360).truncatingRemainder(dividingBy: 360) / 60
         let x = c * (1 - abs(h.truncatingRemainder(dividingBy: 2) - 1))

@@ -27,7 +27,8 @@ enum Painter {
         if let ground = scene.ground {
             for x in 0..<w {
                 let t = Float(x) / Float(w)
-                let wave = 0.5 + 0.35 * sin(t * ground.frequency * 6.283 + ground.phase)
+                let wave =
+                    0.5 + 0.35 * sin(t * ground.frequency * 6.283 + ground.phase)
                     + 0.15 * sin(t * ground.frequency * 17.1 + ground.phase * 2)
                 ridge[x] = Int((ground.horizon - ground.ridge * wave) * Float(h))
             }
@@ -54,11 +55,15 @@ enum Painter {
     private static func paintShape(
         _ shape: Scene.Shape, soft: Bool, _ p: UnsafeMutableBufferPointer<UInt8>, _ w: Int, _ h: Int, _ side: Float
     ) {
-        let cx = shape.x * Float(w), cy = shape.y * Float(h), r = max(shape.radius * side, 1)
+        let cx = shape.x * Float(w)
+        let cy = shape.y * Float(h)
+        let r = max(shape.radius * side, 1)
         let feather: Float = soft ? max(r * 0.25, 2) : 1.2
         let reach = shape.kind == .glow ? r : r + feather
-        let x0 = max(0, Int(cx - reach)), x1 = min(w - 1, Int(cx + reach))
-        let y0 = max(0, Int(cy - reach)), y1 = min(h - 1, Int(cy + reach))
+        let x0 = max(0, Int(cx - reach))
+        let x1 = min(w - 1, Int(cx + reach))
+        let y0 = max(0, Int(cy - reach))
+        let y1 = min(h - 1, Int(cy + reach))
         guard x0 <= x1, y0 <= y1 else { return }
         let (sr, sg, sb) = (Float(shape.color.r), Float(shape.color.g), Float(shape.color.b))
         for y in y0...y1 {
@@ -139,7 +144,8 @@ enum Painter {
     }
 
     private static func mix(_ a: RGB, _ b: RGB, _ t: Float) -> RGB {
-        RGB(r: UInt8(Float(a.r) + (Float(b.r) - Float(a.r)) * t),
+        RGB(
+            r: UInt8(Float(a.r) + (Float(b.r) - Float(a.r)) * t),
             g: UInt8(Float(a.g) + (Float(b.g) - Float(a.g)) * t),
             b: UInt8(Float(a.b) + (Float(b.b) - Float(a.b)) * t))
     }

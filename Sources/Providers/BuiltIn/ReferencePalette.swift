@@ -21,7 +21,9 @@ struct ReferencePalette: Sendable, Equatable {
             let small = try? decoded.image.thumbnail(width: 16, height: 16),
             let pixels = try? small.pixels()
         else { return nil }
-        let width = small.width, height = small.height, bands = small.bands
+        let width = small.width
+        let height = small.height
+        let bands = small.bands
         guard width > 0, height > 1, bands >= 1 else { return nil }
         func average(rows: Range<Int>) -> RGB {
             var sums = [Int](repeating: 0, count: 3)

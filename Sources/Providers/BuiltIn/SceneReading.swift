@@ -70,10 +70,13 @@ enum SceneReading {
     /// when the prompt had none, low in the picture); the shapes keep the prompt's palette.
     static func adopt(_ reference: ReferencePalette, into scene: inout Scene) {
         scene.skyTop = reference.top
-        scene.skyBottom = RGB(r: reference.top.r / 2 + reference.bottom.r / 2, g: reference.top.g / 2 + reference.bottom.g / 2,
-                              b: reference.top.b / 2 + reference.bottom.b / 2)
-        var ground = scene.ground ?? Scene.Ground(
-            top: reference.bottom, bottom: reference.bottom, horizon: 0.72, ridge: 0.015, frequency: 3, phase: 0)
+        scene.skyBottom = RGB(
+            r: reference.top.r / 2 + reference.bottom.r / 2, g: reference.top.g / 2 + reference.bottom.g / 2,
+            b: reference.top.b / 2 + reference.bottom.b / 2)
+        var ground =
+            scene.ground
+            ?? Scene.Ground(
+                top: reference.bottom, bottom: reference.bottom, horizon: 0.72, ridge: 0.015, frequency: 3, phase: 0)
         ground.top = reference.bottom
         ground.bottom = RGB(r: reference.bottom.r / 2, g: reference.bottom.g / 2, b: reference.bottom.b / 2)
         scene.ground = ground
@@ -121,19 +124,27 @@ enum SceneReading {
                 frequency: 2 + random.unit() * 5, phase: random.unit() * 6.283)
         }
         if words.contains("sun") && !unwanted.contains("sun") {
-            scene.shapes.append(.init(kind: .disc, x: 0.25 + random.unit() * 0.5, y: 0.18 + random.unit() * 0.2,
-                                      radius: 0.09, color: RGB(hue: 45, saturation: 0.95, lightness: 0.68), opacity: 1))
-            scene.shapes.append(.init(kind: .glow, x: scene.shapes.last!.x, y: scene.shapes.last!.y,
-                                      radius: 0.3, color: RGB(hue: 40, saturation: 0.9, lightness: 0.7), opacity: 0.5))
+            scene.shapes.append(
+                .init(
+                    kind: .disc, x: 0.25 + random.unit() * 0.5, y: 0.18 + random.unit() * 0.2,
+                    radius: 0.09, color: RGB(hue: 45, saturation: 0.95, lightness: 0.68), opacity: 1))
+            scene.shapes.append(
+                .init(
+                    kind: .glow, x: scene.shapes.last!.x, y: scene.shapes.last!.y,
+                    radius: 0.3, color: RGB(hue: 40, saturation: 0.9, lightness: 0.7), opacity: 0.5))
         }
         if words.contains("moon") && !unwanted.contains("moon") {
-            scene.shapes.append(.init(kind: .disc, x: 0.2 + random.unit() * 0.6, y: 0.15 + random.unit() * 0.15,
-                                      radius: 0.07, color: RGB(hue: 50, saturation: 0.15, lightness: 0.9), opacity: 1))
+            scene.shapes.append(
+                .init(
+                    kind: .disc, x: 0.2 + random.unit() * 0.6, y: 0.15 + random.unit() * 0.15,
+                    radius: 0.07, color: RGB(hue: 50, saturation: 0.15, lightness: 0.9), opacity: 1))
         }
         if (words.contains("stars") || words.contains("star")) && !unwanted.contains("stars") {
             for _ in 0..<60 {
-                scene.shapes.append(.init(kind: .disc, x: random.unit(), y: random.unit() * 0.5,
-                                          radius: 0.002 + random.unit() * 0.004, color: RGB(r: 255, g: 250, b: 235), opacity: 0.9))
+                scene.shapes.append(
+                    .init(
+                        kind: .disc, x: random.unit(), y: random.unit() * 0.5,
+                        radius: 0.002 + random.unit() * 0.004, color: RGB(r: 255, g: 250, b: 235), opacity: 0.9))
             }
         }
 
@@ -145,14 +156,16 @@ enum SceneReading {
             let hash = FNV1a.hash(word)
             let kinds: [Scene.ShapeKind] = style == .neon ? [.ring, .glow, .ring, .glow] : [.disc, .ring, .box, .glow]
             let thirds: [Float] = [1.0 / 3, 0.5, 2.0 / 3]
-            scene.shapes.append(.init(
-                kind: kinds[Int(hash % 4)],
-                x: thirds[Int((hash >> 8) % 3)] + (random.unit() - 0.5) * 0.25,
-                y: (scene.ground?.horizon ?? 0.6) - 0.1 + (random.unit() - 0.5) * 0.3,
-                radius: 0.05 + Float(min(word.count, 12)) * 0.012 + random.unit() * 0.05,
-                color: RGB(hue: (palette[index % 3] + Float((hash >> 16) % 40) - 20 + 360).truncatingRemainder(dividingBy: 360),
-                           saturation: min(saturation + 0.15, 1), lightness: style == .neon ? 0.6 : min(lightness + 0.1, 0.85)),
-                opacity: style == .watercolor ? 0.55 : 0.92))
+            scene.shapes.append(
+                .init(
+                    kind: kinds[Int(hash % 4)],
+                    x: thirds[Int((hash >> 8) % 3)] + (random.unit() - 0.5) * 0.25,
+                    y: (scene.ground?.horizon ?? 0.6) - 0.1 + (random.unit() - 0.5) * 0.3,
+                    radius: 0.05 + Float(min(word.count, 12)) * 0.012 + random.unit() * 0.05,
+                    color: RGB(
+                        hue: (palette[index % 3] + Float((hash >> 16) % 40) - 20 + 360).truncatingRemainder(dividingBy: 360),
+                        saturation: min(saturation + 0.15, 1), lightness: style == .neon ? 0.6 : min(lightness + 0.1, 0.85)),
+                    opacity: style == .watercolor ? 0.55 : 0.92))
         }
         return scene
     }

@@ -30,7 +30,9 @@ public struct ComfyUIProvider: ImageProvider {
         public var timeout: Duration
         public var pollInterval: Duration
 
-        public init(baseURL: URL, workflow: String, sizes: [ImageSize], maxCount: Int, timeout: Duration = .seconds(600), pollInterval: Duration = .seconds(1)) {
+        public init(
+            baseURL: URL, workflow: String, sizes: [ImageSize], maxCount: Int, timeout: Duration = .seconds(600), pollInterval: Duration = .seconds(1)
+        ) {
             self.baseURL = baseURL
             self.workflow = workflow
             self.sizes = sizes
@@ -169,7 +171,11 @@ public struct ComfyUIProvider: ImageProvider {
     }
 
     struct HistoryEntry {
-        struct Image { let filename: String; let subfolder: String; let type: String }
+        struct Image {
+            let filename: String
+            let subfolder: String
+            let type: String
+        }
         let completed: Bool
         /// Stopped by an interrupt (ComfyUI files it as an error with an `execution_interrupted` message).
         let interrupted: Bool
@@ -190,15 +196,17 @@ public struct ComfyUIProvider: ImageProvider {
         let statusText = status?["status_str"] as? String
         let messages = (status?["messages"] as? [[Any]]) ?? []
         let interrupted = messages.contains { ($0.first as? String) == "execution_interrupted" }
-        let error: String? = statusText == "error" && !interrupted
+        let error: String? =
+            statusText == "error" && !interrupted
             ? (messages.compactMap { ($0.last as? [String: Any])?["exception_message"] as? String }.first ?? "execution error")
             : nil
         var images: [HistoryEntry.Image] = []
         let outputs = (entry["outputs"] as? [String: Any]) ?? [:]
         for node in outputs.keys.sorted() {
             for image in ((outputs[node] as? [String: Any])?["images"] as? [[String: Any]]) ?? [] where (image["type"] as? String) == "output" {
-                images.append(.init(
-                    filename: image["filename"] as? String ?? "", subfolder: image["subfolder"] as? String ?? "", type: "output"))
+                images.append(
+                    .init(
+                        filename: image["filename"] as? String ?? "", subfolder: image["subfolder"] as? String ?? "", type: "output"))
             }
         }
         let completed = (status?["completed"] as? Bool) ?? (statusText == "success")

@@ -98,9 +98,11 @@ public struct GeminiImageProvider: ImageProvider {
     }
 
     func one(_ request: GenerationRequest) async throws -> ProviderImage {
-        let parts = [Body.Part(text: request.prompt, inlineData: nil)] + request.referenceImages.map {
-            Body.Part(text: nil, inlineData: .init(mimeType: (ImageFormat.sniff($0) ?? .png).mimeType, data: $0.base64EncodedString()))
-        }
+        let parts =
+            [Body.Part(text: request.prompt, inlineData: nil)]
+            + request.referenceImages.map {
+                Body.Part(text: nil, inlineData: .init(mimeType: (ImageFormat.sniff($0) ?? .png).mimeType, data: $0.base64EncodedString()))
+            }
         let body = Body(
             contents: [.init(parts: parts)],
             generationConfig: .init(

@@ -182,7 +182,10 @@ public struct MultipartForm: Sendable {
     }
 
     public mutating func add(_ name: String, file data: Data, filename: String, contentType: String) {
-        body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"; filename=\"\(filename)\"\r\nContent-Type: \(contentType)\r\n\r\n".utf8))
+        body.append(
+            Data(
+                "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"; filename=\"\(filename)\"\r\nContent-Type: \(contentType)\r\n\r\n"
+                    .utf8))
         body.append(data)
         body.append(Data("\r\n".utf8))
     }

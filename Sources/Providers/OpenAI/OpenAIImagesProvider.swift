@@ -96,7 +96,8 @@ public struct OpenAIImagesProvider: ImageProvider {
             if let base64 = item.b64_json, let bytes = Data(base64Encoded: base64) {
                 images.append(.encoded(bytes))
             } else if let url = item.url {
-                images.append(.encoded(try await ProviderHTTP.fetchLinked(url, from: settings.baseURL, timeout: settings.timeout, provider: Self.name)))
+                images.append(
+                    .encoded(try await ProviderHTTP.fetchLinked(url, from: settings.baseURL, timeout: settings.timeout, provider: Self.name)))
             }
         }
         progress(1)

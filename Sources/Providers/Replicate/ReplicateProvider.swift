@@ -96,7 +96,9 @@ public struct ReplicateProvider: ImageProvider {
         }
 
         var urls: [String] {
-            switch self { case .urls(let urls): urls }
+            switch self {
+            case .urls(let urls): urls
+            }
         }
     }
 
@@ -169,7 +171,8 @@ public struct ReplicateProvider: ImageProvider {
             webhook: settings.webhookURL, webhook_events_filter: settings.webhookURL == nil ? nil : ["completed"])
         http.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(body)))
         let timeout = min(Duration.seconds(settings.waitSeconds + 15), settings.timeout)
-        return try await decode(try await ProviderHTTP.send(http, client: client, timeout: timeout, provider: Self.name), expect: [.created, .accepted, .ok])
+        return try await decode(
+            try await ProviderHTTP.send(http, client: client, timeout: timeout, provider: Self.name), expect: [.created, .accepted, .ok])
     }
 
     func fetch(_ id: String) async throws -> Prediction {
@@ -249,7 +252,7 @@ public final class PredictionSignals: Sendable {
             }
             return waiting
         }
-        woken.values.forEach { $0.resume() }
+        for waiter in woken.values { waiter.resume() }
     }
 
     private func nextArrival(of id: String) async {

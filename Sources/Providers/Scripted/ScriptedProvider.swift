@@ -1,5 +1,5 @@
-import Domain
 import Dispatch
+import Domain
 import Foundation
 
 /// A provider that does what a test tells it, call by call: wait, report progress, fail

@@ -181,12 +181,13 @@ public struct S3BlobStore: BlobStore {
     func failure(_ answer: Answer, operation: String, key: BlobKey?) -> BlobStoreError {
         if answer.status == .notFound, let key, operation != "list" { return .notFound(key.rawValue) }
         let code = ListingParser.errorCode(answer.body) ?? "HTTP \(answer.status.code)"
-        let detail = switch code {
-        case "SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied":
-            "S3 refused the credentials (\(code)); check S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY"
-        case "NoSuchBucket": "the bucket \(settings.bucket) does not exist"
-        default: "S3 answered \(code)"
-        }
+        let detail =
+            switch code {
+            case "SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied":
+                "S3 refused the credentials (\(code)); check S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY"
+            case "NoSuchBucket": "the bucket \(settings.bucket) does not exist"
+            default: "S3 answered \(code)"
+            }
         return .ioFailure(operation: operation, detail: detail)
     }
 }
@@ -201,7 +202,8 @@ struct MultipartUpload {
     static func start(_ store: S3BlobStore, key: BlobKey) async throws -> MultipartUpload {
         var headers = ["content-type": "application/octet-stream"]
         if let sse = store.settings.serverSideEncryption { headers["x-amz-server-side-encryption"] = sse }
-        let answer = try await store.send("POST", url: URL(string: store.url(for: key).absoluteString + "?uploads")!, headers: headers, operation: "store")
+        let answer = try await store.send(
+            "POST", url: URL(string: store.url(for: key).absoluteString + "?uploads")!, headers: headers, operation: "store")
         guard answer.status == .ok, let id = ListingParser.values(of: "UploadId", in: String(decoding: answer.body, as: UTF8.self)).first else {
             throw store.failure(answer, operation: "store", key: key)
         }

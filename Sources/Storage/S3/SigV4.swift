@@ -43,10 +43,12 @@ public struct SigV4: Sendable {
             method, Self.canonicalPath(url), Self.canonicalQuery(url), canonicalHeaders, names.joined(separator: ";"), payloadHash,
         ].joined(separator: "\n")
         let scope = "\(day)/\(region)/\(service)/aws4_request"
-        let signature = self.signature(stringToSign: "AWS4-HMAC-SHA256\n\(stamp)\n\(scope)\n\(Self.hex(SHA256.hash(data: Data(request.utf8))))", day: day)
+        let signature = self.signature(
+            stringToSign: "AWS4-HMAC-SHA256\n\(stamp)\n\(scope)\n\(Self.hex(SHA256.hash(data: Data(request.utf8))))", day: day)
         return [
             "x-amz-date": stamp, "x-amz-content-sha256": payloadHash,
-            "Authorization": "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(names.joined(separator: ";")), Signature=\(signature)",
+            "Authorization":
+                "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(names.joined(separator: ";")), Signature=\(signature)",
         ]
     }
 
@@ -68,7 +70,8 @@ public struct SigV4: Sendable {
         let request = [
             method, Self.canonicalPath(unsigned), Self.canonicalQuery(unsigned), "host:\(Self.host(unsigned))\n", "host", Self.unsignedPayload,
         ].joined(separator: "\n")
-        let signature = self.signature(stringToSign: "AWS4-HMAC-SHA256\n\(stamp)\n\(scope)\n\(Self.hex(SHA256.hash(data: Data(request.utf8))))", day: day)
+        let signature = self.signature(
+            stringToSign: "AWS4-HMAC-SHA256\n\(stamp)\n\(scope)\n\(Self.hex(SHA256.hash(data: Data(request.utf8))))", day: day)
         components.percentEncodedQueryItems = items + [URLQueryItem(name: "X-Amz-Signature", value: signature)]
         return components.url!
     }
@@ -77,7 +80,8 @@ public struct SigV4: Sendable {
         func hmac(_ key: SymmetricKey, _ text: String) -> SymmetricKey {
             SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key)))
         }
-        let signingKey = hmac(hmac(hmac(hmac(SymmetricKey(data: Data("AWS4\(credentials.secretAccessKey)".utf8)), day), region), service), "aws4_request")
+        let signingKey = hmac(
+            hmac(hmac(hmac(SymmetricKey(data: Data("AWS4\(credentials.secretAccessKey)".utf8)), day), region), service), "aws4_request")
         return Self.hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: signingKey))
     }
 

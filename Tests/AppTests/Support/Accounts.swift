@@ -1,4 +1,3 @@
-@testable import App
 import Fluent
 import Foundation
 import Mail
@@ -7,6 +6,8 @@ import SQLKit
 import Testing
 import Vapor
 import VaporTesting
+
+@testable import App
 
 /// Account helpers: sign up through the pages and read the code from the outbox.
 enum Accounts {
@@ -24,14 +25,18 @@ enum Accounts {
     /// Does what the workers would do with the forgotten-password page's jobs (the tests run no
     /// workers): issues each code, and marks its job done.
     static func issueRequestedResetCodes(_ app: Application) async throws {
-        let pending = try await sqlDatabase(app.db).raw("""
+        let pending = try await sqlDatabase(app.db).raw(
+            """
             SELECT id, kind, payload FROM jobs WHERE kind IN (\(bind: MailedCodeHandler.Code.resetPassword.rawValue), \(bind: MailedCodeHandler.Code.signIn.rawValue)) AND state = 'queued'
-            """).all()
+            """
+        ).all()
         for row in pending {
-            let payload = try JSONDecoder().decode(MailedCodeHandler.Payload.self, from: Data(try row.decode(column: "payload", as: String.self).utf8))
+            let payload = try JSONDecoder().decode(
+                MailedCodeHandler.Payload.self, from: Data(try row.decode(column: "payload", as: String.self).utf8))
             let code = try #require(MailedCodeHandler.Code(rawValue: try row.decode(column: "kind", as: String.self)))
             try await MailedCodeHandler.issue(code, for: payload.userID, app: app, on: app.db)
-            try await sqlDatabase(app.db).raw("UPDATE jobs SET state = 'succeeded' WHERE id = \(bind: try row.decode(column: "id", as: UUID.self))").run()
+            try await sqlDatabase(app.db).raw("UPDATE jobs SET state = 'succeeded' WHERE id = \(bind: try row.decode(column: "id", as: UUID.self))")
+                .run()
         }
     }
 
@@ -52,7 +57,9 @@ enum Accounts {
             .map { try Postman.message(in: $0, secrets: app.pictor.secrets) }
     }
 
-    static func signUp(_ browser: Browser, email: String, password: String = password, birthDate: String = "1990-04-12") async throws -> TestingHTTPResponse {
+    static func signUp(_ browser: Browser, email: String, password: String = password, birthDate: String = "1990-04-12") async throws
+        -> TestingHTTPResponse
+    {
         try await browser.get("/signup")
         return try await browser.post("/signup", ["email": email, "password": password, "birthDate": birthDate, "acceptTerms": "on"])
     }

@@ -1,8 +1,9 @@
-@testable import App
 import Foundation
 import Testing
 import Vapor
 import VaporTesting
+
+@testable import App
 
 /// A browser for in-memory tests: keeps cookies, reads the CSRF token from each page,
 /// and sends forms the way a browser on Pictor's own pages would.
@@ -26,7 +27,9 @@ final class Browser: @unchecked Sendable {
 
     /// Posts a urlencoded form; the page's CSRF token is added unless `csrf: false`.
     @discardableResult
-    func post(_ path: String, _ fields: [String: String] = [:], csrf includeToken: Bool = true, headers extra: HTTPHeaders = [:]) async throws -> TestingHTTPResponse {
+    func post(_ path: String, _ fields: [String: String] = [:], csrf includeToken: Bool = true, headers extra: HTTPHeaders = [:]) async throws
+        -> TestingHTTPResponse
+    {
         var fields = fields
         if includeToken, let csrf { fields["_csrf"] = csrf }
         let body = fields.sorted { $0.key < $1.key }

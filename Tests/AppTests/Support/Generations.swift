@@ -1,4 +1,3 @@
-@testable import App
 import Domain
 import Fluent
 import Foundation
@@ -8,6 +7,8 @@ import SQLKit
 import Testing
 import Vapor
 import VaporTesting
+
+@testable import App
 
 /// Credits that record every hold and settlement, with an optional balance; a hold needs its
 /// generation row in the same transaction, as a ledger referring to it would.
@@ -40,7 +41,9 @@ final class RecordingCredits: Credits {
         if refusals.update({ refusals in
             defer { refusals = max(0, refusals - 1) }
             return refusals > 0
-        }) { throw SettlementRefused() }
+        }) {
+            throw SettlementRefused()
+        }
         settlements.update { $0.append(Settlement(generation: generation, held: held, captured: captured)) }
     }
 
@@ -74,8 +77,9 @@ func scriptedCatalog(_ provider: ScriptedProvider, price: Int = 2, timeout: Dura
 /// disclosed to its person), beside the built-in engine.
 func remoteCatalog(_ provider: ScriptedProvider, maxAttempts: Int = 1) -> ModelCatalog {
     ModelCatalog(entries: [
-        .init(id: "remote", provider: provider, pricePerImage: 1, timeout: .seconds(5), maxAttempts: maxAttempts, styles: [],
-              processor: "Example Images Inc. (api.example.com)"),
+        .init(
+            id: "remote", provider: provider, pricePerImage: 1, timeout: .seconds(5), maxAttempts: maxAttempts, styles: [],
+            processor: "Example Images Inc. (api.example.com)"),
         ModelCatalog.standard.entries[0],
     ])
 }

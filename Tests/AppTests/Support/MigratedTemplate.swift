@@ -1,7 +1,8 @@
-@testable import App
 import Foundation
 import Persistence
 import Vapor
+
+@testable import App
 
 /// The database every test starts from: Pictor's migrations, run once per test process by the
 /// same `configure` the server runs, on the engine the run was started for. Its value is the

@@ -1,8 +1,9 @@
-@testable import App
 import FluentPostgresDriver
 import Foundation
 import Logging
 import Testing
+
+@testable import App
 
 /// A fresh, migrated, empty database for one test, on the engine the run was started for.
 ///
@@ -31,9 +32,11 @@ struct TestDatabase {
         }
         let name = uniqueName("pictor_test")
         try await administer(adminURL, "CREATE DATABASE \(name) TEMPLATE \(template)")
-        return TestDatabase(setting: .postgres(url: try url(adminURL, database: name)), drop: {
-            try await administer(adminURL, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
-        })
+        return TestDatabase(
+            setting: .postgres(url: try url(adminURL, database: name)),
+            drop: {
+                try await administer(adminURL, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+            })
     }
 
     static func uniqueName(_ prefix: String) -> String {

@@ -1,8 +1,9 @@
-@testable import App
 import Foundation
 import Testing
 import Vapor
 import VaporTesting
+
+@testable import App
 
 /// Runs `test` against a fully configured Pictor with its own data directory and
 /// database, then shuts it down and removes both.

@@ -19,7 +19,10 @@ import Vapor
 /// `execution_interrupted`, `execution_error`. Outputs are one image per batch item.
 final class ComfyUIServer: Sendable {
     enum Version: Sendable { case v0_3_64, v0_25_0 }
-    enum Outcome: Sendable { case success, error(String) }
+    enum Outcome: Sendable {
+        case success
+        case error(String)
+    }
 
     struct Prompt: Sendable {
         let id: String
@@ -80,7 +83,10 @@ final class ComfyUIServer: Sendable {
 
     private func submit(_ req: Request) throws -> Response {
         guard let body = Self.json(req), let graph = body["prompt"] as? [String: Any] else {
-            return Self.json(status: .badRequest, #"{"error": {"type": "no_prompt", "message": "No prompt provided", "details": "No prompt provided", "extra_info": {}}, "node_errors": {}}"#)
+            return Self.json(
+                status: .badRequest,
+                #"{"error": {"type": "no_prompt", "message": "No prompt provided", "details": "No prompt provided", "extra_info": {}}, "node_errors": {}}"#
+            )
         }
         let id = (body["prompt_id"] as? String) ?? UUID().uuidString.lowercased()
         let batch = graph.values.compactMap { (($0 as? [String: Any])?["inputs"] as? [String: Any])?["batch_size"] as? Int }.first ?? 1
@@ -124,7 +130,7 @@ final class ComfyUIServer: Sendable {
 
     private func deleteHistory(_ req: Request) throws -> Response {
         guard let body = Self.json(req) else { return Self.serverError }
-        if let ids = body["delete"] as? [String] { state.withLockedValue { state in ids.forEach { state.history[$0] = nil } } }
+        if let ids = body["delete"] as? [String] { state.withLockedValue { state in for id in ids { state.history[id] = nil } } }
         return Response(status: .ok)
     }
 
@@ -168,14 +174,18 @@ final class ComfyUIServer: Sendable {
             if interrupted {
                 let data = #"{"prompt_id": "\#(prompt.id)", "node_id": "3", "node_type": "KSampler", "executed": [], "timestamp": 2}"#
                 send(prompt, #"{"type": "execution_interrupted", "data": \#(data)}"#)
-                entry = #"{"prompt": [], "outputs": {}, "status": {"status_str": "error", "completed": false, "messages": [\#(start), ["execution_interrupted", \#(data)]]}, "meta": {}}"#
+                entry =
+                    #"{"prompt": [], "outputs": {}, "status": {"status_str": "error", "completed": false, "messages": [\#(start), ["execution_interrupted", \#(data)]]}, "meta": {}}"#
             } else if case .error(let message) = outcome {
-                let data = #"{"prompt_id": "\#(prompt.id)", "node_id": "9", "node_type": "SaveImage", "executed": [], "exception_message": "\#(message)\n", "exception_type": "builtins.OSError", "traceback": [], "current_inputs": {}, "current_outputs": [], "timestamp": 2}"#
+                let data =
+                    #"{"prompt_id": "\#(prompt.id)", "node_id": "9", "node_type": "SaveImage", "executed": [], "exception_message": "\#(message)\n", "exception_type": "builtins.OSError", "traceback": [], "current_inputs": {}, "current_outputs": [], "timestamp": 2}"#
                 send(prompt, #"{"type": "execution_error", "data": \#(data)}"#)
-                entry = #"{"prompt": [], "outputs": {}, "status": {"status_str": "error", "completed": false, "messages": [\#(start), ["execution_error", \#(data)]]}, "meta": {}}"#
+                entry =
+                    #"{"prompt": [], "outputs": {}, "status": {"status_str": "error", "completed": false, "messages": [\#(start), ["execution_error", \#(data)]]}, "meta": {}}"#
             } else {
                 let images = (1...max(prompt.batch, 1)).map { #"{"filename": "ComfyUI_\#($0)_.png", "subfolder": "", "type": "output"}"# }
-                entry = #"{"prompt": [], "outputs": {"9": {"images": [\#(images.joined(separator: ", "))]}}, "status": {"status_str": "success", "completed": true, "messages": [\#(start), ["execution_success", {"prompt_id": "\#(prompt.id)", "timestamp": 2}]]}, "meta": {}}"#
+                entry =
+                    #"{"prompt": [], "outputs": {"9": {"images": [\#(images.joined(separator: ", "))]}}, "status": {"status_str": "success", "completed": true, "messages": [\#(start), ["execution_success", {"prompt_id": "\#(prompt.id)", "timestamp": 2}]]}, "meta": {}}"#
             }
             state.withLockedValue { state in
                 state.history[prompt.id] = entry
@@ -203,8 +213,9 @@ final class ComfyUIServer: Sendable {
 
     /// aiohttp's answer to an exception nobody caught.
     private static var serverError: Response {
-        Response(status: .internalServerError, headers: ["Content-Type": "text/plain; charset=utf-8", "Connection": "close"],
-                 body: .init(string: "500 Internal Server Error\n\nServer got itself in trouble"))
+        Response(
+            status: .internalServerError, headers: ["Content-Type": "text/plain; charset=utf-8", "Connection": "close"],
+            body: .init(string: "500 Internal Server Error\n\nServer got itself in trouble"))
     }
 
     /// What aiohttp answers where no route matches: a GET or HEAD falls to the static file route

@@ -23,8 +23,9 @@ enum APIKeysController {
             return try await req.view.render("account/api-keys", form).encodeResponse(status: .unprocessableEntity, for: req)
         }
         let created = try await APIKeys.create(name: name, scopes: scopes, for: current.id, now: req.pictor.clock.now(), on: req.db)
-        try await Audit.record("api_key.created", actor: current.id, target: ("api_key", created.row.id!.uuidString),
-                               detail: ["scopes": created.row.scopes], request: req, on: req.db)
+        try await Audit.record(
+            "api_key.created", actor: current.id, target: ("api_key", created.row.id!.uuidString),
+            detail: ["scopes": created.row.scopes], request: req, on: req.db)
         var shown = try await page(req)
         shown.newKey = created.key
         return try await req.view.render("account/api-keys", shown).encodeResponse(status: .created, for: req)

@@ -8,10 +8,12 @@ enum AccountController {
     @Sendable static func overview(req: Request) async throws -> View {
         let current = try req.requireUser()
         let user = try await req.userRecord(current)
-        return try await req.view.render("account/overview", AccountOverviewPage(
-            layout: .make(for: req, title: "Your account"), email: user.email, verified: user.emailVerifiedAt != nil,
-            role: user.role.rawValue, memberSince: user.createdAt.pageText,
-            notice: (try? req.query.get(String.self, at: "done")) == "email" ? "Your email address was changed." : nil))
+        return try await req.view.render(
+            "account/overview",
+            AccountOverviewPage(
+                layout: .make(for: req, title: "Your account"), email: user.email, verified: user.emailVerifiedAt != nil,
+                role: user.role.rawValue, memberSince: user.createdAt.pageText,
+                notice: (try? req.query.get(String.self, at: "done")) == "email" ? "Your email address was changed." : nil))
     }
 
     @Sendable static func sessions(req: Request) async throws -> View {
@@ -68,8 +70,11 @@ enum SessionsAPI {
     @Sendable static func list(req: Request) async throws -> [Session] {
         let user = try req.requireUser(scope: .accountRead)
         return try await Sessions.live(of: user.id, now: req.pictor.clock.now(), policy: req.pictor.sessions, on: req.db)
-            .map { Session(id: $0.id!, device: $0.device, network: $0.ipPrefix, createdAt: $0.createdAt,
-                           lastSeenAt: $0.lastSeenAt, current: user.apiScopes == nil && $0.id == user.sessionID) }
+            .map {
+                Session(
+                    id: $0.id!, device: $0.device, network: $0.ipPrefix, createdAt: $0.createdAt,
+                    lastSeenAt: $0.lastSeenAt, current: user.apiScopes == nil && $0.id == user.sessionID)
+            }
     }
 
     /// Ending a session is for the signed-in browser only, not for API keys.
@@ -101,4 +106,3 @@ enum DisclosuresAPI {
         }
     }
 }
-

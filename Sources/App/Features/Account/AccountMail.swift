@@ -1,3 +1,4 @@
+import Foundation
 import Mail
 
 /// The account emails. Links point at pages that show a form; nothing is changed by
@@ -108,5 +109,3 @@ enum AccountMail {
             category: .security)
     }
 }
-
-import Foundation

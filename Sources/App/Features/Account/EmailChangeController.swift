@@ -31,16 +31,20 @@ enum EmailChangeController {
             // A code is issued either way, so the limit above starts either way (otherwise whether
             // the next address gets a code would tell whether this one is taken). For a taken
             // address it is never sent, and confirming could not move to it anyway.
-            let code = try await OneTimeCodes.issue(.changeEmail, for: current.id, target: newEmail, now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: tx)
+            let code = try await OneTimeCodes.issue(
+                .changeEmail, for: current.id, target: newEmail, now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: tx)
             try await Audit.record("email.change_requested", actor: current.id, request: req, on: tx)
             if try await UserStore.find(email: newEmail, on: tx) != nil {
                 let notice = AccountMail.alreadyRegistered(to: newEmail, base: base)
-                if try await !Postman.recentlyQueued(to: newEmail, subject: notice.subject, within: 3600, now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: tx) {
+                if try await !Postman.recentlyQueued(
+                    to: newEmail, subject: notice.subject, within: 3600, now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: tx)
+                {
                     try await Postman.queue(notice, app: req.application, on: tx)
                 }
                 return
             }
-            try await Postman.queue(AccountMail.confirmNewEmail(to: newEmail, code: code, base: base), userID: current.id, app: req.application, on: tx)
+            try await Postman.queue(
+                AccountMail.confirmNewEmail(to: newEmail, code: code, base: base), userID: current.id, app: req.application, on: tx)
         }
         page.sent = true
         return try await render(page, req)
@@ -53,7 +57,9 @@ enum EmailChangeController {
         let base = req.pictor.config.publicBaseURL.absoluteString
         let now = req.pictor.clock.now()
         let changed = try await req.db.transaction { tx -> Bool in
-            guard let newEmail = try await OneTimeCodes.redeemTarget(.changeEmail, code: code, for: current.id, now: now, secrets: req.pictor.secrets, on: tx),
+            guard
+                let newEmail = try await OneTimeCodes.redeemTarget(
+                    .changeEmail, code: code, for: current.id, now: now, secrets: req.pictor.secrets, on: tx),
                 !newEmail.isEmpty,
                 try await UserStore.find(email: newEmail, on: tx) == nil,
                 let user = try await UserStore.find(current.id, on: tx)
@@ -66,7 +72,8 @@ enum EmailChangeController {
             // A reset code mailed to the old address must not work once the account has moved on.
             try await OneTimeCodes.void(.resetPassword, for: user.id!, now: now, on: tx)
             try await Audit.record("email.changed", actor: user.id, target: ("user", user.id!.uuidString), request: req, on: tx)
-            try await Postman.queue(AccountMail.emailChanged(to: oldEmail, newEmail: newEmail, base: base), userID: user.id, app: req.application, on: tx)
+            try await Postman.queue(
+                AccountMail.emailChanged(to: oldEmail, newEmail: newEmail, base: base), userID: user.id, app: req.application, on: tx)
             return true
         }
         guard changed else {

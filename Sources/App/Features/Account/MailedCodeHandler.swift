@@ -53,10 +53,11 @@ struct MailedCodeHandler: JobHandler {
         else { return }
         let issued = try await OneTimeCodes.issue(code.purpose, for: userID, now: app.pictor.clock.now(), secrets: app.pictor.secrets, on: db)
         let base = app.pictor.config.publicBaseURL.absoluteString
-        let message = switch code {
-        case .resetPassword: AccountMail.resetPassword(to: user.email, code: issued, base: base)
-        case .signIn: AccountMail.signInCode(to: user.email, code: issued, base: base)
-        }
+        let message =
+            switch code {
+            case .resetPassword: AccountMail.resetPassword(to: user.email, code: issued, base: base)
+            case .signIn: AccountMail.signInCode(to: user.email, code: issued, base: base)
+            }
         try await Postman.queue(message, userID: userID, app: app, on: db)
     }
 }

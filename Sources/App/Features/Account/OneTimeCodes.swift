@@ -56,8 +56,9 @@ enum OneTimeCodes {
         // Guesses are counted per account and purpose across codes (asking for a new code gives no
         // new guesses; guessing at reset codes does not lock the sign-in codes), and each guess is
         // counted atomically before it is compared, so parallel guesses cannot share one count.
-        guard case .go(let attempt) = try await LoginThrottle.begin(
-            keys: ["codes:" + purpose.rawValue + ":" + userID.uuidString], policy: .standard, now: now, on: db)
+        guard
+            case .go(let attempt) = try await LoginThrottle.begin(
+                keys: ["codes:" + purpose.rawValue + ":" + userID.uuidString], policy: .standard, now: now, on: db)
         else { return nil }
         let counted = try await OneTimeCodeStore.countGuess(at: live?.id, maxAttempts: maxAttempts, on: db)
         let presented = hash(code.trimmingCharacters(in: .whitespaces), purpose: purpose, userID: userID, secrets: secrets)

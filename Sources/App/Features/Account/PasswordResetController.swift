@@ -8,8 +8,10 @@ enum PasswordResetController {
     static let requestsPerNetworkPerHour = 30
 
     @Sendable static func form(req: Request) async throws -> View {
-        try await req.view.render("account/forgot-password", ForgotPasswordPage(
-            layout: .make(for: req, title: "Reset your password"), csrf: req.csrfToken))
+        try await req.view.render(
+            "account/forgot-password",
+            ForgotPasswordPage(
+                layout: .make(for: req, title: "Reset your password"), csrf: req.csrfToken))
     }
 
     /// The answer is the same whether or not the address has an account, and so is the work
@@ -26,13 +28,16 @@ enum PasswordResetController {
         // At most `requestsPerNetworkPerHour` from one network, counted alike for any address: each
         // request costs an audit entry and a job.
         let now = req.pictor.clock.now()
-        guard try await LoginThrottleStore.countInWindow("reset:" + req.ipPrefix, window: 3600, now: now, on: req.db) <= Self.requestsPerNetworkPerHour else {
+        guard
+            try await LoginThrottleStore.countInWindow("reset:" + req.ipPrefix, window: 3600, now: now, on: req.db) <= Self.requestsPerNetworkPerHour
+        else {
             page.emailError = "Too many reset requests from your network. Try again in an hour."
             return try await req.view.render("account/forgot-password", page).encodeResponse(status: .tooManyRequests, for: req)
         }
         let user = try await UserStore.find(email: email, on: req.db)
         try await req.db.transaction { tx in
-            try await Audit.record("password.reset_requested", actor: user?.id, target: user.map { ("user", $0.id!.uuidString) }, request: req, on: tx)
+            try await Audit.record(
+                "password.reset_requested", actor: user?.id, target: user.map { ("user", $0.id!.uuidString) }, request: req, on: tx)
             try await req.application.enqueue(try MailedCodeHandler.job(.resetPassword, for: user?.id), on: tx)
         }
         page.sent = true
@@ -40,9 +45,11 @@ enum PasswordResetController {
     }
 
     @Sendable static func resetForm(req: Request) async throws -> View {
-        try await req.view.render("account/reset-password", ResetPasswordPage(
-            layout: .make(for: req, title: "Choose a new password"), csrf: req.csrfToken,
-            email: (try? req.query.get(String.self, at: "email")) ?? ""))
+        try await req.view.render(
+            "account/reset-password",
+            ResetPasswordPage(
+                layout: .make(for: req, title: "Choose a new password"), csrf: req.csrfToken,
+                email: (try? req.query.get(String.self, at: "email")) ?? ""))
     }
 
     @Sendable static func reset(req: Request) async throws -> Response {

@@ -26,10 +26,12 @@ enum SecurityController {
     @Sendable static func confirmForm(req: Request) async throws -> View {
         let current = try req.requireUser()
         let user = try await req.userRecord(current)
-        return try await req.view.render("account/confirm-password", ConfirmPasswordPage(
-            layout: .make(for: req, title: "Confirm it's you"), csrf: req.csrfToken,
-            next: SignInController.safeNext(try? req.query.get(String.self, at: "next")) ?? SiteURL.accountSecurity.path,
-            needsCode: user.totpEnabledAt != nil))
+        return try await req.view.render(
+            "account/confirm-password",
+            ConfirmPasswordPage(
+                layout: .make(for: req, title: "Confirm it's you"), csrf: req.csrfToken,
+                next: SignInController.safeNext(try? req.query.get(String.self, at: "next")) ?? SiteURL.accountSecurity.path,
+                needsCode: user.totpEnabledAt != nil))
     }
 
     @Sendable static func confirm(req: Request) async throws -> Response {
@@ -42,7 +44,8 @@ enum SecurityController {
             layout: .make(for: req, title: "Confirm it's you"), csrf: req.csrfToken, next: next, needsCode: user.totpEnabledAt != nil)
         // With two-factor on, the code counts against the same key as at sign-in: a password
         // sign-in (which clears the account's count) must not open a way to unlimited code guesses.
-        let keys = LoginThrottle.keys(email: user.email, request: req)
+        let keys =
+            LoginThrottle.keys(email: user.email, request: req)
             + (user.totpEnabledAt == nil ? [] : [LoginThrottle.mfaKey(userID: user.id!, request: req)])
         let attempt: LoginThrottle.Attempt
         switch try await LoginThrottle.begin(keys: keys, policy: req.pictor.loginThrottle, now: req.pictor.clock.now(), on: req.db) {
@@ -81,8 +84,11 @@ enum SecurityController {
 
     @Sendable static func passwordForm(req: Request) async throws -> Response {
         if let redirect = try reauthentication(req, returnTo: .accountPassword) { return redirect }
-        return try await req.view.render("account/change-password", ChangePasswordPage(
-            layout: .make(for: req, title: "Change password"), csrf: req.csrfToken)).encodeResponse(for: req)
+        return try await req.view.render(
+            "account/change-password",
+            ChangePasswordPage(
+                layout: .make(for: req, title: "Change password"), csrf: req.csrfToken)
+        ).encodeResponse(for: req)
     }
 
     @Sendable static func changePassword(req: Request) async throws -> Response {
@@ -130,19 +136,28 @@ enum SecurityController {
         // The change, its audit entry and the notice to the owner commit together or not at all.
         let now = req.pictor.clock.now()
         let enrolled = try await writeTransaction(on: req.db) { tx -> [String]? in
-            guard let codes = try await TwoFactor.confirmEnrolment(user, code: code, now: now, secrets: req.pictor.secrets, on: tx) else { return nil }
+            guard let codes = try await TwoFactor.confirmEnrolment(user, code: code, now: now, secrets: req.pictor.secrets, on: tx) else {
+                return nil
+            }
             // Whoever was signed in elsewhere with the password alone (perhaps who made the owner
             // turn this on) must now pass the second factor too.
             let ended = try await SessionStore.revokeAll(of: user.id!, keeping: current.sessionID, now: now, on: tx)
             try await Audit.record("two_factor.enabled", actor: user.id, detail: ["sessions_ended": String(ended)], request: req, on: tx)
-            try await Postman.queue(AccountMail.securityChange(to: user.email, change: "Two-factor sign-in was turned on."), userID: user.id, app: req.application, on: tx)
+            try await Postman.queue(
+                AccountMail.securityChange(to: user.email, change: "Two-factor sign-in was turned on."), userID: user.id, app: req.application, on: tx
+            )
             return codes
         }
         guard let codes = enrolled else {
-            return try await setupPage(totp, email: user.email, error: "That code is not right. Check the time on your device and try the next code.", req: req, status: .unprocessableEntity)
+            return try await setupPage(
+                totp, email: user.email, error: "That code is not right. Check the time on your device and try the next code.", req: req,
+                status: .unprocessableEntity)
         }
-        return try await req.view.render("account/recovery-codes", RecoveryCodesPage(
-            layout: .make(for: req, title: "Recovery codes"), codes: codes)).encodeResponse(for: req)
+        return try await req.view.render(
+            "account/recovery-codes",
+            RecoveryCodesPage(
+                layout: .make(for: req, title: "Recovery codes"), codes: codes)
+        ).encodeResponse(for: req)
     }
 
     @Sendable static func disableTwoFactor(req: Request) async throws -> Response {
@@ -153,7 +168,9 @@ enum SecurityController {
         try await writeTransaction(on: req.db) { tx in
             try await TwoFactor.disable(user, now: req.pictor.clock.now(), on: tx)
             try await Audit.record("two_factor.disabled", actor: user.id, request: req, on: tx)
-            try await Postman.queue(AccountMail.securityChange(to: user.email, change: "Two-factor sign-in was turned off."), userID: user.id, app: req.application, on: tx)
+            try await Postman.queue(
+                AccountMail.securityChange(to: user.email, change: "Two-factor sign-in was turned off."), userID: user.id, app: req.application,
+                on: tx)
         }
         return req.redirect(to: SiteURL.accountSecurity.path + "?done=two-factor-off")
     }
@@ -165,8 +182,11 @@ enum SecurityController {
         guard user.totpEnabledAt != nil else { return req.redirect(to: SiteURL.accountSecurity.path) }
         let codes = try await TwoFactor.replaceRecoveryCodes(for: user.id!, now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: req.db)
         try await Audit.record("two_factor.recovery_codes_replaced", actor: user.id, request: req, on: req.db)
-        return try await req.view.render("account/recovery-codes", RecoveryCodesPage(
-            layout: .make(for: req, title: "Recovery codes"), codes: codes)).encodeResponse(for: req)
+        return try await req.view.render(
+            "account/recovery-codes",
+            RecoveryCodesPage(
+                layout: .make(for: req, title: "Recovery codes"), codes: codes)
+        ).encodeResponse(for: req)
     }
 
     private static func setupPage(_ totp: TOTP, email: String, error: String?, req: Request, status: HTTPStatus = .ok) async throws -> Response {
@@ -175,8 +195,11 @@ enum SecurityController {
             let from = secret.index(secret.startIndex, offsetBy: start)
             return String(secret[from..<(secret.index(from, offsetBy: 4, limitedBy: secret.endIndex) ?? secret.endIndex)])
         }.joined(separator: " ")
-        return try await req.view.render("account/two-factor-setup", TwoFactorSetupPage(
-            layout: .make(for: req, title: "Set up two-factor sign-in"), csrf: req.csrfToken, secret: grouped,
-            uri: totp.provisioningURI(account: email), error: error)).encodeResponse(status: status, for: req)
+        return try await req.view.render(
+            "account/two-factor-setup",
+            TwoFactorSetupPage(
+                layout: .make(for: req, title: "Set up two-factor sign-in"), csrf: req.csrfToken, secret: grouped,
+                uri: totp.provisioningURI(account: email), error: error)
+        ).encodeResponse(status: status, for: req)
     }
 }

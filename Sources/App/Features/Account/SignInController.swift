@@ -29,7 +29,9 @@ enum SignInController {
             // Only this account is paused, not the network: its owner still gets in, with the
             // password and a second proof (a mailed code, or their second factor), so a lock set
             // by someone guessing never locks the owner out.
-            if case .go(let networkAttempt) = try await LoginThrottle.begin(keys: [LoginThrottle.networkKey(req)], policy: req.pictor.loginThrottle, now: now, on: req.db) {
+            if case .go(let networkAttempt) = try await LoginThrottle.begin(
+                keys: [LoginThrottle.networkKey(req)], policy: req.pictor.loginThrottle, now: now, on: req.db)
+            {
                 return try await pausedSignIn(email: email, form: form, next: page.next, attempt: networkAttempt, req: req)
             }
             try await Audit.record("login.throttled", actor: nil, detail: ["seconds": String(wait)], request: req, on: req.db)
@@ -65,7 +67,8 @@ enum SignInController {
         if user.totpEnabledAt != nil {
             // The password was right; the session starts only after the second factor.
             let response = req.redirect(to: SiteURL.signInTwoFactor.path)
-            let pending = try await PendingSignIn.start(for: user.id!, remember: remember, next: page.next, now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: req.db)
+            let pending = try await PendingSignIn.start(
+                for: user.id!, remember: remember, next: page.next, now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: req.db)
             response.cookies[req.pictor.cookies.pendingSignInName] = req.pictor.cookies.cookie(pending, maxAge: Int(PendingSignIn.lifetime))
             return response
         }
@@ -121,15 +124,22 @@ enum SignInController {
     /// The code page for any pending sign-in whose cookie is genuine and current; a used or decoy
     /// one is shown the same page (its codes are simply never right).
     @Sendable static func twoFactorForm(req: Request) async throws -> Response {
-        guard let pending = PendingSignIn.read(req.cookies[req.pictor.cookies.pendingSignInName]?.string, secrets: req.pictor.secrets, now: req.pictor.clock.now())
+        guard
+            let pending = PendingSignIn.read(
+                req.cookies[req.pictor.cookies.pendingSignInName]?.string, secrets: req.pictor.secrets, now: req.pictor.clock.now())
         else { return req.redirect(to: SiteURL.signIn.path) }
-        return try await req.view.render("account/two-factor", TwoFactorPage(
-            layout: .make(for: req, title: "Two-factor sign-in"), csrf: req.csrfToken, paused: pending.paused)).encodeResponse(for: req)
+        return try await req.view.render(
+            "account/two-factor",
+            TwoFactorPage(
+                layout: .make(for: req, title: "Two-factor sign-in"), csrf: req.csrfToken, paused: pending.paused)
+        ).encodeResponse(for: req)
     }
 
     /// The second factor: an authenticator code (each usable once) or a recovery code.
     @Sendable static func twoFactorSubmit(req: Request) async throws -> Response {
-        guard let pending = PendingSignIn.read(req.cookies[req.pictor.cookies.pendingSignInName]?.string, secrets: req.pictor.secrets, now: req.pictor.clock.now())
+        guard
+            let pending = PendingSignIn.read(
+                req.cookies[req.pictor.cookies.pendingSignInName]?.string, secrets: req.pictor.secrets, now: req.pictor.clock.now())
         else { return req.redirect(to: SiteURL.signIn.path) }
         let code = (try? req.content.get(String.self, at: "code")) ?? ""
         // A used, replaced or decoy pending sign-in is answered as a wrong code: nothing tells it
@@ -138,8 +148,10 @@ enum SignInController {
         // password could lock the owner's second step); otherwise against that key, as always.
         let user = try await UserStore.find(pending.userID, on: req.db)
         let owner = user.flatMap { $0.status == .active && PendingSignIn.isLive(pending, for: $0) ? $0 : nil }
-        let keys = [pending.paused ? "pending:" + pending.nonceHash : LoginThrottle.mfaKey(userID: pending.userID, request: req),
-                    LoginThrottle.networkKey(req)]
+        let keys = [
+            pending.paused ? "pending:" + pending.nonceHash : LoginThrottle.mfaKey(userID: pending.userID, request: req),
+            LoginThrottle.networkKey(req),
+        ]
         var page = TwoFactorPage(layout: .make(for: req, title: "Two-factor sign-in"), csrf: req.csrfToken, paused: pending.paused)
         let attempt: LoginThrottle.Attempt
         switch try await LoginThrottle.begin(keys: keys, policy: req.pictor.loginThrottle, now: req.pictor.clock.now(), on: req.db) {
@@ -155,7 +167,8 @@ enum SignInController {
         }
         if !accepted, pending.paused {
             // The same look-up for a decoy (an id with no code), so its answer takes as long.
-            let redeemed = try await OneTimeCodes.redeem(.signIn, code: code, for: owner?.id ?? UUID(), now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: req.db)
+            let redeemed = try await OneTimeCodes.redeem(
+                .signIn, code: code, for: owner?.id ?? UUID(), now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: req.db)
             accepted = redeemed && owner != nil
         }
         // Once: a second submission of the same cookie (sent at once, or replayed later) finds it used.

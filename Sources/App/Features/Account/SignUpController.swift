@@ -9,9 +9,10 @@ enum SignUpController {
         if req.cookies[req.pictor.cookies.ageScreenName] != nil {
             return try await ageScreenRefusal(req)
         }
-        return try await render(SignUpPage(
-            layout: .make(for: req, title: "Create your account"), csrf: req.csrfToken,
-            termsVersion: req.pictor.config.termsVersion, privacyVersion: req.pictor.config.privacyVersion), req)
+        return try await render(
+            SignUpPage(
+                layout: .make(for: req, title: "Create your account"), csrf: req.csrfToken,
+                termsVersion: req.pictor.config.termsVersion, privacyVersion: req.pictor.config.privacyVersion), req)
     }
 
     @Sendable static func submit(req: Request) async throws -> Response {
@@ -26,7 +27,9 @@ enum SignUpController {
         if email == nil { page.emailError = "Enter an email address like name@example.com." }
         let password = form.password ?? ""
         if let email, let problem = PasswordPolicy.problem(with: password, email: email) { page.passwordError = problem }
-        if email == nil, password.count < PasswordPolicy.minimumLength { page.passwordError = "Use at least \(PasswordPolicy.minimumLength) characters." }
+        if email == nil, password.count < PasswordPolicy.minimumLength {
+            page.passwordError = "Use at least \(PasswordPolicy.minimumLength) characters."
+        }
         let birth = AgeScreen.Day(iso: form.birthDate ?? "")
         let outcome = birth.map { AgeScreen.screen(birth: $0, today: AgeScreen.today(claimed: form.today, now: req.pictor.clock.now())) }
         if outcome == nil || outcome == .implausible { page.birthDateError = "Enter your date of birth." }
@@ -57,7 +60,7 @@ enum SignUpController {
         let base = req.pictor.config.publicBaseURL.absoluteString
         do {
             try await create(email: email, hash: hash, base: base, req: req)
-        } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
+        } catch let error where (error as? any DatabaseError)?.isConstraintFailure == true {
             // The same address signed up twice at once (a double click): the other request made
             // the account; this one answers as any sign-up does.
         }
@@ -71,7 +74,9 @@ enum SignUpController {
                 // Same response as a new sign-up: the owner of the address hears about it by mail,
                 // at most once an hour, so the form cannot be used to flood them.
                 let notice = AccountMail.alreadyRegistered(to: email, base: base)
-                if try await !Postman.recentlyQueued(to: email, subject: notice.subject, within: 3600, now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: tx) {
+                if try await !Postman.recentlyQueued(
+                    to: email, subject: notice.subject, within: 3600, now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: tx)
+                {
                     try await Postman.queue(notice, userID: existing.id, app: req.application, on: tx)
                 }
                 return
@@ -85,10 +90,12 @@ enum SignUpController {
     }
 
     @Sendable static func verifyForm(req: Request) async throws -> View {
-        try await req.view.render("account/verify-email", VerifyEmailPage(
-            layout: .make(for: req, title: "Confirm your email"), csrf: req.csrfToken,
-            email: (try? req.query.get(String.self, at: "email")) ?? "",
-            sent: (try? req.query.get(String.self, at: "sent")) == "1"))
+        try await req.view.render(
+            "account/verify-email",
+            VerifyEmailPage(
+                layout: .make(for: req, title: "Confirm your email"), csrf: req.csrfToken,
+                email: (try? req.query.get(String.self, at: "email")) ?? "",
+                sent: (try? req.query.get(String.self, at: "sent")) == "1"))
     }
 
     @Sendable static func verify(req: Request) async throws -> Response {
@@ -96,7 +103,9 @@ enum SignUpController {
         let email = EmailAddress.normalize(form.email ?? "") ?? ""
         let confirmed = try await req.db.transaction { tx -> Bool in
             guard let user = try await UserStore.find(email: email, on: tx) else { return false }
-            guard try await OneTimeCodes.redeem(.verifyEmail, code: form.code ?? "", for: user.id!, now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: tx)
+            guard
+                try await OneTimeCodes.redeem(
+                    .verifyEmail, code: form.code ?? "", for: user.id!, now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: tx)
             else { return false }
             user.emailVerifiedAt = user.emailVerifiedAt ?? req.pictor.clock.now()
             user.updatedAt = req.pictor.clock.now()
@@ -129,9 +138,12 @@ enum SignUpController {
     }
 
     private static func ageScreenRefusal(_ req: Request) async throws -> Response {
-        try await req.view.render("account/notice", NoticePage(
-            layout: .make(for: req, title: "Sign up"), heading: "We can't create an account",
-            message: "Sorry, we are not able to create a Pictor account for you.")).encodeResponse(for: req)
+        try await req.view.render(
+            "account/notice",
+            NoticePage(
+                layout: .make(for: req, title: "Sign up"), heading: "We can't create an account",
+                message: "Sorry, we are not able to create a Pictor account for you.")
+        ).encodeResponse(for: req)
     }
 
     private static func render(_ page: SignUpPage, _ req: Request, status: HTTPStatus = .ok) async throws -> Response {

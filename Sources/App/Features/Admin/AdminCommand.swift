@@ -1,3 +1,4 @@
+import Domain
 import Fluent
 import Persistence
 import Vapor
@@ -57,5 +58,3 @@ struct AdminCommand: AsyncCommand {
         }
     }
 }
-
-import Domain

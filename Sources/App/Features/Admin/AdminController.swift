@@ -9,18 +9,20 @@ enum AdminController {
         let staff = try req.requireUser()
         let users = try await UserStore.count(on: req.db)
         let jobs = try await JobQueue.counts(on: req.db)
-        return try await req.view.render("admin/overview", AdminOverviewPage(
-            layout: .make(for: req, title: "Operator console"), role: staff.role.rawValue, users: users,
-            queuedJobs: jobs[.queued] ?? 0, runningJobs: jobs[.running] ?? 0, deadJobs: jobs[.dead] ?? 0,
-            canSeeAudit: staff.role >= .admin,
-            providers: req.pictor.providerHealth.rows(for: req.pictor.models.entries.map(\.id)).map { row in
-                let calls = row.successes + row.failures
-                return AdminOverviewPage.Provider(
-                    model: row.model, name: req.pictor.models.entry(row.model)?.displayName ?? row.model, state: row.state.rawValue,
-                    successRate: calls == 0 ? "no calls yet" : "\(row.successes * 100 / calls)% of \(calls)",
-                    latency: row.medianLatency.map { "\($0) ms" } ?? "–",
-                    lastProblem: row.lastProblem.map { "\($0.at.formatted(.iso8601)): \($0.text)" } ?? "–")
-            }))
+        return try await req.view.render(
+            "admin/overview",
+            AdminOverviewPage(
+                layout: .make(for: req, title: "Operator console"), role: staff.role.rawValue, users: users,
+                queuedJobs: jobs[.queued] ?? 0, runningJobs: jobs[.running] ?? 0, deadJobs: jobs[.dead] ?? 0,
+                canSeeAudit: staff.role >= .admin,
+                providers: req.pictor.providerHealth.rows(for: req.pictor.models.entries.map(\.id)).map { row in
+                    let calls = row.successes + row.failures
+                    return AdminOverviewPage.Provider(
+                        model: row.model, name: req.pictor.models.entry(row.model)?.displayName ?? row.model, state: row.state.rawValue,
+                        successRate: calls == 0 ? "no calls yet" : "\(row.successes * 100 / calls)% of \(calls)",
+                        latency: row.medianLatency.map { "\($0) ms" } ?? "–",
+                        lastProblem: row.lastProblem.map { "\($0.at.formatted(.iso8601)): \($0.text)" } ?? "–")
+                }))
     }
 
     /// Jobs that failed for good (dead letters), with their last error.
@@ -28,14 +30,16 @@ enum AdminController {
         let staff = try req.requireUser()
         let dead = try await JobQueue.deadLetters(limit: 100, on: req.db)
         try await Audit.record("admin.jobs.viewed", actor: staff.id, request: req, on: req.db)
-        return try await req.view.render("admin/jobs", DeadJobsPage(
-            layout: .make(for: req, title: "Failed jobs"),
-            rows: dead.map { job in
-                DeadJobsPage.Row(
-                    id: job.id.uuidString, kind: job.kind, attempts: "\(job.attempts) of \(job.maxAttempts)",
-                    error: job.lastError ?? "", finished: job.finishedAt?.pageText ?? "")
-            },
-            hasRows: !dead.isEmpty))
+        return try await req.view.render(
+            "admin/jobs",
+            DeadJobsPage(
+                layout: .make(for: req, title: "Failed jobs"),
+                rows: dead.map { job in
+                    DeadJobsPage.Row(
+                        id: job.id.uuidString, kind: job.kind, attempts: "\(job.attempts) of \(job.maxAttempts)",
+                        error: job.lastError ?? "", finished: job.finishedAt?.pageText ?? "")
+                },
+                hasRows: !dead.isEmpty))
     }
 
     /// Searches the audit log: by action (prefix), actor email, and date; newest first, 50 a page.
@@ -55,8 +59,11 @@ enum AdminController {
                 actorFilterMatchedNobody = true
             }
         }
-        let events = actorFilterMatchedNobody ? [] : try await AuditStore.page(
-            actionPrefix: action, actor: searchedActor, before: before, limit: 51, on: req.db)
+        let events =
+            actorFilterMatchedNobody
+            ? []
+            : try await AuditStore.page(
+                actionPrefix: action, actor: searchedActor, before: before, limit: 51, on: req.db)
         let emails = try await UserStore.emails(of: Set(events.compactMap(\.actorUserID)), on: req.db)
         let rows = events.prefix(50).map { event in
             AuditPage.Row(
@@ -72,12 +79,13 @@ enum AdminController {
             detail: ["action": action, "actor": actorEmail.isEmpty ? "" : searchedActor == nil ? "no such account" : "searched"],
             request: req, on: req.db)
         let next = events.count > 50 ? events[49].occurredAt.timeIntervalSince1970 : nil
-        return try await req.view.render("admin/audit", AuditPage(
-            layout: .make(for: req, title: "Audit log"), action: action, actor: actorEmail, rows: rows, hasRows: !rows.isEmpty,
-            nextPage: next.map { "?action=\(action.queryEscaped)&actor=\(actorEmail.queryEscaped)&before=\($0)" }))
+        return try await req.view.render(
+            "admin/audit",
+            AuditPage(
+                layout: .make(for: req, title: "Audit log"), action: action, actor: actorEmail, rows: rows, hasRows: !rows.isEmpty,
+                nextPage: next.map { "?action=\(action.queryEscaped)&actor=\(actorEmail.queryEscaped)&before=\($0)" }))
     }
 }
-
 
 struct AdminOverviewPage: Encodable {
     let layout: LayoutContext

@@ -26,8 +26,9 @@ public enum OperatorTools {
             let user = UserModel.new(email: email, passwordHash: hash, role: role, now: now, config: app.pictor.config)
             user.emailVerifiedAt = now
             try await UserStore.insert(user, on: tx)
-            try await Audit.append(administrator ? "admin.created" : "account.created", actor: nil,
-                                   target: ("user", user.id!.uuidString), origin: "command line", at: now, on: tx)
+            try await Audit.append(
+                administrator ? "admin.created" : "account.created", actor: nil,
+                target: ("user", user.id!.uuidString), origin: "command line", at: now, on: tx)
             return true
         }
     }
@@ -38,7 +39,9 @@ public enum OperatorTools {
             let user = try await UserStore.find(email: email, on: app.db)
         else { throw AdminCommand.CommandError.noSuchAccount }
         let created = try await APIKeys.create(name: name, scopes: APIScope.allCases, for: user.id!, now: app.pictor.clock.now(), on: app.db)
-        try await Audit.append("api_key.created", actor: nil, target: ("api_key", created.row.id!.uuidString), origin: "command line", at: app.pictor.clock.now(), on: app.db)
+        try await Audit.append(
+            "api_key.created", actor: nil, target: ("api_key", created.row.id!.uuidString), origin: "command line", at: app.pictor.clock.now(),
+            on: app.db)
         return created.key
     }
 }

@@ -25,8 +25,10 @@ enum DownloadsController {
         // Vapor answers a HEAD with this route, sending no body: nothing was downloaded. (It is
         // still encoded, so that its Content-Length is the download's.)
         if req.method != .HEAD {
-            try await DownloadStore.record(DownloadRecord(
-                userID: user.id, imageID: image.id!, generationID: image.generationID, format: format.rawValue, createdAt: req.pictor.clock.now()), on: req.db)
+            try await DownloadStore.record(
+                DownloadRecord(
+                    userID: user.id, imageID: image.id!, generationID: image.generationID, format: format.rawValue, createdAt: req.pictor.clock.now()),
+                on: req.db)
         }
         var headers = HTTPHeaders()
         headers.contentType = HTTPMediaType(type: "image", subType: format.rawValue)

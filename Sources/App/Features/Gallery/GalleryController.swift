@@ -63,8 +63,11 @@ enum GalleryController {
     /// "Deleted … Undo" after a delete, while the undo time lasts.
     private static func undoFlash(_ req: Request, user: CurrentUser) async throws -> [LayoutContext.Flash] {
         guard let id = try? req.query.get(UUID.self, at: "deleted") else { return [] }
-        return [LayoutContext.Flash(level: .info, text: "Deleted. You can undo this for \(GenerationActions.undoMinutes) minutes.",
-                                    undoURL: SiteURL.generationRestore.path(generation: id))]
+        return [
+            LayoutContext.Flash(
+                level: .info, text: "Deleted. You can undo this for \(GenerationActions.undoMinutes) minutes.",
+                undoURL: SiteURL.generationRestore.path(generation: id))
+        ]
     }
 
     /// The models on offer (not the distinct models of the person's history: with 100,000

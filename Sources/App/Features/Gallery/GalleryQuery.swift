@@ -32,17 +32,23 @@ struct GalleryQuery: Content {
         }
         if let model, !model.isEmpty { filter.model = model }
         if let status, !status.isEmpty {
-            if let state = GenerationState(rawValue: status) { filter.state = state } else {
+            if let state = GenerationState(rawValue: status) {
+                filter.state = state
+            } else {
                 problems.append(FieldError(field: "status", message: "Choose one of: \(Self.statuses.joined(separator: ", "))."))
             }
         }
         if let from, !from.isEmpty {
-            if let day = Self.day(from) { filter.from = day } else {
+            if let day = Self.day(from) {
+                filter.from = day
+            } else {
                 problems.append(FieldError(field: "from", message: "Give the first day as YYYY-MM-DD, e.g. 2026-11-01."))
             }
         }
         if let to, !to.isEmpty {
-            if let day = Self.day(to) { filter.until = day.addingTimeInterval(86_400) } else {
+            if let day = Self.day(to) {
+                filter.until = day.addingTimeInterval(86_400)
+            } else {
                 problems.append(FieldError(field: "to", message: "Give the last day as YYYY-MM-DD, e.g. 2026-11-30."))
             }
         }
@@ -56,7 +62,9 @@ struct GalleryQuery: Content {
     func cursor() throws -> PageCursor? {
         guard let after, !after.isEmpty else { return nil }
         guard let cursor = PageCursor(token: after) else {
-            throw GenerationInputError(fieldErrors: [FieldError(field: "after", message: "This page link is not one Pictor gave out; start from the first page.")])
+            throw GenerationInputError(fieldErrors: [
+                FieldError(field: "after", message: "This page link is not one Pictor gave out; start from the first page.")
+            ])
         }
         return cursor
     }

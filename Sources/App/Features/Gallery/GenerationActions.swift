@@ -60,7 +60,9 @@ enum GenerationActions {
     @Sendable static func apiFavourite(req: Request) async throws -> GenerationDTO {
         let user = try req.requireUser(scope: .generationsWrite)
         let id = try generationID(req)
-        guard try await GalleryStore.setFavourite(id, of: user.id, req.method == .PUT, now: req.pictor.clock.now(), on: req.db) else { throw AccessError.notFound }
+        guard try await GalleryStore.setFavourite(id, of: user.id, req.method == .PUT, now: req.pictor.clock.now(), on: req.db) else {
+            throw AccessError.notFound
+        }
         return try await GenerationsAPI.dto(try await GenerationsAPI.owned(req, user: user), req: req)
     }
 

@@ -26,7 +26,9 @@ enum SharingController {
         }
         let form = try req.content.decode(ShareForm.self)
         guard let choice = expiryChoices.first(where: { $0.value == (form.expires ?? "7") }) else {
-            throw GenerationInputError(fieldErrors: [FieldError(field: "expires", message: "Choose when the link stops working: 1, 7 or 30 days, or never.")])
+            throw GenerationInputError(fieldErrors: [
+                FieldError(field: "expires", message: "Choose when the link stops working: 1, 7 or 30 days, or never.")
+            ])
         }
         let token = Tokens.random(bytes: 24)
         let now = req.pictor.clock.now()
@@ -34,11 +36,13 @@ enum SharingController {
             userID: user.id, generationID: generation.id!, tokenHash: Tokens.sha256(token), showsPrompt: form.showPrompt == "on",
             createdAt: now, expiresAt: choice.days.map { now.addingTimeInterval(TimeInterval($0) * 86_400) })
         try await ShareLinkStore.insert(link, on: req.db)
-        try await Audit.record("share_link.created", actor: user.id, target: ("generation", generation.id!.uuidString),
-                               detail: ["expires": choice.value, "shows_prompt": String(link.showsPrompt)], request: req, on: req.db)
+        try await Audit.record(
+            "share_link.created", actor: user.id, target: ("generation", generation.id!.uuidString),
+            detail: ["expires": choice.value, "shows_prompt": String(link.showsPrompt)], request: req, on: req.db)
         let url = req.pictor.config.publicBaseURL.absoluteString.trimmingSuffix("/") + SiteURL.shared.path(token: token)
         // The secret is in this page alone: no cache may keep it.
-        let response = try await GenerationPageController.renderGeneration(generation, newShareURL: url, req: req).encodeResponse(status: .created, for: req)
+        let response = try await GenerationPageController.renderGeneration(generation, newShareURL: url, req: req).encodeResponse(
+            status: .created, for: req)
         response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
         return response
     }

@@ -35,7 +35,8 @@ struct GenerationJobHandler: JobHandler {
                 await Self.requeue(payload.generationID, app: app)
                 throw error
             }
-            if case JobFailure.permanent = error {} else if job.attempt < job.maxAttempts {
+            if case JobFailure.permanent = error {
+            } else if job.attempt < job.maxAttempts {
                 await Self.requeue(payload.generationID, app: app)
                 throw error
             }
@@ -63,14 +64,17 @@ struct GenerationJobHandler: JobHandler {
         app.pictor.generationEvents.changed(id)
 
         guard let entry = app.pictor.models.entry(generation.model) else {
-            try await GenerationService.end(generation, as: .failed, reason: "The model \(generation.model) is no longer offered. You were not charged.", app: app, on: app.db)
+            try await GenerationService.end(
+                generation, as: .failed, reason: "The model \(generation.model) is no longer offered. You were not charged.", app: app, on: app.db)
             return
         }
         guard let contentKey = try await app.pictor.contentKeys.existingKey(for: generation.userID, on: app.db) else {
             throw JobFailure.permanent("the owner's content key is gone")
         }
         guard let request = try await providerRequest(for: generation, key: contentKey, app: app) else {
-            try await GenerationService.end(generation, as: .failed, reason: "A reference image was deleted before the generation started. You were not charged.", app: app, on: app.db)
+            try await GenerationService.end(
+                generation, as: .failed, reason: "A reference image was deleted before the generation started. You were not charged.", app: app,
+                on: app.db)
             return
         }
         let delivered: [ProviderImage]
@@ -94,11 +98,15 @@ struct GenerationJobHandler: JobHandler {
             if case .resting(let until) = none, until >= deadline {
                 logger.warning("generation gave up waiting for its model", metadata: ["reason": .string(none.reason)])
                 let minutes = max(1, app.pictor.config.generationDeadlineSeconds / 60)
-                try await GenerationService.end(generation, as: .failed, reason: "The image model was not available for \(minutes) minute\(minutes == 1 ? "" : "s"). You were not charged.", app: app, on: app.db)
+                try await GenerationService.end(
+                    generation, as: .failed,
+                    reason: "The image model was not available for \(minutes) minute\(minutes == 1 ? "" : "s"). You were not charged.", app: app,
+                    on: app.db)
                 return
             }
             // In the queue's clock (the database's), which `run_at` is compared with.
-            throw JobFailure.postponed(until: app.pictor.queueClock.now.addingTimeInterval(max(0, none.until.timeIntervalSinceNow)), reason: none.reason)
+            throw JobFailure.postponed(
+                until: app.pictor.queueClock.now.addingTimeInterval(max(0, none.until.timeIntervalSinceNow)), reason: none.reason)
         }
         guard !delivered.isEmpty else {
             try await handle(.permanent("it returned no images"), generation: generation, job: job, app: app, logger: logger)
@@ -176,9 +184,10 @@ struct GenerationJobHandler: JobHandler {
             let started = ContinuousClock.now
             do {
                 if let processor = candidate.processor {
-                    try await DisclosureStore.record(Disclosure(
-                        userID: userID, generationID: generationID, processor: processor, purpose: "Making the images you asked for",
-                        categories: Self.categories(sentIn: request), createdAt: app.pictor.clock.now()), on: app.db)
+                    try await DisclosureStore.record(
+                        Disclosure(
+                            userID: userID, generationID: generationID, processor: processor, purpose: "Making the images you asked for",
+                            categories: Self.categories(sentIn: request), createdAt: app.pictor.clock.now()), on: app.db)
                 }
                 // Stopped while preparing: hand the job back before anything is sent, or the next
                 // worker's call would be a second, paid one.
@@ -233,7 +242,9 @@ struct GenerationJobHandler: JobHandler {
     /// owner. The first of the provider's answer, the timeout and the owner's cancellation
     /// wins, and the others are cancelled without waiting for them: a provider that ignores
     /// cancellation cannot hold the worker past its timeout.
-    private func call(_ entry: ModelCatalog.Entry, with request: GenerationRequest, generationID: UUID, app: Application) async throws -> [ProviderImage] {
+    private func call(_ entry: ModelCatalog.Entry, with request: GenerationRequest, generationID: UUID, app: Application) async throws
+        -> [ProviderImage]
+    {
         let progress = LatestProgress()
         let first = FirstResult<[ProviderImage]>()
         let tasks = [
@@ -259,7 +270,8 @@ struct GenerationJobHandler: JobHandler {
                 while (try? await Task.sleep(for: Self.watchInterval)) != nil {
                     // Database trouble here must not abort a provider call that is going well.
                     if let current = progress.value.withLock({ $0 }), current != written,
-                        let recorded = try? await GenerationStore.setProgress(generationID, current, now: app.pictor.clock.now(), on: app.db) {
+                        let recorded = try? await GenerationStore.setProgress(generationID, current, now: app.pictor.clock.now(), on: app.db)
+                    {
                         if recorded { app.pictor.generationEvents.changed(generationID) }
                         written = current
                     }
@@ -270,7 +282,7 @@ struct GenerationJobHandler: JobHandler {
                 }
             },
         ]
-        defer { tasks.forEach { $0.cancel() } }
+        defer { for task in tasks { task.cancel() } }
         return try await withTaskCancellationHandler {
             try await first.value()
         } onCancel: {
@@ -304,7 +316,9 @@ struct GenerationJobHandler: JobHandler {
             outputs = try await ImageWork.run { try images.map { try pipeline.process($0, source: source) } }
         } catch let error as ImagingError {
             logger.warning("provider output unreadable", metadata: ["error": .string("\(error)")])
-            try await GenerationService.end(generation, as: .failed, reason: "The image model returned an image that could not be read. You were not charged.", app: app, on: app.db)
+            try await GenerationService.end(
+                generation, as: .failed, reason: "The image model returned an image that could not be read. You were not charged.", app: app,
+                on: app.db)
             return
         }
         let now = app.pictor.clock.now().roundedToMillisecond
@@ -318,7 +332,8 @@ struct GenerationJobHandler: JobHandler {
             row.blobKey = try BlobKey.generationImage(
                 user: generation.userID, generation: id, position: position, attempt: attemptToken, fileExtension: output.format.fileExtension
             ).rawValue
-            row.thumbnailKey = try BlobKey.generationThumbnail(user: generation.userID, generation: id, position: position, attempt: attemptToken).rawValue
+            row.thumbnailKey = try BlobKey.generationThumbnail(user: generation.userID, generation: id, position: position, attempt: attemptToken)
+                .rawValue
             row.format = output.format.rawValue
             row.width = output.width
             row.height = output.height
@@ -341,8 +356,9 @@ struct GenerationJobHandler: JobHandler {
             }
             try await app.pictor.blobs.put(all: blobs)
             recorded = try await writeTransaction(on: app.db) { tx -> Bool in
-                guard try await GenerationStore.move(
-                    id, from: [.running], to: .succeeded, .init(creditsCharged: charged, progress: 1, modelUsed: usedModel), now: now, on: tx)
+                guard
+                    try await GenerationStore.move(
+                        id, from: [.running], to: .succeeded, .init(creditsCharged: charged, progress: 1, modelUsed: usedModel), now: now, on: tx)
                 else { return false }
                 for row in rows { try await GenerationStore.insert(row, on: tx) }
                 // The job ends with the generation: one commit for both.

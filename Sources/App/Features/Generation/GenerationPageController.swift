@@ -21,7 +21,8 @@ enum GenerationPageController {
         let links = try await ShareLinkStore.links(for: dto.id, of: generation.userID, on: req.db).map { link in
             GenerationPage.Share(
                 created: link.createdAt.pageText,
-                state: link.revokedAt != nil ? "revoked" : link.isLive(at: now) ? (link.expiresAt.map { "expires \($0.pageText)" } ?? "never expires") : "expired",
+                state: link.revokedAt != nil
+                    ? "revoked" : link.isLive(at: now) ? (link.expiresAt.map { "expires \($0.pageText)" } ?? "never expires") : "expired",
                 showsPrompt: link.showsPrompt, live: link.isLive(at: now),
                 revokeURL: SiteURL.generationShareRevoke.path(generation: dto.id, share: link.id))
         }
@@ -31,7 +32,8 @@ enum GenerationPageController {
             progressPercent: Int((dto.progress * 100).rounded()), queuePosition: dto.queuePosition, reason: dto.reason,
             prompt: dto.prompt, negativePrompt: dto.negativePrompt, hasNegativePrompt: !dto.negativePrompt.isEmpty, modelName: dto.modelName,
             size: "\(dto.width) × \(dto.height)", seed: String(dto.seed), style: dto.style.isEmpty ? "none" : dto.style,
-            cost: dto.status == "succeeded" ? "\(dto.creditsCharged) credits" : active ? "\(dto.creditsHeld) credits held" : "nothing (you were not charged)",
+            cost: dto.status == "succeeded"
+                ? "\(dto.creditsCharged) credits" : active ? "\(dto.creditsHeld) credits held" : "nothing (you were not charged)",
             created: dto.createdAt.pageText, eventsURL: dto.eventsUrl, cancelURL: url(.generationPageCancel),
             pictures: dto.images.enumerated().map { index, image in
                 let download = SiteURL.imageDownload.path(image: image.id)

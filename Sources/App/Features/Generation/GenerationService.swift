@@ -87,7 +87,7 @@ enum GenerationService {
                 }
                 try await credits.hold(generation.creditsHeld, user: user, generation: generation.id!, on: tx)
             }
-        } catch where (error as? any DatabaseError)?.isConstraintFailure == true && submission.idempotencyKey != nil {
+        } catch let error where (error as? any DatabaseError)?.isConstraintFailure == true && submission.idempotencyKey != nil {
             // Another request with the same key committed first: answer with its generation.
             guard let existing = try await GenerationStore.find(idempotencyKey: submission.idempotencyKey!, of: user, on: db)
             else { throw error }
@@ -118,8 +118,9 @@ enum GenerationService {
         let credits = app.pictor.credits
         let id = generation.id!
         let moved = try await writeTransaction(on: db) { tx -> Bool in
-            guard try await GenerationStore.move(
-                id, from: [.queued, .running], to: state, .init(reason: reason, creditsCharged: 0), now: app.pictor.clock.now(), on: tx)
+            guard
+                try await GenerationStore.move(
+                    id, from: [.queued, .running], to: state, .init(reason: reason, creditsCharged: 0), now: app.pictor.clock.now(), on: tx)
             else { return false }
             try await credits.settle(generation: id, user: generation.userID, held: generation.creditsHeld, captured: 0, on: tx)
             return true
@@ -160,12 +161,15 @@ enum GenerationService {
         }
         var errors: [FieldError] = []
         var request: GenerationRequest?
-        switch GenerationRules.check(submission.draft, capabilities: entry.capabilities, styles: entry.styles, randomSeed: { UInt64.random(in: 0...UInt64.max) }) {
+        switch GenerationRules.check(
+            submission.draft, capabilities: entry.capabilities, styles: entry.styles, randomSeed: { UInt64.random(in: 0...UInt64.max) })
+        {
         case .success(let checked): request = checked
         case .failure(let failure): errors += failure.fieldErrors
         }
         if submission.seedIsInvalid, !errors.contains(where: { $0.field == "seed" }) {
-            errors.append(FieldError(field: "seed", message: "Use a whole number from 0 to \(GenerationRules.maxSeed), or leave it empty for a random seed."))
+            errors.append(
+                FieldError(field: "seed", message: "Use a whole number from 0 to \(GenerationRules.maxSeed), or leave it empty for a random seed."))
         }
         return (entry, request, errors)
     }
@@ -193,7 +197,8 @@ enum GenerationService {
     private static func replay(_ existing: GenerationModel, hash: String, key: ContentKey) throws -> Submitted {
         guard existing.requestHash == hash else { throw IdempotencyKey.Reused() }
         guard existing.deletedAt == nil else {
-            throw GenerationConflict(message: "The generation made with this Idempotency-Key has been deleted; send the request with a new key to make it again.")
+            throw GenerationConflict(
+                message: "The generation made with this Idempotency-Key has been deleted; send the request with a new key to make it again.")
         }
         return Submitted(generation: existing, key: key, replayed: true)
     }
@@ -214,8 +219,10 @@ enum GenerationService {
 enum IdempotencyKey {
     static func validate(_ key: String) throws {
         guard IdempotencyKeyRule.isValid(key) else {
-            throw GenerationInputError(fieldErrors: [FieldError(
-                field: "Idempotency-Key", message: "Use 1 to 255 visible ASCII characters, e.g. a UUID.")])
+            throw GenerationInputError(fieldErrors: [
+                FieldError(
+                    field: "Idempotency-Key", message: "Use 1 to 255 visible ASCII characters, e.g. a UUID.")
+            ])
         }
     }
 

@@ -14,7 +14,8 @@ enum GenerationsAPI {
         let submitted = try await GenerationService.submit(submission, user: user.id, app: req.application, on: req.db)
         // A new generation has no images, and its queue position comes with its events:
         // the answer needs no further reads.
-        let dto = submitted.replayed
+        let dto =
+            submitted.replayed
             ? try await dto(submitted.generation, req: req)
             : GenerationDTO(submitted.generation, images: [], key: submitted.key, queuePosition: nil, models: req.pictor.models)
         let response = try await dto.encodeResponse(status: submitted.replayed ? .ok : .created, for: req)
@@ -49,7 +50,9 @@ enum GenerationsAPI {
     }
 
     /// A page of the user's generations, newest first, as their owner sees them.
-    static func listing(of userID: UUID, filter: GalleryFilter = GalleryFilter(), after cursor: PageCursor?, limit: Int, req: Request) async throws -> [GenerationDTO] {
+    static func listing(of userID: UUID, filter: GalleryFilter = GalleryFilter(), after cursor: PageCursor?, limit: Int, req: Request) async throws
+        -> [GenerationDTO]
+    {
         let rows = try await GalleryStore.page(of: userID, filter: filter, after: cursor, limit: limit, on: req.db)
         let images = try await GenerationStore.images(of: rows.map { $0.id! }, on: req.db)
         let key = try await req.pictor.contentKeys.existingKey(for: userID, on: req.db)
@@ -67,7 +70,8 @@ enum GenerationsAPI {
     static func dto(_ generation: GenerationModel, req: Request) async throws -> GenerationDTO {
         let images = try await GenerationStore.images(of: generation.id!, on: req.db)
         let key = try await req.pictor.contentKeys.existingKey(for: generation.userID, on: req.db)
-        let position = generation.state == .queued
+        let position =
+            generation.state == .queued
             ? try await GenerationStore.queuePosition(of: generation, on: req.db) : nil
         return GenerationDTO(generation, images: images, key: key, queuePosition: position, models: req.pictor.models)
     }

@@ -31,7 +31,8 @@ enum ImagesController {
         let bytes = try key.open(sealed)
         let format = thumbnail ? "webp" : image.format
         headers.contentType = HTTPMediaType(type: "image", subType: format)
-        let name = "pictor-\(image.generationID.uuidString.prefix(8).lowercased())-\(image.position + 1)\(thumbnail ? "-thumb" : "").\(format == "jpeg" ? "jpg" : format)"
+        let name =
+            "pictor-\(image.generationID.uuidString.prefix(8).lowercased())-\(image.position + 1)\(thumbnail ? "-thumb" : "").\(format == "jpeg" ? "jpg" : format)"
         headers.replaceOrAdd(name: .contentDisposition, value: "inline; filename=\"\(name)\"")
         return Response(status: .ok, headers: headers, body: .init(data: bytes))
     }

@@ -64,7 +64,8 @@ public struct ModelCatalog: Sendable {
     func route(for entry: Entry, request: GenerationRequest) -> [Entry] {
         guard let fallback = entry.fallback.flatMap(self.entry), fallback.id != entry.id else { return [entry] }
         let capabilities = fallback.capabilities
-        let fits = capabilities.sizes.contains(request.size) && capabilities.maxCount >= request.count
+        let fits =
+            capabilities.sizes.contains(request.size) && capabilities.maxCount >= request.count
             && (request.referenceImages.isEmpty || capabilities.referenceImages)
         return fits ? [entry, fallback] : [entry]
     }
@@ -73,15 +74,16 @@ public struct ModelCatalog: Sendable {
 
     /// How the privacy centre names the processor behind a remote model.
     static func processorName(_ definition: ModelDefinition) -> String {
-        let service = switch definition.kind {
-        case .openai: "OpenAI-compatible image API"
-        case .stability: "Stability AI"
-        case .gemini: "Google Gemini API"
-        case .automatic1111: "Self-hosted Stable Diffusion server"
-        case .replicate: "Replicate"
-        case .comfyui: "Self-hosted ComfyUI server"
-        case .builtin: "Pictor"
-        }
+        let service =
+            switch definition.kind {
+            case .openai: "OpenAI-compatible image API"
+            case .stability: "Stability AI"
+            case .gemini: "Google Gemini API"
+            case .automatic1111: "Self-hosted Stable Diffusion server"
+            case .replicate: "Replicate"
+            case .comfyui: "Self-hosted ComfyUI server"
+            case .builtin: "Pictor"
+            }
         return definition.baseURL?.host.map { "\(service) (\($0))" } ?? service
     }
 
@@ -103,8 +105,9 @@ public struct ModelCatalog: Sendable {
             let service = StabilityProvider.Service(rawValue: model) ?? .sd3
             return StabilityProvider(
                 id: definition.id, displayName: definition.name ?? "Stability \(model)",
-                settings: .init(baseURL: base, apiKey: key, service: service, model: service == .sd3 ? model : nil, sizes: sizes,
-                                maxCount: count, timeout: timeout))
+                settings: .init(
+                    baseURL: base, apiKey: key, service: service, model: service == .sd3 ? model : nil, sizes: sizes,
+                    maxCount: count, timeout: timeout))
         case .gemini:
             return GeminiImageProvider(
                 id: definition.id, displayName: definition.name ?? "Gemini \(model)",
@@ -133,23 +136,25 @@ public struct ModelCatalog: Sendable {
         problems: @Sendable (String) -> ProblemReport = { _ in .ignored }
     ) -> ModelCatalog {
         guard let definitions else { return standard(builtInDelay: builtInDelay) }
-        return ModelCatalog(entries: definitions.map { definition in
-            let timeout = Duration.seconds(definition.timeoutSeconds)
-            switch definition.kind {
-            case .builtin:
-                return builtIn(
-                    id: definition.id, price: definition.pricePerImage, timeout: timeout, maxAttempts: definition.maxAttempts,
-                    delay: builtInDelay, fallback: definition.fallback)
-            default:
-                return Entry(
-                    id: definition.id,
-                    provider: remoteProvider(
-                        definition, timeout: timeout, webhook: webhooks.map { $0.absoluteString + "/replicate" }, problems: problems(definition.id)),
-                    pricePerImage: definition.pricePerImage,
-                    timeout: timeout, maxAttempts: definition.maxAttempts, styles: [], fallback: definition.fallback,
-                    processor: processorName(definition))
-            }
-        })
+        return ModelCatalog(
+            entries: definitions.map { definition in
+                let timeout = Duration.seconds(definition.timeoutSeconds)
+                switch definition.kind {
+                case .builtin:
+                    return builtIn(
+                        id: definition.id, price: definition.pricePerImage, timeout: timeout, maxAttempts: definition.maxAttempts,
+                        delay: builtInDelay, fallback: definition.fallback)
+                default:
+                    return Entry(
+                        id: definition.id,
+                        provider: remoteProvider(
+                            definition, timeout: timeout, webhook: webhooks.map { $0.absoluteString + "/replicate" },
+                            problems: problems(definition.id)),
+                        pricePerImage: definition.pricePerImage,
+                        timeout: timeout, maxAttempts: definition.maxAttempts, styles: [], fallback: definition.fallback,
+                        processor: processorName(definition))
+                }
+            })
     }
 
     public static func standard(builtInDelay: Duration) -> ModelCatalog {

@@ -110,7 +110,8 @@ enum ReferenceImagesAPI {
     /// took several times the upload limit.
     static func clean(_ data: Data, limits: ImageLimits) throws -> (data: Data, format: ImageFormat, width: Int, height: Int) {
         let decoded = try Image.decode(data, limits: limits)
-        let (encoding, format): (Encoding, ImageFormat) = decoded.sourceFormat == .jpeg
+        let (encoding, format): (Encoding, ImageFormat) =
+            decoded.sourceFormat == .jpeg
             ? (.jpeg(quality: 92), .jpeg) : (.webp(quality: 100, effort: 2, lossless: true), .webp)
         return (try decoded.image.encode(encoding), format, decoded.image.width, decoded.image.height)
     }
@@ -167,7 +168,8 @@ enum ReferenceImagesAPI {
             switch self {
             case .notMultipart: "Send the image as multipart/form-data in a field named image."
             case .missingFile: "Choose an image to upload (PNG, JPEG or WebP)."
-            case .tooMany: "You have \(ReferenceImagesAPI.maxStoredPerUser) reference images stored, the most Pictor keeps for one person. Delete some you no longer need first."
+            case .tooMany:
+                "You have \(ReferenceImagesAPI.maxStoredPerUser) reference images stored, the most Pictor keeps for one person. Delete some you no longer need first."
             }
         }
 

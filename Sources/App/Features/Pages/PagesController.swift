@@ -7,8 +7,10 @@ enum PagesController {
         let prices = req.pictor.models.entries.map { entry in
             HomePageContext.Price(model: entry.displayName, credits: "\(entry.pricePerImage) credit\(entry.pricePerImage == 1 ? "" : "s") per image")
         }
-        return try await req.view.render("pages/home", HomePageContext(
-            layout: .make(for: req, title: "Make images from words"), prices: prices, signedIn: req.currentUser != nil))
+        return try await req.view.render(
+            "pages/home",
+            HomePageContext(
+                layout: .make(for: req, title: "Make images from words"), prices: prices, signedIn: req.currentUser != nil))
     }
 
     /// The privacy policy's "what we keep" table is generated from the data inventory,

@@ -33,7 +33,9 @@ enum StudioController {
         do {
             let files = (form.references ?? []).filter { $0.data.readableBytes > 0 }
             guard files.count <= GenerationService.maxReferenceImages else {
-                throw GenerationInputError(fieldErrors: [FieldError(field: "references", message: "Choose at most \(GenerationService.maxReferenceImages) reference images.")])
+                throw GenerationInputError(fieldErrors: [
+                    FieldError(field: "references", message: "Choose at most \(GenerationService.maxReferenceImages) reference images.")
+                ])
             }
             try GenerationService.checkFields(submission, uploadedReferences: files.count, app: req.application)
             for file in files {
@@ -42,7 +44,9 @@ enum StudioController {
                 } catch let error as ImagingError {
                     throw GenerationInputError(fieldErrors: [FieldError(field: "references", message: "\(file.filename): \(error.userMessage)")])
                 } catch ReferenceImagesAPI.UploadError.tooMany {
-                    throw GenerationInputError(fieldErrors: [FieldError(field: "references", message: ReferenceImagesAPI.UploadError.tooMany.userMessage)])
+                    throw GenerationInputError(fieldErrors: [
+                        FieldError(field: "references", message: ReferenceImagesAPI.UploadError.tooMany.userMessage)
+                    ])
                 }
             }
             submission.referenceIDs = stored.map { $0.id! }
@@ -109,9 +113,14 @@ enum StudioController {
         let preferred = sizes.first { $0.width == 1024 && $0.height == 1024 } ?? sizes[0]
         var page = StudioPage(
             layout: .make(for: req, title: "Studio"), csrf: req.csrfToken,
-            models: catalog.entries.map { .init(value: $0.id, label: "\($0.displayName) · \($0.pricePerImage) credit\($0.pricePerImage == 1 ? "" : "s") per image", selected: $0.id == entry.id) },
+            models: catalog.entries.map {
+                .init(
+                    value: $0.id, label: "\($0.displayName) · \($0.pricePerImage) credit\($0.pricePerImage == 1 ? "" : "s") per image",
+                    selected: $0.id == entry.id)
+            },
             sizes: sizes.map { .init(value: $0.description, label: sizeLabel($0), selected: $0 == preferred) },
-            styles: [.init(value: "", label: "No style", selected: true)] + entry.styles.map { .init(value: $0, label: $0.capitalized, selected: false) },
+            styles: [.init(value: "", label: "No style", selected: true)]
+                + entry.styles.map { .init(value: $0, label: $0.capitalized, selected: false) },
             counts: (1...entry.capabilities.maxCount).map { .init(value: String($0), label: String($0), selected: $0 == 1) },
             maxPromptLength: entry.capabilities.maxPromptLength, pricePerImage: entry.pricePerImage, modelName: entry.displayName)
         page.maxReferenceMegabytes = max(req.pictor.config.imageLimits.maxBytes / 1_048_576, 1)
@@ -139,16 +148,20 @@ enum StudioController {
     }
 
     static func modelOptionsJSON(_ catalog: ModelCatalog) -> String {
-        let options = Dictionary(uniqueKeysWithValues: catalog.entries.map { entry in
-            let sizes = entry.capabilities.sizes
-            let preferred = sizes.first { $0.width == 1024 && $0.height == 1024 } ?? sizes[0]
-            return (entry.id, ModelOptions(
-                name: entry.displayName, price: entry.pricePerImage,
-                sizes: sizes.map { PageOption(value: $0.description, label: sizeLabel($0), selected: $0 == preferred) },
-                counts: entry.capabilities.maxCount,
-                styles: [PageOption(value: "", label: "No style", selected: true)]
-                    + entry.styles.map { PageOption(value: $0, label: $0.capitalized, selected: false) }))
-        })
+        let options = Dictionary(
+            uniqueKeysWithValues: catalog.entries.map { entry in
+                let sizes = entry.capabilities.sizes
+                let preferred = sizes.first { $0.width == 1024 && $0.height == 1024 } ?? sizes[0]
+                return (
+                    entry.id,
+                    ModelOptions(
+                        name: entry.displayName, price: entry.pricePerImage,
+                        sizes: sizes.map { PageOption(value: $0.description, label: sizeLabel($0), selected: $0 == preferred) },
+                        counts: entry.capabilities.maxCount,
+                        styles: [PageOption(value: "", label: "No style", selected: true)]
+                            + entry.styles.map { PageOption(value: $0, label: $0.capitalized, selected: false) })
+                )
+            })
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         return (try? encoder.encode(options)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"

@@ -63,4 +63,3 @@ struct StudioPage: Encodable {
         hasErrors = !errors.isEmpty
     }
 }
-
