@@ -153,7 +153,7 @@ import Vapor
         let lonely = ScriptedProvider(id: "lonely")
         try await withPictor({ $0.generationDeadlineSeconds = 60 }) { app in
             let health = ProviderHealth(threshold: 1, cooldown: 3600)
-            health.recordFailure("lonely")
+            health.recordFailure("lonely", now: Date())
             app.pictor = app.pictor.with(
                 models: ModelCatalog(entries: [
                     .init(id: "lonely", provider: lonely, pricePerImage: 1, timeout: .seconds(5), maxAttempts: 3, styles: [])

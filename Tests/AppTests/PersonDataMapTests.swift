@@ -1,6 +1,7 @@
 import Domain
 import Fluent
 import Foundation
+import Mail
 import Persistence
 import Providers
 import Storage
@@ -106,8 +107,8 @@ import VaporTesting
     @Test func theMapOfOnePersonHoldsAllOfTheirsAndNoneOfAnothers() async throws {
         try await withPictor { app in
             app.pictor = app.pictor.with(models: remoteCatalog(ScriptedProvider(id: "remote")))
-            let alice = try await seed(app, email: "map-alice@example.com")
-            let bob = try await seed(app, email: "map-bob@example.com")
+            var alice = try await seed(app, email: "map-alice@example.com")
+            var bob = try await seed(app, email: "map-bob@example.com")
 
             // Every table with personal data, except those the inventory says cannot be tied to an
             // account (and why): a new one fails here until it names its owner and is seeded above.
@@ -118,6 +119,17 @@ import VaporTesting
                 #expect(unseeded.isEmpty, "seed a row in each person-linked table: \(unseeded)")
                 #expect(person.blobKeys.count >= 3, "an image, its thumbnail and a reference")
             }
+
+            // Rows that name the other person outside the owner column: Bob's audit event about
+            // Alice is Bob's (he acted), and Alice's mail to Bob's address is Alice's.
+            try await Audit.append(
+                "test.about_alice", actor: bob.userID, target: ("user", alice.userID.uuidString), origin: "test", at: Date(), on: app.db)
+            let crossEvent = try #require(try await AuditEventModel.query(on: app.db).filter(\.$action == "test.about_alice").first()?.id)
+            bob.rows["audit_log", default: []].insert(crossEvent.uuidString.lowercased())
+            let crossMail = try await Postman.queue(
+                MailMessage(to: "map-bob@example.com", subject: "from Alice's account", text: "hi", category: .account), userID: alice.userID,
+                app: app, on: app.db)
+            alice.rows["mail_outbox", default: []].insert(crossMail.uuidString.lowercased())
 
             let aliceMap = try await PersonDataMap.map(of: alice.userID, on: app.db)
             let bobMap = try await PersonDataMap.map(of: bob.userID, on: app.db)

@@ -12,7 +12,7 @@ struct RequireSignIn: AsyncMiddleware {
         guard request.currentUser != nil else {
             if ErrorPageMiddleware.wantsJSON(request) { throw Abort(.unauthorized, reason: "Sign in first.") }
             let back = SignInController.safeNext(request.url.path).map { "?next=" + $0.queryEscaped } ?? ""
-            return request.redirect(to: "/login" + back)
+            return request.redirect(to: SiteURL.signIn.path + back)
         }
         return try await next.respond(to: request)
     }

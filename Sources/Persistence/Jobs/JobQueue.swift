@@ -243,7 +243,6 @@ public enum JobQueue {
             .map(JobSnapshot.init(row:))
     }
 
-    /// How many jobs are in each state.
     /// Whether a job of `kind` is waiting or running (a recurring job is scheduled).
     public static func hasPending(kind: String, on db: any Database) async throws -> Bool {
         try await sqlDatabase(db).raw(
@@ -266,6 +265,7 @@ public enum JobQueue {
         ).first() != nil
     }
 
+    /// How many jobs are in each state.
     public static func counts(on db: any Database) async throws -> [JobState: Int] {
         let sql = try sqlDatabase(db)
         var counts: [JobState: Int] = [:]

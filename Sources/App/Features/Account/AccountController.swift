@@ -41,18 +41,18 @@ enum AccountController {
         else { throw AccessError.notFound }
         try await Audit.record("session.revoked", actor: current.id, target: ("session", id.uuidString), request: req, on: req.db)
         if id == current.sessionID {
-            let response = req.redirect(to: "/")
+            let response = req.redirect(to: SiteURL.home.path)
             response.cookies[req.pictor.cookies.sessionName] = req.pictor.cookies.expired()
             return response
         }
-        return req.redirect(to: "/account/sessions?ended=1")
+        return req.redirect(to: SiteURL.accountSessions.path + "?ended=1")
     }
 
     @Sendable static func revokeOthers(req: Request) async throws -> Response {
         let current = try req.requireUser()
         let ended = try await SessionStore.revokeAll(of: current.id, keeping: current.sessionID, now: req.pictor.clock.now(), on: req.db)
         try await Audit.record("session.revoked_others", actor: current.id, detail: ["count": String(ended)], request: req, on: req.db)
-        return req.redirect(to: "/account/sessions?ended=others")
+        return req.redirect(to: SiteURL.accountSessions.path + "?ended=others")
     }
 }
 

@@ -85,7 +85,7 @@ enum PasswordResetController {
             page.codeError = AccountError.codeInvalidOrExpired.userMessage
             return try await req.view.render("account/reset-password", page).encodeResponse(status: .unprocessableEntity, for: req)
         }
-        let response = req.redirect(to: "/login?reset=1")
+        let response = req.redirect(to: SiteURL.signIn.path + "?reset=1")
         response.cookies[req.pictor.cookies.sessionName] = req.pictor.cookies.expired()
         return response
     }

@@ -193,7 +193,7 @@ enum SignInController {
             _ = try await SessionStore.revoke(user.sessionID, of: user.id, now: req.pictor.clock.now(), on: req.db)
             try await Audit.record("logout", actor: user.id, target: ("session", user.sessionID.uuidString), request: req, on: req.db)
         }
-        let response = req.redirect(to: "/")
+        let response = req.redirect(to: SiteURL.home.path)
         response.cookies[req.pictor.cookies.sessionName] = req.pictor.cookies.expired()
         return response
     }

@@ -64,7 +64,7 @@ enum SignUpController {
             // The same address signed up twice at once (a double click): the other request made
             // the account; this one answers as any sign-up does.
         }
-        return req.redirect(to: "/verify-email?sent=1&email=\(email.queryEscaped)")
+        return req.redirect(to: SiteURL.verifyEmail.path + "?sent=1&email=\(email.queryEscaped)")
     }
 
     /// Creates the account and mails its code, or tells the address's owner that someone tried.
@@ -119,7 +119,7 @@ enum SignUpController {
                 sent: false, codeError: AccountError.codeInvalidOrExpired.userMessage)
             return try await req.view.render("account/verify-email", page).encodeResponse(status: .unprocessableEntity, for: req)
         }
-        return req.redirect(to: "/login?confirmed=1")
+        return req.redirect(to: SiteURL.signIn.path + "?confirmed=1")
     }
 
     /// Sends a new code to an unconfirmed account, at most once a minute; the answer is the same either way.
@@ -134,7 +134,7 @@ enum SignUpController {
             let base = req.pictor.config.publicBaseURL.absoluteString
             try await Postman.queue(AccountMail.verifyEmail(to: email, code: code, base: base), userID: user.id, app: req.application, on: tx)
         }
-        return req.redirect(to: "/verify-email?sent=1&email=\(email.queryEscaped)")
+        return req.redirect(to: SiteURL.verifyEmail.path + "?sent=1&email=\(email.queryEscaped)")
     }
 
     private static func ageScreenRefusal(_ req: Request) async throws -> Response {

@@ -18,7 +18,8 @@ struct GalleryQuery: Content {
     var text: String { (q ?? "").trimmingCharacters(in: .whitespacesAndNewlines) }
     var favouritesOnly: Bool { favourites == "1" || favourites == "on" || favourites == "true" }
 
-    static let statuses = ["succeeded", "failed", "blocked", "cancelled", "queued", "running"]
+    /// The states offered in the filter, finished ones first.
+    static let statuses: [String] = [GenerationState.succeeded, .failed, .blocked, .cancelled, .queued, .running].map(\.rawValue)
 
     /// The filter for `key`'s owner, or the problems with the query.
     func filter(key: ContentKey?) -> Result<GalleryFilter, GenerationInputError> {

@@ -106,7 +106,8 @@ struct GenerationJobHandler: JobHandler {
             }
             // In the queue's clock (the database's), which `run_at` is compared with.
             throw JobFailure.postponed(
-                until: app.pictor.queueClock.now.addingTimeInterval(max(0, none.until.timeIntervalSinceNow)), reason: none.reason)
+                until: app.pictor.queueClock.now.addingTimeInterval(max(0, none.until.timeIntervalSince(app.pictor.clock.now()))),
+                reason: none.reason)
         }
         guard !delivered.isEmpty else {
             try await handle(.permanent("it returned no images"), generation: generation, job: job, app: app, logger: logger)
@@ -117,15 +118,14 @@ struct GenerationJobHandler: JobHandler {
 
     /// No model of the route could be called now. Not a failure of the generation: it waits.
     enum NoModelFree: Error {
-        /// At least one was at its call limit: worth asking again in `busyWait`.
-        case busy
+        /// At least one was at its call limit: worth asking again at `until` (`busyWait` on).
+        case busy(until: Date)
         /// Every one's breaker was open, the first to let a trial through at `until`.
         case resting(until: Date)
 
         var until: Date {
             switch self {
-            case .busy: Date().addingTimeInterval(GenerationJobHandler.busyWait.seconds)
-            case .resting(let until): until
+            case .busy(let until), .resting(let until): until
             }
         }
 
@@ -167,7 +167,7 @@ struct GenerationJobHandler: JobHandler {
         var busy = false
         for candidate in app.pictor.models.route(for: entry, request: request) {
             let admission: CircuitBreaker.Admission
-            switch health.reserve(candidate.id) {
+            switch health.reserve(candidate.id, now: app.pictor.clock.now()) {
             case .granted(let granted): admission = granted
             case .resting(let until):
                 logger.notice("provider skipped: its breaker is open", metadata: ["model": .string(candidate.id)])
@@ -200,7 +200,7 @@ struct GenerationJobHandler: JobHandler {
                     health.recordAbandoned(candidate.id, admission: admission)
                     throw CancellationError()
                 }
-                health.recordFailure(candidate.id)
+                health.recordFailure(candidate.id, now: app.pictor.clock.now())
                 tellOperator("provider failed; trying the next one if any", model: candidate.id, reason: reason, health: health, logger: logger)
                 lastError = .retryable(reason)
             } catch {
@@ -214,7 +214,8 @@ struct GenerationJobHandler: JobHandler {
             }
         }
         if let lastError { throw lastError }
-        throw busy ? NoModelFree.busy : NoModelFree.resting(until: restingUntil ?? Date())
+        let now = app.pictor.clock.now()
+        throw busy ? NoModelFree.busy(until: now.addingTimeInterval(Self.busyWait.seconds)) : NoModelFree.resting(until: restingUntil ?? now)
     }
 
     /// A provider's own words about a failure go to the operator, scrubbed: the log and `/admin`.

@@ -14,7 +14,8 @@ enum GenerationPageController {
     /// One generation's page; `newShareURL` is a share link just made (its secret is shown only now).
     static func renderGeneration(_ generation: GenerationModel, newShareURL: String?, req: Request) async throws -> View {
         let dto = try await GenerationsAPI.dto(generation, req: req)
-        let active = dto.status == "queued" || dto.status == "running"
+        let state = GenerationState(rawValue: dto.status)
+        let active = state?.isFinal == false
         let id = dto.id.uuidString.lowercased()
         func url(_ site: SiteURL) -> String { site.path(generation: dto.id) }
         let now = req.pictor.clock.now()
@@ -32,7 +33,7 @@ enum GenerationPageController {
             progressPercent: Int((dto.progress * 100).rounded()), queuePosition: dto.queuePosition, reason: dto.reason,
             prompt: dto.prompt, negativePrompt: dto.negativePrompt, hasNegativePrompt: !dto.negativePrompt.isEmpty, modelName: dto.modelName,
             size: "\(dto.width) × \(dto.height)", seed: String(dto.seed), style: dto.style.isEmpty ? "none" : dto.style,
-            cost: dto.status == "succeeded"
+            cost: state == .succeeded
                 ? "\(dto.creditsCharged) credits" : active ? "\(dto.creditsHeld) credits held" : "nothing (you were not charged)",
             created: dto.createdAt.pageText, eventsURL: dto.eventsUrl, cancelURL: url(.generationPageCancel),
             pictures: dto.images.enumerated().map { index, image in
@@ -65,14 +66,14 @@ enum GenerationPageController {
     }
 
     static func statusText(_ dto: GenerationDTO) -> String {
-        switch dto.status {
-        case "queued": dto.queuePosition.map { $0 == 0 ? "Waiting: next in line" : "Waiting: \($0) ahead of you" } ?? "Waiting"
-        case "running": "Making your images…"
-        case "succeeded": "Done"
-        case "failed": "Failed"
-        case "blocked": "Blocked"
-        case "cancelled": "Cancelled"
-        default: dto.status
+        switch GenerationState(rawValue: dto.status) {
+        case .queued: dto.queuePosition.map { $0 == 0 ? "Waiting: next in line" : "Waiting: \($0) ahead of you" } ?? "Waiting"
+        case .running: "Making your images…"
+        case .succeeded: "Done"
+        case .failed: "Failed"
+        case .blocked: "Blocked"
+        case .cancelled: "Cancelled"
+        case nil: dto.status
         }
     }
 }

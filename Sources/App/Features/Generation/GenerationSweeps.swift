@@ -32,6 +32,8 @@ enum GenerationSweeps {
     /// flight), and a reference image's once it is an hour old (an upload that died between its
     /// bytes and its row, or a removal whose file delete failed), and the local store's
     /// half-written temporary files once as old (a process killed mid-write). Returns how many.
+    /// Ages are file times (the machine's clock) against `now`: the service clock, which in
+    /// production is the machine's too; a test that moves it ages every file at once.
     static func removeUnrecordedBlobs(app: Application, now: Date) async throws -> Int {
         var removed = 0
         if let local = app.pictor.blobs as? LocalBlobStore {

@@ -55,7 +55,7 @@ final class ProviderHealth: Sendable {
     }
 
     /// Takes one of the model's call slots if its breaker and its limit allow a call now.
-    func reserve(_ model: String, now: Date = Date()) -> Reservation {
+    func reserve(_ model: String, now: Date) -> Reservation {
         update(model) { entry in
             guard entry.calls < callLimit else { return .busy }
             switch entry.breaker.admit(now: now) {
@@ -84,7 +84,7 @@ final class ProviderHealth: Sendable {
 
     /// A failure that says something about the provider's health (timeouts, 429, 5xx); a
     /// refused prompt or a blocked image does not count.
-    func recordFailure(_ model: String, now: Date = Date()) {
+    func recordFailure(_ model: String, now: Date) {
         update(model) { entry in
             entry.breaker.recordFailure(now: now)
             entry.failures += 1

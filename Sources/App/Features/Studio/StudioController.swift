@@ -130,7 +130,7 @@ enum StudioController {
                 href: GenerationPageController.pageURL(generation.id), reuse: SiteURL.studio.path + "?from=" + generation.id.uuidString.lowercased(),
                 prompt: generation.prompt, status: generation.status,
                 thumbnail: generation.images.first?.thumbnailUrl,
-                active: generation.status == "queued" || generation.status == "running")
+                active: GenerationState(rawValue: generation.status)?.isFinal == false)
         }
         page.hasRecent = !page.recent.isEmpty
         return page
