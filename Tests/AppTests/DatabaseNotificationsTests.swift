@@ -30,6 +30,23 @@ import Vapor
         }
     }
 
+    /// Shutting down closes the listening connection (awaited, not left to a task of its own):
+    /// no session of the process stays on the database it used.
+    @Test(.enabled(if: TestDatabase.engine == "postgres"))
+    func shutdownClosesTheConnectionBeforeReturning() async throws {
+        try await withPictor { app in
+            let first = Recorder()
+            let notifications = DatabaseNotifications([first.subscription])
+            try await notifications.didBootAsync(app)
+            #expect(try await eventually(within: 20) { first.isListening })
+            #expect(try await connections(named: notifications.connectionName, on: app) == 1)
+            await notifications.shutdownAsync(app)
+            // At once, not eventually: nothing of the listener's is left when shutdown returns.
+            // (The server ends a backend a moment after the client closes: allow that moment only.)
+            #expect(try await eventually(within: 1) { try await connections(named: notifications.connectionName, on: app) == 0 })
+        }
+    }
+
     /// A lost connection is made again, every channel is listened on again (each subscriber
     /// hears that it was down, then up), and notifications get through on both as before.
     @Test(.enabled(if: TestDatabase.engine == "postgres"))

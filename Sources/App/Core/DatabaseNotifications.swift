@@ -64,23 +64,15 @@ final class DatabaseNotifications: LifecycleHandler, Sendable {
                 let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
                 made.add(1, ordering: .relaxed)
                 connectedAt = .now
-                defer { Task { try? await connection.close() } }
-                // Each channel on the same connection, and the check that it still answers; when
-                // one fails (the connection is gone), all stop and the connection is made again.
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for subscription in subscriptions {
-                        group.addTask {
-                            try await connection.listen(on: subscription.channel) { notifications in
-                                subscription.listening(true)
-                                defer { subscription.listening(false) }
-                                for try await notification in notifications { subscription.received(notification.payload) }
-                            }
-                            throw ListenEnded()
-                        }
-                    }
-                    group.addTask { try await self.checkAnswers(connection, logger: logger) }
-                    try await group.next()
+                // Closed before going on (reconnecting, or returning at shutdown), not later in a
+                // task of its own: after shutdown no session of this process is left on the database.
+                do {
+                    try await listenAll(on: connection, logger: logger)
+                } catch {
+                    try? await connection.close()
+                    throw error
                 }
+                try? await connection.close()
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("database notifications unavailable; job workers and event streams poll", metadata: ["error": .string("\(error)")])
@@ -91,6 +83,25 @@ final class DatabaseNotifications: LifecycleHandler, Sendable {
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(30))
             }
+        }
+    }
+
+    /// Each channel on the one connection, and the check that it still answers; when one fails
+    /// (the connection is gone), all stop and it throws.
+    private func listenAll(on connection: PostgresConnection, logger: Logger) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for subscription in subscriptions {
+                group.addTask {
+                    try await connection.listen(on: subscription.channel) { notifications in
+                        subscription.listening(true)
+                        defer { subscription.listening(false) }
+                        for try await notification in notifications { subscription.received(notification.payload) }
+                    }
+                    throw ListenEnded()
+                }
+            }
+            group.addTask { try await self.checkAnswers(connection, logger: logger) }
+            try await group.next()
         }
     }
 

@@ -77,7 +77,7 @@ public enum GalleryStore {
         ).all().map(GenerationStore.generation(from:))
     }
 
-    private static let ended = "state NOT IN ('queued', 'running')"
+    private static let ended = "state NOT IN (\(GenerationState.queued.sql), \(GenerationState.running.sql))"
 
     /// Removes a deleted generation's rows (images, share links, downloads and the reference
     /// images uploaded with it) if it is still deleted before `before`; returns the image and

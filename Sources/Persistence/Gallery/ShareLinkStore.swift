@@ -1,3 +1,4 @@
+import Domain
 import FluentKit
 import Foundation
 import SQLKit
@@ -52,7 +53,7 @@ public enum ShareLinkStore {
             SELECT s.* FROM share_links s
             JOIN generations g ON g.id = s.generation_id
             JOIN users u ON u.id = s.user_id
-            WHERE s.token_hash = \(bind: tokenHash) AND g.deleted_at IS NULL AND u.status = 'active'
+            WHERE s.token_hash = \(bind: tokenHash) AND g.deleted_at IS NULL AND u.status = \(unsafeRaw: AccountStatus.active.sql)
             """
         ).first().map(link(from:))
     }

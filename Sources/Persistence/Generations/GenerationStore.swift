@@ -90,8 +90,8 @@ public enum GenerationStore {
         let row = try await sql.raw(
             announcing(
                 """
-                UPDATE generations SET state = 'running', started_at = \(bind: now), updated_at = \(bind: now)
-                WHERE id = \(bind: id) AND state IN ('queued', 'running')
+                UPDATE generations SET state = \(unsafeRaw: GenerationState.running.sql), started_at = \(bind: now), updated_at = \(bind: now)
+                WHERE id = \(bind: id) AND state IN (\(unsafeRaw: GenerationState.queued.sql), \(unsafeRaw: GenerationState.running.sql))
                 RETURNING *
                 """, id: id, on: sql)
         ).first()
@@ -149,7 +149,7 @@ public enum GenerationStore {
             announcing(
                 """
                 UPDATE generations SET progress = \(bind: min(max(progress, 0), 1)), updated_at = \(bind: now)
-                WHERE id = \(bind: id) AND state = 'running'
+                WHERE id = \(bind: id) AND state = \(unsafeRaw: GenerationState.running.sql)
                 RETURNING id
                 """, id: id, on: sql)
         ).first() != nil

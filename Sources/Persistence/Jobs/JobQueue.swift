@@ -84,7 +84,7 @@ public enum JobQueue {
         // Plain SQL: the hot path of every submission, without Fluent's reflection.
         let insert: SQLQueryString = """
             INSERT INTO jobs (id, kind, payload, state, run_at, attempts, max_attempts, created_at, updated_at)
-            VALUES (\(bind: id), \(bind: job.kind), \(bind: job.payload), 'queued', \(bind: job.runAt ?? now), 0,
+            VALUES (\(bind: id), \(bind: job.kind), \(bind: job.payload), \(unsafeRaw: JobState.queued.sql), \(bind: job.runAt ?? now), 0,
                     \(bind: max(job.maxAttempts, 1)), \(bind: now), \(bind: now))
             """
         if sql.dialect.name == "postgresql" {
@@ -108,9 +108,9 @@ public enum JobQueue {
         owner: String, leaseFor lease: TimeInterval, now: Date, expectWork: Bool = false, includeAbandoned: Bool = true,
         on db: any Database
     ) async throws -> ClaimedJob? {
-        let waiting: SQLQueryString = "state = 'queued' AND run_at <= \(bind: now) ORDER BY run_at"
+        let waiting: SQLQueryString = "state = \(unsafeRaw: JobState.queued.sql) AND run_at <= \(bind: now) ORDER BY run_at"
         let abandoned: SQLQueryString = """
-            state = 'running' AND lease_expires_at < \(bind: now) AND attempts < max_attempts ORDER BY lease_expires_at
+            state = \(unsafeRaw: JobState.running.sql) AND lease_expires_at < \(bind: now) AND attempts < max_attempts ORDER BY lease_expires_at
             """
         for candidates in includeAbandoned ? [abandoned, waiting] : [waiting] {
             if let job = try await claim(candidates, owner: owner, leaseFor: lease, now: now, checkFirst: !expectWork, on: db) {
@@ -129,7 +129,7 @@ public enum JobQueue {
         let lock: SQLQueryString = sql.dialect.name == "postgresql" ? "FOR UPDATE SKIP LOCKED" : ""
         let row = try await sql.raw(
             """
-            UPDATE jobs SET state = 'running', lease_owner = \(bind: owner),
+            UPDATE jobs SET state = \(unsafeRaw: JobState.running.sql), lease_owner = \(bind: owner),
                 lease_expires_at = \(bind: now.addingTimeInterval(lease)),
                 attempts = attempts + 1, updated_at = \(bind: now)
             WHERE id = (SELECT id FROM jobs WHERE \(candidates) LIMIT 1 \(lock))
@@ -151,7 +151,7 @@ public enum JobQueue {
         try await finish(
             id, owner: owner, on: db,
             set: """
-                state = 'succeeded', lease_owner = NULL, lease_expires_at = NULL,
+                state = \(unsafeRaw: JobState.succeeded.sql), lease_owner = NULL, lease_expires_at = NULL,
                 finished_at = \(bind: now), updated_at = \(bind: now)
                 """)
     }
@@ -164,7 +164,7 @@ public enum JobQueue {
         try await finish(
             id, owner: owner, on: db,
             set: """
-                state = 'queued', lease_owner = NULL, lease_expires_at = NULL,
+                state = \(unsafeRaw: JobState.queued.sql), lease_owner = NULL, lease_expires_at = NULL,
                 run_at = \(bind: runAt), last_error = \(bind: String(error.prefix(2000))), updated_at = \(bind: now)
                 """)
     }
@@ -178,7 +178,7 @@ public enum JobQueue {
         try await finish(
             id, owner: owner, on: db,
             set: """
-                state = 'queued', lease_owner = NULL, lease_expires_at = NULL, attempts = attempts - 1,
+                state = \(unsafeRaw: JobState.queued.sql), lease_owner = NULL, lease_expires_at = NULL, attempts = attempts - 1,
                 run_at = \(bind: runAt), last_error = \(bind: String(reason.prefix(2000))), updated_at = \(bind: now)
                 """)
     }
@@ -189,7 +189,7 @@ public enum JobQueue {
         try await finish(
             id, owner: owner, on: db,
             set: """
-                state = 'dead', lease_owner = NULL, lease_expires_at = NULL,
+                state = \(unsafeRaw: JobState.dead.sql), lease_owner = NULL, lease_expires_at = NULL,
                 last_error = \(bind: String(error.prefix(2000))), finished_at = \(bind: now), updated_at = \(bind: now)
                 """)
     }
@@ -201,7 +201,7 @@ public enum JobQueue {
         try await finish(
             id, owner: owner, on: db,
             set: """
-                state = 'queued', lease_owner = NULL, lease_expires_at = NULL,
+                state = \(unsafeRaw: JobState.queued.sql), lease_owner = NULL, lease_expires_at = NULL,
                 attempts = attempts - 1, run_at = \(bind: now), updated_at = \(bind: now)
                 """)
     }
@@ -223,10 +223,10 @@ public enum JobQueue {
         let sql = try sqlDatabase(db)
         return try await sql.raw(
             """
-            UPDATE jobs SET state = 'dead', lease_owner = NULL, lease_expires_at = NULL,
+            UPDATE jobs SET state = \(unsafeRaw: JobState.dead.sql), lease_owner = NULL, lease_expires_at = NULL,
                 last_error = 'the worker stopped responding on every attempt',
                 finished_at = \(bind: now), updated_at = \(bind: now)
-            WHERE state = 'running' AND lease_expires_at < \(bind: now) AND attempts >= max_attempts
+            WHERE state = \(unsafeRaw: JobState.running.sql) AND lease_expires_at < \(bind: now) AND attempts >= max_attempts
             RETURNING id
             """
         ).all().count
@@ -283,7 +283,7 @@ public enum JobQueue {
         let row = try await sql.raw(
             """
             UPDATE jobs SET \(assignments)
-            WHERE id = \(bind: id) AND state = 'running' AND lease_owner = \(bind: owner)
+            WHERE id = \(bind: id) AND state = \(unsafeRaw: JobState.running.sql) AND lease_owner = \(bind: owner)
             RETURNING id
             """
         ).first()

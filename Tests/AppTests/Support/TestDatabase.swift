@@ -57,8 +57,16 @@ struct TestDatabase {
             try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "test-admin"))
         } catch {
             try? await connection.close()
-            throw error
+            // PSQLError's description hides the server's message; a failing test should show it.
+            throw AdministrationFailed(statement: sql, detail: String(reflecting: error))
         }
         try await connection.close()
     }
+}
+
+/// A statement on the test server failed; `detail` has the server's own words.
+struct AdministrationFailed: Error, CustomStringConvertible {
+    let statement: String
+    let detail: String
+    var description: String { "\(statement): \(detail)" }
 }
