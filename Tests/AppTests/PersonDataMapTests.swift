@@ -4,6 +4,7 @@ import Foundation
 import Mail
 import Persistence
 import Providers
+import SQLKit
 import Storage
 import Testing
 import Vapor
@@ -93,6 +94,19 @@ import VaporTesting
         try seeded.add("recovery_codes", recovery.id)
 
         let image = try #require(done.images.first)
+        // Credits: a grant (wallet, lot, entry) and a hold for the generation (its parts).
+        let lot = try await LedgerStore.add(
+            3, to: userID, source: .free, kind: .grant, expiresAt: nil, orderID: nil, reason: "test", now: Date(), on: app.db)
+        #expect(try await LedgerStore.hold(1, for: done.id, of: userID, now: Date(), on: app.db))
+        seeded.rows["wallets", default: []].insert(userID.uuidString.lowercased())
+        try seeded.add("credit_lots", lot)
+        for row in try await sqlDatabase(app.db).raw("SELECT id FROM credit_hold_parts WHERE generation_id = \(bind: done.id)").all() {
+            try seeded.add("credit_hold_parts", try row.decode(column: "id", as: UUID.self))
+        }
+        for entry in try await LedgerEntryModel.query(on: app.db).filter(\.$lotID == lot).all() {
+            try seeded.add("ledger_entries", entry.id)
+        }
+
         let download = DownloadRecord(userID: userID, imageID: image.id, generationID: done.id, format: "png", createdAt: Date())
         try await DownloadStore.record(download, on: app.db)
         try seeded.add("downloads", download.id)

@@ -249,6 +249,53 @@ extension DataInventory {
             ]
         ),
         TablePolicy(
+            table: "wallets",
+            purpose: "Your credit balance: what you can spend and what is held for generations in progress.",
+            owner: "id",
+            columns: Dictionary(
+                uniqueKeysWithValues: ["id", "available", "held", "updated_at"].map {
+                    ($0, ColumnPolicy.account("user.financial", use: "essential.service.payment_processing"))
+                })
+        ),
+        TablePolicy(
+            table: "credit_lots",
+            purpose: "Each purchase or grant of credits: how many, what is left, whether they were free and until when.",
+            owner: "user_id",
+            columns: Dictionary(
+                uniqueKeysWithValues: [
+                    "id", "user_id", "source", "granted", "remaining", "expires_at", "order_id", "reason", "created_at",
+                ].map { ($0, ColumnPolicy.account("user.financial", use: "essential.service.payment_processing")) })
+        ),
+        TablePolicy(
+            table: "credit_hold_parts",
+            purpose: "Which of your credits are held for which generation until it ends.",
+            owner: "user_id",
+            columns: Dictionary(
+                uniqueKeysWithValues: [
+                    "id", "user_id", "generation_id", "lot_id", "position", "amount", "settled_at",
+                ].map { ($0, ColumnPolicy.account("user.financial", use: "essential.service.payment_processing")) })
+        ),
+        TablePolicy(
+            table: "ledger_entries",
+            purpose:
+                "Every movement of your credits (purchases, grants, holds, charges, refunds, expiry, corrections): kept as payment records for the tax period, without your account once it is erased.",
+            owner: "user_id",
+            columns: Dictionary(
+                uniqueKeysWithValues: [
+                    "id", "user_id", "kind", "available_delta", "held_delta", "generation_id", "order_id", "lot_id", "reason", "created_at",
+                ].map {
+                    (
+                        $0,
+                        $0 == "user_id"
+                            ? ColumnPolicy(
+                                category: "user.unique_id", use: .legalObligation, retention: .days(7 * 365), exported: true, erasure: .setNull)
+                            : ColumnPolicy(
+                                category: "user.financial", use: .legalObligation, retention: .days(7 * 365), exported: true,
+                                erasure: .keep(exemption: "payment records kept for the tax period"))
+                    )
+                })
+        ),
+        TablePolicy(
             table: "_fluent_migrations",
             purpose: "Which schema migrations have run (Fluent's own bookkeeping).",
             columns: [

@@ -25,6 +25,7 @@ public enum PictorMigrations {
             M012CreateShareLinks(),
             M013AddReferenceGeneration(),
             M014AddPendingSignIn(),
+            M015CreateLedger(),
         ]
     }
 }

@@ -1,0 +1,212 @@
+import Domain
+import FluentKit
+import Foundation
+import SQLKit
+
+/// A person's credits as stored and every movement of them. Each function runs in the caller's
+/// transaction (`on db`), so a hold commits with its generation and a settlement with its end.
+/// The wallet row is changed first and conditionally: on PostgreSQL that locks it, so one
+/// person's holds run one after the other; SQLite has one writer. The CHECK on `wallets` refuses
+/// a balance below zero whatever the code does.
+public enum LedgerStore {
+    public struct Balance: Sendable, Equatable {
+        public let available: Int
+        public let held: Int
+
+        public init(available: Int, held: Int) {
+            self.available = available
+            self.held = held
+        }
+    }
+
+    /// The stored rows disagree with each other (a bug, never a person's mistake): the
+    /// transaction is rolled back.
+    public struct Inconsistency: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func balance(of userID: UUID, on db: any Database) async throws -> Balance {
+        guard let row = try await sqlDatabase(db).raw("SELECT available, held FROM wallets WHERE id = \(bind: userID)").first() else {
+            return Balance(available: 0, held: 0)
+        }
+        return Balance(
+            available: Int(try row.decode(column: "available", as: Int64.self)), held: Int(try row.decode(column: "held", as: Int64.self)))
+    }
+
+    /// Adds a lot of `amount` credits (`.purchase` or `.grant`) and its entry; the wallet is made on
+    /// first use. Returns the lot's id.
+    @discardableResult
+    public static func add(
+        _ amount: Int, to userID: UUID, source: CreditSource, kind: LedgerEntryKind, expiresAt: Date?, orderID: UUID?, reason: String?,
+        now: Date, on db: any Database
+    ) async throws -> UUID {
+        guard amount > 0 else { throw Inconsistency(description: "a lot of \(amount) credits") }
+        let lotID = UUID()
+        let credits = Int64(amount)
+        let sql = try sqlDatabase(db)
+        try await sql.raw(
+            """
+            INSERT INTO credit_lots (id, user_id, source, granted, remaining, expires_at, order_id, reason, created_at)
+            VALUES (\(bind: lotID), \(bind: userID), \(bind: source.rawValue), \(bind: credits), \(bind: credits), \(bind: expiresAt),
+                    \(bind: orderID), \(bind: reason), \(bind: now))
+            """
+        ).run()
+        try await sql.raw(
+            """
+            INSERT INTO wallets (id, available, held, updated_at) VALUES (\(bind: userID), \(bind: credits), 0, \(bind: now))
+            ON CONFLICT (id) DO UPDATE SET available = wallets.available + excluded.available, updated_at = excluded.updated_at
+            """
+        ).run()
+        try await record(kind, of: userID, available: credits, held: 0, lot: lotID, order: orderID, reason: reason, now: now, on: db)
+        return lotID
+    }
+
+    /// Ends the person's free lots whose time ran out: what was left of each leaves the wallet,
+    /// with an `expiry` entry. A lot two transactions find at once is ended by one of them.
+    public static func expire(for userID: UUID, now: Date, on db: any Database) async throws {
+        let sql = try sqlDatabase(db)
+        let due = try await sql.raw(
+            """
+            SELECT id, remaining FROM credit_lots
+            WHERE user_id = \(bind: userID) AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= \(bind: now)
+            """
+        ).all()
+        for row in due {
+            let lot = try row.decode(column: "id", as: UUID.self)
+            let remaining = try row.decode(column: "remaining", as: Int64.self)
+            guard
+                try await sql.raw(
+                    "UPDATE credit_lots SET remaining = 0 WHERE id = \(bind: lot) AND remaining = \(bind: remaining) RETURNING id"
+                ).first() != nil
+            else { continue }
+            try await sql.raw(
+                "UPDATE wallets SET available = available - \(bind: remaining), updated_at = \(bind: now) WHERE id = \(bind: userID)"
+            ).run()
+            try await record(.expiry, of: userID, available: -remaining, held: 0, lot: lot, now: now, on: db)
+        }
+    }
+
+    /// Reserves `amount` for a generation, drawn from the person's lots (free first, the soonest
+    /// to expire first): false when what is available cannot cover it (the caller's transaction
+    /// then rolls back whatever ran before). Nothing is held for a free generation.
+    public static func hold(_ amount: Int, for generationID: UUID, of userID: UUID, now: Date, on db: any Database) async throws -> Bool {
+        guard amount > 0 else { return true }
+        try await expire(for: userID, now: now, on: db)
+        let credits = Int64(amount)
+        let sql = try sqlDatabase(db)
+        guard
+            try await sql.raw(
+                """
+                UPDATE wallets SET available = available - \(bind: credits), held = held + \(bind: credits), updated_at = \(bind: now)
+                WHERE id = \(bind: userID) AND available >= \(bind: credits) RETURNING id
+                """
+            ).first() != nil
+        else { return false }
+        guard let parts = CreditAllocation.allocate(amount, from: try await lots(of: userID, on: db), at: now) else {
+            throw Inconsistency(description: "the wallet of \(userID) covers \(amount) credits but its lots do not")
+        }
+        for (position, part) in parts.enumerated() {
+            let taken = Int64(part.amount)
+            guard
+                try await sql.raw(
+                    """
+                    UPDATE credit_lots SET remaining = remaining - \(bind: taken) WHERE id = \(bind: part.lot) AND remaining >= \(bind: taken)
+                    RETURNING id
+                    """
+                ).first() != nil
+            else { throw Inconsistency(description: "lot \(part.lot) no longer holds \(taken) credits") }
+            try await sql.raw(
+                """
+                INSERT INTO credit_hold_parts (id, user_id, generation_id, lot_id, position, amount, settled_at)
+                VALUES (\(bind: UUID()), \(bind: userID), \(bind: generationID), \(bind: part.lot), \(bind: position), \(bind: taken), NULL)
+                """
+            ).run()
+        }
+        try await record(.hold, of: userID, available: -credits, held: credits, generation: generationID, now: now, on: db)
+        return true
+    }
+
+    /// Spends `captured` of the generation's hold (in the order it was drawn) and gives the rest
+    /// back to the lots it came from. Once: the parts are claimed in one statement, and a second
+    /// call finds none and changes nothing. Returns what was held (0 when there was nothing to settle).
+    @discardableResult
+    public static func settle(generation generationID: UUID, of userID: UUID, captured: Int, now: Date, on db: any Database) async throws -> Int {
+        let sql = try sqlDatabase(db)
+        let claimed = try await sql.raw(
+            """
+            UPDATE credit_hold_parts SET settled_at = \(bind: now)
+            WHERE generation_id = \(bind: generationID) AND user_id = \(bind: userID) AND settled_at IS NULL
+            RETURNING lot_id, position, amount
+            """
+        ).all().map { row in
+            (
+                lot: try row.decode(column: "lot_id", as: UUID.self), position: try row.decode(column: "position", as: Int.self),
+                amount: try row.decode(column: "amount", as: Int64.self)
+            )
+        }.sorted { $0.position < $1.position }
+        guard !claimed.isEmpty else { return 0 }
+        let held = claimed.reduce(Int64(0)) { $0 + $1.amount }
+        var toCapture = min(max(Int64(captured), 0), held)
+        let spent = toCapture
+        for part in claimed {
+            let kept = min(part.amount, toCapture)
+            toCapture -= kept
+            let back = part.amount - kept
+            guard back > 0 else { continue }
+            try await sql.raw(
+                "UPDATE credit_lots SET remaining = remaining + \(bind: back) WHERE id = \(bind: part.lot)"
+            ).run()
+        }
+        let released = held - spent
+        try await sql.raw(
+            """
+            UPDATE wallets SET held = held - \(bind: held), available = available + \(bind: released), updated_at = \(bind: now)
+            WHERE id = \(bind: userID)
+            """
+        ).run()
+        if spent > 0 {
+            try await record(.capture, of: userID, available: 0, held: -spent, generation: generationID, now: now, on: db)
+        }
+        if released > 0 {
+            try await record(.release, of: userID, available: released, held: -released, generation: generationID, now: now, on: db)
+        }
+        return Int(held)
+    }
+
+    /// Wallets whose cached balance is not the sum of their entries, or whose available credits
+    /// are not what their lots hold: empty when the ledger is sound (the maintenance sweep and
+    /// `/admin` ask).
+    public static func mismatchedWallets(on db: any Database) async throws -> [UUID] {
+        try await sqlDatabase(db).raw(
+            """
+            SELECT w.id AS id FROM wallets w
+            LEFT JOIN (SELECT user_id, SUM(available_delta) AS a, SUM(held_delta) AS h FROM ledger_entries GROUP BY user_id) e
+              ON e.user_id = w.id
+            LEFT JOIN (SELECT user_id, SUM(remaining) AS r FROM credit_lots GROUP BY user_id) l ON l.user_id = w.id
+            WHERE w.available <> COALESCE(e.a, 0) OR w.held <> COALESCE(e.h, 0) OR w.available <> COALESCE(l.r, 0)
+            """
+        ).all().map { try $0.decode(column: "id", as: UUID.self) }
+    }
+
+    /// The person's lots that still hold credits.
+    public static func lots(of userID: UUID, on db: any Database) async throws -> [CreditLot] {
+        try await CreditLotModel.query(on: db).filter(\.$userID == userID).filter(\.$remaining > 0).all().map { lot in
+            CreditLot(
+                id: try lot.requireID(), source: lot.source, remaining: Int(lot.remaining), expiresAt: lot.expiresAt,
+                createdAt: lot.createdAt)
+        }
+    }
+
+    private static func record(
+        _ kind: LedgerEntryKind, of userID: UUID, available: Int64, held: Int64, generation: UUID? = nil, lot: UUID? = nil,
+        order: UUID? = nil, reason: String? = nil, now: Date, on db: any Database
+    ) async throws {
+        try await sqlDatabase(db).raw(
+            """
+            INSERT INTO ledger_entries (id, user_id, kind, available_delta, held_delta, generation_id, order_id, lot_id, reason, created_at)
+            VALUES (\(bind: UUID()), \(bind: userID), \(bind: kind.rawValue), \(bind: available), \(bind: held), \(bind: generation),
+                    \(bind: order), \(bind: lot), \(bind: reason), \(bind: now))
+            """
+        ).run()
+    }
+}

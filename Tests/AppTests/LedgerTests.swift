@@ -1,0 +1,148 @@
+import Domain
+import Fluent
+import Foundation
+import Persistence
+import Providers
+import SQLKit
+import Testing
+import Vapor
+
+@testable import App
+
+/// The credit ledger in the database, on both engines: holds never spend a credit twice, a
+/// settlement happens once, free credits go first and run out on time, and the wallet always
+/// equals the sum of its entries and of its lots.
+@Suite struct LedgerTests {
+    static func person(_ app: Application, _ email: String) async throws -> UUID {
+        let user = UserModel.new(email: email, passwordHash: "not used", role: .user, now: Date(), config: app.pictor.config)
+        try await UserStore.insert(user, on: app.db)
+        return try user.requireID()
+    }
+
+    @Test func holdsAtOnceNeverSpendMoreThanTheBalance() async throws {
+        try await withPictor { app in
+            let user = try await Self.person(app, "many@example.com")
+            let now = Date()
+            try await LedgerStore.add(
+                30, to: user, source: .paid, kind: .purchase, expiresAt: nil, orderID: UUID(), reason: nil, now: now, on: app.db)
+            try await LedgerStore.add(
+                20, to: user, source: .free, kind: .grant, expiresAt: now.addingTimeInterval(3600), orderID: nil, reason: "Welcome",
+                now: now, on: app.db)
+            // 200 holds of one credit at once against 50.
+            let granted = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<200 {
+                    group.addTask {
+                        try await writeTransaction(on: app.db) { tx in try await LedgerStore.hold(1, for: UUID(), of: user, now: now, on: tx) }
+                    }
+                }
+                return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+            }
+            #expect(granted == 50)
+            #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 0, held: 50))
+            #expect(try await LedgerStore.mismatchedWallets(on: app.db).isEmpty)
+        }
+    }
+
+    @Test func aSettlementSpendsInDrawOrderGivesBackTheRestAndHappensOnce() async throws {
+        try await withPictor { app in
+            let user = try await Self.person(app, "settle@example.com")
+            let now = Date()
+            let free = try await LedgerStore.add(
+                3, to: user, source: .free, kind: .grant, expiresAt: now.addingTimeInterval(86_400), orderID: nil, reason: nil, now: now,
+                on: app.db)
+            let paid = try await LedgerStore.add(
+                10, to: user, source: .paid, kind: .purchase, expiresAt: nil, orderID: UUID(), reason: nil, now: now, on: app.db)
+            let generation = UUID()
+            #expect(try await LedgerStore.hold(5, for: generation, of: user, now: now, on: app.db))
+            #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 8, held: 5))
+            // Four delivered: the three free credits and one paid are spent; one paid comes back.
+            #expect(try await LedgerStore.settle(generation: generation, of: user, captured: 4, now: now, on: app.db) == 5)
+            #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 9, held: 0))
+            let lots = try await LedgerStore.lots(of: user, on: app.db)
+            #expect(lots.first { $0.id == free } == nil, "the free lot is spent")
+            #expect(lots.first { $0.id == paid }?.remaining == 9)
+            // Again (a retried job): nothing more happens.
+            #expect(try await LedgerStore.settle(generation: generation, of: user, captured: 4, now: now, on: app.db) == 0)
+            #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 9, held: 0))
+            let kinds = try await LedgerEntryModel.query(on: app.db).filter(\.$userID == user).sort(\.$createdAt).all().map(\.kind)
+            #expect(Set(kinds) == [.grant, .purchase, .hold, .capture, .release] && kinds.count == 5)
+            #expect(try await LedgerStore.mismatchedWallets(on: app.db).isEmpty)
+        }
+    }
+
+    /// Free credits run out by the service's clock: moved here, not the rows.
+    @Test func freeCreditsRunOutOnTime() async throws {
+        try await withPictor { app in
+            let clock = MovableClock()
+            let user = try await Self.person(app, "expiry@example.com")
+            try await LedgerStore.add(
+                5, to: user, source: .free, kind: .grant, expiresAt: clock.now().addingTimeInterval(3600), orderID: nil, reason: nil,
+                now: clock.now(), on: app.db)
+            try await LedgerStore.add(
+                2, to: user, source: .paid, kind: .purchase, expiresAt: nil, orderID: UUID(), reason: nil, now: clock.now(), on: app.db)
+            clock.advance(by: 3599)
+            let early = try await writeTransaction(on: app.db) { tx in
+                try await LedgerStore.hold(6, for: UUID(), of: user, now: clock.now(), on: tx)
+            }
+            #expect(early, "a second before the hour, all seven count")
+            clock.advance(by: 2)
+            #expect(
+                try await writeTransaction(on: app.db) { tx in try await LedgerStore.hold(1, for: UUID(), of: user, now: clock.now(), on: tx) })
+            #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 0, held: 7))
+
+            let other = try await Self.person(app, "expiry2@example.com")
+            try await LedgerStore.add(
+                5, to: other, source: .free, kind: .grant, expiresAt: clock.now().addingTimeInterval(60), orderID: nil, reason: nil,
+                now: clock.now(), on: app.db)
+            clock.advance(by: 61)
+            #expect(try await !LedgerStore.hold(1, for: UUID(), of: other, now: clock.now(), on: app.db))
+            #expect(try await LedgerStore.balance(of: other, on: app.db) == .init(available: 0, held: 0))
+            let expired = try await LedgerEntryModel.query(on: app.db).filter(\.$userID == other).filter(\.$kind == .expiry).all()
+            #expect(expired.map(\.availableDelta) == [-5])
+            #expect(try await LedgerStore.mismatchedWallets(on: app.db).isEmpty)
+        }
+    }
+
+    /// The database itself refuses a balance below zero, whatever the code does.
+    @Test func theDatabaseRefusesANegativeBalance() async throws {
+        try await withPictor { app in
+            let user = try await Self.person(app, "negative@example.com")
+            try await LedgerStore.add(
+                1, to: user, source: .paid, kind: .purchase, expiresAt: nil, orderID: nil, reason: nil, now: Date(), on: app.db)
+            await #expect(throws: (any Error).self) {
+                try await sqlDatabase(app.db).raw("UPDATE wallets SET available = available - 2 WHERE id = \(bind: user)").run()
+            }
+            #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 1, held: 0))
+        }
+    }
+}
+
+/// Generations paid from the ledger, through the API with a real job runner.
+@Suite struct LedgerCreditsTests {
+    @Test func aGenerationIsPaidForWhatItDeliveredAndARefusedOneHoldsNothing() async throws {
+        let provider = ScriptedProvider(otherwise: [.deliver(side: 64)])
+        try await withPictor { app in
+            app.pictor = app.pictor.with(models: scriptedCatalog(provider), credits: LedgerCredits(clock: app.pictor.clock))
+            let browser = try await signedInForAPI(app, email: "payer@example.com")
+            let user = try #require(try await UserStore.find(email: "payer@example.com", on: app.db)?.id)
+            try await LedgerStore.add(
+                5, to: user, source: .free, kind: .grant, expiresAt: nil, orderID: nil, reason: "Welcome", now: Date(), on: app.db)
+            // The scripted model costs 2 a picture: three cost 6, more than the 5 there are.
+            let refused = try await browser.generate(#"{"model":"scripted","prompt":"three cats","size":"64x64","count":3}"#)
+            #expect(refused.status == .paymentRequired)
+            #expect(try refused.decoded(ProblemView.self).detail?.contains("This needs 6 credits and you have 5") == true)
+            #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 5, held: 0))
+            #expect(try await GenerationModel.query(on: app.db).count() == 0)
+
+            try await withRunner(app, handlers: workHandlers) { _ in
+                let created: GenerationView = try await browser.generate(#"{"model":"scripted","prompt":"two cats","size":"64x64","count":2}"#)
+                    .decoded()
+                #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 1, held: 4))
+                let done = try await browser.finished(created.id)
+                #expect(done.status == "succeeded" && done.creditsCharged == 4)
+            }
+            #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 1, held: 0))
+            #expect(try await LedgerStore.mismatchedWallets(on: app.db).isEmpty)
+        }
+    }
+}
