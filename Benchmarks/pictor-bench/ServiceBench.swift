@@ -35,6 +35,8 @@ struct BenchService {
             "DATA_DIR": directory.path, "LOG_LEVEL": "error", "AUTO_MIGRATE": "true",
             // The gallery figures read the server's own time; the throughput runs keep thousands queued.
             "SERVER_TIMING": "true", "MAX_ACTIVE_GENERATIONS_PER_USER": "10000",
+            // The throughput runs make far more images than a welcome grant pays for.
+            "SIGNUP_GRANT_CREDITS": "1000000",
         ]
         if let workers = workers ?? ProcessInfo.processInfo.environment["JOB_WORKERS"].flatMap(Int.init) {
             environment["JOB_WORKERS"] = "\(workers)"

@@ -51,7 +51,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
                     logger.warning("provider problem", metadata: ["model": .string(model), "problem": .string(ProviderText.scrubbed(text))])
                 }
             }),
-        credits: UnlimitedCredits(), contentKeys: ContentKeys(secrets: secrets),
+        credits: LedgerCredits(), contentKeys: ContentKeys(secrets: secrets),
         generationEvents: GenerationEvents(), providerHealth: providerHealth, clock: SystemClock(), queueClock: QueueClock(),
         passwordDecoy: try Bcrypt.hash(Tokens.random(), cost: config.passwordHashCost))
     app.passwords.use(.bcrypt(cost: config.passwordHashCost))

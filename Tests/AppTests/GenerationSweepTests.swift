@@ -96,8 +96,8 @@ import Vapor
     /// Holds anything; refuses to capture.
     struct CaptureRefused: Credits {
         struct Refused: Error {}
-        func hold(_ amount: Int, user: UUID, generation: UUID, on db: any Database) async throws {}
-        func settle(generation: UUID, user: UUID, held: Int, captured: Int, on db: any Database) async throws {
+        func hold(_ amount: Int, user: UUID, generation: UUID, now: Date, on db: any Database) async throws {}
+        func settle(generation: UUID, user: UUID, held: Int, captured: Int, now: Date, on db: any Database) async throws {
             if captured > 0 { throw Refused() }
         }
     }

@@ -121,8 +121,8 @@ import Vapor
 @Suite struct LedgerCreditsTests {
     @Test func aGenerationIsPaidForWhatItDeliveredAndARefusedOneHoldsNothing() async throws {
         let provider = ScriptedProvider(otherwise: [.deliver(side: 64)])
-        try await withPictor { app in
-            app.pictor = app.pictor.with(models: scriptedCatalog(provider), credits: LedgerCredits(clock: app.pictor.clock))
+        try await withPictor({ $0.signUpGrantCredits = 0 }) { app in
+            app.pictor = app.pictor.with(models: scriptedCatalog(provider), credits: LedgerCredits())
             let browser = try await signedInForAPI(app, email: "payer@example.com")
             let user = try #require(try await UserStore.find(email: "payer@example.com", on: app.db)?.id)
             try await LedgerStore.add(
@@ -143,6 +143,37 @@ import Vapor
             }
             #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 1, held: 0))
             #expect(try await LedgerStore.mismatchedWallets(on: app.db).isEmpty)
+        }
+    }
+}
+
+/// What a new account starts with.
+@Suite struct BillingDefaultsTests {
+    @Test func twentyFreeCreditsByDefaultAndNoneWhenTurnedOff() throws {
+        #expect(try AppConfig.load(environment: [:]).signUpGrantCredits == 20)
+        #expect(try AppConfig.load(environment: ["SIGNUP_GRANT_CREDITS": "0"]).signUpGrantCredits == 0)
+        #expect(throws: ConfigError.self) { try AppConfig.load(environment: ["SIGNUP_GRANT_CREDITS": "-1"]) }
+    }
+
+    @Test func aNewAccountGetsItsWelcomeCreditsOnce() async throws {
+        try await withPictor({ $0.signUpGrantCredits = 20 }) { app in
+            _ = try await signedInForAPI(app, email: "welcome@example.com")
+            let user = try #require(try await UserStore.find(email: "welcome@example.com", on: app.db)?.id)
+            #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 20, held: 0))
+            let entries = try await LedgerEntryModel.query(on: app.db).filter(\.$userID == user).all()
+            #expect(entries.map(\.kind) == [.grant] && entries.first?.reason == WelcomeCredits.reason)
+            // Signing up again with the address gives nothing more.
+            try await Accounts.signUp(Browser(app), email: "welcome@example.com")
+            #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 20, held: 0))
+            // An account the operator makes gets them too.
+            try await OperatorTools.createAccount(email: "made@example.com", password: "a-long-enough-passphrase", administrator: false, app: app)
+            let made = try #require(try await UserStore.find(email: "made@example.com", on: app.db)?.id)
+            #expect(try await LedgerStore.balance(of: made, on: app.db) == .init(available: 20, held: 0))
+        }
+        try await withPictor({ $0.signUpGrantCredits = 0 }) { app in
+            _ = try await signedInForAPI(app, email: "nothing@example.com")
+            let user = try #require(try await UserStore.find(email: "nothing@example.com", on: app.db)?.id)
+            #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 0, held: 0))
         }
     }
 }

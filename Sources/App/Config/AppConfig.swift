@@ -73,6 +73,8 @@ public struct AppConfig: Sendable, Equatable {
     public var maxCallsPerModel: Int
     /// How long after submission a generation may wait for a model that is resting or busy.
     public var generationDeadlineSeconds: Int
+    /// SIGNUP_GRANT_CREDITS: free credits every new account gets (0: none).
+    public var signUpGrantCredits: Int
     /// HTTP_IDLE_TIMEOUT_SECONDS: a connection on which nothing is read or written for this long is closed.
     public var httpIdleTimeoutSeconds: Int
     /// HTTP_BODY_TIMEOUT_SECONDS: the time a client has to send a request's whole body.
@@ -125,6 +127,7 @@ public struct AppConfig: Sendable, Equatable {
         maxCallsPerModel = try reader.integer(
             "MAX_CALLS_PER_MODEL", default: max(1, min((jobWorkers * 3 + 3) / 4, jobWorkers - 1)), range: 1...64)
         generationDeadlineSeconds = try reader.integer("GENERATION_DEADLINE_SECONDS", default: 600, range: 10...86_400)
+        signUpGrantCredits = try reader.integer("SIGNUP_GRANT_CREDITS", default: 20, range: 0...1_000_000)
         jobLeaseSeconds = try reader.integer("JOB_LEASE_SECONDS", default: 60, range: 3...86_400)
         jobShutdownGraceSeconds = try reader.integer("JOB_SHUTDOWN_GRACE_SECONDS", default: 20, range: 0...3600)
         builtInDelayMilliseconds = try reader.integer("BUILTIN_ENGINE_DELAY_MS", default: 0, range: 0...600_000)

@@ -30,14 +30,14 @@ final class RecordingCredits: Credits {
         self.balance = balance
     }
 
-    func hold(_ amount: Int, user: UUID, generation: UUID, on db: any Database) async throws {
+    func hold(_ amount: Int, user: UUID, generation: UUID, now: Date, on db: any Database) async throws {
         // As a ledger that refers to the generation would: its row is there, in this transaction.
         guard try await GenerationModel.find(generation, on: db) != nil else { throw HeldBeforeItsGeneration() }
         if let balance, amount > balance { throw CreditsError(needed: amount, available: balance) }
         holds.update { $0[generation] = amount }
     }
 
-    func settle(generation: UUID, user: UUID, held: Int, captured: Int, on db: any Database) async throws {
+    func settle(generation: UUID, user: UUID, held: Int, captured: Int, now: Date, on db: any Database) async throws {
         if refusals.update({ refusals in
             defer { refusals = max(0, refusals - 1) }
             return refusals > 0

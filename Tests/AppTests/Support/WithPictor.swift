@@ -29,6 +29,9 @@ func withPictor<T>(
     // running at once starved the tests that wait on timers. Real bcrypt all the same;
     // ConfigTests holds the default of 12 and AccountFlowTests that the setting is used.
     config.passwordHashCost = 4
+    // Enough credits that tests about other things never run out; `BillingDefaultsTests` holds
+    // the default (20) and what a new account gets.
+    config.signUpGrantCredits = 100_000
     adjust(&config)
 
     let app = try await Application.make(.testing)

@@ -83,6 +83,7 @@ enum SignUpController {
             }
             let user = UserModel.new(email: email, passwordHash: hash, role: .user, now: req.pictor.clock.now(), config: req.pictor.config)
             try await UserStore.insert(user, on: tx)
+            try await WelcomeCredits.grant(to: user.id!, config: req.pictor.config, now: req.pictor.clock.now(), on: tx)
             let code = try await OneTimeCodes.issue(.verifyEmail, for: user.id!, now: req.pictor.clock.now(), secrets: req.pictor.secrets, on: tx)
             try await Postman.queue(AccountMail.verifyEmail(to: email, code: code, base: base), userID: user.id, app: req.application, on: tx)
             try await Audit.record("account.created", actor: user.id, target: ("user", user.id!.uuidString), request: req, on: tx)

@@ -26,6 +26,7 @@ public enum OperatorTools {
             let user = UserModel.new(email: email, passwordHash: hash, role: role, now: now, config: app.pictor.config)
             user.emailVerifiedAt = now
             try await UserStore.insert(user, on: tx)
+            try await WelcomeCredits.grant(to: try user.requireID(), config: app.pictor.config, now: now, on: tx)
             try await Audit.append(
                 administrator ? "admin.created" : "account.created", actor: nil,
                 target: ("user", user.id!.uuidString), origin: "command line", at: now, on: tx)

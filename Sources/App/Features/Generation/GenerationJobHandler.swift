@@ -364,7 +364,8 @@ struct GenerationJobHandler: JobHandler {
                 for row in rows { try await GenerationStore.insert(row, on: tx) }
                 // The job ends with the generation: one commit for both.
                 _ = try await context.complete(on: tx)
-                try await credits.settle(generation: id, user: generation.userID, held: generation.creditsHeld, captured: charged, on: tx)
+                try await credits.settle(
+                    generation: id, user: generation.userID, held: generation.creditsHeld, captured: charged, now: now, on: tx)
                 return true
             }
         } catch {

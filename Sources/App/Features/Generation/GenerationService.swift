@@ -85,7 +85,7 @@ enum GenerationService {
                 if attachingReferences {
                     try await ReferenceImageStore.attach(submission.referenceIDs, to: generation.id!, on: tx)
                 }
-                try await credits.hold(generation.creditsHeld, user: user, generation: generation.id!, on: tx)
+                try await credits.hold(generation.creditsHeld, user: user, generation: generation.id!, now: now, on: tx)
             }
         } catch let error where (error as? any DatabaseError)?.isConstraintFailure == true && submission.idempotencyKey != nil {
             // Another request with the same key committed first: answer with its generation.
@@ -122,7 +122,8 @@ enum GenerationService {
                 try await GenerationStore.move(
                     id, from: [.queued, .running], to: state, .init(reason: reason, creditsCharged: 0), now: app.pictor.clock.now(), on: tx)
             else { return false }
-            try await credits.settle(generation: id, user: generation.userID, held: generation.creditsHeld, captured: 0, on: tx)
+            try await credits.settle(
+                generation: id, user: generation.userID, held: generation.creditsHeld, captured: 0, now: app.pictor.clock.now(), on: tx)
             return true
         }
         if moved { app.pictor.generationEvents.changed(id) }
