@@ -177,3 +177,22 @@ import Vapor
         }
     }
 }
+
+/// The operator gives credits from the command line (until the admin pages do), audited.
+@Suite struct StaffGrantTests {
+    @Test func aGrantAddsFreeCreditsWithItsReasonAndIsAudited() async throws {
+        try await withPictor({ $0.signUpGrantCredits = 0 }) { app in
+            _ = try await signedInForAPI(app, email: "gift@example.com")
+            let user = try #require(try await UserStore.find(email: "gift@example.com", on: app.db)?.id)
+            try await OperatorTools.grantCredits(50, email: "Gift@Example.com", reason: "Sorry for the outage", app: app)
+            #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 50, held: 0))
+            let entry = try #require(try await LedgerEntryModel.query(on: app.db).filter(\.$userID == user).first())
+            #expect(entry.kind == .grant && entry.reason == "Sorry for the outage")
+            let audit = try #require(try await AuditEventModel.query(on: app.db).filter(\.$action == "credits.granted").first())
+            #expect(audit.targetID == user.uuidString && audit.detail.contains("Sorry for the outage"))
+            await #expect(throws: AdminCommand.CommandError.self) {
+                try await OperatorTools.grantCredits(5, email: "nobody@example.com", reason: "x", app: app)
+            }
+        }
+    }
+}

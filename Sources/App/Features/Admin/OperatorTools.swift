@@ -34,6 +34,20 @@ public enum OperatorTools {
         }
     }
 
+    /// Gives the account with `email` free credits (a staff grant), with its reason, audited.
+    public static func grantCredits(_ credits: Int, email rawEmail: String, reason: String, app: Application) async throws {
+        guard let email = EmailAddress.normalize(rawEmail), let user = try await UserStore.find(email: email, on: app.db)?.id else {
+            throw AdminCommand.CommandError.noSuchAccount
+        }
+        let now = app.pictor.clock.now()
+        try await writeTransaction(on: app.db) { tx in
+            try await LedgerStore.add(credits, to: user, source: .free, kind: .grant, expiresAt: nil, orderID: nil, reason: reason, now: now, on: tx)
+            try await Audit.append(
+                "credits.granted", actor: nil, target: ("user", user.uuidString), detail: ["credits": String(credits), "reason": reason],
+                origin: "command line", at: now, on: tx)
+        }
+    }
+
     /// A new API key with every scope for the account with `email`, returned once.
     public static func createAPIKey(email rawEmail: String, name: String, app: Application) async throws -> String {
         guard let email = EmailAddress.normalize(rawEmail),
