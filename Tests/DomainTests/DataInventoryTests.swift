@@ -54,7 +54,7 @@ import Testing
             TableSchema(table: "jobs", columns: ["id"]),
         ]
         #expect(inventory.findings(comparedWith: schema) == [.personLinkedTableWithoutOwner("notes")])
-        #expect(inventory.personLinkedTablesWithoutOwner == ["notes"], "a table about no one needs no owner")
+        #expect(inventory.ownershipFindings == [.personLinkedTableWithoutOwner("notes")], "a table about no one needs no owner")
         #expect(
             InventoryFinding.personLinkedTableWithoutOwner("notes").description
                 == "table notes holds personal data but names no owner column in the data inventory")
@@ -83,7 +83,7 @@ import Testing
                 columns: ["key": .shortLived("user.device.ip_address", days: 1, exported: false)])
         ])
         #expect(inventory.findings(comparedWith: [TableSchema(table: "throttles", columns: ["key"])]).isEmpty)
-        #expect(inventory.personLinkedTablesWithoutOwner.isEmpty)
+        #expect(inventory.ownershipFindings.isEmpty)
     }
 
     @Test func thePictorInventoryNamesAnOwnerForEveryPersonLinkedTable() {

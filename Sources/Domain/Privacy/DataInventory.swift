@@ -58,12 +58,6 @@ public struct DataInventory: Sendable {
         return findings
     }
 
-    /// The tables that hold personal data but name no owner column and say no reason why,
-    /// sorted: a person's data map would miss their rows.
-    public var personLinkedTablesWithoutOwner: [String] {
-        tables.filter { $0.isPersonLinked && $0.owner == nil && $0.ownerlessBecause == nil }.map(\.table).sorted()
-    }
-
     /// The tables whose rows belong to a person, found through their owner column, sorted by name.
     public var ownedTables: [TablePolicy] {
         tables.filter { $0.owner != nil }.sorted { $0.table < $1.table }

@@ -51,7 +51,7 @@ public enum APIKeyStore {
         try await sqlDatabase(db).raw(
             """
             SELECT k.id FROM api_keys k JOIN users u ON u.id = k.user_id
-            WHERE k.id = \(bind: keyID) AND k.revoked_at IS NULL AND u.status = \(bind: AccountStatus.active.rawValue)
+            WHERE k.id = \(bind: keyID) AND k.revoked_at IS NULL AND u.status = \(unsafeRaw: AccountStatus.active.sql)
             """
         ).first() != nil
     }

@@ -36,7 +36,7 @@ public enum SessionStore {
             let row = try await sqlDatabase(db).raw(
                 """
                 SELECT s.created_at, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id
-                WHERE s.id = \(bind: sessionID) AND s.revoked_at IS NULL AND u.status = \(bind: AccountStatus.active.rawValue)
+                WHERE s.id = \(bind: sessionID) AND s.revoked_at IS NULL AND u.status = \(unsafeRaw: AccountStatus.active.sql)
                 """
             ).first()
         else { return nil }

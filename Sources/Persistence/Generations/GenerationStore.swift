@@ -257,8 +257,8 @@ public enum GenerationStore {
         try await sqlDatabase(db).raw(
             """
             SELECT g.id AS id FROM generations g LEFT JOIN jobs j ON j.id = g.job_id
-            WHERE g.state IN (\(bind: GenerationState.queued.rawValue), \(bind: GenerationState.running.rawValue))
-            AND (j.id IS NULL OR j.state IN (\(bind: JobState.dead.rawValue), \(bind: JobState.succeeded.rawValue)))
+            WHERE g.state IN (\(unsafeRaw: GenerationState.queued.sql), \(unsafeRaw: GenerationState.running.sql))
+            AND (j.id IS NULL OR j.state IN (\(unsafeRaw: JobState.dead.sql), \(unsafeRaw: JobState.succeeded.sql)))
             """
         ).all().map { try $0.decode(column: "id", as: UUID.self) }
     }

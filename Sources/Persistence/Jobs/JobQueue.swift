@@ -247,7 +247,7 @@ public enum JobQueue {
     public static func hasPending(kind: String, on db: any Database) async throws -> Bool {
         try await sqlDatabase(db).raw(
             """
-            SELECT id FROM jobs WHERE kind = \(bind: kind) AND state IN (\(bind: JobState.queued.rawValue), \(bind: JobState.running.rawValue))
+            SELECT id FROM jobs WHERE kind = \(bind: kind) AND state IN (\(unsafeRaw: JobState.queued.sql), \(unsafeRaw: JobState.running.sql))
             LIMIT 1
             """
         ).first() != nil
@@ -259,7 +259,7 @@ public enum JobQueue {
         try await sqlDatabase(db).raw(
             """
             SELECT id FROM jobs WHERE kind = \(bind: kind) AND id <> \(bind: job)
-            AND (state = \(bind: JobState.queued.rawValue) OR (state = \(bind: JobState.running.rawValue) AND id < \(bind: job)))
+            AND (state = \(unsafeRaw: JobState.queued.sql) OR (state = \(unsafeRaw: JobState.running.sql) AND id < \(bind: job)))
             LIMIT 1
             """
         ).first() != nil
