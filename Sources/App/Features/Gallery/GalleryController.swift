@@ -42,7 +42,7 @@ enum GalleryController {
             let pictures = images[row.id!] ?? []
             let prompt = (try? key?.open(text: row.promptSealed)) ?? ""
             return GalleryPage.Tile(
-                href: GenerationPageController.pageURL(row.id!),
+                href: SiteURL.generationPage.path(generation: row.id!),
                 thumbnail: pictures.first.map { SiteURL.imageThumbnail.path(image: $0.id!) },
                 alt: prompt, status: row.state.rawValue, statusText: row.state.rawValue.capitalized,
                 more: pictures.count > 1 ? "+\(pictures.count - 1)" : nil, favourite: row.favouritedAt != nil)

@@ -18,7 +18,7 @@ enum GenerationActions {
         let id = try generationID(req)
         let on = (try? req.content.get(String.self, at: "favourite")) != "0"
         guard try await GalleryStore.setFavourite(id, of: user.id, on, now: req.pictor.clock.now(), on: req.db) else { throw AccessError.notFound }
-        return req.redirect(to: GenerationPageController.pageURL(id))
+        return req.redirect(to: SiteURL.generationPage.path(generation: id))
     }
 
     @Sendable static func delete(req: Request) async throws -> Response {
@@ -35,7 +35,7 @@ enum GenerationActions {
         guard try await GalleryStore.restore(id, of: user.id, deletedAfter: now.addingTimeInterval(-undoWindow), now: now, on: req.db) else {
             throw GenerationConflict(message: "This generation can no longer be restored: deletes can be undone for \(undoMinutes) minutes.")
         }
-        return req.redirect(to: GenerationPageController.pageURL(id))
+        return req.redirect(to: SiteURL.generationPage.path(generation: id))
     }
 
     @Sendable static func variation(req: Request) async throws -> Response {
@@ -51,7 +51,7 @@ enum GenerationActions {
             referenceIDs: (try? original.decodedReferenceIDs()) ?? [],
             idempotencyKey: nil)
         let submitted = try await GenerationService.submit(submission, user: user.id, app: req.application, on: req.db)
-        return req.redirect(to: GenerationPageController.pageURL(submitted.generation.id!))
+        return req.redirect(to: SiteURL.generationPage.path(generation: submitted.generation.id!))
     }
 
     // MARK: API

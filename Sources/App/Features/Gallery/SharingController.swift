@@ -56,7 +56,7 @@ enum SharingController {
         if try await ShareLinkStore.revoke(shareID, of: user.id, now: req.pictor.clock.now(), on: req.db) {
             try await Audit.record("share_link.revoked", actor: user.id, target: ("share_link", shareID.uuidString), request: req, on: req.db)
         }
-        return req.redirect(to: GenerationPageController.pageURL(generation.id!))
+        return req.redirect(to: SiteURL.generationPage.path(generation: generation.id!))
     }
 
     // MARK: The shared page (no sign-in)

@@ -58,11 +58,7 @@ enum GenerationPageController {
         } catch is GenerationConflict {
             // Already finished: the page shows how it ended.
         }
-        return req.redirect(to: pageURL(id))
-    }
-
-    static func pageURL(_ id: UUID) -> String {
-        SiteURL.generationPage.path(generation: id)
+        return req.redirect(to: SiteURL.generationPage.path(generation: id))
     }
 
     static func statusText(_ dto: GenerationDTO) -> String {

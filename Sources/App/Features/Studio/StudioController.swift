@@ -54,7 +54,7 @@ enum StudioController {
             // they go when it is deleted for good.
             let submitted = try await GenerationService.submit(
                 submission, user: user.id, attachingReferences: true, app: req.application, on: req.db)
-            return req.redirect(to: GenerationPageController.pageURL(submitted.generation.id!))
+            return req.redirect(to: SiteURL.generationPage.path(generation: submitted.generation.id!))
         } catch {
             // Whatever went wrong, nothing uploaded with a refused form is kept.
             for row in stored { try? await ReferenceImagesAPI.remove(row, req: req) }
@@ -127,7 +127,8 @@ enum StudioController {
         page.modelOptionsJSON = modelOptionsJSON(catalog)
         page.recent = try await GenerationsAPI.listing(of: user.id, after: nil, limit: 8, req: req).map { generation in
             Recent(
-                href: GenerationPageController.pageURL(generation.id), reuse: SiteURL.studio.path + "?from=" + generation.id.uuidString.lowercased(),
+                href: SiteURL.generationPage.path(generation: generation.id),
+                reuse: SiteURL.studio.path + "?from=" + generation.id.uuidString.lowercased(),
                 prompt: generation.prompt, status: generation.status,
                 thumbnail: generation.images.first?.thumbnailUrl,
                 active: GenerationState(rawValue: generation.status)?.isFinal == false)
