@@ -117,6 +117,41 @@ import Vapor
     }
 }
 
+/// What the maintenance sweep does for credits.
+@Suite struct BillingSweepTests {
+    @Test func aHoldWhoseGenerationEndedOrIsGoneIsSettledAndALiveOneIsLeft() async throws {
+        try await withPictor { app in
+            let user = try await LedgerTests.person(app, "stranded@example.com")
+            let now = Date()
+            try await LedgerStore.add(
+                10, to: user, source: .paid, kind: .purchase, expiresAt: nil, orderID: UUID(), reason: nil, now: now, on: app.db)
+            try await insertGenerations(app, user: user, count: 2, prompt: "a hold left behind")
+            let rows = try await GenerationModel.query(on: app.db).sort(\.$createdAt).all()
+            let ended = try rows[0].requireID()  // succeeded, charged 1
+            let live = try rows[1].requireID()
+            rows[1].state = .running
+            try await rows[1].save(on: app.db)
+            let gone = UUID()
+            for generation in [ended, live, gone] {
+                #expect(try await LedgerStore.hold(2, for: generation, of: user, now: now, on: app.db))
+            }
+            #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 4, held: 6))
+
+            #expect(try await BillingSweeps.settleStranded(app: app, now: now) == 2)
+            // The ended one is charged what its row says (1 of 2); the gone one costs nothing; the
+            // running one still holds its 2.
+            #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 7, held: 2))
+            #expect(try await BillingSweeps.settleStranded(app: app, now: now) == 0)
+            #expect(try await BillingSweeps.checkBalances(app: app, logger: app.logger) == 0)
+
+            // A wallet changed behind the ledger's back is found.
+            try await (app.db as! any SQLDatabase).raw("UPDATE wallets SET available = available + 1").run()
+            #expect(try await BillingSweeps.checkBalances(app: app, logger: app.logger) == 1)
+            try await (app.db as! any SQLDatabase).raw("UPDATE wallets SET available = available - 1").run()
+        }
+    }
+}
+
 /// Generations paid from the ledger, through the API with a real job runner.
 @Suite struct LedgerCreditsTests {
     @Test func aGenerationIsPaidForWhatItDeliveredAndARefusedOneHoldsNothing() async throws {

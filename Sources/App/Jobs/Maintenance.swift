@@ -39,11 +39,14 @@ struct MaintenanceHandler: JobHandler {
         let ended = try await GenerationSweeps.endOrphaned(app: app)
         let purged = try await GallerySweeps.purgeDeleted(app: app, now: app.pictor.clock.now())
         let removed = try await GenerationSweeps.removeUnrecordedBlobs(app: app, now: app.pictor.clock.now())
-        if ended + purged + removed > 0 {
+        let holdsSettled = try await BillingSweeps.settleStranded(app: app, now: app.pictor.clock.now())
+        _ = try await BillingSweeps.checkBalances(app: app, logger: context.logger)
+        if ended + purged + removed + holdsSettled > 0 {
             context.logger.notice(
                 "maintenance",
                 metadata: [
                     "generations-ended": "\(ended)", "deleted-generations-purged": "\(purged)", "blobs-removed": "\(removed)",
+                    "holds-settled": "\(holdsSettled)",
                 ])
         }
         // The next sweep is queued as this one is marked done, together, and not when another

@@ -210,3 +210,31 @@ public enum LedgerStore {
         ).run()
     }
 }
+
+extension LedgerStore {
+    /// A hold no settlement claimed though its generation has ended (or is gone): what the
+    /// generation row says it charged, 0 when there is no row.
+    public struct StrandedHold: Sendable, Equatable {
+        public let generation: UUID
+        public let user: UUID
+        public let charged: Int
+    }
+
+    /// Holds whose generation ended without settling them (a bug, or a process that died
+    /// between the two on an engine without one transaction): the maintenance sweep settles them.
+    public static func strandedHolds(limit: Int, on db: any Database) async throws -> [StrandedHold] {
+        try await sqlDatabase(db).raw(
+            """
+            SELECT DISTINCT p.generation_id AS generation_id, p.user_id AS user_id, COALESCE(g.credits_charged, 0) AS charged
+            FROM credit_hold_parts p LEFT JOIN generations g ON g.id = p.generation_id
+            WHERE p.settled_at IS NULL
+              AND (g.id IS NULL OR g.state NOT IN (\(unsafeRaw: GenerationState.queued.sql), \(unsafeRaw: GenerationState.running.sql)))
+            LIMIT \(bind: limit)
+            """
+        ).all().map { row in
+            StrandedHold(
+                generation: try row.decode(column: "generation_id", as: UUID.self), user: try row.decode(column: "user_id", as: UUID.self),
+                charged: Int(try row.decode(column: "charged", as: Int64.self)))
+        }
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import Persistence
 import Testing
 import Vapor
 import VaporTesting
@@ -40,6 +41,10 @@ func withPictor<T>(
         try await configure(app, config: config)
         try extraRoutes(app)
         result = try await test(app)
+        // Whatever a test did, every cached balance is still the sum of its ledger entries and lots.
+        if let mismatched = try? await LedgerStore.mismatchedWallets(on: app.db) {
+            #expect(mismatched.isEmpty, "wallets whose balance is not the sum of their entries: \(mismatched)")
+        }
     } catch {
         try? await app.asyncShutdown()
         try? await database.drop()

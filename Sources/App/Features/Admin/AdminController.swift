@@ -9,12 +9,17 @@ enum AdminController {
         let staff = try req.requireUser()
         let users = try await UserStore.count(on: req.db)
         let jobs = try await JobQueue.counts(on: req.db)
+        let mismatched = try await LedgerStore.mismatchedWallets(on: req.db).count
         return try await req.view.render(
             "admin/overview",
             AdminOverviewPage(
                 layout: .make(for: req, title: "Operator console"), role: staff.role.rawValue, users: users,
                 queuedJobs: jobs[.queued] ?? 0, runningJobs: jobs[.running] ?? 0, deadJobs: jobs[.dead] ?? 0,
                 canSeeAudit: staff.role >= .admin,
+                ledger: mismatched == 0
+                    ? "sound: every balance is the sum of its entries"
+                    : "\(mismatched) wallets disagree with their entries (see the log)",
+                ledgerSound: mismatched == 0,
                 providers: req.pictor.providerHealth.rows(for: req.pictor.models.entries.map(\.id)).map { row in
                     let calls = row.successes + row.failures
                     return AdminOverviewPage.Provider(
@@ -95,6 +100,9 @@ struct AdminOverviewPage: Encodable {
     let runningJobs: Int
     let deadJobs: Int
     let canSeeAudit: Bool
+    /// Whether every wallet's cached balance is the sum of its ledger entries and lots.
+    let ledger: String
+    let ledgerSound: Bool
 
     /// One model's health in this process: breaker state, success rate, median latency.
     struct Provider: Encodable {
