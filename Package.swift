@@ -113,8 +113,15 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        // Payments: the PaymentProvider protocol and Money; one folder per adapter (Stripe, offline) comes with billing.
-        .target(name: "Payments"),
+        // Payments: the PaymentProvider protocol and Money; one folder per adapter (Stripe, Offline).
+        .target(
+            name: "Payments",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         // Repeatable benchmarks: `make bench`.
         .executableTarget(
             name: "pictor-bench",
@@ -148,7 +155,7 @@ let package = Package(
         .testTarget(
             name: "AppTests",
             dependencies: [
-                "App", "Domain", "Persistence", "Imaging", "Storage", "TestSupport",
+                "App", "Domain", "Persistence", "Imaging", "Storage", "Payments", "TestSupport",
                 .product(name: "VaporTesting", package: "vapor"),
                 .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -18,7 +18,11 @@
     if (!count || !price) { return; }
     var perImage = parseInt(count.getAttribute("data-price"), 10);
     var total = perImage * parseInt(count.value, 10);
-    price.textContent = "This request costs " + total + " credit" + (total === 1 ? "" : "s") +
+    var available = parseInt(price.getAttribute("data-available"), 10);
+    var after = isNaN(available) ? "" : total <= available
+      ? "; your balance will be " + (available - total) + " of " + available
+      : "; you have " + available + ", not enough: buy credits first";
+    price.textContent = "This request costs " + total + " credit" + (total === 1 ? "" : "s") + after +
       ". A failed or blocked request costs nothing.";
   };
   if (count && price) {

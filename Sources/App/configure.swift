@@ -2,6 +2,7 @@ import Domain
 import Fluent
 import Imaging
 import Leaf
+import Payments
 import Providers
 import Storage
 import Vapor
@@ -51,7 +52,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
                     logger.warning("provider problem", metadata: ["model": .string(model), "problem": .string(ProviderText.scrubbed(text))])
                 }
             }),
-        credits: LedgerCredits(), contentKeys: ContentKeys(secrets: secrets),
+        credits: LedgerCredits(), payments: paymentProvider(config, secrets: secrets), contentKeys: ContentKeys(secrets: secrets),
         generationEvents: GenerationEvents(), providerHealth: providerHealth, clock: SystemClock(), queueClock: QueueClock(),
         passwordDecoy: try Bcrypt.hash(Tokens.random(), cost: config.passwordHashCost))
     app.passwords.use(.bcrypt(cost: config.passwordHashCost))
@@ -109,6 +110,16 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.logger.info("configured", metadata: config.redactedSummary.mapValues { .string($0) })
 }
 
+/// Stripe when the operator set it up; otherwise the offline checkout, whose events are signed
+/// with a secret derived from the server's key.
+func paymentProvider(_ config: AppConfig, secrets: Secrets) -> any PaymentProvider {
+    if let stripe = config.stripe { return StripePaymentProvider(settings: stripe, client: ProviderHTTP.client) }
+    let base = config.publicBaseURL
+    return OfflinePaymentProvider(secret: "whsec_" + secrets.mac("offline-payments")) { order in
+        URL(string: SiteURL.offlineCheckout.path(order: order), relativeTo: base)?.absoluteURL ?? base
+    }
+}
+
 /// The routes whose body differs from their kind's default (`BodyPolicy.form` for pages,
 /// `BodyPolicy.api` under `/api/` and `/webhooks/`).
 func bodyPolicies(_ config: AppConfig) -> [String: BodyPolicy] {
@@ -118,6 +129,7 @@ func bodyPolicies(_ config: AppConfig) -> [String: BodyPolicy] {
         "POST \(SiteURL.apiReferenceImages.path)": BodyPolicy(
             accepts: [.multipartForm], maxBytes: ReferenceImagesAPI.maxBody(config).value, maxParts: 4),
         "POST \(SiteURL.replicateWebhook.path)": BodyPolicy(accepts: [.json], maxBytes: 1_048_576),
+        "POST \(SiteURL.stripeWebhook.path)": BodyPolicy(accepts: [.json], maxBytes: 1_048_576),
     ]
 }
 

@@ -68,6 +68,15 @@ func routes(_ app: Application) throws {
         studio.post(SiteURL.generationShare.pathComponents, use: SharingController.create)
         studio.post(SiteURL.generationShareRevoke.pathComponents, use: SharingController.revoke)
     }
+    do {  // Credits and billing: signed-in pages
+        let billing = app.grouped(RequireSignIn())
+        billing.get(SiteURL.billing.pathComponents, use: BillingController.overview)
+        billing.post(SiteURL.billingCheckout.pathComponents, use: BillingController.checkout)
+        billing.get(SiteURL.billingOrder.pathComponents, use: BillingController.order)
+        billing.post(SiteURL.billingRefundRequest.pathComponents, use: BillingController.requestRefund)
+        billing.get(SiteURL.offlineCheckout.pathComponents, use: OfflineCheckoutController.page)
+        billing.post(SiteURL.offlineCheckout.pathComponents, use: OfflineCheckoutController.act)
+    }
     do {  // Shared generations: anyone with the link, no sign-in
         app.get(SiteURL.shared.pathComponents, use: SharingController.page)
         app.get(SiteURL.sharedImage.pathComponents, use: SharingController.image)
@@ -75,6 +84,8 @@ func routes(_ app: Application) throws {
     do {  // JSON API: a session cookie or an API key
         let api = app.grouped(RequireSignIn(allowAPIKeys: true))
         api.get(SiteURL.apiMe.pathComponents, use: APIKeysController.me)
+        api.get(SiteURL.apiBalance.pathComponents, use: BillingAPI.balance)
+        api.get(SiteURL.apiLedger.pathComponents, use: BillingAPI.ledger)
         api.get(SiteURL.apiSessions.pathComponents, use: SessionsAPI.list)
         api.delete(SiteURL.apiSession.pathComponents, use: SessionsAPI.revoke)
         api.get(SiteURL.apiDisclosures.pathComponents, use: DisclosuresAPI.list)
@@ -98,10 +109,14 @@ func routes(_ app: Application) throws {
     }
     do {  // Provider webhooks: signed by the provider, no session
         app.on(.POST, SiteURL.replicateWebhook.pathComponents, body: .collect(maxSize: "1mb"), use: WebhooksController.replicate)
+        app.on(.POST, SiteURL.stripeWebhook.pathComponents, body: .collect(maxSize: "1mb"), use: StripeWebhookController.receive)
     }
     do {  // Operator console: staff only; everyone else gets 404
         let admin = app.grouped(RequireRole(minimum: .support))
         admin.get(SiteURL.admin.pathComponents, use: AdminController.overview)
+        admin.get(SiteURL.adminBilling.pathComponents, use: AdminBillingController.page)
+        admin.post(SiteURL.adminRefundDecision.pathComponents, use: AdminBillingController.decide)
+        admin.post(SiteURL.adminAdjustment.pathComponents, use: AdminBillingController.adjust)
         let admins = admin.grouped(RequireRole(minimum: .admin))
         admins.get(SiteURL.adminAudit.pathComponents, use: AdminController.audit)
         admins.get(SiteURL.adminJobs.pathComponents, use: AdminController.jobs)

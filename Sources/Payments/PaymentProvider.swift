@@ -6,6 +6,8 @@ import Foundation
 /// Credits are granted only from a verified event (`event(from:)`), never from a checkout's
 /// return page: a person can open that page without paying.
 public protocol PaymentProvider: Sendable {
+    /// Stored on each order and each applied event: `stripe`, `offline`.
+    var name: String { get }
     /// Starts a hosted checkout for one order; the person is sent to `CheckoutSession.payURL`.
     /// The same `request.idempotencyKey` gives the same session, so a retried call never makes two.
     func startCheckout(_ request: CheckoutRequest) async throws(PaymentError) -> CheckoutSession
@@ -14,6 +16,29 @@ public protocol PaymentProvider: Sendable {
     func event(from delivery: WebhookDelivery, now: Date) throws(PaymentError) -> PaymentEvent
     /// Gives back `amount` of a paid order (never more than was paid and not yet refunded).
     func refund(_ request: RefundRequest) async throws(PaymentError) -> RefundReceipt
+    /// The payment as the provider has it now: read again when an event comes before the one it
+    /// depends on (a refund before the payment), and for the card's fingerprint and risk verdict.
+    func payment(_ reference: String) async throws(PaymentError) -> PaymentFacts
+}
+
+/// A payment as the provider reports it. No card data: the processor's fingerprint of the card
+/// (the same card gives the same one) and its risk verdict at most.
+public struct PaymentFacts: Sendable, Equatable {
+    /// Pictor's order id, from the metadata the checkout carried; nil when it has none.
+    public let orderID: UUID?
+    public let paid: Bool
+    public let amount: Money?
+    public let cardFingerprint: String?
+    /// The processor's verdict: `normal`, `elevated`, `highest`, or nil when it gave none.
+    public let riskLevel: String?
+
+    public init(orderID: UUID?, paid: Bool, amount: Money?, cardFingerprint: String?, riskLevel: String?) {
+        self.orderID = orderID
+        self.paid = paid
+        self.amount = amount
+        self.cardFingerprint = cardFingerprint
+        self.riskLevel = riskLevel
+    }
 }
 
 /// An amount in a currency's minor unit (cents for USD, yen for JPY): never a floating point.
@@ -94,34 +119,41 @@ public struct WebhookDelivery: Sendable {
 /// delivery that comes again changes nothing.
 public struct PaymentEvent: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
-        /// The order is paid (for a checkout, only when the provider says it is paid).
-        case paid(orderID: UUID, charge: String, amount: Money)
-        /// A payment that was pending (bank transfer, "pay later") failed.
+        /// The order is paid (for a checkout, only when the provider says it is paid). `payment`
+        /// is the provider's reference for the money taken (a Stripe PaymentIntent).
+        case paid(orderID: UUID, payment: String, amount: Money)
+        /// The checkout ended, but the money comes later (a bank debit, "pay later").
+        case processing(orderID: UUID)
+        /// A payment that was pending failed, or a checkout expired unpaid.
         case failed(orderID: UUID)
-        /// The charge's refunded total is now `totalRefunded` (cumulative: apply the difference).
-        case refunded(charge: String, totalRefunded: Money)
-        case disputeOpened(charge: String, dispute: String)
-        case disputeClosed(charge: String, dispute: String, won: Bool)
+        /// The payment's refunded total is now `totalRefunded` (cumulative: apply the difference).
+        case refunded(payment: String, totalRefunded: Money)
+        case disputeOpened(payment: String, dispute: String)
+        case disputeClosed(payment: String, dispute: String, won: Bool)
         /// Verified, but not one Pictor acts on.
-        case ignored(type: String)
+        case ignored
     }
 
+    /// The provider's name for what happened (`checkout.session.completed`): stored with the id.
+    public let type: String
     public let id: String
     public let kind: Kind
 
-    public init(id: String, kind: Kind) {
+    public init(id: String, type: String, kind: Kind) {
         self.id = id
+        self.type = type
         self.kind = kind
     }
 }
 
 public struct RefundRequest: Sendable, Equatable {
-    public let charge: String
+    /// The payment's reference (`PaymentEvent.Kind.paid`'s `payment`).
+    public let payment: String
     public let amount: Money
     public let idempotencyKey: UUID
 
-    public init(charge: String, amount: Money, idempotencyKey: UUID) {
-        self.charge = charge
+    public init(payment: String, amount: Money, idempotencyKey: UUID) {
+        self.payment = payment
         self.amount = amount
         self.idempotencyKey = idempotencyKey
     }

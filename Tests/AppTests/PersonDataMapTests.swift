@@ -106,6 +106,22 @@ import VaporTesting
         for entry in try await LedgerEntryModel.query(on: app.db).filter(\.$lotID == lot).all() {
             try seeded.add("ledger_entries", entry.id)
         }
+        // An order for credits and a refund request about it.
+        let order = OrderModel.new(
+            user: userID, pack: CreditPack(id: "starter", name: "Starter", credits: 10, amountMinor: 100, currency: "USD"), provider: "offline",
+            network: "192.0.2.0/24", now: Date())
+        try await OrderStore.insert(order, on: app.db)
+        try seeded.add("orders", order.id)
+        let refund = RefundRequestModel()
+        refund.orderID = try order.requireID()
+        refund.userID = userID
+        refund.reason = "test"
+        refund.state = .requested
+        refund.creditsTaken = 0
+        refund.amountRefundedMinor = 0
+        refund.createdAt = Date()
+        try await RefundRequestStore.insert(refund, on: app.db)
+        try seeded.add("refund_requests", refund.id)
 
         let download = DownloadRecord(userID: userID, imageID: image.id, generationID: done.id, format: "png", createdAt: Date())
         try await DownloadStore.record(download, on: app.db)

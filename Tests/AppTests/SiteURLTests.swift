@@ -17,6 +17,8 @@ import Testing
                 case ["sessionID"]: route.path(session: id)
                 case ["keyID"]: route.path(key: id)
                 case ["referenceID"]: route.path(reference: id)
+                case ["orderID"]: route.path(order: id)
+                case ["refundID"]: route.path(refund: id)
                 case ["generationID", "shareID"]: route.path(generation: id, share: id)
                 case ["token"]: route.path(token: "abc")
                 case ["token", "position"]: route.path(token: "abc", position: 2)

@@ -73,16 +73,23 @@ import VaporTesting
         }
     }
 
-    @Test func notEnoughCreditsIsSaidAboveTheFormWhichKeepsItsValues() async throws {
-        try await withPictor { app in
-            app.pictor = app.pictor.with(credits: RecordingCredits(balance: 1))
+    @Test func theCostLineSaysTheBalanceAndNotEnoughCreditsIsSaidNextToTheButton() async throws {
+        try await withPictor({ $0.signUpGrantCredits = 1 }) { app in
             let browser = try await Accounts.signedIn(app, email: "short@example.com")
-            try await browser.get("/studio")
+            let form = try await browser.get("/studio")
+            #expect(form.text.contains(#"data-available="1""#) && form.text.contains("you have 1 credit."))
             let answer = try await browser.post("/studio", ["prompt": "two foxes", "size": "512x512", "count": "2", "seed": "7", "style": ""])
             #expect(answer.status == .paymentRequired)
-            #expect(answer.text.contains(#"id="form-error">This needs 2 credits and you have 1."#) && answer.text.contains("You were not charged."))
+            #expect(
+                answer.text.contains(#"id="credits-error" role="alert">This needs 2 credits and you have 1."#)
+                    && answer.text.contains("You were not charged."))
+            #expect(
+                answer.text.contains(#"<a href="/billing">Buy credits</a>"#)
+                    && answer.text.contains(#"aria-describedby="credits-error">Generate</button>"#))
             #expect(answer.text.contains(">two foxes</textarea>") && answer.text.contains(#"<option value="2" selected>"#))
             #expect(try await GenerationModel.query(on: app.db).count() == 0)
+            let user = try #require(try await UserStore.find(email: "short@example.com", on: app.db)?.id)
+            #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 1, held: 0))
         }
     }
 

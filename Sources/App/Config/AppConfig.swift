@@ -2,6 +2,7 @@ import Domain
 import Foundation
 import Imaging
 import Logging
+import Payments
 import Storage
 
 /// Every setting Pictor reads, parsed once at boot from the environment
@@ -75,6 +76,11 @@ public struct AppConfig: Sendable, Equatable {
     public var generationDeadlineSeconds: Int
     /// SIGNUP_GRANT_CREDITS: free credits every new account gets (0: none).
     public var signUpGrantCredits: Int
+    /// PACKS_FILE: the credit packs on sale; without it, `PacksFile.defaults` (three packs in USD).
+    public var packs: [CreditPack]
+    /// PAYMENT_PROVIDER=stripe with STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET (and STRIPE_API_BASE
+    /// for a stand-in); nil (the default, `offline`) takes no money: a local checkout page.
+    public var stripe: StripePaymentProvider.Settings?
     /// HTTP_IDLE_TIMEOUT_SECONDS: a connection on which nothing is read or written for this long is closed.
     public var httpIdleTimeoutSeconds: Int
     /// HTTP_BODY_TIMEOUT_SECONDS: the time a client has to send a request's whole body.
@@ -128,6 +134,8 @@ public struct AppConfig: Sendable, Equatable {
             "MAX_CALLS_PER_MODEL", default: max(1, min((jobWorkers * 3 + 3) / 4, jobWorkers - 1)), range: 1...64)
         generationDeadlineSeconds = try reader.integer("GENERATION_DEADLINE_SECONDS", default: 600, range: 10...86_400)
         signUpGrantCredits = try reader.integer("SIGNUP_GRANT_CREDITS", default: 20, range: 0...1_000_000)
+        packs = try reader.packs(PacksFile.variable) ?? PacksFile.defaults
+        stripe = try reader.stripe()
         jobLeaseSeconds = try reader.integer("JOB_LEASE_SECONDS", default: 60, range: 3...86_400)
         jobShutdownGraceSeconds = try reader.integer("JOB_SHUTDOWN_GRACE_SECONDS", default: 20, range: 0...3600)
         builtInDelayMilliseconds = try reader.integer("BUILTIN_ENGINE_DELAY_MS", default: 0, range: 0...600_000)
@@ -151,6 +159,8 @@ public struct AppConfig: Sendable, Equatable {
             "password_hash_cost": String(passwordHashCost),
             "models": models.map { $0.map(\.id).joined(separator: ",") } ?? "builtin",
             "mail": mail.redacted,
+            "payments": stripe == nil ? "offline" : "stripe at \(stripe!.apiBase.absoluteString)",
+            "packs": packs.map(\.id).joined(separator: ","),
             "secret_key": secretKey == nil ? "from DATA_DIR/secret.key" : "set",
         ]
     }

@@ -1,5 +1,6 @@
 import Domain
 import Foundation
+import Payments
 
 /// Reads typed values out of a string dictionary; every failure names its variable.
 struct ConfigReader {
@@ -128,6 +129,37 @@ struct ConfigReader {
         return try ModelsFile.parse(text, environment: values) { name in
             let file = name.hasPrefix("/") ? URL(fileURLWithPath: name) : directory.appendingPathComponent(name)
             return try String(contentsOf: file, encoding: .utf8)
+        }
+    }
+
+    func packs(_ name: String) throws(ConfigError) -> [CreditPack]? {
+        guard let path = optionalString(name) else { return nil }
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(variable: name, problem: "cannot read \(path)")
+        }
+        return try PacksFile.parse(text)
+    }
+
+    /// PAYMENT_PROVIDER: `offline` (the default) or `stripe`, which needs its two secrets.
+    func stripe() throws(ConfigError) -> StripePaymentProvider.Settings? {
+        switch string("PAYMENT_PROVIDER", default: "offline") {
+        case "offline":
+            return nil
+        case "stripe":
+            guard let key = optionalString("STRIPE_SECRET_KEY"), key.hasPrefix("sk_") || key.hasPrefix("rk_") else {
+                throw ConfigError(
+                    variable: "STRIPE_SECRET_KEY", problem: "must be your Stripe secret key (sk_live_…, sk_test_… or a restricted rk_…)")
+            }
+            guard let secret = optionalString("STRIPE_WEBHOOK_SECRET"), secret.hasPrefix("whsec_") else {
+                throw ConfigError(variable: "STRIPE_WEBHOOK_SECRET", problem: "must be the webhook endpoint's signing secret, whsec_…")
+            }
+            let base = try url("STRIPE_API_BASE", default: "https://api.stripe.com")
+            return StripePaymentProvider.Settings(secretKey: key, webhookSecret: secret, apiBase: base)
+        default:
+            throw ConfigError(variable: "PAYMENT_PROVIDER", problem: "must be offline or stripe")
         }
     }
 }

@@ -1,5 +1,6 @@
 import Domain
 import Mail
+import Payments
 import Storage
 import Vapor
 
@@ -16,6 +17,8 @@ struct AppServices: Sendable {
     let loginThrottle: LoginThrottlePolicy
     let models: ModelCatalog
     let credits: any Credits
+    /// Takes money for credits: Stripe, or the offline checkout (the default).
+    let payments: any PaymentProvider
     let contentKeys: ContentKeys
     let generationEvents: GenerationEvents
     let providerHealth: ProviderHealth
@@ -52,13 +55,14 @@ extension AppServices {
     /// A copy with some services replaced (tests swap in their own).
     func with(
         jobs: JobRunner? = nil, mailer: (any Mailer)? = nil, blobs: (any BlobStore)? = nil, models: ModelCatalog? = nil,
-        credits: (any Credits)? = nil, providerHealth: ProviderHealth? = nil, clock: (any WallClock)? = nil,
-        queueClock: QueueClock? = nil
+        credits: (any Credits)? = nil, payments: (any PaymentProvider)? = nil, providerHealth: ProviderHealth? = nil,
+        clock: (any WallClock)? = nil, queueClock: QueueClock? = nil
     ) -> AppServices {
         AppServices(
             config: config, blobs: blobs ?? self.blobs, metrics: metrics, jobs: jobs ?? self.jobs, mailer: mailer ?? self.mailer,
             secrets: secrets, cookies: cookies, sessions: sessions, loginThrottle: loginThrottle,
-            models: models ?? self.models, credits: credits ?? self.credits, contentKeys: contentKeys,
+            models: models ?? self.models, credits: credits ?? self.credits,
+            payments: payments ?? self.payments, contentKeys: contentKeys,
             generationEvents: generationEvents, providerHealth: providerHealth ?? self.providerHealth,
             clock: clock ?? self.clock, queueClock: queueClock ?? self.queueClock, passwordDecoy: passwordDecoy)
     }

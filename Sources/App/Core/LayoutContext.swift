@@ -21,6 +21,8 @@ struct LayoutContext: Encodable {
     /// Set when someone is signed in: the nav shows a sign-out button carrying this token.
     let signOutCSRF: String?
     let signedInEmail: String?
+    /// "120 credits" in the header for a signed-in person, linking to `/billing`.
+    let balance: String?
     let footer: [Link]
     let flashes: [Flash]
     let hasFlashes: Bool
@@ -44,6 +46,7 @@ struct LayoutContext: Encodable {
             navigation: navigation,
             signOutCSRF: user?.csrfToken,
             signedInEmail: user?.email,
+            balance: user?.creditsAvailable.map { $0 == 1 ? "1 credit" : "\($0) credits" },
             footer: [
                 link("Privacy policy", .privacy),
                 link("Terms", .terms),

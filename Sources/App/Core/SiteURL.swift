@@ -65,6 +65,17 @@ enum SiteURL: CaseIterable {
     case admin
     case adminAudit
     case adminJobs
+    case billing
+    case billingCheckout
+    case billingOrder
+    case billingRefundRequest
+    case offlineCheckout
+    case stripeWebhook
+    case apiBalance
+    case apiLedger
+    case adminBilling
+    case adminRefundDecision
+    case adminAdjustment
 
     var path: String {
         switch self {
@@ -130,6 +141,17 @@ enum SiteURL: CaseIterable {
         case .admin: "/admin"
         case .adminAudit: "/admin/audit"
         case .adminJobs: "/admin/jobs"
+        case .billing: "/billing"
+        case .billingCheckout: "/billing/checkout"
+        case .billingOrder: "/billing/orders/:orderID"
+        case .billingRefundRequest: "/billing/orders/:orderID/refund"
+        case .offlineCheckout: "/billing/offline-checkout/:orderID"
+        case .stripeWebhook: "/webhooks/stripe"
+        case .apiBalance: "/api/v1/balance"
+        case .apiLedger: "/api/v1/ledger"
+        case .adminBilling: "/admin/billing"
+        case .adminRefundDecision: "/admin/billing/refunds/:refundID"
+        case .adminAdjustment: "/admin/billing/adjustments"
         }
     }
 
@@ -152,6 +174,8 @@ enum SiteURL: CaseIterable {
     func path(session id: UUID) -> String { filled(["sessionID": id.pathText]) }
     func path(key id: UUID) -> String { filled(["keyID": id.pathText]) }
     func path(reference id: UUID) -> String { filled(["referenceID": id.pathText]) }
+    func path(order id: UUID) -> String { filled(["orderID": id.pathText]) }
+    func path(refund id: UUID) -> String { filled(["refundID": id.pathText]) }
     func path(generation id: UUID, share: UUID) -> String { filled(["generationID": id.pathText, "shareID": share.pathText]) }
     /// A share link's path; `position` counts images from 1.
     func path(token: String) -> String { filled(["token": token]) }

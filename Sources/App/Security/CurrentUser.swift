@@ -15,6 +15,8 @@ struct CurrentUser: Sendable {
     let authenticatedAt: Date
     /// Set when the request was signed in with an API key: what that key may do.
     var apiScopes: Set<APIScope>? = nil
+    /// Credits available (pages show it in the header); read with the session, nil for API keys.
+    var creditsAvailable: Int? = nil
 }
 
 private struct CurrentUserKey: StorageKey { typealias Value = CurrentUser }

@@ -18,7 +18,8 @@ struct SessionMiddleware: AsyncMiddleware {
                 request.currentUser = CurrentUser(
                     id: user.id!, email: user.email, role: user.role,
                     emailVerified: user.emailVerifiedAt != nil, sessionID: session.id!, csrfToken: session.csrfToken,
-                    authenticatedAt: session.authenticatedAt)
+                    authenticatedAt: session.authenticatedAt,
+                    creditsAvailable: try await LedgerStore.balance(of: user.id!, on: request.db).available)
                 if now.timeIntervalSince(session.lastSeenAt) > 60 || session.ipPrefix != request.ipPrefix {
                     session.lastSeenAt = now
                     session.ipPrefix = request.ipPrefix

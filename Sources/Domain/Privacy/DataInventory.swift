@@ -5,6 +5,10 @@
 public struct DataInventory: Sendable {
     public let tables: [TablePolicy]
 
+    /// How long payment records (orders, refunds, ledger entries) are kept: seven years, a
+    /// common tax period. The retention sweep (with its setting) comes with the retention work.
+    public static let paymentRecordsDays = 7 * 365
+
     public init(tables: [TablePolicy]) {
         self.tables = tables
     }

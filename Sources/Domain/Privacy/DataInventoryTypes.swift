@@ -76,6 +76,19 @@ public struct ColumnPolicy: Sendable, Equatable {
         ColumnPolicy(category: category, use: use, retention: .days(days), exported: exported, erasure: .deleteRow)
     }
 
+    /// A payment record (orders, refunds, ledger entries): a legal obligation, kept for the tax
+    /// period (`DataInventory.paymentRecordsDays`), through an account's erasure.
+    public static func paymentRecord(_ category: DataCategory) -> ColumnPolicy {
+        ColumnPolicy(
+            category: category, use: .legalObligation, retention: .days(DataInventory.paymentRecordsDays), exported: true,
+            erasure: .keep(exemption: "payment records kept for the tax period"))
+    }
+
+    /// The person a payment record belongs to: set null when their account is erased (the record stays).
+    public static let paymentRecordOwner = ColumnPolicy(
+        category: "user.unique_id", use: .legalObligation, retention: .days(DataInventory.paymentRecordsDays), exported: true,
+        erasure: .setNull)
+
     /// Operational data deleted a number of days after the work it records has finished.
     public static func operationalLog(days: Int) -> ColumnPolicy {
         ColumnPolicy(

@@ -263,7 +263,7 @@ extension DataInventory {
             owner: "user_id",
             columns: Dictionary(
                 uniqueKeysWithValues: [
-                    "id", "user_id", "source", "granted", "remaining", "expires_at", "order_id", "reason", "created_at",
+                    "id", "user_id", "source", "granted", "remaining", "frozen", "expires_at", "order_id", "reason", "created_at",
                 ].map { ($0, ColumnPolicy.account("user.financial", use: "essential.service.payment_processing")) })
         ),
         TablePolicy(
@@ -283,16 +283,57 @@ extension DataInventory {
             columns: Dictionary(
                 uniqueKeysWithValues: [
                     "id", "user_id", "kind", "available_delta", "held_delta", "generation_id", "order_id", "lot_id", "reason", "created_at",
-                ].map {
-                    (
-                        $0,
-                        $0 == "user_id"
-                            ? ColumnPolicy(
-                                category: "user.unique_id", use: .legalObligation, retention: .days(7 * 365), exported: true, erasure: .setNull)
-                            : ColumnPolicy(
-                                category: "user.financial", use: .legalObligation, retention: .days(7 * 365), exported: true,
-                                erasure: .keep(exemption: "payment records kept for the tax period"))
-                    )
+                ].map { ($0, $0 == "user_id" ? ColumnPolicy.paymentRecordOwner : ColumnPolicy.paymentRecord("user.financial")) })
+        ),
+        TablePolicy(
+            table: "orders",
+            purpose:
+                "Your purchases of credits: the pack, the price, the state, the payment processor's references (never your card), what was refunded and any dispute. Kept as payment records for the tax period; once your account is erased, without it and without the network and card fingerprint.",
+            owner: "user_id",
+            columns: Dictionary(
+                uniqueKeysWithValues: [
+                    "id", "pack_id", "credits", "amount_minor", "currency", "state", "provider", "checkout_reference", "payment_reference",
+                    "refunded_minor", "risk_level", "fraud_flags", "lot_id", "dispute_reference", "dispute_status", "created_at", "paid_at",
+                    "updated_at",
+                ].map { ($0, ColumnPolicy.paymentRecord("user.financial")) }
+                    + [
+                        ("user_id", ColumnPolicy.paymentRecordOwner),
+                        // Fraud signals: velocity per card and per network. Minimised when the account is erased.
+                        (
+                            "card_fingerprint",
+                            ColumnPolicy(
+                                category: "user.financial", use: .security, retention: .days(DataInventory.paymentRecordsDays), exported: true,
+                                erasure: .setNull)
+                        ),
+                        (
+                            "network",
+                            ColumnPolicy(
+                                category: "user.device.ip_address", use: .security, retention: .days(DataInventory.paymentRecordsDays),
+                                exported: true, erasure: .setNull)
+                        ),
+                    ])
+        ),
+        TablePolicy(
+            table: "refund_requests",
+            purpose:
+                "Refunds you asked for, with your reason and what staff decided (and why). Kept as payment records for the tax period, without your account once it is erased.",
+            owner: "user_id",
+            columns: Dictionary(
+                uniqueKeysWithValues: [
+                    "id", "order_id", "state", "decided_by", "decision_note", "credits_taken", "amount_refunded_minor", "created_at",
+                    "decided_at",
+                ].map { ($0, ColumnPolicy.paymentRecord("user.financial")) }
+                    + [
+                        ("user_id", ColumnPolicy.paymentRecordOwner),
+                        ("reason", ColumnPolicy.paymentRecord("user.content.self_description")),
+                    ])
+        ),
+        TablePolicy(
+            table: "payment_events",
+            purpose: "Which payment processor events were applied, by their id, so that a repeated delivery changes nothing.",
+            columns: Dictionary(
+                uniqueKeysWithValues: ["id", "provider", "event_id", "type", "order_id", "received_at"].map {
+                    ($0, ColumnPolicy.operationalLog(days: DataInventory.paymentRecordsDays))
                 })
         ),
         TablePolicy(

@@ -25,6 +25,8 @@ public final class CreditLotModel: Model, @unchecked Sendable {
     @Field(key: "source") public var source: CreditSource
     @Field(key: "granted") public var granted: Int64
     @Field(key: "remaining") public var remaining: Int64
+    /// Credits a dispute holds back: out of `remaining` (and the wallet) until it closes.
+    @Field(key: "frozen") public var frozen: Int64
     @OptionalField(key: "expires_at") public var expiresAt: Date?
     @OptionalField(key: "order_id") public var orderID: UUID?
     /// Why it was given (a staff grant's reason, "Welcome credits"), shown in the person's history.

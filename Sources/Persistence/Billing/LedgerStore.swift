@@ -173,6 +173,152 @@ public enum LedgerStore {
         return Int(held)
     }
 
+    /// The lot's credits still unspent (not held, not frozen): what a refund could take back.
+    public static func unused(inLot lot: UUID, on db: any Database) async throws -> Int {
+        Int(try await CreditLotModel.find(lot, on: db)?.remaining ?? 0)
+    }
+
+    /// Takes up to `credits` back out of one lot (a refund of the order that bought it):
+    /// never more than the lot still has, so no balance goes below zero. Returns how many.
+    @discardableResult
+    public static func takeBack(
+        upTo credits: Int, fromLot lot: UUID, of userID: UUID, kind: LedgerEntryKind, order: UUID?, reason: String?, now: Date,
+        on db: any Database
+    ) async throws -> Int {
+        let sql = try sqlDatabase(db)
+        for _ in 0..<5 {
+            let remaining = Int64(try await unused(inLot: lot, on: db))
+            let taken = min(Int64(max(credits, 0)), remaining)
+            guard taken > 0 else { return 0 }
+            guard
+                try await sql.raw(
+                    "UPDATE credit_lots SET remaining = remaining - \(bind: taken) WHERE id = \(bind: lot) AND remaining = \(bind: remaining) RETURNING id"
+                ).first() != nil
+            else { continue }
+            try await sql.raw(
+                "UPDATE wallets SET available = available - \(bind: taken), updated_at = \(bind: now) WHERE id = \(bind: userID)"
+            ).run()
+            try await record(kind, of: userID, available: -taken, held: 0, lot: lot, order: order, reason: reason, now: now, on: db)
+            return Int(taken)
+        }
+        throw Inconsistency(description: "lot \(lot) kept changing while credits were taken back")
+    }
+
+    /// A dispute opened: the lot's unspent credits are frozen (out of the wallet until it closes).
+    /// Returns how many.
+    @discardableResult
+    public static func freeze(lot: UUID, of userID: UUID, order: UUID, now: Date, on db: any Database) async throws -> Int {
+        let sql = try sqlDatabase(db)
+        let remaining = Int64(try await unused(inLot: lot, on: db))
+        guard remaining > 0,
+            try await sql.raw(
+                """
+                UPDATE credit_lots SET frozen = frozen + \(bind: remaining), remaining = 0
+                WHERE id = \(bind: lot) AND remaining = \(bind: remaining) RETURNING id
+                """
+            ).first() != nil
+        else { return 0 }
+        try await sql.raw(
+            "UPDATE wallets SET available = available - \(bind: remaining), updated_at = \(bind: now) WHERE id = \(bind: userID)"
+        ).run()
+        try await record(
+            .dispute, of: userID, available: -remaining, held: 0, lot: lot, order: order, reason: "Frozen while your bank disputes this payment",
+            now: now, on: db)
+        return Int(remaining)
+    }
+
+    /// A dispute closed: `won` gives the frozen credits back; lost, they are gone (recorded with
+    /// no change to the balance, which they had already left). Returns how many.
+    @discardableResult
+    public static func unfreeze(lot: UUID, of userID: UUID, order: UUID, won: Bool, now: Date, on db: any Database) async throws -> Int {
+        let sql = try sqlDatabase(db)
+        guard let frozen = try await CreditLotModel.find(lot, on: db)?.frozen, frozen > 0,
+            try await sql.raw(
+                """
+                UPDATE credit_lots SET frozen = 0, remaining = remaining + \(bind: won ? frozen : 0)
+                WHERE id = \(bind: lot) AND frozen = \(bind: frozen) RETURNING id
+                """
+            ).first() != nil
+        else { return 0 }
+        if won {
+            try await sql.raw(
+                "UPDATE wallets SET available = available + \(bind: frozen), updated_at = \(bind: now) WHERE id = \(bind: userID)"
+            ).run()
+        }
+        try await record(
+            .dispute, of: userID, available: won ? frozen : 0, held: 0, lot: lot, order: order,
+            reason: won
+                ? "The dispute was settled in your favour: the frozen credits are back"
+                : "The dispute ended with the payment returned: \(frozen) frozen credits are gone",
+            now: now, on: db)
+        return Int(frozen)
+    }
+
+    /// A staff correction. More credits arrive as a free lot; fewer are taken from the person's
+    /// available credits (free first, as spending does), never below zero. Returns the change made.
+    public static func adjust(_ credits: Int, of userID: UUID, reason: String, now: Date, on db: any Database) async throws -> Int {
+        if credits > 0 {
+            try await add(credits, to: userID, source: .free, kind: .adjustment, expiresAt: nil, orderID: nil, reason: reason, now: now, on: db)
+            return credits
+        }
+        try await expire(for: userID, now: now, on: db)
+        let sql = try sqlDatabase(db)
+        let available = try await balance(of: userID, on: db).available
+        let taken = min(available, credits == Int.min ? available : -credits)
+        guard taken > 0 else { return 0 }
+        guard
+            try await sql.raw(
+                """
+                UPDATE wallets SET available = available - \(bind: Int64(taken)), updated_at = \(bind: now)
+                WHERE id = \(bind: userID) AND available >= \(bind: Int64(taken)) RETURNING id
+                """
+            ).first() != nil,
+            let parts = CreditAllocation.allocate(taken, from: try await lots(of: userID, on: db), at: now)
+        else { throw Inconsistency(description: "the wallet of \(userID) changed while it was corrected") }
+        for part in parts {
+            guard
+                try await sql.raw(
+                    """
+                    UPDATE credit_lots SET remaining = remaining - \(bind: Int64(part.amount))
+                    WHERE id = \(bind: part.lot) AND remaining >= \(bind: Int64(part.amount)) RETURNING id
+                    """
+                ).first() != nil
+            else { throw Inconsistency(description: "lot \(part.lot) no longer holds \(part.amount) credits") }
+        }
+        try await record(.adjustment, of: userID, available: -Int64(taken), held: 0, reason: reason, now: now, on: db)
+        return -taken
+    }
+
+    /// A person's ledger, newest first, with the balance after each entry (available + held):
+    /// `limit` entries that come after the entry `after` (its time and id: a page's last).
+    public static func entries(of userID: UUID, after: (at: Date, id: UUID)?, limit: Int, on db: any Database) async throws -> [(
+        entry: LedgerEntryModel, balanceAfter: Int
+    )] {
+        var query = LedgerEntryModel.query(on: db).filter(\.$userID == userID)
+        if let after {
+            query = query.group(.or) { either in
+                either.filter(\.$createdAt < after.at).group(.and) { $0.filter(\.$createdAt == after.at).filter(\.$id < after.id) }
+            }
+        }
+        let page = try await query.sort(\.$createdAt, .descending).sort(\.$id, .descending).limit(limit).all()
+        guard let newest = page.first else { return [] }
+        // The balance after the newest entry on this page: everything up to and including it,
+        // in the same order the page is sorted in (the database compares the ids).
+        let row = try await sqlDatabase(db).raw(
+            """
+            SELECT CAST(COALESCE(SUM(available_delta + held_delta), 0) AS BIGINT) AS total FROM ledger_entries
+            WHERE user_id = \(bind: userID)
+              AND (created_at < \(bind: newest.createdAt.roundedToMillisecond)
+                   OR (created_at = \(bind: newest.createdAt.roundedToMillisecond) AND id <= \(bind: newest.id)))
+            """
+        ).first()
+        var running = Int(try row?.decode(column: "total", as: Int64.self) ?? 0)
+        return page.map { entry in
+            defer { running -= Int(entry.availableDelta + entry.heldDelta) }
+            return (entry, running)
+        }
+    }
+
     /// Wallets whose cached balance is not the sum of their entries, or whose available credits
     /// are not what their lots hold: empty when the ledger is sound (the maintenance sweep and
     /// `/admin` ask).
@@ -205,7 +351,7 @@ public enum LedgerStore {
             """
             INSERT INTO ledger_entries (id, user_id, kind, available_delta, held_delta, generation_id, order_id, lot_id, reason, created_at)
             VALUES (\(bind: UUID()), \(bind: userID), \(bind: kind.rawValue), \(bind: available), \(bind: held), \(bind: generation),
-                    \(bind: order), \(bind: lot), \(bind: reason), \(bind: now))
+                    \(bind: order), \(bind: lot), \(bind: reason), \(bind: now.roundedToMillisecond))
             """
         ).run()
     }

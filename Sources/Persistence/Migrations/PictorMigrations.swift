@@ -26,6 +26,7 @@ public enum PictorMigrations {
             M013AddReferenceGeneration(),
             M014AddPendingSignIn(),
             M015CreateLedger(),
+            M016CreateOrders(),
         ]
     }
 }

@@ -12,3 +12,5 @@ extension StateLiteral {
 extension JobState: StateLiteral {}
 extension GenerationState: StateLiteral {}
 extension AccountStatus: StateLiteral {}
+extension OrderState: StateLiteral {}
+extension RefundRequestState: StateLiteral {}

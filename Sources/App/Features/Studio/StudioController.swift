@@ -63,7 +63,7 @@ enum StudioController {
                 // Not enough credits, or too many generations waiting: the form comes back as it
                 // was, with the reason above it (402 or 429).
                 var page = try await refilled(req, user: user, form: form)
-                page.formError = error.userMessage
+                if error is CreditsError { page.creditsError = error.userMessage } else { page.formError = error.userMessage }
                 if !stored.isEmpty { page.referencesError = "Choose the reference images again." }
                 return try await render(page, req: req).encodeResponse(status: ErrorResponse.status(for: error.kind), for: req)
             case let error as GenerationInputError:
@@ -124,6 +124,7 @@ enum StudioController {
             counts: (1...entry.capabilities.maxCount).map { .init(value: String($0), label: String($0), selected: $0 == 1) },
             maxPromptLength: entry.capabilities.maxPromptLength, pricePerImage: entry.pricePerImage, modelName: entry.displayName)
         page.maxReferenceMegabytes = max(req.pictor.config.imageLimits.maxBytes / 1_048_576, 1)
+        page.available = try await LedgerStore.balance(of: user.id, on: req.db).available
         page.modelOptionsJSON = modelOptionsJSON(catalog)
         page.recent = try await GenerationsAPI.listing(of: user.id, after: nil, limit: 8, req: req).map { generation in
             Recent(

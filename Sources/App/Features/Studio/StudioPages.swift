@@ -22,6 +22,11 @@ struct StudioPage: Encodable {
     var counts: [PageOption]
     let maxPromptLength: Int
     let pricePerImage: Int
+    /// The person's available credits: the cost line says what the balance will be.
+    var available = 0 {
+        didSet { availableText = available == 1 ? "1 credit" : "\(available) credits" }
+    }
+    private(set) var availableText = "0 credits"
     let modelName: String
     /// Every model's sizes, counts, styles and price (JSON, for `js/studio.js` to switch the
     /// form's options when another model is picked; without the script the server re-renders them).
@@ -37,8 +42,10 @@ struct StudioPage: Encodable {
     var seedError: String?
     var styleError: String?
     var referencesError: String?
-    /// A problem with the request as a whole (not enough credits), shown above the form.
+    /// A problem with the request as a whole (too many waiting), shown above the form.
     var formError: String?
+    /// Not enough credits: shown next to the Generate button, with a link to buy more.
+    var creditsError: String?
     var hasErrors = false
     let maxReferences = GenerationService.maxReferenceImages
     var maxReferenceMegabytes = 0

@@ -1,0 +1,57 @@
+import Domain
+import Foundation
+import Payments
+import Persistence
+import Vapor
+
+/// The offline provider's checkout page: pay, decline, pay later (then the bank approves or
+/// declines), and for a paid order, a dispute opened and closed. Each button makes the event
+/// Stripe would send, signed, and hands it to the same code as `/webhooks/stripe`. Only the
+/// order's owner sees it, and only while payments are offline.
+enum OfflineCheckoutController {
+    static func offline(_ req: Request) throws -> OfflinePaymentProvider {
+        guard let offline = req.pictor.payments as? OfflinePaymentProvider else { throw AccessError.notFound }
+        return offline
+    }
+
+    @Sendable static func page(req: Request) async throws -> View {
+        _ = try offline(req)
+        let order = try await BillingController.ownedOrder(req)
+        let processing = try await OrderStore.isProcessing(order.id!, on: req.db)
+        return try await req.view.render(
+            "billing/offline-checkout",
+            OfflineCheckoutPage(
+                layout: .make(for: req, title: "Offline checkout"), csrf: req.csrfToken, action: SiteURL.offlineCheckout.path(order: order.id!),
+                order: .init(order: order), packName: PaymentEvents.packName(order.packID, app: req.application),
+                canPay: order.state == .pending && !processing, canDecide: order.state == .pending && processing,
+                canDispute: [.paid, .partiallyRefunded].contains(order.state) && order.disputeStatus == nil,
+                canCloseDispute: order.state == .disputed, processing: processing))
+    }
+
+    struct ActionForm: Content {
+        var action: String?
+    }
+
+    @Sendable static func act(req: Request) async throws -> Response {
+        let provider = try offline(req)
+        let order = try await BillingController.ownedOrder(req)
+        let form = try req.content.decode(ActionForm.self)
+        let actions: [String: OfflinePaymentProvider.Action] = [
+            "pay": .pay, "pay-later": .payLater, "bank-approves": .bankApproves, "bank-declines": .bankDeclines, "abandon": .abandon,
+            "open-dispute": .openDispute, "dispute-won": .closeDispute(won: true), "dispute-lost": .closeDispute(won: false),
+        ]
+        guard let action = form.action.flatMap({ actions[$0] }), let amount = Money(minorUnits: order.amountMinor, currency: order.currency) else {
+            throw Abort(.badRequest, reason: "Choose one of the buttons on the checkout page.")
+        }
+        let now = req.pictor.clock.now()
+        let event = try provider.event(from: provider.delivery(of: action, order: order.id!, amount: amount, now: now), now: now)
+        _ = try await PaymentEvents.apply(event, provider: provider, app: req.application)
+        let orderPage = SiteURL.billingOrder.path(order: order.id!)
+        switch action {
+        case .pay, .bankApproves: return req.redirect(to: orderPage + "?done=paid")
+        case .payLater: return req.redirect(to: orderPage + "?done=pending")
+        case .bankDeclines, .abandon: return req.redirect(to: SiteURL.billing.path + "?done=failed")
+        case .openDispute, .closeDispute: return req.redirect(to: SiteURL.offlineCheckout.path(order: order.id!))
+        }
+    }
+}
