@@ -182,6 +182,101 @@ import Vapor
     }
 }
 
+/// Submissions racing for the last credits, and generations that end without delivering.
+@Suite struct LedgerSubmissionTests {
+    @Test func twoHundredSubmissionsAtOnceAgainst37CreditsSucceed37Times() async throws {
+        try await withPictor({
+            $0.signUpGrantCredits = 0
+            $0.maxActiveGenerationsPerUser = 10_000
+        }) { app in
+            let browser = try await signedInForAPI(app, email: "racer@example.com")
+            let user = try #require(try await UserStore.find(email: "racer@example.com", on: app.db)?.id)
+            try await LedgerStore.add(
+                37, to: user, source: .paid, kind: .purchase, expiresAt: nil, orderID: UUID(), reason: nil, now: Date(), on: app.db)
+            // The built-in engine costs 1 a picture; no workers run, so every accepted one stays held.
+            let statuses = try await withThrowingTaskGroup(of: HTTPStatus.self) { group in
+                for index in 0..<200 {
+                    group.addTask {
+                        try await browser.generate(#"{"prompt":"race \#(index)","size":"512x512","count":1}"#).status
+                    }
+                }
+                return try await group.reduce(into: [HTTPStatus]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == .accepted || $0 == .created }.count == 37)
+            #expect(statuses.filter { $0 == .paymentRequired }.count == 163)
+            #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 0, held: 37))
+            #expect(try await GenerationModel.query(on: app.db).count() == 37)
+            let holds = try await LedgerEntryModel.query(on: app.db).filter(\.$kind == .hold).count()
+            #expect(holds == 37)
+        }
+    }
+
+    @Test func aFailedOrCancelledGenerationCostsNothing() async throws {
+        let provider = ScriptedProvider(otherwise: [.fail(.permanent("the model refused"))])
+        try await withPictor({ $0.signUpGrantCredits = 0 }) { app in
+            app.pictor = app.pictor.with(models: scriptedCatalog(provider))
+            let browser = try await signedInForAPI(app, email: "unlucky@example.com")
+            let user = try #require(try await UserStore.find(email: "unlucky@example.com", on: app.db)?.id)
+            try await LedgerStore.add(
+                10, to: user, source: .paid, kind: .purchase, expiresAt: nil, orderID: UUID(), reason: nil, now: Date(), on: app.db)
+            // Cancelled while it waits in the queue (no workers yet).
+            let waiting: GenerationView = try await browser.generate(#"{"model":"scripted","prompt":"never mind","size":"64x64","count":2}"#)
+                .decoded()
+            #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 6, held: 4))
+            #expect(try await browser.api(.POST, "/api/v1/generations/\(waiting.id)/cancel").status == .ok)
+            #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 10, held: 0))
+            // Failed by the provider.
+            try await withRunner(app, handlers: workHandlers) { _ in
+                let failing: GenerationView = try await browser.generate(#"{"model":"scripted","prompt":"a refusal","size":"64x64","count":3}"#)
+                    .decoded()
+                let done = try await browser.finished(failing.id)
+                #expect(done.status == "failed" && done.creditsCharged == 0)
+            }
+            #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 10, held: 0))
+            let spent = try await LedgerEntryModel.query(on: app.db).filter(\.$kind == .capture).count()
+            #expect(spent == 0)
+        }
+    }
+}
+
+/// Staff corrections from the console.
+@Suite struct StaffAdjustmentTests {
+    @Test func staffGiveAndTakeBackCreditsWithAReasonTheyCannotTakeMoreThanThereIs() async throws {
+        try await withPictor({ $0.signUpGrantCredits = 5 }) { app in
+            let person = try await Accounts.signedIn(app, email: "person@example.com")
+            let user = try #require(try await UserStore.find(email: "person@example.com", on: app.db)?.id)
+            let staff = try await AdminTests.makeAdmin(app, email: "boss@example.com")
+            try await staff.get("/admin/billing")
+            let given = try await staff.post(
+                "/admin/billing/adjustments", ["email": "person@example.com", "credits": "12", "reason": "Outage on 3 December"])
+            #expect(given.status == .ok && given.text.contains("person@example.com: +12 credits."))
+            #expect(try await LedgerStore.balance(of: user, on: app.db).available == 17)
+            let taken = try await staff.post(
+                "/admin/billing/adjustments", ["email": "person@example.com", "credits": "-100", "reason": "Duplicate grant"])
+            #expect(taken.text.contains("had only 17 credits available; 17 were taken back"))
+            #expect(try await LedgerStore.balance(of: user, on: app.db).available == 0)
+            for (credits, reason) in [
+                ("0", "x y z"), ("9999999999999999999999", "a reason"), ("-9223372036854775808", "a reason"), ("1.5", "a reason"), ("5", ""),
+            ] {
+                let refused = try await staff.post(
+                    "/admin/billing/adjustments", ["email": "person@example.com", "credits": credits, "reason": reason])
+                #expect(refused.status == .badRequest && refused.text.contains(#"id="adjust-error""#), "\(credits)")
+            }
+            #expect(
+                try await staff.post("/admin/billing/adjustments", ["email": "nobody@example.com", "credits": "5", "reason": "a reason"]).status
+                    == .badRequest)
+            #expect(try await AuditEventModel.query(on: app.db).filter(\.$action == "credits.adjusted").count() == 2)
+            let history = try await person.get("/billing")
+            #expect(
+                history.text.contains("Correction by staff: Outage on 3 December") && history.text.contains("Correction by staff: Duplicate grant"))
+            // Not for people without a staff role.
+            #expect(
+                try await person.post("/admin/billing/adjustments", ["email": "person@example.com", "credits": "50", "reason": "free money"]).status
+                    == .notFound)
+        }
+    }
+}
+
 /// What a new account starts with.
 @Suite struct BillingDefaultsTests {
     @Test func twentyFreeCreditsByDefaultAndNoneWhenTurnedOff() throws {
