@@ -2,7 +2,8 @@ import Domain
 import Foundation
 
 /// Coverage-guided fuzzing of the parsers that read outside bytes: numbers, days, sizes, page
-/// cursors, `Idempotency-Key`, a multipart body's boundary and part count, and the models file.
+/// cursors, `Idempotency-Key`, a multipart body's boundary and part count, the models file and
+/// the packs file.
 /// The first byte picks the parser; the rest is its input. Each parser must return (a value or
 /// nil, or throw its error) without trapping, and what it returns must hold its promise (a
 /// number within its range, a size that reads back the same). `make fuzz` builds this with
@@ -13,7 +14,7 @@ enum FuzzTarget {
         guard let selector = bytes.first else { return }
         let rest = Array(bytes.dropFirst())
         let text = String(decoding: rest, as: UTF8.self)
-        switch selector % 7 {
+        switch selector % 8 {
         case 0:
             if let value = BoundedNumber.parse(text, in: -5...1_000) { precondition((0...1_000).contains(value)) }
             if let value = BoundedNumber.parse(text, in: 0...Int.max) { precondition(value >= 0 && String(value).count <= 18) }
@@ -44,6 +45,14 @@ enum FuzzTarget {
             precondition((0...9).contains(parts))
             if let token = MultipartShape.leadingField(named: "_csrf", in: body, boundary: boundary ?? "b") {
                 precondition(token.utf8.count <= 256 * 3)  // bytes read, each at most a 3-byte replacement
+            }
+        case 7:
+            if let packs = try? PacksFile.parse(text) {
+                for pack in packs {
+                    precondition((1...1_000_000).contains(pack.credits) && (1...100_000_000).contains(pack.amountMinor))
+                    _ = pack.priceText
+                    _ = pack.amountMinor * Int64(pack.credits)  // the widest product a refund computes
+                }
             }
         default:
             let files = ["w.json": #"{"1":{"inputs":{"text":"{{prompt}}"}}}"#]

@@ -44,7 +44,7 @@ import VaporTesting
             let id = UUID().uuidString.lowercased()
             for value in Self.hostile {
                 let escaped = value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value
-                for path in ["/api/v1/generations", "/api/v1/reference-images"] {
+                for path in ["/api/v1/generations", "/api/v1/reference-images", "/api/v1/ledger"] {
                     let limit = try await browser.api(.GET, "\(path)?limit=\(escaped)")
                     #expect(limit.status == .ok, "\(path) limit \(value)")
                     let cursor = try await browser.api(.GET, "\(path)?cursor=\(escaped).\(id)")
@@ -52,6 +52,8 @@ import VaporTesting
                 }
                 let after = try await browser.get("/gallery?after=\(escaped).\(id)")
                 #expect(after.status.code < 500, "gallery after \(value): \(after.status)")
+                let ledger = try await browser.get("/billing?after=\(escaped).\(id)")
+                #expect(ledger.status == .ok, "billing after \(value): \(ledger.status)")
                 for query in ["from=\(escaped)-01-01", "to=2026-01-\(escaped)", "from=2026-\(escaped)-01", "to=\(escaped)"] {
                     let day = try await browser.get("/gallery?" + query)
                     #expect(day.status.code < 500, "gallery \(query): \(day.status)")

@@ -209,17 +209,17 @@ import VaporTesting
                     let change: Int
                     let balanceAfter: Int
                 }
-                let entries: [Entry]
-                let next: String?
+                let data: [Entry]
+                let nextCursor: String?
             }
             let first = try JSONDecoder().decode(Page.self, from: Data(try await browser.api(.GET, "/api/v1/ledger").text.utf8))
-            #expect(first.entries.count == 50 && first.entries[0].balanceAfter == 1830 && first.entries[0].change == 60)
-            #expect(first.entries[1].balanceAfter == 1830 - 60)
-            let next = try #require(first.next)
-            let second = try JSONDecoder().decode(Page.self, from: Data(try await browser.api(.GET, "/api/v1/ledger?after=\(next)").text.utf8))
-            #expect(second.entries.map(\.change) == Array((1...10).reversed()) && second.entries.last?.balanceAfter == 1 && second.next == nil)
-            for bad in ["x", "-1_00000000-0000-0000-0000-000000000000", "99999999999999999999_x", "\(Int64.max)_\(UUID())"] {
-                #expect(try await browser.api(.GET, "/api/v1/ledger?after=\(bad)").status == .badRequest)
+            #expect(first.data.count == 50 && first.data[0].balanceAfter == 1830 && first.data[0].change == 60)
+            #expect(first.data[1].balanceAfter == 1830 - 60)
+            let next = try #require(first.nextCursor)
+            let second = try JSONDecoder().decode(Page.self, from: Data(try await browser.api(.GET, "/api/v1/ledger?cursor=\(next)").text.utf8))
+            #expect(second.data.map(\.change) == Array((1...10).reversed()) && second.data.last?.balanceAfter == 1 && second.nextCursor == nil)
+            for bad in ["x", "-1.00000000-0000-0000-0000-000000000000", "99999999999999999999.x", "\(Int64.max).\(UUID())"] {
+                #expect(try await browser.api(.GET, "/api/v1/ledger?cursor=\(bad)").status == .badRequest)
             }
             let page = try await browser.get("/billing")
             #expect(page.text.contains("Free credits: gift 59") && page.text.contains("Older entries"))

@@ -3,7 +3,8 @@ import Foundation
 import Persistence
 import Vapor
 
-/// `GET /api/v1/balance` and `GET /api/v1/ledger` (newest first, `?after=` the previous page's `next`).
+/// `GET /api/v1/balance` and `GET /api/v1/ledger` (newest first, 50 a page; `?cursor=` the
+/// previous page's `nextCursor`, as the other lists take it).
 enum BillingAPI {
     struct BalanceView: Content {
         let available: Int
@@ -25,9 +26,9 @@ enum BillingAPI {
     }
 
     struct LedgerView: Content {
-        let entries: [EntryView]
-        /// Pass as `?after=` for the next (older) page; nil on the last.
-        let next: String?
+        let data: [EntryView]
+        /// Pass as `?cursor=` for the next (older) page; nil on the last.
+        let nextCursor: String?
     }
 
     @Sendable static func balance(req: Request) async throws -> BalanceView {
@@ -38,23 +39,23 @@ enum BillingAPI {
 
     @Sendable static func ledger(req: Request) async throws -> LedgerView {
         let user = try req.requireUser()
-        var cursor: LedgerCursor?
-        if let text = try? req.query.get(String.self, at: "after") {
-            guard let parsed = LedgerCursor(text: text) else {
-                throw GenerationInputError(fieldErrors: [FieldError(field: "after", message: "Use the `next` value of the previous page.")])
+        var cursor: (at: Date, id: UUID)?
+        if let text = try? req.query.get(String.self, at: "cursor") {
+            guard let parsed = LedgerCursor.parse(text) else {
+                throw GenerationInputError(fieldErrors: [FieldError(field: "cursor", message: "Use the nextCursor value of the previous page.")])
             }
             cursor = parsed
         }
         let limit = 50
-        let rows = try await LedgerStore.entries(of: user.id, after: cursor.map { ($0.at, $0.id) }, limit: limit + 1, on: req.db)
+        let rows = try await LedgerStore.entries(of: user.id, after: cursor, limit: limit + 1, on: req.db)
         let page = rows.prefix(limit)
         return LedgerView(
-            entries: page.map { row in
+            data: page.map { row in
                 EntryView(
                     id: row.entry.id!, kind: row.entry.kind.rawValue, change: row.entry.availableDelta + row.entry.heldDelta,
                     availableChange: row.entry.availableDelta, heldChange: row.entry.heldDelta, balanceAfter: row.balanceAfter,
                     reason: row.entry.reason, generationId: row.entry.generationID, orderId: row.entry.orderID, createdAt: row.entry.createdAt)
             },
-            next: rows.count > limit ? page.last.flatMap { LedgerCursor(at: $0.entry.createdAt, id: $0.entry.id)?.text } : nil)
+            nextCursor: rows.count > limit ? page.last.flatMap { LedgerCursor.after($0.entry) } : nil)
     }
 }

@@ -26,11 +26,11 @@ enum BillingController {
     static func renderOverview(_ req: Request, purchaseError: String?) async throws -> View {
         let user = try req.requireUser()
         let balance = try await LedgerStore.balance(of: user.id, on: req.db)
-        let cursor = (try? req.query.get(String.self, at: "after")).flatMap(LedgerCursor.init(text:))
-        let entries = try await LedgerStore.entries(of: user.id, after: cursor.map { ($0.at, $0.id) }, limit: entriesPerPage + 1, on: req.db)
+        let cursor = (try? req.query.get(String.self, at: "after")).flatMap(LedgerCursor.parse)
+        let entries = try await LedgerStore.entries(of: user.id, after: cursor, limit: entriesPerPage + 1, on: req.db)
         let orders = try await OrderStore.page(of: user.id, before: nil, limit: ordersPerPage, on: req.db)
         let shown = entries.prefix(entriesPerPage)
-        let next = entries.count > entriesPerPage ? shown.last.flatMap { LedgerCursor(at: $0.entry.createdAt, id: $0.entry.id) } : nil
+        let next = entries.count > entriesPerPage ? shown.last.flatMap { LedgerCursor.after($0.entry) } : nil
         let notice = (try? req.query.get(String.self, at: "done")).flatMap { notices[$0] }
         return try await req.view.render(
             "billing/overview",
@@ -44,7 +44,7 @@ enum BillingController {
                 offline: req.pictor.payments.name == "offline",
                 orders: orders.map { BillingPage.Order(order: $0) }, hasOrders: !orders.isEmpty,
                 entries: shown.map { BillingPage.Entry(entry: $0.entry, balanceAfter: $0.balanceAfter) }, hasEntries: !shown.isEmpty,
-                nextPage: next.map { "?after=\($0.text)" }, isLaterPage: cursor != nil))
+                nextPage: next.map { "?after=\($0)" }, isLaterPage: cursor != nil))
     }
 
     struct CheckoutForm: Content {
@@ -125,25 +125,14 @@ enum BillingController {
     }
 }
 
-/// A ledger page's position: the last entry shown (its time and id), as `<milliseconds>_<uuid>`.
-struct LedgerCursor {
-    let at: Date
-    let id: UUID
-
-    init?(at: Date, id: UUID?) {
-        guard let id else { return nil }
-        self.at = at
-        self.id = id
-    }
-
+/// A ledger page's position: the last entry shown, as a cursor token (its time and id).
+enum LedgerCursor {
     /// Nil for anything Pictor did not write (checked: no trap on any number).
-    init?(text: String) {
-        let parts = text.split(separator: "_", maxSplits: 1)
-        guard parts.count == 2, parts[0].count <= 15, let millis = Int64(parts[0]), millis >= 0, let id = UUID(uuidString: String(parts[1]))
-        else { return nil }
-        self.at = Date(milliseconds: millis)
-        self.id = id
+    static func parse(_ text: String) -> (at: Date, id: UUID)? {
+        CursorToken.parse(text).map { (Date(milliseconds: Int64($0.milliseconds)), $0.id) }
     }
 
-    var text: String { "\(at.milliseconds)_\(id.pathText)" }
+    static func after(_ entry: LedgerEntryModel) -> String? {
+        entry.id.map { CursorToken.make(milliseconds: entry.createdAt.milliseconds, id: $0) }
+    }
 }
