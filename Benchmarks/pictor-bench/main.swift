@@ -116,6 +116,12 @@ if CommandLine.arguments.contains("--failover") {
     BenchService.removeLeftovers()
     exit(0)
 }
+// `pictor-bench --billing` runs only the credits figures.
+if CommandLine.arguments.contains("--billing") {
+    try await billingBenchmarks()
+    BenchService.removeLeftovers()
+    exit(0)
+}
 // `pictor-bench --gallery` runs only the gallery figures.
 if CommandLine.arguments.contains("--gallery") {
     try await galleryBenchmarks()
@@ -212,4 +218,5 @@ for side in [512, 1024] {
 try await serviceBenchmarks()
 try await failingNeighbourBenchmarks()
 try await galleryBenchmarks()
+try await billingBenchmarks()
 BenchService.removeLeftovers()

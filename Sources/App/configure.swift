@@ -56,6 +56,10 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         generationEvents: GenerationEvents(), providerHealth: providerHealth, clock: SystemClock(), queueClock: QueueClock(),
         passwordDecoy: try Bcrypt.hash(Tokens.random(), cost: config.passwordHashCost))
     app.passwords.use(.bcrypt(cost: config.passwordHashCost))
+    if config.stripe == nil, !["127.0.0.1", "localhost", "::1", "[::1]"].contains(config.publicBaseURL.host ?? "") {
+        app.logger.warning(
+            "PAYMENT_PROVIDER is offline: anyone signed in can add credits without paying. Set PAYMENT_PROVIDER=stripe to sell credits.")
+    }
     if !cookies.secure {
         app.logger.warning("PUBLIC_BASE_URL is plain http on a non-loopback host: session cookies cannot be Secure. Serve Pictor over https.")
     }

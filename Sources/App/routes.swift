@@ -116,9 +116,9 @@ func routes(_ app: Application) throws {
         admin.get(SiteURL.admin.pathComponents, use: AdminController.overview)
         admin.get(SiteURL.adminBilling.pathComponents, use: AdminBillingController.page)
         admin.post(SiteURL.adminRefundDecision.pathComponents, use: AdminBillingController.decide)
-        admin.post(SiteURL.adminAdjustment.pathComponents, use: AdminBillingController.adjust)
         let admins = admin.grouped(RequireRole(minimum: .admin))
         admins.get(SiteURL.adminAudit.pathComponents, use: AdminController.audit)
         admins.get(SiteURL.adminJobs.pathComponents, use: AdminController.jobs)
+        admins.post(SiteURL.adminAdjustment.pathComponents, use: AdminBillingController.adjust)
     }
 }

@@ -134,8 +134,8 @@ import VaporTesting
             #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 0, held: 0))
             let decided = try #require(try await RefundRequestStore.find(request.id!, on: app.db))
             #expect(decided.state == .approved && decided.creditsTaken == 20 && decided.amountRefundedMinor == 100)
-            #expect(decided.decisionNote?.contains("80 of 100 credits were already used. 20 credits and $1.00 were refunded.") == true)
-            #expect(try await buyer.get(receiptPath).text.contains("80 of 100 credits were already used"))
+            #expect(decided.decisionNote?.contains("80 of 100 credits were already used or refunded. 20 credits and $1.00 were refunded.") == true)
+            #expect(try await buyer.get(receiptPath).text.contains("80 of 100 credits were already used or refunded"))
             #expect(try await Accounts.mails(to: "refund@example.com", app: app).first?.subject == "Your Pictor refund was approved")
             #expect(try await AuditEventModel.query(on: app.db).filter(\.$action == "billing.refund.approved").count() == 1)
             // Decided once.
@@ -164,8 +164,26 @@ import VaporTesting
             #expect(try await OrderStore.find(won.id!, on: app.db)?.state == .paid)
             #expect(try await LedgerStore.balance(of: user, on: app.db).available == 200)
 
+            // Credits held by a generation when the dispute opens join the frozen ones when it
+            // ends, and once the dispute is lost none of them can be spent again.
+            let generation = UUID()
+            #expect(try await LedgerStore.hold(150, for: generation, of: user, now: Date(), on: app.db))  // 100 of the first order, 50 of this one
             try await buyer.post(lostPage, ["action": "open-dispute"])
+            #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 0, held: 150))
+            try await LedgerStore.settle(generation: generation, of: user, captured: 0, now: Date(), on: app.db)
+            #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 100, held: 0))
             try await buyer.post(lostPage, ["action": "dispute-lost"])
+            let charged = try #require(try await OrderStore.find(lost.id!, on: app.db))
+            #expect(charged.disputeStatus == "lost" && charged.state == .disputed)
+            #expect(try await LedgerStore.balance(of: user, on: app.db).available == 100)
+            // A charged-back order cannot be refunded, and news of its dispute opening, late, changes nothing.
+            try await buyer.get(SiteURL.billingOrder.path(order: lost.id!))
+            #expect(try await buyer.post(SiteURL.billingRefundRequest.path(order: lost.id!), ["reason": "x"]).status == .conflict)
+            let provider = try #require(app.pictor.payments as? OfflinePaymentProvider)
+            let late = try provider.event(
+                from: provider.delivery(of: .openDispute, order: lost.id!, amount: Money(minorUnits: 500, currency: "USD")!, now: Date()), now: Date()
+            )
+            #expect(try await PaymentEvents.apply(late, provider: provider, app: app) == .applied)
             #expect(try await OrderStore.find(lost.id!, on: app.db)?.disputeStatus == "lost")
             #expect(try await LedgerStore.balance(of: user, on: app.db).available == 100)
             let history = try await buyer.get("/billing").text

@@ -197,6 +197,51 @@ import VaporTesting
     }
 }
 
+extension StripeCheckoutTests {
+    @Test func aRefundStripeRefusesGivesTheCreditsBackAndTheRequestWaitsAgain() async throws {
+        try await Self.withStripe { app, server in
+            let buyer = try await Accounts.signedIn(app, email: "refused@example.com")
+            let user = try #require(try await UserStore.find(email: "refused@example.com", on: app.db)?.id)
+            try await buyer.get("/billing")
+            try await buyer.post("/billing/checkout", ["pack": "starter"])
+            let order = try #require(try await OrderModel.query(on: app.db).first())
+            let completed = try await Self.control(server, "/_test/checkout/sessions/\(order.checkoutReference!)/complete", #"{"outcome":"paid"}"#)
+            for event in try await Self.events(server) {
+                #expect(try await Self.deliver(app, payload: event.payload, signature: event.signature) == .ok)
+            }
+            #expect(try await LedgerStore.balance(of: user, on: app.db).available == 100)
+            // The bank disputes the charge at Stripe; Pictor has not heard yet. Stripe refuses a
+            // refund of a disputed charge.
+            let charge = try #require((completed["charge"] as? [String: Any])?["id"] as? String)
+            _ = try await Self.control(server, "/_test/charges/\(charge)/dispute")
+            try await buyer.get(SiteURL.billingOrder.path(order: order.id!))
+            try await buyer.post(SiteURL.billingRefundRequest.path(order: order.id!), ["reason": "Changed my mind"])
+            let staff = try await AdminTests.makeAdmin(app, email: "staff2@example.com")
+            try await staff.get("/admin/billing")
+            let request = try #require(try await RefundRequestModel.query(on: app.db).first())
+            let refused = try await staff.post(SiteURL.adminRefundDecision.path(refund: request.id!), ["decision": "approve", "note": "OK"])
+            #expect(refused.status == .serviceUnavailable && refused.text.contains("has been charged back"))
+            #expect(try await LedgerStore.balance(of: user, on: app.db).available == 100)
+            let after = try #require(try await OrderStore.find(order.id!, on: app.db))
+            #expect(after.refundedMinor == 0 && after.state == .paid)
+            #expect(try await RefundRequestStore.find(request.id!, on: app.db)?.state == .requested)
+            let history = try await buyer.get("/billing").text
+            #expect(history.contains("The refund did not go through: the credits are back"))
+        }
+    }
+
+    @Test func aCheckoutPictorDidNotStartIsAcknowledgedAndIgnored() async throws {
+        try await Self.withStripe { app, _ throws in
+            let payload =
+                #"{"id":"evt_foreign","object":"event","type":"checkout.session.completed","data":{"object":{"id":"cs_other","payment_status":"paid","payment_intent":"pi_other","amount_total":900,"currency":"usd"}}}"#
+            let signature = StripeSignature.header(
+                for: Array(payload.utf8), secret: Self.webhookSecret, timestamp: Int64(Date().timeIntervalSince1970))
+            #expect(try await Self.deliver(app, payload: payload, signature: signature) == .ok)
+            #expect(try await OrderModel.query(on: app.db).count() == 0)
+        }
+    }
+}
+
 enum PaymentEventModelCount {
     static func count(_ app: Application) async throws -> Int {
         let row = try await sqlDatabase(app.db).raw("SELECT COUNT(*) AS n FROM payment_events").first()

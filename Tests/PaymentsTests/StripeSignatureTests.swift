@@ -56,6 +56,11 @@ import Testing
         #expect(refunded.kind == .refunded(payment: "pi_1", totalRefunded: Money(minorUnits: 250, currency: "USD")!))
         let closed = try StripeEvent.parse(event("charge.dispute.closed", #"{"id":"du_1","payment_intent":"pi_1","status":"lost"}"#))
         #expect(closed.kind == .disputeClosed(payment: "pi_1", dispute: "du_1", won: false))
+        // An inquiry that closed without a chargeback leaves the money with the merchant.
+        let inquiry = try StripeEvent.parse(event("charge.dispute.closed", #"{"id":"du_2","payment_intent":"pi_1","status":"warning_closed"}"#))
+        #expect(inquiry.kind == .disputeClosed(payment: "pi_1", dispute: "du_2", won: true))
+        // A checkout Pictor did not start is none of its business.
+        #expect(try StripeEvent.parse(event("checkout.session.completed", #"{"payment_status":"paid"}"#)).kind == .ignored)
         #expect(try StripeEvent.parse(event("customer.created", "{}")).kind == .ignored)
         // A known type without what it needs is refused, never applied half-way.
         #expect(throws: PaymentError.self) {

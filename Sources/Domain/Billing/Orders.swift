@@ -29,9 +29,10 @@ public enum OrderState: String, Sendable, Codable, CaseIterable {
     public var wasPaid: Bool { [.paid, .partiallyRefunded, .refunded, .disputed].contains(self) }
 }
 
-/// A refund request and what staff decided.
+/// A refund request and what staff decided. `processing` while an approval's refund is with
+/// the payment provider (its credits are already taken back; they return if it fails).
 public enum RefundRequestState: String, Sendable, Codable, CaseIterable {
-    case requested, approved, denied
+    case requested, processing, approved, denied
 }
 
 /// The arithmetic of giving money back for credits, in one place. All values are checked

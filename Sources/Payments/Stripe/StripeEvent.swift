@@ -1,8 +1,9 @@
 import Foundation
 
 /// Reads a Stripe event (already verified) into what Pictor acts on. Only the fields used are
-/// read; an event of another type is `.ignored`, and one of a known type missing what it needs
-/// is refused (a delivery Pictor cannot apply must not count as applied).
+/// read; an event of another type, or about a checkout Pictor did not start, is `.ignored`, and
+/// one of a known type missing what it needs is refused (a delivery Pictor cannot apply must not
+/// count as applied).
 public enum StripeEvent {
     public static func parse(_ body: [UInt8]) throws(PaymentError) -> PaymentEvent {
         guard let event = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
@@ -13,7 +14,8 @@ public enum StripeEvent {
 
         switch type {
         case "checkout.session.completed", "checkout.session.async_payment_succeeded":
-            guard let order = orderID(of: object) else { throw missing("order id (client_reference_id)") }
+            // A checkout Pictor did not start (a payment link, another app on the account) is not its business.
+            guard let order = orderID(of: object) else { return PaymentEvent(id: id, type: type, kind: .ignored) }
             let status = object["payment_status"] as? String
             // "no_payment_required" never applies: every pack has a price.
             guard status == "paid" else { return PaymentEvent(id: id, type: type, kind: .processing(orderID: order)) }
@@ -21,7 +23,7 @@ public enum StripeEvent {
             guard let amount = money(object["amount_total"], object["currency"]) else { throw missing("amount_total") }
             return PaymentEvent(id: id, type: type, kind: .paid(orderID: order, payment: payment, amount: amount))
         case "checkout.session.async_payment_failed", "checkout.session.expired":
-            guard let order = orderID(of: object) else { throw missing("order id (client_reference_id)") }
+            guard let order = orderID(of: object) else { return PaymentEvent(id: id, type: type, kind: .ignored) }
             return PaymentEvent(id: id, type: type, kind: .failed(orderID: order))
         case "charge.refunded":
             guard let payment = object["payment_intent"] as? String else { throw missing("payment_intent") }
@@ -33,8 +35,10 @@ public enum StripeEvent {
             if type == "charge.dispute.created" {
                 return PaymentEvent(id: id, type: type, kind: .disputeOpened(payment: payment, dispute: dispute))
             }
+            // Only `lost` takes the money back: `won`, and an inquiry's `warning_closed` or a
+            // `prevented` one, leave it with the merchant.
             return PaymentEvent(
-                id: id, type: type, kind: .disputeClosed(payment: payment, dispute: dispute, won: object["status"] as? String == "won"))
+                id: id, type: type, kind: .disputeClosed(payment: payment, dispute: dispute, won: object["status"] as? String != "lost"))
         default:
             return PaymentEvent(id: id, type: type, kind: .ignored)
         }

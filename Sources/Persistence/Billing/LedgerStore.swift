@@ -91,6 +91,7 @@ public enum LedgerStore {
     /// then rolls back whatever ran before). Nothing is held for a free generation.
     public static func hold(_ amount: Int, for generationID: UUID, of userID: UUID, now: Date, on db: any Database) async throws -> Bool {
         guard amount > 0 else { return true }
+        try await lockWallet(of: userID, on: db)
         try await expire(for: userID, now: now, on: db)
         let credits = Int64(amount)
         let sql = try sqlDatabase(db)
@@ -128,10 +129,13 @@ public enum LedgerStore {
 
     /// Spends `captured` of the generation's hold (in the order it was drawn) and gives the rest
     /// back to the lots it came from. Once: the parts are claimed in one statement, and a second
-    /// call finds none and changes nothing. Returns what was held (0 when there was nothing to settle).
+    /// call finds none and changes nothing. What comes back to a lot whose order is disputed is
+    /// frozen with the rest of it, and to one whose dispute was lost, it is gone: a chargeback's
+    /// credits never become spendable again. Returns what was held (0 when there was nothing to settle).
     @discardableResult
     public static func settle(generation generationID: UUID, of userID: UUID, captured: Int, now: Date, on db: any Database) async throws -> Int {
         let sql = try sqlDatabase(db)
+        try await lockWallet(of: userID, on: db)
         let claimed = try await sql.raw(
             """
             UPDATE credit_hold_parts SET settled_at = \(bind: now)
@@ -148,19 +152,27 @@ public enum LedgerStore {
         let held = claimed.reduce(Int64(0)) { $0 + $1.amount }
         var toCapture = min(max(Int64(captured), 0), held)
         let spent = toCapture
+        var withheld: [(lot: UUID, amount: Int64, lost: Bool)] = []
         for part in claimed {
             let kept = min(part.amount, toCapture)
             toCapture -= kept
             let back = part.amount - kept
             guard back > 0 else { continue }
-            try await sql.raw(
-                "UPDATE credit_lots SET remaining = remaining + \(bind: back) WHERE id = \(bind: part.lot)"
-            ).run()
+            switch try await dispute(ofLot: part.lot, on: db) {
+            case .open:
+                try await sql.raw("UPDATE credit_lots SET frozen = frozen + \(bind: back) WHERE id = \(bind: part.lot)").run()
+                withheld.append((part.lot, back, false))
+            case .lost:
+                withheld.append((part.lot, back, true))
+            case .none:
+                try await sql.raw("UPDATE credit_lots SET remaining = remaining + \(bind: back) WHERE id = \(bind: part.lot)").run()
+            }
         }
         let released = held - spent
+        let kept = withheld.reduce(Int64(0)) { $0 + $1.amount }
         try await sql.raw(
             """
-            UPDATE wallets SET held = held - \(bind: held), available = available + \(bind: released), updated_at = \(bind: now)
+            UPDATE wallets SET held = held - \(bind: held), available = available + \(bind: released - kept), updated_at = \(bind: now)
             WHERE id = \(bind: userID)
             """
         ).run()
@@ -170,7 +182,34 @@ public enum LedgerStore {
         if released > 0 {
             try await record(.release, of: userID, available: released, held: -released, generation: generationID, now: now, on: db)
         }
+        for part in withheld {
+            try await record(
+                .dispute, of: userID, available: -part.amount, held: 0, generation: generationID, lot: part.lot,
+                reason: part.lost ? "The payment for these credits was returned to your bank" : "Frozen while your bank disputes this payment",
+                now: now, on: db)
+        }
         return Int(held)
+    }
+
+    enum LotDispute { case none, open, lost }
+
+    /// Whether the order that bought the lot is disputed now, or lost its dispute.
+    static func dispute(ofLot lot: UUID, on db: any Database) async throws -> LotDispute {
+        let row = try await sqlDatabase(db).raw(
+            "SELECT o.dispute_status AS status FROM credit_lots l JOIN orders o ON o.id = l.order_id WHERE l.id = \(bind: lot)"
+        ).first()
+        switch try row?.decode(column: "status", as: String?.self) {
+        case "open": return .open
+        case "lost": return .lost
+        default: return .none
+        }
+    }
+
+    /// Locks the person's wallet row for the rest of the transaction (PostgreSQL; SQLite has one
+    /// writer). Every change of a person's credits takes it first, so two of them never wait
+    /// for each other's rows in opposite orders, and a lot read under it stays as read.
+    static func lockWallet(of userID: UUID, on db: any Database) async throws {
+        try await sqlDatabase(db).raw("UPDATE wallets SET updated_at = updated_at WHERE id = \(bind: userID)").run()
     }
 
     /// The lot's credits still unspent (not held, not frozen): what a refund could take back.
@@ -186,38 +225,44 @@ public enum LedgerStore {
         on db: any Database
     ) async throws -> Int {
         let sql = try sqlDatabase(db)
-        for _ in 0..<5 {
-            let remaining = Int64(try await unused(inLot: lot, on: db))
-            let taken = min(Int64(max(credits, 0)), remaining)
-            guard taken > 0 else { return 0 }
-            guard
-                try await sql.raw(
-                    "UPDATE credit_lots SET remaining = remaining - \(bind: taken) WHERE id = \(bind: lot) AND remaining = \(bind: remaining) RETURNING id"
-                ).first() != nil
-            else { continue }
+        try await lockWallet(of: userID, on: db)
+        let taken = min(Int64(max(credits, 0)), Int64(try await unused(inLot: lot, on: db)))
+        guard taken > 0 else { return 0 }
+        guard
             try await sql.raw(
-                "UPDATE wallets SET available = available - \(bind: taken), updated_at = \(bind: now) WHERE id = \(bind: userID)"
-            ).run()
-            try await record(kind, of: userID, available: -taken, held: 0, lot: lot, order: order, reason: reason, now: now, on: db)
-            return Int(taken)
-        }
-        throw Inconsistency(description: "lot \(lot) kept changing while credits were taken back")
+                "UPDATE credit_lots SET remaining = remaining - \(bind: taken) WHERE id = \(bind: lot) AND remaining >= \(bind: taken) RETURNING id"
+            ).first() != nil
+        else { throw Inconsistency(description: "lot \(lot) changed while the wallet was locked") }
+        try await sql.raw(
+            "UPDATE wallets SET available = available - \(bind: taken), updated_at = \(bind: now) WHERE id = \(bind: userID)"
+        ).run()
+        try await record(kind, of: userID, available: -taken, held: 0, lot: lot, order: order, reason: reason, now: now, on: db)
+        return Int(taken)
     }
 
-    /// A dispute opened: the lot's unspent credits are frozen (out of the wallet until it closes).
-    /// Returns how many.
+    /// Gives credits taken back with a refund that then did not happen back to their lot.
+    public static func giveBack(
+        _ credits: Int, toLot lot: UUID, of userID: UUID, order: UUID?, reason: String, now: Date, on db: any Database
+    ) async throws {
+        guard credits > 0 else { return }
+        let sql = try sqlDatabase(db)
+        try await lockWallet(of: userID, on: db)
+        try await sql.raw("UPDATE credit_lots SET remaining = remaining + \(bind: Int64(credits)) WHERE id = \(bind: lot)").run()
+        try await sql.raw(
+            "UPDATE wallets SET available = available + \(bind: Int64(credits)), updated_at = \(bind: now) WHERE id = \(bind: userID)"
+        ).run()
+        try await record(.refund, of: userID, available: Int64(credits), held: 0, lot: lot, order: order, reason: reason, now: now, on: db)
+    }
+
+    /// A dispute opened: the lot's unspent credits are frozen (out of the wallet until it closes;
+    /// credits held for a generation join them when it ends). Returns how many.
     @discardableResult
     public static func freeze(lot: UUID, of userID: UUID, order: UUID, now: Date, on db: any Database) async throws -> Int {
         let sql = try sqlDatabase(db)
+        try await lockWallet(of: userID, on: db)
         let remaining = Int64(try await unused(inLot: lot, on: db))
-        guard remaining > 0,
-            try await sql.raw(
-                """
-                UPDATE credit_lots SET frozen = frozen + \(bind: remaining), remaining = 0
-                WHERE id = \(bind: lot) AND remaining = \(bind: remaining) RETURNING id
-                """
-            ).first() != nil
-        else { return 0 }
+        guard remaining > 0 else { return 0 }
+        try await sql.raw("UPDATE credit_lots SET frozen = frozen + remaining, remaining = 0 WHERE id = \(bind: lot)").run()
         try await sql.raw(
             "UPDATE wallets SET available = available - \(bind: remaining), updated_at = \(bind: now) WHERE id = \(bind: userID)"
         ).run()
@@ -227,31 +272,36 @@ public enum LedgerStore {
         return Int(remaining)
     }
 
-    /// A dispute closed: `won` gives the frozen credits back; lost, they are gone (recorded with
-    /// no change to the balance, which they had already left). Returns how many.
+    /// A dispute closed. Won: the frozen credits come back. Lost: they are gone (recorded with no
+    /// change to the balance, which they had already left), and so is anything of the lot still
+    /// spendable (a dispute whose opening was never applied). Returns how many changed hands.
     @discardableResult
     public static func unfreeze(lot: UUID, of userID: UUID, order: UUID, won: Bool, now: Date, on db: any Database) async throws -> Int {
         let sql = try sqlDatabase(db)
-        guard let frozen = try await CreditLotModel.find(lot, on: db)?.frozen, frozen > 0,
-            try await sql.raw(
-                """
-                UPDATE credit_lots SET frozen = 0, remaining = remaining + \(bind: won ? frozen : 0)
-                WHERE id = \(bind: lot) AND frozen = \(bind: frozen) RETURNING id
-                """
-            ).first() != nil
-        else { return 0 }
+        try await lockWallet(of: userID, on: db)
+        guard let model = try await CreditLotModel.find(lot, on: db) else { return 0 }
+        let frozen = model.frozen
         if won {
+            guard frozen > 0 else { return 0 }
+            try await sql.raw("UPDATE credit_lots SET frozen = 0, remaining = remaining + \(bind: frozen) WHERE id = \(bind: lot)").run()
             try await sql.raw(
                 "UPDATE wallets SET available = available + \(bind: frozen), updated_at = \(bind: now) WHERE id = \(bind: userID)"
             ).run()
+            try await record(
+                .dispute, of: userID, available: frozen, held: 0, lot: lot, order: order,
+                reason: "The dispute was settled in your favour: the frozen credits are back", now: now, on: db)
+            return Int(frozen)
         }
-        try await record(
-            .dispute, of: userID, available: won ? frozen : 0, held: 0, lot: lot, order: order,
-            reason: won
-                ? "The dispute was settled in your favour: the frozen credits are back"
-                : "The dispute ended with the payment returned: \(frozen) frozen credits are gone",
-            now: now, on: db)
-        return Int(frozen)
+        if frozen > 0 {
+            try await sql.raw("UPDATE credit_lots SET frozen = 0 WHERE id = \(bind: lot)").run()
+            try await record(
+                .dispute, of: userID, available: 0, held: 0, lot: lot, order: order,
+                reason: "The dispute ended with the payment returned: \(frozen) frozen credits are gone", now: now, on: db)
+        }
+        let spendable = try await takeBack(
+            upTo: Int(model.remaining), fromLot: lot, of: userID, kind: .dispute, order: order,
+            reason: "The payment for these credits was returned to your bank", now: now, on: db)
+        return Int(frozen) + spendable
     }
 
     /// A staff correction. More credits arrive as a free lot; fewer are taken from the person's
@@ -261,6 +311,7 @@ public enum LedgerStore {
             try await add(credits, to: userID, source: .free, kind: .adjustment, expiresAt: nil, orderID: nil, reason: reason, now: now, on: db)
             return credits
         }
+        try await lockWallet(of: userID, on: db)
         try await expire(for: userID, now: now, on: db)
         let sql = try sqlDatabase(db)
         let available = try await balance(of: userID, on: db).available

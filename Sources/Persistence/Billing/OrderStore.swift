@@ -58,9 +58,8 @@ public enum OrderStore {
         ).first() != nil
     }
 
-    public static func setLot(_ lot: UUID, flags: [String], of id: UUID, on db: any Database) async throws {
-        try await OrderModel.query(on: db).filter(\.$id == id).set(\.$lotID, to: lot).set(\.$fraudFlags, to: flags.joined(separator: ","))
-            .update()
+    public static func setLot(_ lot: UUID, of id: UUID, on db: any Database) async throws {
+        try await OrderModel.query(on: db).filter(\.$id == id).set(\.$lotID, to: lot).update()
     }
 
     /// Pending → failed; false when the order was not pending.
@@ -71,6 +70,20 @@ public enum OrderStore {
             WHERE id = \(bind: id) AND state = \(unsafeRaw: OrderState.pending.sql) RETURNING id
             """
         ).first() != nil
+    }
+
+    /// Lowers the order's refunded total by `amount` (a refund Pictor recorded before asking the
+    /// provider, which then refused it). Never below zero.
+    public static func lowerRefunded(_ id: UUID, by amount: Int64, now: Date, on db: any Database) async throws {
+        guard amount > 0, let order = try await find(id, on: db) else { return }
+        let total = max(0, order.refundedMinor - amount)
+        let state: OrderState = order.state == .disputed ? .disputed : total == 0 ? .paid : .partiallyRefunded
+        try await sqlDatabase(db).raw(
+            """
+            UPDATE orders SET refunded_minor = \(bind: total), state = \(bind: state.rawValue), updated_at = \(bind: now)
+            WHERE id = \(bind: id) AND refunded_minor = \(bind: order.refundedMinor)
+            """
+        ).run()
     }
 
     /// Raises the order's refunded total to `total` (never lowers it: refunded totals only grow,
@@ -95,20 +108,44 @@ public enum OrderStore {
         throw LedgerStore.Inconsistency(description: "the refunded total of order \(id) kept changing")
     }
 
-    /// Records a dispute's news; `disputed` while it is open. When it closes the order goes
-    /// back to what its refunds make it. False when this dispute already has this status.
+    /// Records a dispute's news: `open`, then `won` or `lost`. Open, the order is `disputed`;
+    /// won, it goes back to what its refunds make it; lost, it stays `disputed` (charged back).
+    /// News about a dispute that already closed (an opening delivered after the close) changes
+    /// nothing. False when nothing changed.
     public static func setDispute(_ id: UUID, dispute: String, status: String, now: Date, on db: any Database) async throws -> Bool {
-        guard let order = try await find(id, on: db), order.disputeStatus != status || order.disputeReference != dispute else {
+        guard let order = try await find(id, on: db) else { return false }
+        let closed = ["won", "lost"]
+        if order.disputeReference == dispute, let current = order.disputeStatus, current == status || closed.contains(current) {
             return false
         }
-        let open = !["won", "lost"].contains(status)
         let state: OrderState =
-            open ? .disputed : order.refundedMinor == 0 ? .paid : order.refundedMinor >= order.amountMinor ? .refunded : .partiallyRefunded
+            status != "won"
+            ? .disputed : order.refundedMinor == 0 ? .paid : order.refundedMinor >= order.amountMinor ? .refunded : .partiallyRefunded
         return try await sqlDatabase(db).raw(
             """
             UPDATE orders SET dispute_reference = \(bind: dispute), dispute_status = \(bind: status), state = \(bind: state.rawValue),
                 updated_at = \(bind: now)
-            WHERE id = \(bind: id) AND (dispute_status IS NULL OR dispute_status <> \(bind: status)) RETURNING id
+            WHERE id = \(bind: id) AND COALESCE(dispute_status, '') = \(bind: order.disputeStatus ?? "")
+              AND COALESCE(dispute_reference, '') = \(bind: order.disputeReference ?? "") RETURNING id
+            """
+        ).first() != nil
+    }
+
+    /// Adds fraud signals to an order (kept with those it has).
+    public static func flag(_ id: UUID, with flags: [String], on db: any Database) async throws {
+        guard let order = try await find(id, on: db) else { return }
+        let all = Set(order.fraudFlags.split(separator: ",").map(String.init) + flags).sorted()
+        try await OrderModel.query(on: db).filter(\.$id == id).set(\.$fraudFlags, to: all.joined(separator: ",")).update()
+    }
+
+    /// Marks the order paid with no credits (its account was erased before the money arrived):
+    /// the payment record stays true for refunds and disputes that follow.
+    public static func markPaidWithoutCredits(_ id: UUID, payment: String, now: Date, on db: any Database) async throws -> Bool {
+        try await sqlDatabase(db).raw(
+            """
+            UPDATE orders SET state = \(unsafeRaw: OrderState.paid.sql), payment_reference = \(bind: payment), paid_at = \(bind: now),
+                updated_at = \(bind: now)
+            WHERE id = \(bind: id) AND state IN (\(unsafeRaw: OrderState.pending.sql), \(unsafeRaw: OrderState.failed.sql)) RETURNING id
             """
         ).first() != nil
     }
@@ -180,16 +217,37 @@ public enum RefundRequestStore {
         try await RefundRequestModel.query(on: db).filter(\.$userID == user).filter(\.$createdAt >= since).count()
     }
 
-    /// Requested → `state`, once: false when another decision came first.
+    /// Requested → processing, once: the staff member who approves claims the request before
+    /// the provider is asked. False when another decision came first.
+    public static func claim(_ id: UUID, by staff: UUID, on db: any Database) async throws -> Bool {
+        try await sqlDatabase(db).raw(
+            """
+            UPDATE refund_requests SET state = \(unsafeRaw: RefundRequestState.processing.sql), decided_by = \(bind: staff)
+            WHERE id = \(bind: id) AND state = \(unsafeRaw: RefundRequestState.requested.sql) RETURNING id
+            """
+        ).first() != nil
+    }
+
+    /// Processing → requested: the provider refused the refund; the request waits again.
+    public static func release(_ id: UUID, on db: any Database) async throws {
+        try await sqlDatabase(db).raw(
+            """
+            UPDATE refund_requests SET state = \(unsafeRaw: RefundRequestState.requested.sql), decided_by = NULL
+            WHERE id = \(bind: id) AND state = \(unsafeRaw: RefundRequestState.processing.sql)
+            """
+        ).run()
+    }
+
+    /// `from` → `state`, once: false when another decision came first.
     public static func decide(
-        _ id: UUID, as state: RefundRequestState, by staff: UUID, note: String, creditsTaken: Int64, amountRefunded: Int64, now: Date,
-        on db: any Database
+        _ id: UUID, from: RefundRequestState, as state: RefundRequestState, by staff: UUID, note: String, creditsTaken: Int64,
+        amountRefunded: Int64, now: Date, on db: any Database
     ) async throws -> Bool {
         try await sqlDatabase(db).raw(
             """
             UPDATE refund_requests SET state = \(bind: state.rawValue), decided_by = \(bind: staff), decision_note = \(bind: note),
                 credits_taken = \(bind: creditsTaken), amount_refunded_minor = \(bind: amountRefunded), decided_at = \(bind: now)
-            WHERE id = \(bind: id) AND state = \(unsafeRaw: RefundRequestState.requested.sql) RETURNING id
+            WHERE id = \(bind: id) AND state = \(bind: from.rawValue) RETURNING id
             """
         ).first() != nil
     }

@@ -66,7 +66,10 @@ struct M016CreateOrders: AsyncMigration {
         try await sql.raw("CREATE INDEX orders_payment ON orders (payment_reference)").run()
         try await sql.raw("CREATE INDEX orders_fingerprint ON orders (card_fingerprint, created_at)").run()
         try await sql.raw("CREATE INDEX orders_network ON orders (network, created_at)").run()
-        try await sql.raw("CREATE INDEX refund_requests_order ON refund_requests (order_id)").run()
+        // One open request per order, whatever races: a second is refused by the database.
+        try await sql.raw(
+            "CREATE UNIQUE INDEX refund_requests_open ON refund_requests (order_id) WHERE state IN ('requested', 'processing')"
+        ).run()
         try await sql.raw("CREATE INDEX refund_requests_state ON refund_requests (state, created_at)").run()
     }
 

@@ -5,11 +5,14 @@ import Persistence
 import Vapor
 
 /// Staff's billing console: recent orders with their fraud signals, refund requests waiting
-/// for a decision, open disputes, and credit corrections. Every decision and correction is
-/// audited with the staff member and the reason, and the reason reaches the person.
+/// for a decision (support staff and up), open disputes, and credit corrections (admins only,
+/// never on their own account). Every decision and correction is audited with the staff member
+/// and the reason, and the reason reaches the person.
 enum AdminBillingController {
     @Sendable static func page(req: Request) async throws -> View {
-        try await render(req, adjustmentError: nil, notice: nil)
+        let done = (try? req.query.get(String.self, at: "done")) == "adjusted"
+        return try await render(
+            req, adjustmentError: nil, notice: done ? .init(level: .success, text: "The correction was made and recorded in the audit log.") : nil)
     }
 
     static func render(_ req: Request, adjustmentError: String?, notice: LayoutContext.Flash?) async throws -> View {
@@ -48,7 +51,7 @@ enum AdminBillingController {
             AdminBillingPage(
                 layout: .make(for: req, title: "Billing", flashes: notice.map { [$0] } ?? []), csrf: req.csrfToken,
                 orders: orders.map(row), hasOrders: !orders.isEmpty, disputes: disputed.map(row), hasDisputes: !disputed.isEmpty,
-                refunds: refunds, hasRefunds: !refunds.isEmpty, adjustmentError: adjustmentError))
+                refunds: refunds, hasRefunds: !refunds.isEmpty, adjustmentError: adjustmentError, canAdjust: staff.role >= .admin))
     }
 
     struct DecisionForm: Content {
@@ -67,7 +70,7 @@ enum AdminBillingController {
             _ = try await Refunds.decide(id, approve: decision == "approve", note: form.note ?? "", staff: staff.id, app: req.application)
         } catch let error as RefundError {
             return try await render(req, adjustmentError: nil, notice: .init(level: .error, text: error.userMessage))
-                .encodeResponse(status: error == .reasonMissing ? .badRequest : .conflict, for: req)
+                .encodeResponse(status: ErrorResponse.status(for: error.kind), for: req)
         }
         return try await render(
             req, adjustmentError: nil, notice: .init(level: .success, text: decision == "approve" ? "Refund approved." : "Refund denied.")
@@ -90,6 +93,7 @@ enum AdminBillingController {
         guard let email = form.email.flatMap(EmailAddress.normalize), let user = try await UserStore.find(email: email, on: req.db)?.id else {
             return try await refuse("No account has that email address.")
         }
+        guard user != staff.id else { return try await refuse("Another admin has to correct your own balance.") }
         // Checked before any arithmetic: a whole number of credits within a million either way.
         guard let text = form.credits?.trimmingCharacters(in: .whitespaces), text.count <= 8, let credits = Int(text), credits != 0,
             (-1_000_000...1_000_000).contains(credits)
@@ -98,21 +102,14 @@ enum AdminBillingController {
             return try await refuse("Give a reason (3 to 300 characters): the person sees it in their history.")
         }
         let now = req.pictor.clock.now()
-        let changed = try await writeTransaction(on: req.db) { tx in
+        try await writeTransaction(on: req.db) { tx in
             let changed = try await LedgerStore.adjust(credits, of: user, reason: reason, now: now, on: tx)
             try await Audit.record(
                 "credits.adjusted", actor: staff.id, target: ("user", user.uuidString),
                 detail: ["asked": String(credits), "changed": String(changed), "reason": reason], request: req, on: tx)
-            return changed
         }
-        return try await render(
-            req, adjustmentError: nil,
-            notice: .init(
-                level: .success,
-                text: changed == credits
-                    ? "\(email): \(changed > 0 ? "+" : "")\(changed) credits."
-                    : "\(email) had only \(-changed) credits available; \(-changed) were taken back.")
-        ).encodeResponse(for: req)
+        // Back to the page (a reload repeats nothing); the audit entry says what changed.
+        return req.redirect(to: SiteURL.adminBilling.path + "?done=adjusted")
     }
 }
 
@@ -152,4 +149,6 @@ struct AdminBillingPage: Encodable {
     let refunds: [Refund]
     let hasRefunds: Bool
     let adjustmentError: String?
+    /// Only admins correct balances.
+    let canAdjust: Bool
 }

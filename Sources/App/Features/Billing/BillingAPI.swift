@@ -32,13 +32,13 @@ enum BillingAPI {
     }
 
     @Sendable static func balance(req: Request) async throws -> BalanceView {
-        let user = try req.requireUser()
+        let user = try req.requireUser(scope: .accountRead)
         let balance = try await LedgerStore.balance(of: user.id, on: req.db)
         return BalanceView(available: balance.available, held: balance.held, total: balance.available + balance.held)
     }
 
     @Sendable static func ledger(req: Request) async throws -> LedgerView {
-        let user = try req.requireUser()
+        let user = try req.requireUser(scope: .accountRead)
         var cursor: (at: Date, id: UUID)?
         if let text = try? req.query.get(String.self, at: "cursor") {
             guard let parsed = LedgerCursor.parse(text) else {

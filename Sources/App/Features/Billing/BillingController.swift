@@ -84,7 +84,7 @@ enum BillingController {
     static func renderOrder(_ req: Request, order: OrderModel, reasonError: String?, reason: String) async throws -> View {
         let requests = try await RefundRequestStore.of(order: order.id!, on: req.db)
         let notice = (try? req.query.get(String.self, at: "done")).flatMap { notices[$0] }
-        let canAsk = [.paid, .partiallyRefunded].contains(order.state) && !requests.contains { $0.state == .requested }
+        let canAsk = [.paid, .partiallyRefunded].contains(order.state) && !requests.contains { [.requested, .processing].contains($0.state) }
         return try await req.view.render(
             "billing/order",
             OrderPage(
@@ -116,7 +116,7 @@ enum BillingController {
             try await Audit.record("billing.refund.requested", actor: user.id, target: ("refund", id.uuidString), request: req, on: req.db)
             return req.redirect(to: SiteURL.billingOrder.path(order: order.id!) + "?done=refund-requested")
         } catch let error as RefundError {
-            let status: HTTPStatus = error == .reasonMissing ? .badRequest : .conflict
+            let status = ErrorResponse.status(for: error.kind)
             return try await renderOrder(
                 req, order: order, reasonError: error.userMessage, reason: String((form.reason ?? "").prefix(Refunds.reasonLimit))
             )

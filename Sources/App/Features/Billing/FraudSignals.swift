@@ -12,6 +12,8 @@ enum FraudSignal: String, CaseIterable {
     case amountMismatch = "amount-mismatch"
     /// The person asked for `refundRequestsPerMonth` or more refunds in 30 days.
     case refundAbuse = "refund-abuse"
+    /// Money arrived for an order whose account was erased in the meantime: staff refund it.
+    case accountErased = "account-erased"
 
     static let cardPerDay = 5
     static let refundRequestsPerMonth = 3

@@ -14,9 +14,16 @@ enum OfflineCheckoutController {
         return offline
     }
 
+    /// The person's order, if the offline checkout took it (an order of Stripe's is none of this page's).
+    static func offlineOrder(_ req: Request) async throws -> OrderModel {
+        let order = try await BillingController.ownedOrder(req)
+        guard order.provider == "offline" else { throw AccessError.notFound }
+        return order
+    }
+
     @Sendable static func page(req: Request) async throws -> View {
         _ = try offline(req)
-        let order = try await BillingController.ownedOrder(req)
+        let order = try await offlineOrder(req)
         let processing = try await OrderStore.isProcessing(order.id!, on: req.db)
         return try await req.view.render(
             "billing/offline-checkout",
@@ -34,7 +41,7 @@ enum OfflineCheckoutController {
 
     @Sendable static func act(req: Request) async throws -> Response {
         let provider = try offline(req)
-        let order = try await BillingController.ownedOrder(req)
+        let order = try await offlineOrder(req)
         let form = try req.content.decode(ActionForm.self)
         let actions: [String: OfflinePaymentProvider.Action] = [
             "pay": .pay, "pay-later": .payLater, "bank-approves": .bankApproves, "bank-declines": .bankDeclines, "abandon": .abandon,

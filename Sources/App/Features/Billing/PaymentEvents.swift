@@ -98,11 +98,18 @@ enum PaymentEvents {
     static func markPaid(
         _ orderID: UUID, payment: String, amount: Money?, facts: PaymentFacts?, app: Application, now: Date, on db: any Database
     ) async throws {
-        guard let order = try await OrderStore.find(orderID, on: db), let user = order.userID else { return }
+        guard let order = try await OrderStore.find(orderID, on: db) else { return }
         if let amount, amount.minorUnits != order.amountMinor || amount.currency != order.currency {
             // Money arrived for another amount than the order's: staff decide; no credits.
-            try await OrderStore.setLot(order.lotID ?? UUID(), flags: [FraudSignal.amountMismatch.rawValue], of: orderID, on: db)
+            try await OrderStore.flag(orderID, with: [FraudSignal.amountMismatch.rawValue], on: db)
             app.logger.error("payment amount differs from its order", metadata: ["order": "\(orderID)"])
+            return
+        }
+        guard let user = order.userID else {
+            // The account was erased before the money arrived: the record stays true, with no credits.
+            if try await OrderStore.markPaidWithoutCredits(orderID, payment: payment, now: now, on: db) {
+                try await OrderStore.flag(orderID, with: [FraudSignal.accountErased.rawValue], on: db)
+            }
             return
         }
         guard
@@ -118,7 +125,8 @@ enum PaymentEvents {
                 user: nil, network: nil, cardFingerprint: fingerprint, since: now.addingTimeInterval(-86_400), on: db)
         }
         let flags = FraudSignal.forPayment(riskLevel: facts?.riskLevel, cardOrdersToday: sameCard)
-        try await OrderStore.setLot(lot, flags: flags.map(\.rawValue), of: orderID, on: db)
+        try await OrderStore.setLot(lot, of: orderID, on: db)
+        try await OrderStore.flag(orderID, with: flags.map(\.rawValue), on: db)
         try await Audit.append(
             "billing.order.paid", actor: user, target: ("order", orderID.uuidString),
             detail: ["credits": String(order.credits), "flags": flags.map(\.rawValue).joined(separator: ",")], origin: order.provider, at: now,

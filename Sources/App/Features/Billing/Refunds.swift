@@ -44,7 +44,7 @@ enum Refunds {
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !reason.isEmpty, reason.count <= reasonLimit else { throw RefundError.reasonMissing }
         guard let orderID = order.id, [.paid, .partiallyRefunded].contains(order.state) else { throw RefundError.notRefundable }
-        guard try await !RefundRequestStore.of(order: orderID, on: db).contains(where: { $0.state == .requested }) else {
+        guard try await !RefundRequestStore.of(order: orderID, on: db).contains(where: { [.requested, .processing].contains($0.state) }) else {
             throw RefundError.alreadyRequested
         }
         let now = app.pictor.clock.now()
@@ -57,7 +57,11 @@ enum Refunds {
         request.creditsTaken = 0
         request.amountRefundedMinor = 0
         request.createdAt = now
-        try await RefundRequestStore.insert(request, on: db)
+        do {
+            try await RefundRequestStore.insert(request, on: db)
+        } catch let error as any DatabaseError where error.isConstraintFailure {
+            throw RefundError.alreadyRequested  // another request for this order came first
+        }
         return try request.requireID()
     }
 
@@ -69,6 +73,13 @@ enum Refunds {
     }
 
     /// Staff's decision. Returns the note the person sees.
+    ///
+    /// An approval first claims the request and takes the order's unused credits back, with the
+    /// new refunded total, in one transaction: from then on nothing can spend them, and a second
+    /// decision finds the request taken. Then the provider refunds (the request's id is the
+    /// idempotency key). If it refuses, the credits and the total go back and the request waits
+    /// again; if it agrees, the request is approved. Stripe's own `charge.refunded` event for it
+    /// then finds the total already applied and changes nothing.
     static func decide(_ requestID: UUID, approve: Bool, note: String, staff: UUID, app: Application) async throws -> String {
         guard let request = try await RefundRequestStore.find(requestID, on: app.db), request.state == .requested,
             let order = try await OrderStore.find(request.orderID, on: app.db), let orderID = order.id
@@ -81,7 +92,7 @@ enum Refunds {
             return try await writeTransaction(on: app.db) { tx in
                 guard
                     try await RefundRequestStore.decide(
-                        requestID, as: .denied, by: staff, note: staffNote, creditsTaken: 0, amountRefunded: 0, now: now, on: tx)
+                        requestID, from: .requested, as: .denied, by: staff, note: staffNote, creditsTaken: 0, amountRefunded: 0, now: now, on: tx)
                 else { throw RefundError.alreadyDecided }
                 try await Audit.append(
                     "billing.refund.denied", actor: staff, target: ("refund", requestID.uuidString), origin: "staff", at: now, on: tx)
@@ -89,32 +100,50 @@ enum Refunds {
                 return staffNote
             }
         }
+        let provider = app.pictor.payments
+        guard order.provider == provider.name else {
+            throw RefundError.provider("this order was paid through \(order.provider), which this server no longer uses; refund it there")
+        }
         guard [.paid, .partiallyRefunded].contains(order.state), let payment = order.paymentReference else { throw RefundError.notRefundable }
-        let (unused, amount) = try await quote(order, on: app.db)
-        let target = order.refundedMinor + amount
-        if amount > 0 {
-            guard let money = Money(minorUnits: amount, currency: order.currency) else { throw RefundError.notRefundable }
+
+        let claimed = try await writeTransaction(on: app.db) { tx in
+            guard try await RefundRequestStore.claim(requestID, by: staff, on: tx), let current = try await OrderStore.find(orderID, on: tx) else {
+                throw RefundError.alreadyDecided
+            }
+            let (unused, amount) = try await quote(current, on: tx)
+            let applied = try await PaymentEvents.applyRefunded(
+                current, total: current.refundedMinor + amount, reason: "Refund approved", now: now, on: tx)
+            return (unused: unused, amount: amount, credits: applied.credits, recorded: applied.amount, lot: current.lotID, user: current.userID)
+        }
+        if claimed.amount > 0 {
             do {
-                _ = try await app.pictor.payments.refund(RefundRequest(payment: payment, amount: money, idempotencyKey: requestID))
+                guard let money = Money(minorUnits: claimed.amount, currency: order.currency) else { throw PaymentError.declined("not an amount") }
+                _ = try await provider.refund(RefundRequest(payment: payment, amount: money, idempotencyKey: requestID))
             } catch {
+                try await writeTransaction(on: app.db) { tx in
+                    try await OrderStore.lowerRefunded(orderID, by: claimed.recorded, now: now, on: tx)
+                    if let lot = claimed.lot, let user = claimed.user {
+                        try await LedgerStore.giveBack(
+                            claimed.credits, toLot: lot, of: user, order: orderID, reason: "The refund did not go through: the credits are back",
+                            now: now, on: tx)
+                    }
+                    try await RefundRequestStore.release(requestID, on: tx)
+                }
                 throw RefundError.provider(Self.describe(error))
             }
         }
         return try await writeTransaction(on: app.db) { tx in
-            // The provider's own event may have applied this refund already: then nothing more is taken.
-            let current = try await OrderStore.find(orderID, on: tx) ?? order
-            let applied = try await PaymentEvents.applyRefunded(current, total: target, reason: "Refund approved", now: now, on: tx)
-            let used = Int(order.credits) - unused
+            let used = Int(order.credits) - claimed.unused
             let fullNote =
-                "\(staffNote) \(used) of \(order.credits) credits were already used. \(unused) credits and \(MoneyText.format(amount, currency: order.currency)) were refunded."
+                "\(staffNote) \(used) of \(order.credits) credits were already used or refunded. \(claimed.credits) credits and \(MoneyText.format(claimed.amount, currency: order.currency)) were refunded."
             guard
                 try await RefundRequestStore.decide(
-                    requestID, as: .approved, by: staff, note: fullNote, creditsTaken: Int64(applied.credits), amountRefunded: amount, now: now,
-                    on: tx)
+                    requestID, from: .processing, as: .approved, by: staff, note: fullNote, creditsTaken: Int64(claimed.credits),
+                    amountRefunded: claimed.amount, now: now, on: tx)
             else { throw RefundError.alreadyDecided }
             try await Audit.append(
                 "billing.refund.approved", actor: staff, target: ("refund", requestID.uuidString),
-                detail: ["amount": String(amount), "credits": String(applied.credits)], origin: "staff", at: now, on: tx)
+                detail: ["amount": String(claimed.amount), "credits": String(claimed.credits)], origin: "staff", at: now, on: tx)
             try await mailDecision(order: order, approved: true, note: fullNote, app: app, on: tx)
             return fullNote
         }
