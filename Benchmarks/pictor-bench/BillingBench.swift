@@ -110,27 +110,3 @@ func billingBenchmarks() async throws {
     }
     try await client.shutdown()
 }
-
-/// Submits `count` generations, client `i` as `lanes[i]` (each lane its own account, or the same
-/// one), and waits until every one has ended. Returns (seconds in all, seconds the submits took).
-func runBatch(_ lanes: [BenchService], count: Int, body: @escaping @Sendable (Int) -> String, client: HTTPClient) async throws -> (
-    total: Double, submits: Double
-) {
-    let service = lanes[0]
-    let before = try await service.succeeded()
-    let start = ContinuousClock.now
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        for (lane, account) in lanes.enumerated() {
-            group.addTask {
-                for index in stride(from: lane, to: count, by: lanes.count) { _ = try await account.submit(body(index), client: client) }
-            }
-        }
-        try await group.waitForAll()
-    }
-    let submits = seconds(since: start)
-    while try await service.anyUnfinished() { try await Task.sleep(for: .milliseconds(20)) }
-    let total = seconds(since: start)
-    let done = try await service.succeeded() - before
-    guard done == count else { throw BenchError("\(count - done) of \(count) generations did not succeed") }
-    return (total, submits)
-}

@@ -140,9 +140,35 @@ func percentile(_ samples: [Double], _ p: Double) -> Double {
 func runBatch(_ service: BenchService, count: Int, concurrency: Int, body: @escaping @Sendable (Int) -> String, client: HTTPClient) async throws -> (
     total: Double, submits: Double
 ) {
+    try await runBatch(Array(repeating: service, count: concurrency), count: count, body: body, client: client)
+}
+
+/// Submits `count` generations (bodies `body(0)`…) from `concurrency` clients.
+func submitAll(_ service: BenchService, count: Int, concurrency: Int, body: @escaping @Sendable (Int) -> String, client: HTTPClient) async throws {
+    try await submitAll(Array(repeating: service, count: concurrency), count: count, body: body, client: client)
+}
+
+/// Submits `count` generations, client `i` as `lanes[i]` (each lane its own account, or the same one).
+func submitAll(_ lanes: [BenchService], count: Int, body: @escaping @Sendable (Int) -> String, client: HTTPClient) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for (lane, account) in lanes.enumerated() {
+            group.addTask {
+                for index in stride(from: lane, to: count, by: lanes.count) { _ = try await account.submit(body(index), client: client) }
+            }
+        }
+        try await group.waitForAll()
+    }
+}
+
+/// Submits `count` generations, client `i` as `lanes[i]` (each lane its own account, or the same
+/// one), and waits until every one has ended. Returns (seconds in all, seconds the submits took).
+func runBatch(_ lanes: [BenchService], count: Int, body: @escaping @Sendable (Int) -> String, client: HTTPClient) async throws -> (
+    total: Double, submits: Double
+) {
+    let service = lanes[0]
     let before = try await service.succeeded()
     let start = ContinuousClock.now
-    try await submitAll(service, count: count, concurrency: concurrency, body: body, client: client)
+    try await submitAll(lanes, count: count, body: body, client: client)
     let submits = seconds(since: start)
     // Every 20 ms: each look is a query on the service's one SQLite connection, which at
     // 5 ms took a share of it from the service being measured.
@@ -151,18 +177,6 @@ func runBatch(_ service: BenchService, count: Int, concurrency: Int, body: @esca
     let done = try await service.succeeded() - before
     guard done == count else { throw BenchError("\(count - done) of \(count) generations did not succeed") }
     return (total, submits)
-}
-
-/// Submits `count` generations (bodies `body(0)`…) from `concurrency` clients.
-func submitAll(_ service: BenchService, count: Int, concurrency: Int, body: @escaping @Sendable (Int) -> String, client: HTTPClient) async throws {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        for lane in 0..<concurrency {
-            group.addTask {
-                for index in stride(from: lane, to: count, by: concurrency) { _ = try await service.submit(body(index), client: client) }
-            }
-        }
-        try await group.waitForAll()
-    }
 }
 
 /// The image work of one 512² generation with no service around it: the built-in engine's

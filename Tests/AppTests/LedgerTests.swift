@@ -291,6 +291,25 @@ import Vapor
 
 /// What a new account starts with.
 @Suite struct BillingDefaultsTests {
+    @Test func paymentsAreOfflineByDefaultAndStripeNeedsItsTwoSecrets() throws {
+        let plain = try AppConfig.load(environment: [:])
+        #expect(plain.stripe == nil && plain.packs == PacksFile.defaults)
+        let stripe = try AppConfig.load(environment: [
+            "PAYMENT_PROVIDER": "stripe", "STRIPE_SECRET_KEY": "sk_test_abc", "STRIPE_WEBHOOK_SECRET": "whsec_abc",
+        ])
+        #expect(stripe.stripe?.apiBase.absoluteString == "https://api.stripe.com" && stripe.redactedSummary["payments"]?.hasPrefix("stripe") == true)
+        #expect(!stripe.redactedSummary.values.contains { $0.contains("sk_test_abc") || $0.contains("whsec_abc") })
+        for (environment, variable) in [
+            (["PAYMENT_PROVIDER": "paypal"], "PAYMENT_PROVIDER"),
+            (["PAYMENT_PROVIDER": "stripe", "STRIPE_WEBHOOK_SECRET": "whsec_abc"], "STRIPE_SECRET_KEY"),
+            (["PAYMENT_PROVIDER": "stripe", "STRIPE_SECRET_KEY": "sk_test_abc"], "STRIPE_WEBHOOK_SECRET"),
+            (["PACKS_FILE": "/no/such/packs.json"], "PACKS_FILE"),
+        ] {
+            #expect(throws: ConfigError.self) { try AppConfig.load(environment: environment) }
+            do { _ = try AppConfig.load(environment: environment) } catch { #expect(error.variable == variable) }
+        }
+    }
+
     @Test func twentyFreeCreditsByDefaultAndNoneWhenTurnedOff() throws {
         #expect(try AppConfig.load(environment: [:]).signUpGrantCredits == 20)
         #expect(try AppConfig.load(environment: ["SIGNUP_GRANT_CREDITS": "0"]).signUpGrantCredits == 0)

@@ -118,13 +118,7 @@ struct ConfigReader {
 
     /// The models file named by `name`, parsed, with keys taken from this environment.
     func models(_ name: String) throws(ConfigError) -> [ModelDefinition]? {
-        guard let path = optionalString(name) else { return nil }
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError(variable: name, problem: "cannot read \(path)")
-        }
+        guard let (path, text) = try file(name) else { return nil }
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         return try ModelsFile.parse(text, environment: values) { name in
             let file = name.hasPrefix("/") ? URL(fileURLWithPath: name) : directory.appendingPathComponent(name)
@@ -132,15 +126,20 @@ struct ConfigReader {
         }
     }
 
+    /// The packs file named by `name`, parsed.
     func packs(_ name: String) throws(ConfigError) -> [CreditPack]? {
+        guard let (_, text) = try file(name) else { return nil }
+        return try PacksFile.parse(text)
+    }
+
+    /// The path `name` holds and the text of that file; nil when `name` is unset.
+    private func file(_ name: String) throws(ConfigError) -> (path: String, text: String)? {
         guard let path = optionalString(name) else { return nil }
-        let text: String
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            return (path, try String(contentsOfFile: path, encoding: .utf8))
         } catch {
             throw ConfigError(variable: name, problem: "cannot read \(path)")
         }
-        return try PacksFile.parse(text)
     }
 
     /// PAYMENT_PROVIDER: `offline` (the default) or `stripe`, which needs its two secrets.
