@@ -211,8 +211,8 @@ import Vapor
         }
     }
 
-    @Test func aFailedOrCancelledGenerationCostsNothing() async throws {
-        let provider = ScriptedProvider(otherwise: [.fail(.permanent("the model refused"))])
+    @Test func aFailedBlockedOrCancelledGenerationCostsNothing() async throws {
+        let provider = ScriptedProvider(calls: [[.fail(.permanent("the model refused"))], [.progress(0.5), .fail(.blocked("violence"))]])
         try await withPictor({ $0.signUpGrantCredits = 0 }) { app in
             app.pictor = app.pictor.with(models: scriptedCatalog(provider))
             let browser = try await signedInForAPI(app, email: "unlucky@example.com")
@@ -231,6 +231,11 @@ import Vapor
                     .decoded()
                 let done = try await browser.finished(failing.id)
                 #expect(done.status == "failed" && done.creditsCharged == 0)
+                // Blocked by the provider's safety filter half-way.
+                let filtered: GenerationView = try await browser.generate(#"{"model":"scripted","prompt":"a blocked one","size":"64x64","count":2}"#)
+                    .decoded()
+                let blocked = try await browser.finished(filtered.id)
+                #expect(blocked.status == "blocked" && blocked.creditsCharged == 0)
             }
             #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 10, held: 0))
             let spent = try await LedgerEntryModel.query(on: app.db).filter(\.$kind == .capture).count()
