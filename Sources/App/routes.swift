@@ -10,6 +10,7 @@ func routes(_ app: Application) throws {
     do {  // Public pages
         app.get(SiteURL.home.pathComponents, use: PagesController.home)
         app.get(SiteURL.privacy.pathComponents, use: PagesController.privacy)
+        app.get(SiteURL.privacyInventory.pathComponents, use: InventoryJSON.inventory)
         app.get(SiteURL.terms.pathComponents, use: PagesController.terms)
         app.get(SiteURL.cookies.pathComponents, use: PagesController.cookies)
         app.get(SiteURL.doNotSell.pathComponents, use: PagesController.doNotSell)

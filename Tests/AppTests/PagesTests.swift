@@ -1,4 +1,5 @@
 import Domain
+import Foundation
 import Providers
 import Testing
 import VaporTesting
@@ -63,6 +64,29 @@ import VaporTesting
                 #expect(!res.text.contains("_fluent_migrations"), "operational tables are not personal data")
                 #expect(!res.text.contains("does not store personal data yet"))
             }
+        }
+    }
+
+    @Test func theInventoryIsPublishedAsDataWithItsErasureRules() async throws {
+        try await withPictor { app in
+            let page = try await app.testing().sendRequest(.GET, SiteURL.privacy.path)
+            #expect(page.text.contains(#"<a href="/privacy/inventory.json">"#))
+            let response = try await app.testing().sendRequest(.GET, SiteURL.privacyInventory.path)
+            #expect(response.status == .ok && response.headers.contentType == .json)
+            let inventory = try JSONDecoder().decode(InventoryJSON.Inventory.self, from: Data(response.body.readableBytesView))
+            #expect(inventory.tables.map(\.name) == DataInventory.pictor.tables.map(\.table).sorted())
+            for table in DataInventory.pictor.tables {
+                let published = try #require(inventory.tables.first { $0.name == table.table })
+                #expect(Set(published.columns.map(\.name)) == Set(table.columns.keys), "\(table.table)")
+                #expect(published.owner == table.owner && published.purpose == table.purpose)
+            }
+            let orders = try #require(inventory.tables.first { $0.name == "orders" })
+            let fingerprint = try #require(orders.columns.first { $0.name == "card_fingerprint" })
+            #expect(fingerprint.erasure == "set null" && fingerprint.retentionDays == 7 * 365)
+            let amount = try #require(orders.columns.first { $0.name == "amount_minor" })
+            #expect(amount.erasure == "keep" && amount.keptBecause == "payment records kept for the tax period")
+            let password = try #require(inventory.tables.first { $0.name == "users" }?.columns.first { $0.name == "password_hash" })
+            #expect(!password.exported && password.erasure == "delete row")
         }
     }
 

@@ -8,6 +8,7 @@ enum SiteURL: CaseIterable {
     case terms
     case cookies
     case doNotSell
+    case privacyInventory
     case healthz
     case readyz
     case metrics
@@ -84,6 +85,7 @@ enum SiteURL: CaseIterable {
         case .terms: "/terms"
         case .cookies: "/cookies"
         case .doNotSell: "/privacy/do-not-sell-or-share"
+        case .privacyInventory: "/privacy/inventory.json"
         case .healthz: "/healthz"
         case .readyz: "/readyz"
         case .metrics: "/metrics"
