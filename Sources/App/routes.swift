@@ -69,6 +69,11 @@ func routes(_ app: Application) throws {
         studio.post(SiteURL.generationShare.pathComponents, use: SharingController.create)
         studio.post(SiteURL.generationShareRevoke.pathComponents, use: SharingController.revoke)
     }
+    do {  // The privacy centre: signed-in people
+        let centre = app.grouped(RequireSignIn())
+        centre.get(SiteURL.privacyCentre.pathComponents, use: PrivacyCentreController.page)
+        centre.post(SiteURL.privacyCentreRestrictions.pathComponents, use: PrivacyCentreController.restrict)
+    }
     do {  // Credits and billing: signed-in pages
         let billing = app.grouped(RequireSignIn())
         billing.get(SiteURL.billing.pathComponents, use: BillingController.overview)

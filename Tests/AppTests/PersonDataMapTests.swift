@@ -122,6 +122,14 @@ import VaporTesting
         refund.createdAt = Date()
         try await RefundRequestStore.insert(refund, on: app.db)
         try seeded.add("refund_requests", refund.id)
+        // A privacy request and a restriction.
+        let privacy = PrivacyRequestModel.new(
+            kind: .restriction, user: userID, email: nil, channel: .centre, jurisdiction: .gdpr, state: .complete, detail: "manual_review",
+            now: Date())
+        try await PrivacyRequestStore.insert(privacy, on: app.db)
+        try seeded.add("privacy_requests", privacy.id)
+        #expect(try await PrivacyRestrictionStore.set(.manualReview, user: userID, request: privacy.id, now: Date(), on: app.db))
+        try seeded.add("processing_restrictions", try await ProcessingRestrictionModel.query(on: app.db).filter(\.$userID == userID).first()?.id)
 
         let download = DownloadRecord(userID: userID, imageID: image.id, generationID: done.id, format: "png", createdAt: Date())
         try await DownloadStore.record(download, on: app.db)

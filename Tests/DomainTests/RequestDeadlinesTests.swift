@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Domain
@@ -69,5 +70,27 @@ import Testing
     @Test func anAppealRunsItsOwnClock() {
         let clock = RequestDeadlines.clock(receivedOn: day("2026-12-08"), under: RequestDeadlines.appeal)
         #expect(clock.dueBy == day("2027-01-22") && clock.extendedDueBy == day("2027-03-23"))
+    }
+}
+
+@Suite struct RightsRequestStateTests {
+    @Test func aRequestMovesOnlyForwardAndEndsOnce() {
+        #expect(RightsRequestState.identityUnverified.canMove(to: .pending))
+        #expect(RightsRequestState.pending.canMove(to: .denied) && RightsRequestState.pending.canMove(to: .approved))
+        #expect(RightsRequestState.approved.canMove(to: .inProcessing) && RightsRequestState.inProcessing.canMove(to: .complete))
+        #expect(RightsRequestState.error.canMove(to: .pending))
+        for final in RightsRequestState.allCases where final.isFinal {
+            #expect(RightsRequestState.allCases.allSatisfy { !final.canMove(to: $0) }, "\(final)")
+        }
+        #expect(!RightsRequestState.identityUnverified.canMove(to: .approved))
+        #expect(!RightsRequestState.pending.canMove(to: .identityUnverified))
+    }
+
+    @Test func aMomentFallsOnItsUTCDay() {
+        #expect(CalendarDay(utc: Date(timeIntervalSince1970: 0)).iso == "1970-01-01")
+        #expect(CalendarDay(utc: Date(timeIntervalSince1970: -1)).iso == "1969-12-31")
+        #expect(CalendarDay(utc: Date(timeIntervalSince1970: 1_796_688_000 - 1)).iso == "2026-12-07")
+        #expect(CalendarDay(utc: Date(timeIntervalSince1970: 1_796_688_000)).iso == "2026-12-08")
+        #expect(CalendarDay(utc: Date(timeIntervalSince1970: .infinity)).iso == "1970-01-01")
     }
 }

@@ -81,6 +81,9 @@ public struct AppConfig: Sendable, Equatable {
     /// PAYMENT_PROVIDER=stripe with STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET (and STRIPE_API_BASE
     /// for a stand-in); nil (the default, `offline`) takes no money: a local checkout page.
     public var stripe: StripePaymentProvider.Settings?
+    /// PRIVACY_JURISDICTION: whose clock privacy requests run on, `gdpr` (one month; the default)
+    /// or `ccpa` (45 days, confirmed within 10 business days).
+    public var privacyJurisdiction: RequestDeadlines.Jurisdiction
     /// HTTP_IDLE_TIMEOUT_SECONDS: a connection on which nothing is read or written for this long is closed.
     public var httpIdleTimeoutSeconds: Int
     /// HTTP_BODY_TIMEOUT_SECONDS: the time a client has to send a request's whole body.
@@ -136,6 +139,7 @@ public struct AppConfig: Sendable, Equatable {
         signUpGrantCredits = try reader.integer("SIGNUP_GRANT_CREDITS", default: 20, range: 0...1_000_000)
         packs = try reader.packs(PacksFile.variable) ?? PacksFile.defaults
         stripe = try reader.stripe()
+        privacyJurisdiction = try reader.choice("PRIVACY_JURISDICTION", default: .gdpr)
         jobLeaseSeconds = try reader.integer("JOB_LEASE_SECONDS", default: 60, range: 3...86_400)
         jobShutdownGraceSeconds = try reader.integer("JOB_SHUTDOWN_GRACE_SECONDS", default: 20, range: 0...3600)
         builtInDelayMilliseconds = try reader.integer("BUILTIN_ENGINE_DELAY_MS", default: 0, range: 0...600_000)

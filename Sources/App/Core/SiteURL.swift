@@ -9,6 +9,8 @@ enum SiteURL: CaseIterable {
     case cookies
     case doNotSell
     case privacyInventory
+    case privacyCentre
+    case privacyCentreRestrictions
     case healthz
     case readyz
     case metrics
@@ -86,6 +88,8 @@ enum SiteURL: CaseIterable {
         case .cookies: "/cookies"
         case .doNotSell: "/privacy/do-not-sell-or-share"
         case .privacyInventory: "/privacy/inventory.json"
+        case .privacyCentre: "/privacy/centre"
+        case .privacyCentreRestrictions: "/privacy/centre/restrictions"
         case .healthz: "/healthz"
         case .readyz: "/readyz"
         case .metrics: "/metrics"

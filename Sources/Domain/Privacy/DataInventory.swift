@@ -9,6 +9,9 @@ public struct DataInventory: Sendable {
     /// common tax period. The retention sweep (with its setting) comes with the retention work.
     public static let paymentRecordsDays = 7 * 365
 
+    /// How long records of privacy requests are kept: 24 months (CCPA regulations, 11 CCR §7101).
+    public static let requestRecordsDays = 730
+
     public init(tables: [TablePolicy]) {
         self.tables = tables
     }

@@ -337,6 +337,42 @@ extension DataInventory {
                 })
         ),
         TablePolicy(
+            table: "privacy_requests",
+            purpose:
+                "The privacy requests you made (a copy, correction, deletion, restriction, opt-out, appeal): what, when, how it was answered and why. Kept 24 months as the record the law asks for and used for nothing else; without your account or address once it is erased.",
+            owner: "user_id",
+            columns: Dictionary(
+                uniqueKeysWithValues: [
+                    "id", "kind", "channel", "jurisdiction", "state", "detail", "received_on", "confirm_by", "due_by", "extended_due_by",
+                    "extension_reason", "outcome", "denial_basis", "appeal_of", "decided_by", "created_at", "updated_at",
+                ].map {
+                    (
+                        $0,
+                        ColumnPolicy(
+                            category: "user.privacy_preferences", use: .legalObligation, retention: .days(DataInventory.requestRecordsDays),
+                            exported: true, erasure: .keep(exemption: "records of privacy requests kept 24 months"))
+                    )
+                }
+                    + ["user_id", "email"].map {
+                        (
+                            $0,
+                            ColumnPolicy(
+                                category: $0 == "email" ? "user.contact.email" : "user.unique_id", use: .legalObligation,
+                                retention: .days(DataInventory.requestRecordsDays), exported: true, erasure: .setNull)
+                        )
+                    })
+        ),
+        TablePolicy(
+            table: "processing_restrictions",
+            purpose:
+                "The uses of your data you objected to or restricted (review of your content, model improvement, sale or sharing), until you lift them.",
+            owner: "user_id",
+            columns: Dictionary(
+                uniqueKeysWithValues: ["id", "user_id", "kind", "request_id", "created_at"].map {
+                    ($0, ColumnPolicy.account("user.privacy_preferences"))
+                })
+        ),
+        TablePolicy(
             table: "_fluent_migrations",
             purpose: "Which schema migrations have run (Fluent's own bookkeeping).",
             columns: [

@@ -1,3 +1,5 @@
+import Foundation
+
 /// When a privacy rights request must be confirmed and answered. The numbers live in one table
 /// (`RequestDeadlines.rules`), so an operator can change them where the law they follow differs.
 ///
@@ -138,4 +140,26 @@ extension CalendarDay {
         default: self
         }
     }
+}
+
+extension CalendarDay {
+    /// `YYYY-MM-DD`.
+    public var iso: String {
+        func pad(_ value: Int, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
+    }
+
+    /// The calendar day (UTC) a moment falls on.
+    public init(utc date: Date) {
+        let seconds = date.timeIntervalSince1970
+        let days = seconds.isFinite ? Int((seconds / 86_400).rounded(.down).clamped(to: -100_000_000...100_000_000)) : 0
+        self.init(ordinal: days)
+    }
+}
+
+extension Double {
+    fileprivate func clamped(to range: ClosedRange<Double>) -> Double { Swift.min(Swift.max(self, range.lowerBound), range.upperBound) }
 }

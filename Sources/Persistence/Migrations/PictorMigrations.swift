@@ -27,6 +27,7 @@ public enum PictorMigrations {
             M014AddPendingSignIn(),
             M015CreateLedger(),
             M016CreateOrders(),
+            M017CreatePrivacyRequests(),
         ]
     }
 }
