@@ -243,4 +243,57 @@ import VaporTesting
             #expect(page.text.contains("Free credits: gift 59") && page.text.contains("Older entries"))
         }
     }
+
+    @Test func checkoutsAtOnceCannotPassTheHourlyLimitAndTheBankCannotDisputeAPaymentNeverMade() async throws {
+        try await withPictor({ $0.signUpGrantCredits = 0 }) { app in
+            let buyer = try await Accounts.signedIn(app, email: "hasty@example.com")
+            let user = try await Self.userID("hasty@example.com", app)
+            try await buyer.get("/billing")
+            let statuses = try await withThrowingTaskGroup(of: HTTPStatus.self) { group in
+                for _ in 0..<20 { group.addTask { try await buyer.post("/billing/checkout", ["pack": "starter"]).status } }
+                return try await group.reduce(into: [HTTPStatus]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == .seeOther }.count == PurchaseVelocity.perAccountPerHour)
+            #expect(statuses.filter { $0 == .tooManyRequests }.count == 20 - PurchaseVelocity.perAccountPerHour)
+            #expect(try await OrderModel.query(on: app.db).count() == PurchaseVelocity.perAccountPerHour)
+            let refused = try await buyer.post("/billing/checkout", ["pack": "starter"])
+            #expect(refused.status == .tooManyRequests && refused.text.contains("started many purchases in the last hour"))
+
+            // Steps the page does not offer for an order as it stands are refused and change nothing.
+            let order = try #require(try await OrderModel.query(on: app.db).first())
+            let page = SiteURL.offlineCheckout.path(order: order.id!)
+            try await buyer.get(page)
+            for action in ["dispute-won", "dispute-lost", "open-dispute", "bank-approves"] {
+                #expect(try await buyer.post(page, ["action": action]).status == .conflict, "\(action)")
+            }
+            #expect(try await OrderStore.find(order.id!, on: app.db)?.state == .pending)
+            #expect(try await LedgerStore.balance(of: user, on: app.db).available == 0)
+            try await buyer.post(page, ["action": "pay"])
+            #expect(try await buyer.post(page, ["action": "pay"]).status == .conflict)
+            #expect(try await LedgerStore.balance(of: user, on: app.db).available == 100)
+        }
+    }
+
+    @Test func staffCannotDecideTheirOwnRefundAndAnUnknownRequestIsNotFound() async throws {
+        try await withPictor({ $0.signUpGrantCredits = 0 }) { app in
+            let staff = try await Accounts.signedIn(app, email: "own@example.com")
+            let (order, checkout) = try await Self.startCheckout(staff, app: app)
+            try await staff.post(checkout, ["action": "pay"])
+            try await staff.get(SiteURL.billingOrder.path(order: order.id!))
+            try await staff.post(SiteURL.billingRefundRequest.path(order: order.id!), ["reason": "Mine"])
+            try await UserModel.query(on: app.db).filter(\.$email == "own@example.com").set(\.$role, to: .support).update()
+            try await staff.get("/admin/billing")
+            let request = try #require(try await RefundRequestModel.query(on: app.db).first())
+            let own = try await staff.post(SiteURL.adminRefundDecision.path(refund: request.id!), ["decision": "approve", "note": "self"])
+            #expect(own.status == .forbidden && own.text.contains("Another member of staff has to decide your own refund request."))
+            #expect(try await RefundRequestStore.find(request.id!, on: app.db)?.state == .requested)
+            let other = try await Accounts.signedIn(app, email: "colleague@example.com")
+            try await UserModel.query(on: app.db).filter(\.$email == "colleague@example.com").set(\.$role, to: .support).update()
+            try await other.get("/admin/billing")
+            let blank = try await other.post(SiteURL.adminRefundDecision.path(refund: request.id!), ["decision": "deny", "note": "   "])
+            #expect(blank.status == .badRequest && blank.text.contains("Write the reason the person will see"))
+            #expect(try await other.post(SiteURL.adminRefundDecision.path(refund: UUID()), ["decision": "deny", "note": "x"]).status == .notFound)
+            #expect(try await other.post(SiteURL.adminRefundDecision.path(refund: request.id!), ["decision": "deny", "note": "No."]).status == .ok)
+        }
+    }
 }

@@ -161,6 +161,21 @@ public enum OrderStore {
         return try await query.count()
     }
 
+    /// Holds, until the caller's transaction ends, the locks that make checkout limits exact:
+    /// the person's account row, and a row for their network (in `login_throttles`, keyed
+    /// `checkout:<network>`, kept a day like its other counts). Two checkouts of one person or one
+    /// network then count and insert one after the other (PostgreSQL; SQLite has one writer).
+    public static func lockForCheckout(user: UUID, network: String, now: Date, on db: any Database) async throws {
+        let sql = try sqlDatabase(db)
+        try await sql.raw("UPDATE users SET updated_at = updated_at WHERE id = \(bind: user)").run()
+        try await sql.raw(
+            """
+            INSERT INTO login_throttles (key, failures, locked_until, updated_at) VALUES (\(bind: "checkout:" + network), 0, NULL, \(bind: now))
+            ON CONFLICT (key) DO UPDATE SET updated_at = excluded.updated_at
+            """
+        ).run()
+    }
+
     /// Orders started since `since` by this person or from this network (paid or not).
     public static func startedCount(user: UUID?, network: String?, since: Date, on db: any Database) async throws -> Int {
         var query = OrderModel.query(on: db).filter(\.$createdAt >= since)

@@ -50,6 +50,16 @@ enum OfflineCheckoutController {
         guard let action = form.action.flatMap({ actions[$0] }), let amount = Money(minorUnits: order.amountMinor, currency: order.currency) else {
             throw Abort(.badRequest, reason: "Choose one of the buttons on the checkout page.")
         }
+        // Only what the page offers for the order as it stands (the bank cannot dispute a payment never made).
+        let processing = try await OrderStore.isProcessing(order.id!, on: req.db)
+        let allowed: Bool =
+            switch action {
+            case .pay, .payLater, .abandon: order.state == .pending && !processing
+            case .bankApproves, .bankDeclines: order.state == .pending && processing
+            case .openDispute: [.paid, .partiallyRefunded].contains(order.state) && order.disputeStatus == nil
+            case .closeDispute: order.state == .disputed && order.disputeStatus == "open"
+            }
+        guard allowed else { throw Abort(.conflict, reason: "That step is not possible for this order now. Go back to the checkout page.") }
         let now = req.pictor.clock.now()
         let event = try provider.event(from: provider.delivery(of: action, order: order.id!, amount: amount, now: now), now: now)
         _ = try await PaymentEvents.apply(event, provider: provider, app: req.application)

@@ -42,12 +42,17 @@ enum Purchases {
         else { throw PurchaseError.noSuchPack }
         let now = app.pictor.clock.now()
         let hourAgo = now.addingTimeInterval(-3600)
-        guard try await OrderStore.startedCount(user: userID, network: nil, since: hourAgo, on: app.db) < PurchaseVelocity.perAccountPerHour,
-            try await OrderStore.startedCount(user: nil, network: network, since: hourAgo, on: app.db) < PurchaseVelocity.perNetworkPerHour
-        else { throw PurchaseError.tooMany }
         let provider = app.pictor.payments
         let order = OrderModel.new(user: userID, pack: pack, provider: provider.name, network: network, now: now)
-        try await OrderStore.insert(order, on: app.db)
+        // Counted and written under the person's and the network's locks: checkouts at once
+        // cannot all pass the count before any of them is written.
+        try await writeTransaction(on: app.db) { tx in
+            try await OrderStore.lockForCheckout(user: userID, network: network, now: now, on: tx)
+            guard try await OrderStore.startedCount(user: userID, network: nil, since: hourAgo, on: tx) < PurchaseVelocity.perAccountPerHour,
+                try await OrderStore.startedCount(user: nil, network: network, since: hourAgo, on: tx) < PurchaseVelocity.perNetworkPerHour
+            else { throw PurchaseError.tooMany }
+            try await OrderStore.insert(order, on: tx)
+        }
         let orderID = try order.requireID()
         let base = config.publicBaseURL
         let receipt = URL(string: SiteURL.billingOrder.path(order: orderID), relativeTo: base)?.absoluteURL ?? base

@@ -11,12 +11,15 @@ enum RefundError: UserFacingError, Equatable {
     case alreadyRequested
     case reasonMissing
     case alreadyDecided
+    case noteMissing
+    case ownRequest
     case provider(String)
 
     var kind: FailureKind {
         switch self {
         case .notRefundable, .alreadyRequested, .alreadyDecided: .conflict
-        case .reasonMissing: .invalidInput
+        case .reasonMissing, .noteMissing: .invalidInput
+        case .ownRequest: .forbidden
         case .provider: .unavailable
         }
     }
@@ -27,6 +30,8 @@ enum RefundError: UserFacingError, Equatable {
         case .alreadyRequested: "You have already asked for a refund of this order; staff will answer by email."
         case .reasonMissing: "Tell us why you want a refund (a sentence is enough, up to 1000 characters)."
         case .alreadyDecided: "Someone decided this request already."
+        case .noteMissing: "Write the reason the person will see (up to 1000 characters)."
+        case .ownRequest: "Another member of staff has to decide your own refund request."
         case .provider(let why): "The payment service did not make the refund: \(why). Nothing changed; try again later."
         }
     }
@@ -81,12 +86,14 @@ enum Refunds {
     /// again; if it agrees, the request is approved. Stripe's own `charge.refunded` event for it
     /// then finds the total already applied and changes nothing.
     static func decide(_ requestID: UUID, approve: Bool, note: String, staff: UUID, app: Application) async throws -> String {
-        guard let request = try await RefundRequestStore.find(requestID, on: app.db), request.state == .requested,
+        guard let request = try await RefundRequestStore.find(requestID, on: app.db),
             let order = try await OrderStore.find(request.orderID, on: app.db), let orderID = order.id
-        else { throw RefundError.alreadyDecided }
+        else { throw AccessError.notFound }
+        guard request.state == .requested else { throw RefundError.alreadyDecided }
+        guard request.userID != staff else { throw RefundError.ownRequest }
         let now = app.pictor.clock.now()
         let staffNote = note.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !staffNote.isEmpty, staffNote.count <= reasonLimit else { throw RefundError.reasonMissing }
+        guard !staffNote.isEmpty, staffNote.count <= reasonLimit else { throw RefundError.noteMissing }
 
         guard approve else {
             return try await writeTransaction(on: app.db) { tx in
@@ -109,6 +116,10 @@ enum Refunds {
         let claimed = try await writeTransaction(on: app.db) { tx in
             guard try await RefundRequestStore.claim(requestID, by: staff, on: tx), let current = try await OrderStore.find(orderID, on: tx) else {
                 throw RefundError.alreadyDecided
+            }
+            // Looked at again under the claim: a dispute may have opened since (the claim rolls back).
+            guard [.paid, .partiallyRefunded].contains(current.state), current.disputeStatus == nil || current.disputeStatus == "won" else {
+                throw RefundError.notRefundable
             }
             let (unused, amount) = try await quote(current, on: tx)
             let applied = try await PaymentEvents.applyRefunded(
