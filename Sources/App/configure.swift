@@ -118,9 +118,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
 /// with a secret derived from the server's key.
 func paymentProvider(_ config: AppConfig, secrets: Secrets) -> any PaymentProvider {
     if let stripe = config.stripe { return StripePaymentProvider(settings: stripe, client: ProviderHTTP.client) }
-    let base = config.publicBaseURL
     return OfflinePaymentProvider(secret: "whsec_" + secrets.mac("offline-payments")) { order in
-        URL(string: SiteURL.offlineCheckout.path(order: order), relativeTo: base)?.absoluteURL ?? base
+        config.link(to: SiteURL.offlineCheckout.path(order: order))
     }
 }
 

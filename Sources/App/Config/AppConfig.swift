@@ -89,6 +89,12 @@ public struct AppConfig: Sendable, Equatable {
     /// HTTP_BODY_TIMEOUT_SECONDS: the time a client has to send a request's whole body.
     public var httpBodyTimeoutSeconds: Int
 
+    /// `path` (a `SiteURL` path) on the address people use: links that leave the page (mail,
+    /// share links, a payment provider's return pages).
+    public func link(to path: String) -> URL {
+        URL(string: publicBaseURL.absoluteString.trimmingSuffix("/") + path) ?? publicBaseURL
+    }
+
     /// Whether responses should carry HSTS (Pictor is reached over TLS).
     public var isBehindTLS: Bool { publicBaseURL.scheme == "https" }
 

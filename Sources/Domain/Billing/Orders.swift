@@ -25,14 +25,22 @@ public enum OrderState: String, Sendable, Codable, CaseIterable {
         }
     }
 
-    /// Whether money was taken (so a refund or a dispute can apply).
-    public var wasPaid: Bool { [.paid, .partiallyRefunded, .refunded, .disputed].contains(self) }
+    /// Paid, with something left to refund.
+    public var isRefundable: Bool { self == .paid || self == .partiallyRefunded }
+
+    /// A paid order's state once `refunded` of its `amount` has gone back (no dispute open).
+    public static func paid(refunded: Int64, of amount: Int64) -> OrderState {
+        refunded <= 0 ? .paid : refunded >= amount ? .refunded : .partiallyRefunded
+    }
 }
 
 /// A refund request and what staff decided. `processing` while an approval's refund is with
 /// the payment provider (its credits are already taken back; they return if it fails).
 public enum RefundRequestState: String, Sendable, Codable, CaseIterable {
     case requested, processing, approved, denied
+
+    /// Not decided yet: an order has at most one such request.
+    public var isOpen: Bool { self == .requested || self == .processing }
 }
 
 /// The arithmetic of giving money back for credits, in one place. All values are checked

@@ -82,9 +82,7 @@ public enum LedgerStore {
                     "UPDATE credit_lots SET remaining = 0 WHERE id = \(bind: lot) AND remaining = \(bind: remaining) RETURNING id"
                 ).first() != nil
             else { continue }
-            try await sql.raw(
-                "UPDATE wallets SET available = available - \(bind: remaining), updated_at = \(bind: now) WHERE id = \(bind: userID)"
-            ).run()
+            try await moveAvailable(of: userID, by: -remaining, now: now, on: db)
             try await record(.expiry, of: userID, available: -remaining, held: 0, lot: lot, now: now, on: db)
         }
     }
@@ -244,6 +242,13 @@ public enum LedgerStore {
         try await sqlDatabase(db).raw("UPDATE wallets SET updated_at = updated_at WHERE id = \(bind: userID)").run()
     }
 
+    /// Adds `delta` (negative: takes) to the person's available credits; the CHECK refuses below zero.
+    private static func moveAvailable(of userID: UUID, by delta: Int64, now: Date, on db: any Database) async throws {
+        try await sqlDatabase(db).raw(
+            "UPDATE wallets SET available = available + \(bind: delta), updated_at = \(bind: now) WHERE id = \(bind: userID)"
+        ).run()
+    }
+
     /// The lot's credits still unspent (not held, not frozen): what a refund could take back.
     public static func unused(inLot lot: UUID, on db: any Database) async throws -> Int {
         Int(try await CreditLotModel.find(lot, on: db)?.remaining ?? 0)
@@ -265,9 +270,7 @@ public enum LedgerStore {
                 "UPDATE credit_lots SET remaining = remaining - \(bind: taken) WHERE id = \(bind: lot) AND remaining >= \(bind: taken) RETURNING id"
             ).first() != nil
         else { throw Inconsistency(description: "lot \(lot) changed while the wallet was locked") }
-        try await sql.raw(
-            "UPDATE wallets SET available = available - \(bind: taken), updated_at = \(bind: now) WHERE id = \(bind: userID)"
-        ).run()
+        try await moveAvailable(of: userID, by: -taken, now: now, on: db)
         try await record(kind, of: userID, available: -taken, held: 0, lot: lot, order: order, reason: reason, now: now, on: db)
         return Int(taken)
     }
@@ -280,9 +283,7 @@ public enum LedgerStore {
         let sql = try sqlDatabase(db)
         try await lockWallet(of: userID, on: db)
         try await sql.raw("UPDATE credit_lots SET remaining = remaining + \(bind: Int64(credits)) WHERE id = \(bind: lot)").run()
-        try await sql.raw(
-            "UPDATE wallets SET available = available + \(bind: Int64(credits)), updated_at = \(bind: now) WHERE id = \(bind: userID)"
-        ).run()
+        try await moveAvailable(of: userID, by: Int64(credits), now: now, on: db)
         try await record(.refund, of: userID, available: Int64(credits), held: 0, lot: lot, order: order, reason: reason, now: now, on: db)
     }
 
@@ -295,9 +296,7 @@ public enum LedgerStore {
         let remaining = Int64(try await unused(inLot: lot, on: db))
         guard remaining > 0 else { return 0 }
         try await sql.raw("UPDATE credit_lots SET frozen = frozen + remaining, remaining = 0 WHERE id = \(bind: lot)").run()
-        try await sql.raw(
-            "UPDATE wallets SET available = available - \(bind: remaining), updated_at = \(bind: now) WHERE id = \(bind: userID)"
-        ).run()
+        try await moveAvailable(of: userID, by: -remaining, now: now, on: db)
         try await record(
             .dispute, of: userID, available: -remaining, held: 0, lot: lot, order: order, reason: "Frozen while your bank disputes this payment",
             now: now, on: db)
@@ -316,9 +315,7 @@ public enum LedgerStore {
         if won {
             guard frozen > 0 else { return 0 }
             try await sql.raw("UPDATE credit_lots SET frozen = 0, remaining = remaining + \(bind: frozen) WHERE id = \(bind: lot)").run()
-            try await sql.raw(
-                "UPDATE wallets SET available = available + \(bind: frozen), updated_at = \(bind: now) WHERE id = \(bind: userID)"
-            ).run()
+            try await moveAvailable(of: userID, by: frozen, now: now, on: db)
             try await record(
                 .dispute, of: userID, available: frozen, held: 0, lot: lot, order: order,
                 reason: "The dispute was settled in your favour: the frozen credits are back", now: now, on: db)
@@ -356,18 +353,8 @@ public enum LedgerStore {
                 WHERE id = \(bind: userID) AND available >= \(bind: Int64(taken)) RETURNING id
                 """
             ).first() != nil,
-            let parts = CreditAllocation.allocate(taken, from: try await lots(of: userID, on: db), at: now)
+            try await draw(taken, from: try await lots(of: userID, on: db), now: now, on: db) != nil
         else { throw Inconsistency(description: "the wallet of \(userID) changed while it was corrected") }
-        for part in parts {
-            guard
-                try await sql.raw(
-                    """
-                    UPDATE credit_lots SET remaining = remaining - \(bind: Int64(part.amount))
-                    WHERE id = \(bind: part.lot) AND remaining >= \(bind: Int64(part.amount)) RETURNING id
-                    """
-                ).first() != nil
-            else { throw Inconsistency(description: "lot \(part.lot) no longer holds \(part.amount) credits") }
-        }
         try await record(.adjustment, of: userID, available: -Int64(taken), held: 0, reason: reason, now: now, on: db)
         return -taken
     }

@@ -77,7 +77,7 @@ public enum OrderStore {
     public static func lowerRefunded(_ id: UUID, by amount: Int64, now: Date, on db: any Database) async throws {
         guard amount > 0, let order = try await find(id, on: db) else { return }
         let total = max(0, order.refundedMinor - amount)
-        let state: OrderState = order.state == .disputed ? .disputed : total == 0 ? .paid : .partiallyRefunded
+        let state: OrderState = order.state == .disputed ? .disputed : .paid(refunded: total, of: order.amountMinor)
         try await sqlDatabase(db).raw(
             """
             UPDATE orders SET refunded_minor = \(bind: total), state = \(bind: state.rawValue), updated_at = \(bind: now)
@@ -95,7 +95,7 @@ public enum OrderStore {
             let before = order.refundedMinor
             let capped = min(total, order.amountMinor)
             guard capped > before else { return 0 }
-            let state: OrderState = order.state == .disputed ? .disputed : capped == order.amountMinor ? .refunded : .partiallyRefunded
+            let state: OrderState = order.state == .disputed ? .disputed : .paid(refunded: capped, of: order.amountMinor)
             let changed =
                 try await sqlDatabase(db).raw(
                     """
@@ -118,9 +118,7 @@ public enum OrderStore {
         if order.disputeReference == dispute, let current = order.disputeStatus, current == status || closed.contains(current) {
             return false
         }
-        let state: OrderState =
-            status != "won"
-            ? .disputed : order.refundedMinor == 0 ? .paid : order.refundedMinor >= order.amountMinor ? .refunded : .partiallyRefunded
+        let state: OrderState = status != "won" ? .disputed : .paid(refunded: order.refundedMinor, of: order.amountMinor)
         return try await sqlDatabase(db).raw(
             """
             UPDATE orders SET dispute_reference = \(bind: dispute), dispute_status = \(bind: status), state = \(bind: state.rawValue),

@@ -84,7 +84,7 @@ enum BillingController {
     static func renderOrder(_ req: Request, order: OrderModel, reasonError: String?, reason: String) async throws -> View {
         let requests = try await RefundRequestStore.of(order: order.id!, on: req.db)
         let notice = (try? req.query.get(String.self, at: "done")).flatMap { notices[$0] }
-        let canAsk = [.paid, .partiallyRefunded].contains(order.state) && !requests.contains { [.requested, .processing].contains($0.state) }
+        let canAsk = order.state.isRefundable && !requests.contains(where: \.state.isOpen)
         return try await req.view.render(
             "billing/order",
             OrderPage(

@@ -6,8 +6,8 @@ import Vapor
 /// The mail billing sends: a receipt for each paid order, and a refund decision.
 enum BillingMail {
     static func receipt(for order: OrderModel, packName: String, to email: String, app: Application) -> MailMessage {
-        let base = app.pictor.config.publicBaseURL.absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         let id = order.id ?? UUID()
+        let receipt = app.pictor.config.link(to: SiteURL.billingOrder.path(order: id)).absoluteString
         return MailMessage(
             to: email, subject: "Your Pictor receipt \(Receipt.number(of: id))",
             text: """
@@ -20,14 +20,14 @@ enum BillingMail {
                 Payment:  \(order.provider == "offline" ? "offline checkout (no money moved)" : "card, through \(order.provider.capitalized)")
 
                 The credits are in your balance now. See this receipt, and ask for a refund, at
-                \(base)\(SiteURL.billingOrder.path(order: id))
+                \(receipt)
                 """,
             category: .payment)
     }
 
     static func refundDecision(to email: String, order: OrderModel, approved: Bool, note: String, app: Application) -> MailMessage {
-        let base = app.pictor.config.publicBaseURL.absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         let id = order.id ?? UUID()
+        let receipt = app.pictor.config.link(to: SiteURL.billingOrder.path(order: id)).absoluteString
         return MailMessage(
             to: email, subject: approved ? "Your Pictor refund was approved" : "Your Pictor refund request was declined",
             text: """
@@ -35,7 +35,7 @@ enum BillingMail {
 
                 \(note)
 
-                Details: \(base)\(SiteURL.billingOrder.path(order: id))
+                Details: \(receipt)
                 """,
             category: .payment)
     }

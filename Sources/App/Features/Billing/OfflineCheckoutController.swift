@@ -25,14 +25,25 @@ enum OfflineCheckoutController {
         _ = try offline(req)
         let order = try await offlineOrder(req)
         let processing = try await OrderStore.isProcessing(order.id!, on: req.db)
+        func offers(_ action: OfflinePaymentProvider.Action) -> Bool { Self.offers(action, order: order, processing: processing) }
         return try await req.view.render(
             "billing/offline-checkout",
             OfflineCheckoutPage(
                 layout: .make(for: req, title: "Offline checkout"), csrf: req.csrfToken, action: SiteURL.offlineCheckout.path(order: order.id!),
                 order: .init(order: order), packName: PaymentEvents.packName(order.packID, app: req.application),
-                canPay: order.state == .pending && !processing, canDecide: order.state == .pending && processing,
-                canDispute: [.paid, .partiallyRefunded].contains(order.state) && order.disputeStatus == nil,
-                canCloseDispute: order.state == .disputed, processing: processing))
+                canPay: offers(.pay), canDecide: offers(.bankApproves), canDispute: offers(.openDispute),
+                canCloseDispute: offers(.closeDispute(won: true)), processing: processing))
+    }
+
+    /// Whether the page offers `action` for the order as it stands: the page shows exactly these
+    /// buttons, and a post of any other is refused (the bank cannot dispute a payment never made).
+    static func offers(_ action: OfflinePaymentProvider.Action, order: OrderModel, processing: Bool) -> Bool {
+        switch action {
+        case .pay, .payLater, .abandon: order.state == .pending && !processing
+        case .bankApproves, .bankDeclines: order.state == .pending && processing
+        case .openDispute: order.state.isRefundable && order.disputeStatus == nil
+        case .closeDispute: order.state == .disputed && order.disputeStatus == "open"
+        }
     }
 
     struct ActionForm: Content {
@@ -50,16 +61,9 @@ enum OfflineCheckoutController {
         guard let action = form.action.flatMap({ actions[$0] }), let amount = Money(minorUnits: order.amountMinor, currency: order.currency) else {
             throw Abort(.badRequest, reason: "Choose one of the buttons on the checkout page.")
         }
-        // Only what the page offers for the order as it stands (the bank cannot dispute a payment never made).
-        let processing = try await OrderStore.isProcessing(order.id!, on: req.db)
-        let allowed: Bool =
-            switch action {
-            case .pay, .payLater, .abandon: order.state == .pending && !processing
-            case .bankApproves, .bankDeclines: order.state == .pending && processing
-            case .openDispute: [.paid, .partiallyRefunded].contains(order.state) && order.disputeStatus == nil
-            case .closeDispute: order.state == .disputed && order.disputeStatus == "open"
-            }
-        guard allowed else { throw Abort(.conflict, reason: "That step is not possible for this order now. Go back to the checkout page.") }
+        guard Self.offers(action, order: order, processing: try await OrderStore.isProcessing(order.id!, on: req.db)) else {
+            throw Abort(.conflict, reason: "That step is not possible for this order now. Go back to the checkout page.")
+        }
         let now = req.pictor.clock.now()
         let event = try provider.event(from: provider.delivery(of: action, order: order.id!, amount: amount, now: now), now: now)
         _ = try await PaymentEvents.apply(event, provider: provider, app: req.application)

@@ -45,6 +45,10 @@ enum PaymentEvents {
         return try await writeTransaction(on: app.db) { tx in
             guard try await OrderStore.recordEvent(provider: provider.name, eventID: event.id, type: event.type, order: orderID, now: now, on: tx)
             else { return .repeated }
+            // News about a payment Pictor had not heard of: the payment read back is applied first.
+            if let late = lateOrder {
+                try await markPaid(late.id, payment: late.payment, amount: late.amount, facts: facts, app: app, now: now, on: tx)
+            }
             switch event.kind {
             case .paid(let order, let payment, let amount):
                 try await markPaid(order, payment: payment, amount: amount, facts: facts, app: app, now: now, on: tx)
@@ -56,16 +60,10 @@ enum PaymentEvents {
                         "billing.order.failed", actor: nil, target: ("order", order.uuidString), origin: provider.name, at: now, on: tx)
                 }
             case .refunded(let payment, let total):
-                if let late = lateOrder {
-                    try await markPaid(late.id, payment: late.payment, amount: late.amount, facts: facts, app: app, now: now, on: tx)
-                }
                 guard let order = try await OrderStore.find(payment: payment, provider: provider.name, on: tx), total.currency == order.currency
                 else { break }
                 try await applyRefunded(order, total: total.minorUnits, reason: "Refunded by the payment processor", now: now, on: tx)
             case .disputeOpened(let payment, let dispute):
-                if let late = lateOrder {
-                    try await markPaid(late.id, payment: late.payment, amount: late.amount, facts: facts, app: app, now: now, on: tx)
-                }
                 guard let order = try await OrderStore.find(payment: payment, provider: provider.name, on: tx), let id = order.id else { break }
                 if try await OrderStore.setDispute(id, dispute: dispute, status: "open", now: now, on: tx), let lot = order.lotID,
                     let user = order.userID
@@ -74,9 +72,6 @@ enum PaymentEvents {
                 }
                 try await Audit.append("billing.dispute.opened", actor: nil, target: ("order", id.uuidString), origin: provider.name, at: now, on: tx)
             case .disputeClosed(let payment, let dispute, let won):
-                if let late = lateOrder {
-                    try await markPaid(late.id, payment: late.payment, amount: late.amount, facts: facts, app: app, now: now, on: tx)
-                }
                 guard let order = try await OrderStore.find(payment: payment, provider: provider.name, on: tx), let id = order.id else { break }
                 if try await OrderStore.setDispute(id, dispute: dispute, status: won ? "won" : "lost", now: now, on: tx), let lot = order.lotID,
                     let user = order.userID

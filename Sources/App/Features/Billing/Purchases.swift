@@ -54,9 +54,8 @@ enum Purchases {
             try await OrderStore.insert(order, on: tx)
         }
         let orderID = try order.requireID()
-        let base = config.publicBaseURL
-        let receipt = URL(string: SiteURL.billingOrder.path(order: orderID), relativeTo: base)?.absoluteURL ?? base
-        let billing = URL(string: SiteURL.billing.path, relativeTo: base)?.absoluteURL ?? base
+        let receipt = config.link(to: SiteURL.billingOrder.path(order: orderID))
+        let billing = config.link(to: SiteURL.billing.path)
         do {
             let session = try await provider.startCheckout(
                 CheckoutRequest(

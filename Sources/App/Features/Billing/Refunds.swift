@@ -48,8 +48,8 @@ enum Refunds {
     static func request(order: OrderModel, by user: UUID, reason: String, app: Application, on db: any Database) async throws -> UUID {
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !reason.isEmpty, reason.count <= reasonLimit else { throw RefundError.reasonMissing }
-        guard let orderID = order.id, [.paid, .partiallyRefunded].contains(order.state) else { throw RefundError.notRefundable }
-        guard try await !RefundRequestStore.of(order: orderID, on: db).contains(where: { [.requested, .processing].contains($0.state) }) else {
+        guard let orderID = order.id, order.state.isRefundable else { throw RefundError.notRefundable }
+        guard try await !RefundRequestStore.of(order: orderID, on: db).contains(where: \.state.isOpen) else {
             throw RefundError.alreadyRequested
         }
         let now = app.pictor.clock.now()
@@ -111,14 +111,14 @@ enum Refunds {
         guard order.provider == provider.name else {
             throw RefundError.provider("this order was paid through \(order.provider), which this server no longer uses; refund it there")
         }
-        guard [.paid, .partiallyRefunded].contains(order.state), let payment = order.paymentReference else { throw RefundError.notRefundable }
+        guard order.state.isRefundable, let payment = order.paymentReference else { throw RefundError.notRefundable }
 
         let claimed = try await writeTransaction(on: app.db) { tx in
             guard try await RefundRequestStore.claim(requestID, by: staff, on: tx), let current = try await OrderStore.find(orderID, on: tx) else {
                 throw RefundError.alreadyDecided
             }
             // Looked at again under the claim: a dispute may have opened since (the claim rolls back).
-            guard [.paid, .partiallyRefunded].contains(current.state), current.disputeStatus == nil || current.disputeStatus == "won" else {
+            guard current.state.isRefundable, current.disputeStatus == nil || current.disputeStatus == "won" else {
                 throw RefundError.notRefundable
             }
             let (unused, amount) = try await quote(current, on: tx)

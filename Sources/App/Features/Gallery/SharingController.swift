@@ -39,7 +39,7 @@ enum SharingController {
         try await Audit.record(
             "share_link.created", actor: user.id, target: ("generation", generation.id!.uuidString),
             detail: ["expires": choice.value, "shows_prompt": String(link.showsPrompt)], request: req, on: req.db)
-        let url = req.pictor.config.publicBaseURL.absoluteString.trimmingSuffix("/") + SiteURL.shared.path(token: token)
+        let url = req.pictor.config.link(to: SiteURL.shared.path(token: token)).absoluteString
         // The secret is in this page alone: no cache may keep it.
         let response = try await GenerationPageController.renderGeneration(generation, newShareURL: url, req: req).encodeResponse(
             status: .created, for: req)
