@@ -169,10 +169,11 @@ import Vapor
             #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 5, held: 0))
             #expect(try await GenerationModel.query(on: app.db).count() == 0)
 
+            // Submitted before any worker runs, so the hold is seen before the generation can end.
+            let created: GenerationView = try await browser.generate(#"{"model":"scripted","prompt":"two cats","size":"64x64","count":2}"#)
+                .decoded()
+            #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 1, held: 4))
             try await withRunner(app, handlers: workHandlers) { _ in
-                let created: GenerationView = try await browser.generate(#"{"model":"scripted","prompt":"two cats","size":"64x64","count":2}"#)
-                    .decoded()
-                #expect(try await LedgerStore.balance(of: user, on: app.db) == .init(available: 1, held: 4))
                 let done = try await browser.finished(created.id)
                 #expect(done.status == "succeeded" && done.creditsCharged == 4)
             }
